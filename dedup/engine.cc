@@ -1,0 +1,956 @@
+#include "dedup/engine.h"
+
+#include <algorithm>
+
+#define XXH_STATIC_LINKING_ONLY
+#include <xxhash.h>
+
+#include "dedup/check.h"
+#include "dedup/engine_state.h"
+#include "dedup/log_template.h"
+
+namespace noisegate::dedup {
+
+std::string_view DecisionName(Decision d) {
+  static constexpr std::string_view kNames[] = {
+      "new",      "grouped",  "deduplicated",    "resolved", "inhibited",
+      "silenced", "flapping", "below_threshold", "dropped",  "dead_letter"};
+  return kNames[static_cast<int>(d)];
+}
+
+std::string_view SeverityName(Severity s) {
+  static constexpr std::string_view kNames[] = {"info", "warning", "error", "critical"};
+  return kNames[static_cast<int>(s)];
+}
+
+Severity ParseSeverity(std::string_view v) {
+  auto is = [&](std::initializer_list<std::string_view> names) {
+    for (std::string_view n : names) {
+      if (v.size() == n.size() && std::equal(v.begin(), v.end(), n.begin(), [](char a, char b) {
+            return (a >= 'A' && a <= 'Z' ? a + 32 : a) == b;
+          })) {
+        return true;
+      }
+    }
+    return false;
+  };
+  if (is({"critical", "crit", "page", "p1", "emergency", "emerg", "alert", "fatal", "high",
+          "disaster"})) {
+    return Severity::kCritical;
+  }
+  if (is({"error", "err", "major", "p2", "severe"})) return Severity::kError;
+  if (is({"warning", "warn", "minor", "p3", "medium", "average"})) return Severity::kWarning;
+  return Severity::kInfo;
+}
+
+// The labels a matcher sees for one record: its own plus the engine's enrichment.
+class Engine::RecordLabels : public rules::LabelSource {
+ public:
+  RecordLabels(const Record& r, const rules::Topology& topo) : r_(r), topo_(topo) {}
+  std::string_view Get(std::string_view name) const override {
+    if (name.size() > 5 && name[0] == 'i' && name.substr(0, 9) == "impacted_") {
+      if (name == "impacted_service") {
+        return impacts_ && !impacts_->empty() ? topo_.node((*impacts_)[0]).name
+                                              : std::string_view{};
+      }
+      if (name == "impacted_user_facing") {
+        return impacts_ && !impacts_->empty() ? "true" : "false";
+      }
+    }
+    if (name == "component") {
+      if (component >= 0) return topo_.node(component).name;
+    } else if (name == "signal") {
+      return r_.kind == SignalKind::kAlert ? "alert" : "log_surge";
+    } else if (name == "template") {
+      return log_template;
+    }
+    return r_.labels.Get(name);
+  }
+  void SetImpacts(const std::vector<int>* impacts) { impacts_ = impacts; }
+  const std::vector<int>& impacts() const {
+    static const std::vector<int> kEmpty;
+    return impacts_ ? *impacts_ : kEmpty;
+  }
+
+  int component = -1;
+  int culprit = -1;
+  std::string_view log_template;
+
+ private:
+  const Record& r_;
+  const rules::Topology& topo_;
+  const std::vector<int>* impacts_ = nullptr;
+};
+
+namespace {
+
+std::vector<std::string> SortedUnique(std::vector<std::string> v) {
+  std::sort(v.begin(), v.end());
+  v.erase(std::unique(v.begin(), v.end()), v.end());
+  return v;
+}
+
+bool Overlaps(const std::vector<int>& a, const std::vector<int>& b) {
+  size_t i = 0, j = 0;
+  while (i < a.size() && j < b.size()) {
+    if (a[i] == b[j]) return true;
+    if (a[i] < b[j]) {
+      ++i;
+    } else {
+      ++j;
+    }
+  }
+  return false;
+}
+
+Severity SeverityOf(const Record& r) {
+  if (r.kind == SignalKind::kLog) {
+    std::string_view level = r.labels.Get("level");
+    if (level == "fatal" || level == "critical" || level == "crit") return Severity::kCritical;
+    if (level == "warn" || level == "warning") return Severity::kWarning;
+    return Severity::kError;
+  }
+  return ParseSeverity(r.labels.Get("severity"));
+}
+
+}  // namespace
+
+Engine::Engine(std::shared_ptr<const rules::CompiledRules> rules, Sink* sink)
+    : rules_(std::move(rules)), sink_(sink) {
+  NG_CHECK(rules_ != nullptr && sink_ != nullptr);
+  alert_fp_labels_ = SortedUnique(rules_->dedup.fingerprint);
+  log_fp_labels_ = SortedUnique(rules_->logs.fingerprint);
+  for (const rules::InputRule& in : rules_->inputs) {
+    std::optional<std::vector<std::string>> fp = in.fingerprint;
+    // Sources whose labels change over an alert's life (severity, state) have their own ids.
+    if (!fp && in.format == "datadog") fp = std::vector<std::string>{"alert_id", "host"};
+    if (!fp && in.format == "newrelic") fp = std::vector<std::string>{"issue_id"};
+    input_fp_override_.push_back(fp.has_value());
+    input_fp_labels_.push_back(fp ? SortedUnique(*fp) : std::vector<std::string>{});
+  }
+}
+
+Engine::~Engine() = default;
+
+EngineStats Engine::stats() const {
+  EngineStats s = stats_;
+  s.active_fingerprints = 0;
+  for (const FpState& f : fps_) s.active_fingerprints += f.firing ? 1 : 0;
+  s.open_incidents = open_order_.size();
+  return s;
+}
+
+std::vector<const Incident*> Engine::OpenIncidents() const {
+  std::vector<const Incident*> out;
+  for (uint32_t slot : open_order_) out.push_back(&incidents_[slot]);
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------
+// Records
+
+void Engine::Process(const Record& r) {
+  DecisionEvent ev;
+  ev.record = &r;
+  ev.late = watermark_ != kMinTime && r.time < watermark_ - rules_->allowed_lateness;
+  if (ev.late) ++stats_.late;
+  ++stats_.records;
+  if (first_record_ == kMinTime) first_record_ = r.time;
+  AdvanceWatermark(r.time);
+
+  RecordLabels labels(r, rules_->topology);
+  if (r.kind == SignalKind::kAlert) {
+    ProcessAlert(r, labels, ev);
+  } else {
+    ProcessLog(r, labels, ev);
+  }
+  sink_->OnDecision(ev);
+}
+
+uint32_t Engine::LookupOrInsert(Fingerprint fp, const std::string& key, SignalKind kind) {
+  auto [slot, inserted] = fp_index_.FindOrInsert(fp.value, key);
+  if (inserted) {
+    NG_CHECK(slot == fps_.size());
+    FpState& st = fps_.emplace_back();
+    st.fp = fp.value;
+    st.kind = kind;
+  }
+  return slot;
+}
+
+bool Engine::RecordChange(FpState& st, EventTime t) {
+  st.last_change = t;
+  const rules::FlappingRule& fl = rules_->dedup.flapping;
+  if (fl.changes <= 0) return false;
+  st.changes[st.nchanges % kMaxFlapChanges] = t.ms;
+  st.nchanges = static_cast<uint8_t>(std::min<int>(st.nchanges + 1, 255));
+  int recent = 0;
+  int have = std::min<int>(st.nchanges, kMaxFlapChanges);
+  for (int i = 0; i < have; ++i) {
+    if (st.changes[i] >= t.ms - fl.within.count()) ++recent;
+  }
+  if (recent >= std::min(fl.changes, kMaxFlapChanges)) st.flapping = true;
+  return st.flapping;
+}
+
+Incident* Engine::IncidentOf(const FpState& st) {
+  if (st.incident == kNone) return nullptr;
+  Incident& inc = incidents_[st.incident];
+  if (inc.generation != st.incident_generation || inc.state == IncidentState::kClosed) {
+    return nullptr;
+  }
+  return &inc;
+}
+
+void Engine::ProcessAlert(const Record& r, RecordLabels& labels, DecisionEvent& ev) {
+  const rules::CompiledRules& rules = *rules_;
+  key_.Begin(SignalKind::kAlert);
+  bool override_fp = r.input >= 0 && static_cast<size_t>(r.input) < input_fp_override_.size() &&
+                     input_fp_override_[r.input];
+  key_.AppendLabels(r.labels, override_fp ? input_fp_labels_[r.input] : alert_fp_labels_);
+  Fingerprint fp = key_.Hash();
+  ev.has_fingerprint = true;
+  ev.fingerprint = fp;
+  uint32_t slot = LookupOrInsert(fp, key_.key(), SignalKind::kAlert);
+  EventTime t = std::max(r.time, watermark_);
+  // A drop rule never swallows the resolve of an alert that is firing: its incident must
+  // hear it (the resolve may carry other labels, e.g. a lower severity).
+  if (!(r.state == AlertState::kResolved && fps_[slot].firing) && Dropped(labels, ev)) return;
+
+  labels.component = rules.topology.Attribute(labels);
+  labels.SetImpacts(labels.component >= 0 ? &rules.topology.node(labels.component).impacts
+                                          : nullptr);
+
+  if (r.state == AlertState::kResolved) {
+    FpState& st = fps_[slot];
+    st.last_seen = t;
+    Incident* inc = IncidentOf(st);
+    if (inc != nullptr) {
+      ev.incident = inc->id;
+      ev.rule = inc->rule_name;
+      inc->last_activity = t;
+      inc->alert_records++;
+      inc->members[st.member].count++;
+    }
+    if (st.firing) {
+      st.firing = false;
+      RecordChange(fps_[slot], t);
+      UpdateInhibitSources(slot, nullptr, false);
+      if (inc != nullptr) MemberResolved(fps_[slot], t);
+      ev.decision = Decision::kResolved;
+    } else {
+      ev.decision = inc != nullptr ? Decision::kDeduplicated : Decision::kResolved;
+    }
+    return;
+  }
+
+  bool activation = !fps_[slot].firing;
+  if (activation) {
+    fps_[slot].firing = true;
+    RecordChange(fps_[slot], t);
+    UpdateInhibitSources(slot, &labels, true);
+  }
+  FpState& st = fps_[slot];
+  st.last_seen = t;
+  if (rules.dedup.resolve_timeout.count() > 0) Schedule(TimerKind::kFingerprint, slot, t);
+  Incident* inc = IncidentOf(st);
+  if (st.flapping) {
+    ev.decision = Decision::kFlapping;
+    ev.rule = "dedup.flapping";
+    if (inc != nullptr) {
+      ev.incident = inc->id;
+      inc->members[st.member].count++;
+      inc->alert_records++;
+    }
+    Schedule(TimerKind::kFingerprint, slot, st.last_change + rules.dedup.flapping.stable_for);
+    return;
+  }
+  if (inc != nullptr) {
+    Member& m = inc->members[st.member];
+    m.count++;
+    m.last_seen = t;
+    inc->alert_records++;
+    inc->last_activity = t;
+    inc->last_seen = std::max(inc->last_seen, t);
+    ev.incident = inc->id;
+    ev.rule = inc->rule_name;
+    if (m.inhibited && StillInhibited(labels, st, ev)) return;
+    if (activation || !m.firing) {
+      MemberFired(st, r, t);
+      ev.decision = Decision::kGrouped;
+    } else {
+      ev.decision = Decision::kDeduplicated;
+    }
+    return;
+  }
+  std::string_view rule;
+  int64_t inhibitor = FindInhibitor(labels, st, &rule);
+  if (inhibitor >= 0) {
+    ev.decision = Decision::kInhibited;
+    ev.rule = rule;
+    AttachInhibited(r, labels, slot, static_cast<uint32_t>(inhibitor), ev);
+    return;
+  }
+  if (const rules::Silence* s = MatchSilence(labels, t)) {
+    ev.decision = Decision::kSilenced;
+    ev.rule = s->name;
+    return;
+  }
+  Decision d;
+  uint32_t inc_slot = Correlate(r, labels, fps_[slot], slot, &d, &rule, 0);
+  ev.decision = d;
+  ev.rule = rule;
+  if (inc_slot != kNone) ev.incident = incidents_[inc_slot].id;
+}
+
+void Engine::ProcessLog(const Record& r, RecordLabels& labels, DecisionEvent& ev) {
+  const rules::CompiledRules& rules = *rules_;
+  if (r.input >= 0 && static_cast<size_t>(r.input) < rules.inputs.size()) {
+    const rules::InputRule& in = rules.inputs[r.input];
+    if (in.min_level != rules::LogLevel::kUnknown &&
+        rules::ParseLogLevel(r.labels.Get("level")) < in.min_level) {
+      ev.decision = Decision::kDropped;
+      ev.rule = "inputs.min_level";
+      return;
+    }
+  }
+  if (Dropped(labels, ev)) return;
+  if (rules.logs.template_auto) {
+    MineTemplate(r.summary, &template_buf_);
+  } else {
+    template_buf_.assign(r.summary);
+  }
+  labels.log_template = template_buf_;
+  key_.Begin(SignalKind::kLog);
+  key_.AppendLabels(r.labels, log_fp_labels_);
+  key_.Append("\x01template", template_buf_);
+  Fingerprint fp = key_.Hash();
+  ev.has_fingerprint = true;
+  ev.fingerprint = fp;
+  uint32_t slot = LookupOrInsert(fp, key_.key(), SignalKind::kLog);
+  EventTime t = std::max(r.time, watermark_);
+
+  const rules::SurgeRule& surge = rules.logs.surge;
+  int64_t width = std::max<int64_t>(1, surge.within.count() / 4);
+  double alpha = std::min(
+      1.0, static_cast<double>(width) / std::max<int64_t>(1, surge.baseline_window.count()));
+  if (fps_[slot].log_rate == kNone) {
+    fps_[slot].log_rate = static_cast<uint32_t>(log_rates_.size());
+    log_rates_.emplace_back();
+  }
+  LogRate& rate = log_rates_[fps_[slot].log_rate];
+  rate.Advance(t.ms / width, alpha);
+  rate.counts[static_cast<size_t>(((t.ms / width) % 4 + 4) % 4)]++;
+
+  FpState& st = fps_[slot];
+  st.last_seen = t;
+  bool activation = false;
+  if (!st.firing) {
+    uint32_t recent = rate.Recent();
+    double baseline_per_window = rate.baseline * 4;
+    bool warm = t >= first_record_ + surge.warmup;
+    if (!warm || recent < static_cast<uint32_t>(surge.min_count) ||
+        recent < surge.over_baseline * baseline_per_window) {
+      ev.decision = Decision::kBelowThreshold;
+      ev.rule = "logs.surge";
+      return;
+    }
+    st.firing = true;
+    activation = true;
+  }
+  Schedule(TimerKind::kFingerprint, slot, t + surge.quiet_for);
+
+  labels.component = rules.topology.Attribute(labels);
+  labels.SetImpacts(labels.component >= 0 ? &rules.topology.node(labels.component).impacts
+                                          : nullptr);
+  Incident* inc = IncidentOf(st);
+  if (inc != nullptr) {
+    Member& m = inc->members[st.member];
+    m.count++;
+    m.last_seen = t;
+    inc->log_records++;
+    inc->last_activity = t;
+    inc->last_seen = std::max(inc->last_seen, t);
+    ev.incident = inc->id;
+    ev.rule = inc->rule_name;
+    if (m.inhibited && StillInhibited(labels, st, ev)) return;
+    if (activation || !m.firing) {
+      MemberFired(st, r, t);
+      ev.decision = Decision::kGrouped;
+    } else {
+      ev.decision = Decision::kDeduplicated;
+    }
+    return;
+  }
+  std::string_view rule;
+  int64_t inhibitor = FindInhibitor(labels, st, &rule);
+  if (inhibitor >= 0) {
+    ev.decision = Decision::kInhibited;
+    ev.rule = rule;
+    AttachInhibited(r, labels, slot, static_cast<uint32_t>(inhibitor), ev);
+    return;
+  }
+  if (const rules::Silence* s = MatchSilence(labels, t)) {
+    ev.decision = Decision::kSilenced;
+    ev.rule = s->name;
+    return;
+  }
+  Decision d;
+  // The lines that made the surge count towards the incident.
+  uint32_t extra = activation ? rate.Recent() - 1 : 0;
+  uint32_t inc_slot = Correlate(r, labels, fps_[slot], slot, &d, &rule, extra);
+  ev.decision = d;
+  ev.rule = rule;
+  if (inc_slot != kNone) ev.incident = incidents_[inc_slot].id;
+}
+
+// ---------------------------------------------------------------------------------------
+// Muting
+
+bool Engine::Dropped(const RecordLabels& labels, DecisionEvent& ev) const {
+  for (const rules::DropRule& d : rules_->drop) {
+    if (d.matchers.Matches(labels)) {
+      ev.decision = Decision::kDropped;
+      ev.rule = d.name;
+      return true;
+    }
+  }
+  return false;
+}
+
+const rules::Silence* Engine::MatchSilence(const RecordLabels& labels, EventTime t) const {
+  for (const rules::Silence& s : rules_->silences) {
+    if (t < s.starts || t >= s.ends) continue;
+    if (!s.time_intervals.empty()) {
+      bool inside = false;
+      for (int ti : s.time_intervals) inside |= rules_->time_intervals[ti].Contains(t);
+      if (!inside) continue;
+    }
+    if (s.matchers.Matches(labels)) return &s;
+  }
+  return nullptr;
+}
+
+bool Engine::RuleMuted(const rules::CorrelateRule& rule, EventTime t) const {
+  for (int ti : rule.mute_time_intervals) {
+    if (rules_->time_intervals[ti].Contains(t)) return true;
+  }
+  if (!rule.active_time_intervals.empty()) {
+    for (int ti : rule.active_time_intervals) {
+      if (rules_->time_intervals[ti].Contains(t)) return false;
+    }
+    return true;
+  }
+  return false;
+}
+
+namespace {
+
+uint64_t EqualHash(size_t rule, const std::vector<std::string>& equal,
+                   const rules::LabelSource& labels) {
+  XXH3_state_t state;
+  XXH3_64bits_reset_withSeed(&state, rule);
+  for (const std::string& name : equal) {
+    std::string_view v = labels.Get(name);
+    uint64_t len = v.size();
+    XXH3_64bits_update(&state, &len, sizeof(len));
+    XXH3_64bits_update(&state, v.data(), v.size());
+  }
+  return XXH3_64bits_digest(&state);
+}
+
+}  // namespace
+
+void Engine::UpdateInhibitSources(uint32_t fp_slot, const RecordLabels* labels, bool firing) {
+  const auto& rules = rules_->inhibit;
+  if (rules.empty()) return;
+  if (firing) {
+    for (size_t i = 0; i < rules.size(); ++i) {
+      if (!rules[i].source.Matches(*labels)) continue;
+      uint64_t h = EqualHash(i, rules[i].equal, *labels);
+      bool both = rules[i].target.Matches(*labels);
+      InhibitEntry& e = inhibit_sources_[h];
+      e.total++;
+      e.both += both ? 1 : 0;
+      e.last_source = fp_slot;
+      source_of_[fp_slot].emplace_back(both ? 1u : 0u, h);
+    }
+    return;
+  }
+  auto it = source_of_.find(fp_slot);
+  if (it == source_of_.end()) return;
+  for (auto [both, h] : it->second) {
+    auto e = inhibit_sources_.find(h);
+    NG_CHECK(e != inhibit_sources_.end() && e->second.total > 0);
+    e->second.total--;
+    e->second.both -= both;
+    if (e->second.total == 0) inhibit_sources_.erase(e);
+  }
+  source_of_.erase(it);
+}
+
+int64_t Engine::FindInhibitor(const RecordLabels& labels, const FpState& self,
+                              std::string_view* rule) {
+  const auto& rules = rules_->inhibit;
+  for (size_t i = 0; i < rules.size(); ++i) {
+    if (!rules[i].target.Matches(labels)) continue;
+    auto it = inhibit_sources_.find(EqualHash(i, rules[i].equal, labels));
+    if (it == inhibit_sources_.end()) continue;
+    // Alertmanager: an alert that matches both sides is not inhibited by sources that also
+    // match both sides, so an alert never inhibits itself or its peers.
+    bool two_sided = rules[i].source.Matches(labels);
+    uint32_t effective = two_sided ? it->second.total - it->second.both : it->second.total;
+    if (effective == 0) continue;
+    *rule = rules[i].name;
+    return it->second.last_source;
+  }
+  return -1;
+}
+
+bool Engine::StillInhibited(const RecordLabels& labels, FpState& st, DecisionEvent& ev) {
+  std::string_view rule;
+  if (FindInhibitor(labels, st, &rule) >= 0) {
+    ev.decision = Decision::kInhibited;
+    ev.rule = rule;
+    return true;
+  }
+  // Its inhibitor is gone while it still fires: from now on it counts as a member, so it
+  // re-enters as a fresh firing member (severity, route and escalation are recomputed).
+  Incident& inc = incidents_[st.incident];
+  Member& m = inc.members[st.member];
+  m.inhibited = false;
+  if (m.firing) {
+    m.firing = false;
+    inc.firing_members--;
+  }
+  return false;
+}
+
+void Engine::AttachInhibited(const Record& r, RecordLabels& labels, uint32_t fp_slot,
+                             uint32_t source_slot, DecisionEvent& ev) {
+  Incident* inc = source_slot < fps_.size() ? IncidentOf(fps_[source_slot]) : nullptr;
+  if (inc == nullptr) return;
+  FpState& st = fps_[fp_slot];
+  ev.incident = inc->id;
+  EventTime t = st.last_seen;
+  int idx = inc->FindMember(Fingerprint{st.fp});
+  if (idx < 0) {
+    Member m;
+    m.fingerprint = Fingerprint{st.fp};
+    m.kind = r.kind;
+    m.inhibited = true;
+    m.severity = SeverityOf(r);
+    m.component = labels.component;
+    m.count = 0;
+    m.first_seen = t;
+    m.summary = r.summary;
+    m.name = r.kind == SignalKind::kAlert ? std::string(r.labels.Get("alertname"))
+                                          : std::string(labels.log_template);
+    m.service = std::string(r.labels.Get("service"));
+    m.link = r.link;
+    m.firing = false;
+    inc->members.push_back(std::move(m));
+    idx = static_cast<int>(inc->members.size() - 1);
+  }
+  st.incident = static_cast<uint32_t>(inc - incidents_.data());
+  st.incident_generation = inc->generation;
+  st.member = idx;
+  Member& m = inc->members[idx];
+  m.count++;
+  m.last_seen = t;
+  if (r.kind == SignalKind::kAlert) {
+    inc->alert_records++;
+  } else {
+    inc->log_records++;
+  }
+  inc->last_activity = t;
+  if (!m.firing) {
+    m.firing = true;
+    inc->firing_members++;
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// Correlation
+
+uint32_t Engine::Correlate(const Record& r, RecordLabels& labels, FpState& st_in, uint32_t fp_slot,
+                           Decision* decision, std::string_view* rule_name, uint32_t extra_count) {
+  const rules::CompiledRules& rules = *rules_;
+  EventTime t = st_in.last_seen;
+  int rule_index = -1;
+  for (size_t i = 0; i < rules.correlate.size(); ++i) {
+    if (rules.correlate[i].match.Matches(labels)) {
+      rule_index = static_cast<int>(i);
+      break;
+    }
+  }
+  if (rule_index < 0) {
+    *decision = Decision::kDropped;
+    *rule_name = "correlate";
+    return kNone;
+  }
+  const rules::CorrelateRule& rule = rules.correlate[rule_index];
+  if (RuleMuted(rule, t)) {
+    *decision = Decision::kSilenced;
+    *rule_name = rule.name;
+    return kNone;
+  }
+  *rule_name = rule.name;
+
+  // Named culprits: a log line that names a topology component ties the signal to it.
+  if (r.kind == SignalKind::kLog) {
+    labels.culprit = rules.topology.FindNamed(r.summary, r.description, labels.component);
+  }
+  std::vector<int> impacts = labels.impacts();
+  if (labels.culprit >= 0 && impacts.empty()) {
+    impacts = rules.topology.node(labels.culprit).impacts;
+  }
+  std::sort(impacts.begin(), impacts.end());
+
+  XXH3_state_t hs;
+  XXH3_64bits_reset_withSeed(&hs, static_cast<uint64_t>(rule_index));
+  bool by_impact = false;
+  for (const std::string& dim : rule.group_by) {
+    if (dim == "impacted_service") {
+      by_impact = true;
+      continue;
+    }
+    std::string_view v = labels.Get(dim);
+    uint64_t len = v.size();
+    XXH3_64bits_update(&hs, &len, sizeof(len));
+    XXH3_64bits_update(&hs, v.data(), v.size());
+  }
+  uint64_t group_hash = XXH3_64bits_digest(&hs);
+  std::vector<uint32_t>& candidates = groups_[group_hash];
+  uint32_t chosen = kNone;
+  for (uint32_t c : candidates) {
+    const Incident& inc = incidents_[c];
+    if (inc.sealed || inc.state == IncidentState::kClosed || inc.rule != rule_index) continue;
+    if (!by_impact || (impacts.empty() && inc.impacted.empty()) ||
+        Overlaps(impacts, inc.impacted)) {
+      chosen = c;
+      break;
+    }
+  }
+  bool opened = chosen == kNone;
+  if (opened) {
+    if (!free_incidents_.empty()) {
+      chosen = free_incidents_.back();
+      free_incidents_.pop_back();
+    } else {
+      chosen = static_cast<uint32_t>(incidents_.size());
+      incidents_.emplace_back();
+    }
+    Incident& inc = incidents_[chosen];
+    uint32_t gen = inc.generation + 1;
+    inc = Incident{};
+    inc.generation = gen;
+    inc.rule = rule_index;
+    inc.rule_name = rule.name;
+    inc.group_hash = group_hash;
+    inc.state = IncidentState::kPending;
+    inc.opened = inc.first_seen = inc.last_seen = inc.last_activity = t;
+    for (const std::string& dim : rule.group_by) {
+      if (dim != "impacted_service") inc.group.emplace_back(dim, std::string(labels.Get(dim)));
+    }
+    // The dedup_key: stable for the incident's life and the same in replay and live.
+    XXH3_state_t ks;
+    XXH3_64bits_reset_withSeed(&ks, kFingerprintSeed);
+    XXH3_64bits_update(&ks, rule.name.data(), rule.name.size());
+    XXH3_64bits_update(&ks, &group_hash, sizeof(group_hash));
+    XXH3_64bits_update(&ks, &st_in.fp, sizeof(st_in.fp));
+    XXH3_64bits_update(&ks, &t.ms, sizeof(t.ms));
+    char buf[24];
+    std::snprintf(buf, sizeof(buf), "ng-%016llx",
+                  static_cast<unsigned long long>(XXH3_64bits_digest(&ks)));
+    inc.id = buf;
+    candidates.push_back(chosen);
+    open_order_.push_back(chosen);
+    ++stats_.incidents_opened;
+    Schedule(TimerKind::kIncident, chosen, t + rule.group_wait);
+  }
+  Incident& inc = incidents_[chosen];
+  *decision = opened ? Decision::kNew : Decision::kGrouped;
+
+  // Impacted services grow with the incident.
+  size_t before = inc.impacted.size();
+  for (int s : impacts) {
+    auto pos = std::lower_bound(inc.impacted.begin(), inc.impacted.end(), s);
+    if (pos == inc.impacted.end() || *pos != s) inc.impacted.insert(pos, s);
+  }
+  if (inc.impacted.size() != before && inc.notified) inc.escalation_pending = true;
+
+  FpState& st = fps_[fp_slot];
+  int idx = inc.FindMember(Fingerprint{st.fp});
+  if (idx < 0) {
+    Member m;
+    m.fingerprint = Fingerprint{st.fp};
+    m.kind = r.kind;
+    m.severity = SeverityOf(r);
+    m.component = labels.component;
+    m.culprit = labels.culprit;
+    m.first_seen = t;
+    m.summary = r.summary;
+    m.name = r.kind == SignalKind::kAlert ? std::string(r.labels.Get("alertname"))
+                                          : std::string(labels.log_template);
+    m.service = std::string(r.labels.Get("service"));
+    m.link = r.link;
+    m.firing = false;
+    for (const rules::MatcherSet& when : rules.page.when) {
+      if (when.Matches(labels)) {
+        m.pages = true;
+        break;
+      }
+    }
+    inc.members.push_back(std::move(m));
+    idx = static_cast<int>(inc.members.size() - 1);
+  }
+  st.incident = chosen;
+  st.incident_generation = inc.generation;
+  st.member = idx;
+  Member& m = inc.members[idx];
+  m.count += 1 + extra_count;
+  m.last_seen = t;
+  if (r.kind == SignalKind::kAlert) {
+    inc.alert_records += 1;
+  } else {
+    inc.log_records += 1 + extra_count;
+  }
+  inc.last_activity = t;
+  inc.last_seen = std::max(inc.last_seen, t);
+  MemberFired(st, r, t);
+  if (static_cast<int>(inc.members.size()) >= rule.max_members && !inc.sealed) {
+    inc.sealed = true;
+  }
+  return chosen;
+}
+
+void Engine::MemberFired(FpState& st, const Record& r, EventTime t) {
+  Incident& inc = incidents_[st.incident];
+  Member& m = inc.members[st.member];
+  if (!m.firing) {
+    m.firing = true;
+    inc.firing_members++;
+  }
+  if (!m.inhibited && m.severity > inc.severity) {
+    inc.severity = m.severity;
+    if (inc.notified && inc.severity > inc.notified_severity) inc.escalation_pending = true;
+  }
+  rules::Action before = inc.route;
+  RecomputeRoute(inc);
+  if (inc.notified && before != rules::Action::kPage && inc.route == rules::Action::kPage) {
+    inc.escalation_pending = true;
+  }
+  ScheduleIncident(st.incident);
+}
+
+void Engine::MemberResolved(FpState& st, EventTime t) {
+  Incident& inc = incidents_[st.incident];
+  Member& m = inc.members[st.member];
+  if (m.firing) {
+    m.firing = false;
+    inc.firing_members--;
+    NG_CHECK(inc.firing_members >= 0);
+  }
+  inc.last_activity = t;
+  ScheduleIncident(st.incident);
+}
+
+void Engine::RecomputeRoute(Incident& inc) {
+  bool page = false;
+  for (const Member& m : inc.members) page |= m.pages && !m.inhibited;
+  inc.route = page ? rules::Action::kPage : rules_->page.otherwise;
+}
+
+// ---------------------------------------------------------------------------------------
+// Timers
+
+void Engine::Schedule(TimerKind kind, uint32_t slot, EventTime at) {
+  if (kind == TimerKind::kIncident) {
+    Incident& inc = incidents_[slot];
+    if (at >= inc.scheduled) return;
+    inc.scheduled = at;
+    timers_.push(Timer{at, kind, slot, inc.generation});
+    return;
+  }
+  FpState& st = fps_[slot];
+  if (st.timer_at <= at && st.timer_at > watermark_) return;
+  st.timer_at = at;
+  timers_.push(Timer{at, kind, slot, ++st.generation});
+}
+
+void Engine::ScheduleIncident(uint32_t slot) {
+  Incident& inc = incidents_[slot];
+  if (inc.state == IncidentState::kClosed) return;
+  const rules::CorrelateRule& rule = rules_->correlate[inc.rule];
+  EventTime next = kMaxTime;
+  if (inc.state == IncidentState::kPending) {
+    next = inc.opened + rule.group_wait;
+  } else {
+    if (inc.escalation_pending) next = std::min(next, inc.last_notified + rule.group_interval);
+    if (inc.notified && inc.firing_members > 0 && rules_->page.repeat_interval.count() > 0) {
+      next = std::min(next, inc.last_notified + rules_->page.repeat_interval);
+    }
+  }
+  if (inc.firing_members == 0) next = std::min(next, inc.last_activity + rule.close_after);
+  if (!inc.sealed) next = std::min(next, inc.opened + rule.max_duration);
+  if (next < watermark_) next = watermark_;
+  // Re-arm: a later deadline replaces an earlier one (the stale heap entry is skipped).
+  if (next != inc.scheduled) {
+    inc.scheduled = next;
+    timers_.push(Timer{next, TimerKind::kIncident, slot, inc.generation});
+  }
+}
+
+void Engine::AdvanceWatermark(EventTime t) {
+  if (t <= watermark_) return;
+  while (!timers_.empty() && timers_.top().at <= t) {
+    Timer tm = timers_.top();
+    timers_.pop();
+    // Timers fire at their own time, so outputs carry the event time they were due.
+    watermark_ = std::max(watermark_, tm.at);
+    if (tm.kind == TimerKind::kIncident) {
+      Incident& inc = incidents_[tm.slot];
+      if (inc.generation != tm.generation || inc.scheduled != tm.at ||
+          inc.state == IncidentState::kClosed) {
+        continue;
+      }
+      inc.scheduled = kMaxTime;
+      FireIncidentTimer(tm.slot, tm.at);
+    } else {
+      FpState& st = fps_[tm.slot];
+      if (st.generation != tm.generation) continue;
+      st.timer_at = kMaxTime;
+      FireFingerprintTimer(tm.slot, tm.at);
+    }
+  }
+  watermark_ = t;
+}
+
+void Engine::FireIncidentTimer(uint32_t slot, EventTime t) {
+  Incident& inc = incidents_[slot];
+  const rules::CorrelateRule& rule = rules_->correlate[inc.rule];
+  if (inc.state == IncidentState::kPending && t >= inc.opened + rule.group_wait) {
+    inc.state = IncidentState::kOpen;
+    // Everything resolved before group_wait was a blip: nobody is told.
+    if (inc.firing_members > 0 && inc.route != rules::Action::kDrop) {
+      Notify(inc, NotifyAction::kTrigger, "open", t);
+    }
+  } else if (inc.state == IncidentState::kOpen) {
+    if (inc.escalation_pending && t >= inc.last_notified + rule.group_interval) {
+      inc.escalation_pending = false;
+      if (inc.firing_members > 0 && inc.route != rules::Action::kDrop) {
+        Notify(inc, NotifyAction::kTrigger, "escalation", t);
+      }
+    } else if (inc.notified && inc.firing_members > 0 && rules_->page.repeat_interval.count() > 0 &&
+               t >= inc.last_notified + rules_->page.repeat_interval) {
+      Notify(inc, NotifyAction::kTrigger, "repeat", t);
+    }
+  }
+  if (inc.firing_members == 0 && t >= inc.last_activity + rule.close_after) {
+    CloseIncident(slot, t);
+    return;
+  }
+  if (!inc.sealed && t >= inc.opened + rule.max_duration) inc.sealed = true;
+  ScheduleIncident(slot);
+}
+
+void Engine::FireFingerprintTimer(uint32_t slot, EventTime t) {
+  FpState& st = fps_[slot];
+  const rules::CompiledRules& rules = *rules_;
+  if (st.flapping && t >= st.last_change + rules.dedup.flapping.stable_for) {
+    st.flapping = false;
+    st.nchanges = 0;
+  }
+  if (st.kind == SignalKind::kLog) {
+    if (st.firing && t >= st.last_seen + rules.logs.surge.quiet_for) {
+      st.firing = false;
+      if (IncidentOf(st) != nullptr) MemberResolved(st, t);
+    } else if (st.firing) {
+      Schedule(TimerKind::kFingerprint, slot, st.last_seen + rules.logs.surge.quiet_for);
+    }
+    return;
+  }
+  Millis timeout = rules.dedup.resolve_timeout;
+  if (st.firing && timeout.count() > 0) {
+    if (t >= st.last_seen + timeout) {
+      st.firing = false;
+      UpdateInhibitSources(slot, nullptr, false);
+      if (IncidentOf(st) != nullptr) MemberResolved(st, t);
+    } else {
+      Schedule(TimerKind::kFingerprint, slot, st.last_seen + timeout);
+    }
+  }
+}
+
+void Engine::Notify(Incident& inc, NotifyAction action, std::string_view reason, EventTime t) {
+  Notification n;
+  n.action = action;
+  n.at = t;
+  n.reason = reason;
+  n.incident = &inc;
+  if (action == NotifyAction::kTrigger) {
+    n.route = inc.route;
+    // An incident that escalates from ticket to page keeps its ticket; the page is new.
+    inc.notified = true;
+    inc.notified_route = inc.route;
+    inc.notified_severity = inc.severity;
+    inc.notified_impacted = inc.impacted.size();
+    inc.last_notified = t;
+    sink_->OnNotification(n);
+    if (inc.route == rules::Action::kPage) inc.paged = true;
+    if (inc.route == rules::Action::kTicket) inc.ticketed = true;
+    return;
+  }
+  // Resolve every output that heard a trigger, even if members were since muted.
+  if (inc.paged) {
+    n.route = rules::Action::kPage;
+    sink_->OnNotification(n);
+  }
+  if (inc.ticketed) {
+    n.route = rules::Action::kTicket;
+    sink_->OnNotification(n);
+  }
+}
+
+void Engine::CloseIncident(uint32_t slot, EventTime t) {
+  Incident& inc = incidents_[slot];
+  if (inc.notified) Notify(inc, NotifyAction::kResolve, "resolve", t);
+  inc.state = IncidentState::kClosed;
+  ++stats_.incidents_closed;
+  auto group = groups_.find(inc.group_hash);
+  NG_CHECK(group != groups_.end());
+  auto& v = group->second;
+  auto pos = std::find(v.begin(), v.end(), slot);
+  NG_CHECK(pos != v.end());
+  v.erase(pos);
+  if (v.empty()) groups_.erase(group);
+  open_order_.erase(std::find(open_order_.begin(), open_order_.end(), slot));
+  inc.members.clear();
+  inc.members.shrink_to_fit();
+  free_incidents_.push_back(slot);
+}
+
+void Engine::Finish() {
+  // Send what group_wait holds back, at the time it was due.
+  std::vector<uint32_t> pending;
+  for (uint32_t slot : open_order_) {
+    if (incidents_[slot].state == IncidentState::kPending) pending.push_back(slot);
+  }
+  auto due_of = [&](uint32_t slot) {
+    const Incident& inc = incidents_[slot];
+    return inc.opened + rules_->correlate[inc.rule].group_wait;
+  };
+  std::stable_sort(pending.begin(), pending.end(),
+                   [&](uint32_t a, uint32_t b) { return due_of(a) < due_of(b); });
+  for (uint32_t slot : pending) {
+    Incident& inc = incidents_[slot];
+    EventTime due = inc.opened + rules_->correlate[inc.rule].group_wait;
+    inc.state = IncidentState::kOpen;
+    if (inc.firing_members > 0 && inc.route != rules::Action::kDrop) {
+      Notify(inc, NotifyAction::kTrigger, "open", std::max(due, watermark_));
+    }
+  }
+}
+
+}  // namespace noisegate::dedup

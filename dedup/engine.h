@@ -1,0 +1,177 @@
+// Engine: the pure dedup/correlation core. Drivers (replay, live) feed it records in event-time
+// order with Process() and move time on with AdvanceWatermark(); it answers every record with
+// exactly one decision and emits incident notifications to a Sink, in event-time order. No
+// I/O, no clock, no randomness: the same rules and records give the same output, byte for byte.
+#pragma once
+
+#include <absl/container/flat_hash_map.h>
+
+#include <memory>
+#include <optional>
+#include <queue>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "dedup/fingerprint.h"
+#include "dedup/fingerprint_index.h"
+#include "dedup/incident.h"
+#include "dedup/record.h"
+#include "rules/compiled_rules.h"
+
+namespace noisegate::dedup {
+
+enum class Decision : uint8_t {
+  kNew,             // opened an incident
+  kGrouped,         // joined an open incident
+  kDeduplicated,    // repeat of an active fingerprint
+  kResolved,        // an alert resolved
+  kInhibited,       // muted by an inhibit rule's source alert
+  kSilenced,        // muted by a silence
+  kFlapping,        // held back: its fingerprint is flapping
+  kBelowThreshold,  // a log line whose signal is not surging
+  kDropped,         // a drop rule (or an input's min_level)
+  kDeadLetter,      // could not be decoded (decided by the driver, never by the engine)
+};
+inline constexpr int kDecisionCount = 10;
+std::string_view DecisionName(Decision d);
+
+struct DecisionEvent {
+  const Record* record = nullptr;
+  Decision decision = Decision::kNew;
+  bool has_fingerprint = false;
+  Fingerprint fingerprint;
+  std::string_view incident;  // dedup_key, or empty
+  std::string_view rule;      // the rule or matcher that decided, or empty
+  bool late = false;          // older than the watermark minus the allowed lateness
+};
+
+enum class NotifyAction : uint8_t { kTrigger, kResolve };
+
+struct Notification {
+  NotifyAction action = NotifyAction::kTrigger;
+  rules::Action route = rules::Action::kPage;  // page or ticket
+  EventTime at;
+  std::string_view reason;  // "open", "escalation", "repeat", "resolve"
+  const Incident* incident = nullptr;
+};
+
+class Sink {
+ public:
+  virtual ~Sink() = default;
+  virtual void OnDecision(const DecisionEvent& e) = 0;
+  virtual void OnNotification(const Notification& n) = 0;
+};
+
+struct EngineStats {
+  uint64_t records = 0;
+  uint64_t late = 0;
+  uint64_t incidents_opened = 0;
+  uint64_t incidents_closed = 0;
+  size_t active_fingerprints = 0;
+  size_t open_incidents = 0;
+};
+
+class Engine {
+ public:
+  // `rules` must outlive nothing: the engine keeps its own reference. `sink` must outlive the
+  // engine.
+  Engine(std::shared_ptr<const rules::CompiledRules> rules, Sink* sink);
+  ~Engine();
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+
+  // Takes the next record. Advances the watermark to the record's time first, so timers due
+  // before it fire before it is decided. Emits exactly one DecisionEvent for it.
+  void Process(const Record& record);
+  // Moves event time on (it never goes back) and fires every timer due at or before `t`.
+  void AdvanceWatermark(EventTime t);
+  // End of input (replay): sends what group_wait still holds back, as if its time had come.
+  // Open incidents stay open; they are reported, not resolved.
+  void Finish();
+
+  EventTime watermark() const { return watermark_; }
+  EngineStats stats() const;
+  const rules::CompiledRules& rules() const { return *rules_; }
+  // Open incidents in opening order (for summaries and tests).
+  std::vector<const Incident*> OpenIncidents() const;
+
+  struct FpState;
+  struct LogRate;
+  class RecordLabels;
+
+ private:
+  enum class TimerKind : uint8_t { kIncident, kFingerprint };
+  struct Timer {
+    EventTime at;
+    TimerKind kind;
+    uint32_t slot;
+    uint32_t generation;
+    bool operator>(const Timer& o) const {
+      if (at != o.at) return at > o.at;
+      if (kind != o.kind) return kind > o.kind;
+      return slot > o.slot;
+    }
+  };
+
+  void ProcessAlert(const Record& r, RecordLabels& labels, DecisionEvent& ev);
+  void ProcessLog(const Record& r, RecordLabels& labels, DecisionEvent& ev);
+  uint32_t LookupOrInsert(Fingerprint fp, const std::string& key, SignalKind kind);
+  bool RecordChange(FpState& st, EventTime t);
+  // Joins the best open incident or opens one; returns the incident slot.
+  uint32_t Correlate(const Record& r, RecordLabels& labels, FpState& st, uint32_t fp_slot,
+                     Decision* decision, std::string_view* rule, uint32_t extra_count);
+  Incident* IncidentOf(const FpState& st);
+  bool Dropped(const RecordLabels& labels, DecisionEvent& ev) const;
+  // For a member attached as inhibited: true (and the decision set) while it still is.
+  bool StillInhibited(const RecordLabels& labels, FpState& st, DecisionEvent& ev);
+  const rules::Silence* MatchSilence(const RecordLabels& labels, EventTime t) const;
+  // Returns the fingerprint slot of the source alert inhibiting `labels`, or -1.
+  int64_t FindInhibitor(const RecordLabels& labels, const FpState& self, std::string_view* rule);
+  void UpdateInhibitSources(uint32_t fp_slot, const RecordLabels* labels, bool firing);
+  void AttachInhibited(const Record& r, RecordLabels& labels, uint32_t fp_slot,
+                       uint32_t source_slot, DecisionEvent& ev);
+  void MemberResolved(FpState& st, EventTime t);
+  void MemberFired(FpState& st, const Record& r, EventTime t);
+  void Schedule(TimerKind kind, uint32_t slot, EventTime at);
+  void ScheduleIncident(uint32_t slot);
+  void FireIncidentTimer(uint32_t slot, EventTime t);
+  void FireFingerprintTimer(uint32_t slot, EventTime t);
+  void Notify(Incident& inc, NotifyAction action, std::string_view reason, EventTime t);
+  void CloseIncident(uint32_t slot, EventTime t);
+  void RecomputeRoute(Incident& inc);
+  bool RuleMuted(const rules::CorrelateRule& rule, EventTime t) const;
+
+  std::shared_ptr<const rules::CompiledRules> rules_;
+  Sink* sink_;
+  std::vector<std::string> alert_fp_labels_;               // sorted, unique
+  std::vector<std::vector<std::string>> input_fp_labels_;  // per input (empty = default)
+  std::vector<char> input_fp_override_;
+  std::vector<std::string> log_fp_labels_;
+  EventTime watermark_ = kMinTime;
+  EventTime first_record_ = kMinTime;
+  EngineStats stats_;
+
+  std::vector<FpState> fps_;
+  FingerprintIndex fp_index_;       // fingerprint (+ canonical key) -> slot in fps_
+  std::vector<LogRate> log_rates_;  // indexed by FpState::log_rate
+  std::vector<Incident> incidents_;
+  std::vector<uint32_t> free_incidents_;
+  std::vector<uint32_t> open_order_;  // slots of open incidents, in opening order
+  // (correlate rule, hash of scalar group values) -> open incident slots
+  absl::flat_hash_map<uint64_t, std::vector<uint32_t>> groups_;
+  // Inhibition sources: (rule, hash of equal labels) -> live source alerts.
+  struct InhibitEntry {
+    uint32_t total = 0;
+    uint32_t both = 0;  // sources that match the target matchers too
+    uint32_t last_source = UINT32_MAX;
+  };
+  absl::flat_hash_map<uint64_t, InhibitEntry> inhibit_sources_;
+  absl::flat_hash_map<uint32_t, std::vector<std::pair<uint32_t, uint64_t>>> source_of_;
+  std::priority_queue<Timer, std::vector<Timer>, std::greater<Timer>> timers_;
+  KeyBuilder key_;
+  std::string template_buf_;
+  std::string scratch_;
+};
+
+}  // namespace noisegate::dedup

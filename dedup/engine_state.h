@@ -1,0 +1,58 @@
+// Internal state types of the Engine: per-fingerprint state and log rate counters. Kept out
+// of engine.h so that the public header stays about the contract, not the layout.
+#pragma once
+
+#include <array>
+#include <cmath>
+
+#include "dedup/engine.h"
+
+namespace noisegate::dedup {
+
+inline constexpr uint32_t kNone = UINT32_MAX;
+inline constexpr int kMaxFlapChanges = 8;
+
+struct Engine::FpState {
+  uint64_t fp = 0;
+  uint32_t incident = kNone;  // incident slot
+  uint32_t incident_generation = 0;
+  int32_t member = -1;  // index in the incident's members
+  uint32_t log_rate = kNone;
+  uint32_t generation = 0;  // bumps when the slot's timer is re-armed
+  EventTime last_seen, last_change;
+  EventTime timer_at = kMaxTime;
+  SignalKind kind = SignalKind::kAlert;
+  bool firing = false;  // alerts: firing; logs: surging (active)
+  bool flapping = false;
+  uint8_t nchanges = 0;
+  std::array<int64_t, kMaxFlapChanges> changes{};  // ring of recent state change times (ms)
+};
+
+// Per log signal: counts over the last `within` in four sub-buckets, and an exponentially
+// weighted baseline of the count per sub-bucket over `baseline_window`.
+struct Engine::LogRate {
+  int64_t bucket = INT64_MIN;  // absolute index of the newest sub-bucket
+  std::array<uint32_t, 4> counts{};
+  double baseline = 0;  // EWMA of counts per sub-bucket
+
+  // Moves to the sub-bucket of `t`, folding the ones that leave the window into the baseline.
+  void Advance(int64_t b, double alpha) {
+    if (bucket == INT64_MIN) {
+      bucket = b;
+      return;
+    }
+    if (b <= bucket) return;
+    int64_t steps = b - bucket;
+    int64_t fold = std::min<int64_t>(steps, 4);
+    for (int64_t k = 1; k <= fold; ++k) {
+      uint32_t& c = counts[static_cast<size_t>((bucket + k) % 4)];
+      baseline = baseline * (1 - alpha) + c * alpha;
+      c = 0;
+    }
+    if (steps > 4) baseline *= std::pow(1 - alpha, static_cast<double>(steps - 4));
+    bucket = b;
+  }
+  uint32_t Recent() const { return counts[0] + counts[1] + counts[2] + counts[3]; }
+};
+
+}  // namespace noisegate::dedup

@@ -1,0 +1,76 @@
+// Incident: one problem as users feel it — the signals grouped under one correlate rule and
+// one dedup_key for their whole life. The engine owns incidents; sinks read them during a
+// Notification callback only (the reference is not kept).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "dedup/record.h"
+#include "dedup/types.h"
+#include "rules/compiled_rules.h"
+
+namespace noisegate::dedup {
+
+// Normalised severity, ordered; rendered as PagerDuty's critical|error|warning|info.
+enum class Severity : uint8_t { kInfo, kWarning, kError, kCritical };
+std::string_view SeverityName(Severity s);
+Severity ParseSeverity(std::string_view label_value);
+
+struct Member {
+  Fingerprint fingerprint;
+  SignalKind kind = SignalKind::kAlert;
+  bool firing = true;
+  bool inhibited = false;  // attached because it was inhibited by this incident's source
+  bool pages = false;      // satisfies a page.when entry
+  Severity severity = Severity::kInfo;
+  int component = -1;  // topology node, or -1
+  int culprit = -1;    // topology node named in its message, or -1
+  uint32_t count = 0;  // records folded into this member
+  EventTime first_seen, last_seen;
+  std::string summary;
+  std::string name;  // alertname, or the log template
+  std::string service;
+  std::string link;
+};
+
+enum class IncidentState : uint8_t { kPending, kOpen, kClosed };
+
+struct Incident {
+  std::string id;  // the dedup_key: "ng-" + 16 hex digits, stable for the incident's life
+  int rule = -1;   // index into CompiledRules::correlate
+  std::string rule_name;
+  uint32_t generation = 0;  // slot reuse guard
+  IncidentState state = IncidentState::kPending;
+  bool sealed = false;  // reached max_duration or max_members: takes no new signals
+  // Grouping: the values of the scalar group_by dimensions, and the impacted services.
+  std::vector<std::pair<std::string, std::string>> group;
+  uint64_t group_hash = 0;
+  std::vector<int> impacted;  // topology nodes, sorted by index
+  std::vector<Member> members;
+  uint64_t alert_records = 0, log_records = 0;
+  EventTime opened, first_seen, last_seen, last_activity;
+  Severity severity = Severity::kInfo;
+  int firing_members = 0;
+  // Notification state.
+  rules::Action route = rules::Action::kTicket;  // what the policy says now
+  bool notified = false;                         // a trigger went out
+  bool paged = false;                            // a trigger went to the paging output
+  bool ticketed = false;                         // a trigger went to the ticket output
+  rules::Action notified_route = rules::Action::kDrop;
+  Severity notified_severity = Severity::kInfo;
+  size_t notified_impacted = 0;
+  EventTime last_notified = kMinTime;
+  bool escalation_pending = false;
+  EventTime scheduled = kMaxTime;  // the earliest timer queued for it
+
+  int FindMember(Fingerprint fp) const {
+    for (size_t i = 0; i < members.size(); ++i) {
+      if (members[i].fingerprint == fp) return static_cast<int>(i);
+    }
+    return -1;
+  }
+};
+
+}  // namespace noisegate::dedup

@@ -1,0 +1,55 @@
+// Record: one alert or one log line, decoded from a message and owning all of its data. The
+// engine reads records; only decoders (processor/decode) write them. Drivers reuse Record
+// objects between messages so their strings keep capacity.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "dedup/labels.h"
+#include "dedup/types.h"
+
+namespace noisegate {
+
+enum class SignalKind : uint8_t { kAlert, kLog };
+enum class AlertState : uint8_t { kFiring, kResolved };
+
+// Where a record came from: (topic, partition, offset, index inside the message).
+struct RecordAddress {
+  std::string topic;
+  int32_t partition = 0;
+  int64_t offset = 0;
+  int32_t index = 0;
+};
+
+struct Record {
+  RecordAddress addr;
+  EventTime time;
+  SignalKind kind = SignalKind::kAlert;
+  AlertState state = AlertState::kFiring;
+  // Index of the rules' input this record came in through (for per-input settings), or -1.
+  int32_t input = -1;
+  // Alerts: identifying labels (alertname, severity, service, instance, ...).
+  // Logs: service, level, error_type, version, host/pod/node when the line has them.
+  LabelSet labels;
+  std::string summary;           // alert summary annotation or title; for logs the message
+  std::string description;       // alert description; for logs the stack trace, if any
+  std::string link;              // generatorURL, issue page, monitor link ...
+  std::string trace_id;          // logs: the trace the failing request belongs to
+  EventTime ends_at = kMinTime;  // alerts: when the source says the alert stops (if known)
+
+  void Clear() {
+    time = EventTime{};
+    kind = SignalKind::kAlert;
+    state = AlertState::kFiring;
+    input = -1;
+    labels.Clear();
+    summary.clear();
+    description.clear();
+    link.clear();
+    trace_id.clear();
+    ends_at = kMinTime;
+  }
+};
+
+}  // namespace noisegate

@@ -1,0 +1,318 @@
+// Alertmanager-shaped alerts (formats `alertmanager` and `grafana`): one record per alert, with
+// the alert's labels verbatim. Grafana's webhook is Alertmanager's plus fields of its own, so
+// one decoder with a flag reads both.
+#include "processor/decode/alertmanager.h"
+
+#include <string_view>
+#include <utility>
+
+#include "processor/decode/dead_letter.h"
+#include "processor/decode/json_util.h"
+
+namespace noisegate::processor {
+namespace {
+
+namespace ondemand = simdjson::ondemand;
+using simdjson::error_code;
+
+// Fields of one alert object that are only interpreted once the whole object has been read
+// (JSON gives no field order). The views live as long as the message's parse.
+struct AlertFields {
+  bool has_labels_key = false;  // "labels" was present, whatever its type
+  bool labels_object = false;   // ... and was an object
+  ScalarText status, starts_at, ends_at;
+  ScalarText summary, message, description;
+  ScalarText generator_url, panel_url, dashboard_url;
+};
+
+// Reads a scalar field into `slot`; an object or array there is a wrong_type issue.
+error_code ReadField(ondemand::value& value, ScalarText* slot, std::string_view name,
+                     RecordIssue& issue, int depth) {
+  NG_JSON_TRY(ReadScalar(value, slot, depth));
+  if (slot->kind == JsonKind::kContainer) {
+    issue.Set(reason::kWrongType, name, "expected a string, got an object or array");
+  }
+  return simdjson::SUCCESS;
+}
+
+std::string_view FirstPresent(const ScalarText& a, const ScalarText& b, const ScalarText& c) {
+  if (a.present()) return a.text;
+  if (b.present()) return b.text;
+  if (c.present()) return c.text;
+  return {};
+}
+
+class AlertmanagerDecoder final : public JsonDecoder {
+ public:
+  explicit AlertmanagerDecoder(bool grafana) : grafana_(grafana) {}
+
+ protected:
+  error_code DecodeDocument(ondemand::document& doc, Context& ctx) override;
+
+ private:
+  // Decodes the alerts of `alerts`, numbering records from *next_index.
+  error_code DecodeAlerts(ondemand::array& alerts, Context& ctx, int32_t* next_index, int depth);
+  // Handles one key of an alert object at nesting `depth`.
+  error_code AlertField(std::string_view key, ondemand::value& value, Record& r, AlertFields& f,
+                        RecordIssue& issue, int depth);
+  void FinishAlert(const MessageMeta& meta, const AlertFields& f, Record& r,
+                   RecordIssue& issue) const;
+
+  const bool grafana_;
+  // The root object read as a bare alert. Only used when the root has no alerts[]; it is
+  // swapped into the batch then, so its strings' capacity circulates instead of being copied.
+  Record scratch_;
+};
+
+error_code AlertmanagerDecoder::DecodeDocument(ondemand::document& doc, Context& ctx) {
+  ondemand::json_type type;
+  NG_JSON_TRY(RootType(doc, ctx, &type));
+  int32_t next_index = 0;
+  if (type == ondemand::json_type::array) {
+    // POST /api/v2/alerts body: a list of alerts.
+    ondemand::array alerts;
+    NG_JSON_TRY(doc.get_array().get(alerts));
+    return DecodeAlerts(alerts, ctx, &next_index, 0);
+  }
+  if (type != ondemand::json_type::object) return simdjson::SUCCESS;
+
+  ondemand::object root;
+  NG_JSON_TRY(doc.get_object().get(root));
+  bool saw_alerts = false;
+  scratch_.Clear();
+  AlertFields bare;
+  RecordIssue bare_issue;
+  for (auto field_result : root) {
+    ondemand::field field;
+    NG_JSON_TRY(std::move(field_result).get(field));
+    std::string_view key;
+    NG_JSON_TRY(FieldKey(field, &key));
+    ondemand::value& value = field.value();
+    if (key == "alerts") {
+      saw_alerts = true;
+      ondemand::json_type t;
+      NG_JSON_TRY(value.type().get(t));
+      if (t != ondemand::json_type::array) {
+        ctx.message_issue.Set(reason::kWrongType, "alerts", "expected an array");
+        NG_JSON_TRY(SkipValue(value, 1));
+        continue;
+      }
+      ondemand::array alerts;
+      NG_JSON_TRY(value.get_array().get(alerts));
+      NG_JSON_TRY(DecodeAlerts(alerts, ctx, &next_index, 1));
+    } else {
+      // Webhook envelope fields (receiver, groupLabels, ...) are skipped here; a bare alert's
+      // fields are collected in case there is no alerts[].
+      NG_JSON_TRY(AlertField(key, value, scratch_, bare, bare_issue, 0));
+    }
+  }
+  if (saw_alerts) return simdjson::SUCCESS;
+  if (!bare.has_labels_key) {
+    ctx.message_issue.Set(reason::kUnsupportedShape, "document",
+                          "neither alerts[] nor labels: not an Alertmanager payload");
+    return simdjson::SUCCESS;
+  }
+  FinishAlert(ctx.meta, bare, scratch_, bare_issue);
+  if (bare_issue) {
+    RejectRecord(ctx, 0, bare_issue);
+    return simdjson::SUCCESS;
+  }
+  Record& r = BeginRecord(ctx, 0, SignalKind::kAlert);
+  std::swap(r.labels, scratch_.labels);
+  std::swap(r.summary, scratch_.summary);
+  std::swap(r.description, scratch_.description);
+  std::swap(r.link, scratch_.link);
+  r.time = scratch_.time;
+  r.state = scratch_.state;
+  r.ends_at = scratch_.ends_at;
+  return simdjson::SUCCESS;
+}
+
+error_code AlertmanagerDecoder::DecodeAlerts(ondemand::array& alerts, Context& ctx,
+                                             int32_t* next_index, int depth) {
+  for (auto element_result : alerts) {
+    ondemand::value element;
+    NG_JSON_TRY(std::move(element_result).get(element));
+    const int32_t index = (*next_index)++;
+    ondemand::json_type t;
+    NG_JSON_TRY(element.type().get(t));
+    if (t != ondemand::json_type::object) {
+      NG_JSON_TRY(SkipValue(element, depth + 1));
+      RecordIssue issue;
+      issue.Set(reason::kWrongType, "alerts[]", "an alert must be an object");
+      RejectRecord(ctx, index, issue);
+      continue;
+    }
+    ondemand::object alert;
+    NG_JSON_TRY(element.get_object().get(alert));
+    Record& r = BeginRecord(ctx, index, SignalKind::kAlert);
+    AlertFields f;
+    RecordIssue issue;
+    for (auto field_result : alert) {
+      ondemand::field field;
+      NG_JSON_TRY(std::move(field_result).get(field));
+      std::string_view key;
+      NG_JSON_TRY(FieldKey(field, &key));
+      NG_JSON_TRY(AlertField(key, field.value(), r, f, issue, depth + 1));
+    }
+    FinishAlert(ctx.meta, f, r, issue);
+    EndRecord(ctx, index, issue);
+  }
+  return simdjson::SUCCESS;
+}
+
+error_code AlertmanagerDecoder::AlertField(std::string_view key, ondemand::value& value,
+                                           Record& r, AlertFields& f, RecordIssue& issue,
+                                           int depth) {
+  if (key == "labels") {
+    f.has_labels_key = true;
+    ondemand::json_type t;
+    NG_JSON_TRY(value.type().get(t));
+    if (t != ondemand::json_type::object) {
+      if (t != ondemand::json_type::null) {
+        issue.Set(reason::kWrongType, "labels", "expected an object");
+      }
+      return SkipValue(value, depth + 1);
+    }
+    f.labels_object = true;
+    ondemand::object labels;
+    NG_JSON_TRY(value.get_object().get(labels));
+    for (auto field_result : labels) {
+      ondemand::field field;
+      NG_JSON_TRY(std::move(field_result).get(field));
+      std::string_view name;
+      NG_JSON_TRY(FieldKey(field, &name));
+      ScalarText v;
+      NG_JSON_TRY(ReadScalar(field.value(), &v, depth + 2));
+      if (v.scalar()) {
+        r.labels.Add(name, v.text);
+      } else if (v.kind == JsonKind::kContainer) {
+        issue.Set(reason::kWrongType, "labels.", "expected a string, got an object or array",
+                  name);
+      }  // null: the label is absent
+    }
+    return simdjson::SUCCESS;
+  }
+  if (key == "annotations") {
+    ondemand::json_type t;
+    NG_JSON_TRY(value.type().get(t));
+    if (t != ondemand::json_type::object) {
+      if (t != ondemand::json_type::null) {
+        issue.Set(reason::kWrongType, "annotations", "expected an object");
+      }
+      return SkipValue(value, depth + 1);
+    }
+    ondemand::object annotations;
+    NG_JSON_TRY(value.get_object().get(annotations));
+    for (auto field_result : annotations) {
+      ondemand::field field;
+      NG_JSON_TRY(std::move(field_result).get(field));
+      std::string_view name;
+      NG_JSON_TRY(FieldKey(field, &name));
+      ScalarText* slot = name == "summary"       ? &f.summary
+                         : name == "message"     ? &f.message
+                         : name == "description" ? &f.description
+                                                 : nullptr;
+      if (slot == nullptr) {
+        NG_JSON_TRY(SkipValue(field.value(), depth + 2));
+        continue;
+      }
+      NG_JSON_TRY(ReadScalar(field.value(), slot, depth + 2));
+      if (slot->kind == JsonKind::kContainer) {
+        issue.Set(reason::kWrongType, "annotations.", "expected a string", name);
+      }
+    }
+    return simdjson::SUCCESS;
+  }
+  if (key == "status") return ReadField(value, &f.status, "status", issue, depth + 1);
+  if (key == "startsAt") return ReadField(value, &f.starts_at, "startsAt", issue, depth + 1);
+  if (key == "endsAt") return ReadField(value, &f.ends_at, "endsAt", issue, depth + 1);
+  if (key == "generatorURL") {
+    return ReadField(value, &f.generator_url, "generatorURL", issue, depth + 1);
+  }
+  if (grafana_) {
+    if (key == "panelURL") return ReadField(value, &f.panel_url, "panelURL", issue, depth + 1);
+    if (key == "dashboardURL") {
+      return ReadField(value, &f.dashboard_url, "dashboardURL", issue, depth + 1);
+    }
+  }
+  // fingerprint, silenceURL, values, valueString, imageURL, ... and envelope fields.
+  return SkipValue(value, depth + 1);
+}
+
+void AlertmanagerDecoder::FinishAlert(const MessageMeta& meta, const AlertFields& f, Record& r,
+                                      RecordIssue& issue) const {
+  r.kind = SignalKind::kAlert;
+  if (!f.labels_object) {
+    issue.Set(reason::kMissingField, "labels",
+              f.has_labels_key ? "is null" : "absent: an alert needs a labels object");
+  }
+  r.labels.Canonicalize();
+  if (f.labels_object && r.labels.empty()) {
+    issue.Set(reason::kMissingField, "labels", "empty: an alert needs at least one label");
+  }
+
+  EventTime starts, ends;
+  bool has_starts = false, has_ends = false;
+  if (f.starts_at.present()) {
+    if (ParseTimeText(f.starts_at.text, &starts)) {
+      has_starts = !IsZeroTime(starts);
+    } else {
+      issue.Set(reason::kBadTimestamp, "startsAt", "not an RFC 3339 time or epoch number");
+    }
+  }
+  if (f.ends_at.present()) {
+    if (ParseTimeText(f.ends_at.text, &ends)) {
+      has_ends = !IsZeroTime(ends);  // Go's zero time: "no end known"
+    } else {
+      issue.Set(reason::kBadTimestamp, "endsAt", "not an RFC 3339 time or epoch number");
+    }
+  }
+  if (has_ends) r.ends_at = ends;
+
+  bool resolved;
+  if (EqualsIgnoreCase(f.status.text, "resolved")) {
+    resolved = true;
+  } else if (EqualsIgnoreCase(f.status.text, "firing")) {
+    resolved = false;
+  } else {
+    // API-shaped alert (no status): Alertmanager treats it as resolved once endsAt has passed.
+    // Without a clock, "now" is the Kafka timestamp, else the alert's own start.
+    const bool has_ref = meta.kafka_ts.has_value() || has_starts;
+    const EventTime ref = meta.kafka_ts ? EventTime{*meta.kafka_ts} : starts;
+    resolved = has_ends && has_ref && ends <= ref;
+  }
+  r.state = resolved ? AlertState::kResolved : AlertState::kFiring;
+
+  if (meta.kafka_ts) {
+    r.time = EventTime{*meta.kafka_ts};
+  } else if (resolved) {
+    if (has_ends) {
+      r.time = ends;
+    } else {
+      issue.Set(reason::kBadTimestamp, "endsAt", "a resolved alert needs endsAt");
+    }
+  } else if (has_starts) {
+    r.time = starts;
+  } else {
+    issue.Set(reason::kBadTimestamp, "startsAt", "absent, and the message has no Kafka timestamp");
+  }
+
+  std::string_view summary = FirstPresent(f.summary, f.message, f.description);
+  if (summary.empty()) summary = r.labels.Get("alertname");
+  r.summary.assign(summary);
+  r.description.assign(f.description.present() ? f.description.text : std::string_view{});
+  r.link.assign(FirstPresent(f.generator_url, f.panel_url, f.dashboard_url));
+}
+
+}  // namespace
+
+std::unique_ptr<Decoder> MakeAlertmanagerDecoder(const DecoderConfig&) {
+  return std::make_unique<AlertmanagerDecoder>(false);
+}
+
+std::unique_ptr<Decoder> MakeGrafanaDecoder(const DecoderConfig&) {
+  return std::make_unique<AlertmanagerDecoder>(true);
+}
+
+}  // namespace noisegate::processor

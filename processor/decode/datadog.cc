@@ -1,0 +1,234 @@
+// Datadog monitor webhook (format `datadog`): one notification -> one alert record, labelled by
+// monitor, host and the notification's tags.
+#include "processor/decode/datadog.h"
+
+#include <array>
+#include <string_view>
+#include <utility>
+
+#include "processor/decode/dead_letter.h"
+#include "processor/decode/json_util.h"
+
+namespace noisegate::processor {
+namespace {
+
+namespace ondemand = simdjson::ondemand;
+using simdjson::error_code;
+
+struct MonitorFields {
+  bool any_known_key = false;
+  ScalarText alert_id, id, transition, alert_type, priority, alert_priority;
+  ScalarText alert_title, title, body, event_msg, hostname, link;
+  ScalarText last_updated, date;
+};
+
+// Adds the labels of a Datadog tag list "k:v, k2:v2, bare": split at the first ':' (values such
+// as URLs keep theirs), spaces trimmed, a bare tag becomes `tag="true"`.
+void AddTags(std::string_view list, LabelSet& labels) {
+  while (!list.empty()) {
+    size_t comma = list.find(',');
+    std::string_view tag = TrimSpace(list.substr(0, comma));
+    list = comma == std::string_view::npos ? std::string_view{} : list.substr(comma + 1);
+    if (tag.empty() || tag == "*") continue;  // "*": the scope of a simple (ungrouped) monitor
+    size_t colon = tag.find(':');
+    if (colon == std::string_view::npos) {
+      labels.Add(tag, "true");
+      continue;
+    }
+    std::string_view key = TrimSpace(tag.substr(0, colon));
+    if (key.empty()) continue;
+    labels.Add(key, TrimSpace(tag.substr(colon + 1)));
+  }
+}
+
+// Drops the notification prefixes Datadog puts before a monitor's name ("[Triggered] ",
+// "[P1] [Re-Triggered on {host:a}] "), so a monitor's trigger and recovery carry the same name.
+// A bracketed prefix that is not one of these ("[prod] DB down") is part of the name.
+std::string_view StripNotificationPrefix(std::string_view title) {
+  static constexpr std::array<std::string_view, 13> kPrefixes = {
+      "Triggered", "Re-Triggered", "Recovered", "Warn", "Re-Warn", "No Data", "Re-No Data",
+      "Renotify",  "P1",           "P2",        "P3",   "P4",      "P5"};
+  title = TrimSpace(title);
+  while (!title.empty() && title.front() == '[') {
+    size_t close = title.find(']');
+    if (close == std::string_view::npos) break;
+    std::string_view inner = title.substr(1, close - 1);
+    bool known = false;
+    for (std::string_view p : kPrefixes) {
+      if (inner.size() >= p.size() && EqualsIgnoreCase(inner.substr(0, p.size()), p) &&
+          (inner.size() == p.size() || inner[p.size()] == ' ')) {
+        known = true;
+        break;
+      }
+    }
+    if (!known) break;
+    title = TrimSpace(title.substr(close + 1));
+  }
+  return title;
+}
+
+std::string_view Severity(const MonitorFields& f) {
+  if (EqualsIgnoreCase(f.priority.text, "P1") || EqualsIgnoreCase(f.alert_priority.text, "P1")) {
+    return "critical";
+  }
+  std::string_view type = f.alert_type.text;
+  if (EqualsIgnoreCase(type, "error")) return "error";
+  if (EqualsIgnoreCase(type, "warning")) return "warning";
+  if (EqualsIgnoreCase(type, "info") || EqualsIgnoreCase(type, "success")) return "info";
+  return {};
+}
+
+class DatadogDecoder final : public JsonDecoder {
+ protected:
+  error_code DecodeDocument(ondemand::document& doc, Context& ctx) override {
+    ondemand::json_type type;
+    NG_JSON_TRY(RootType(doc, ctx, &type));
+    if (type == ondemand::json_type::array) {
+      ctx.message_issue.Set(reason::kUnsupportedShape, "document",
+                            "an array: a Datadog notification is one object");
+      ondemand::array array;
+      NG_JSON_TRY(doc.get_array().get(array));
+      for (auto element_result : array) {
+        ondemand::value element;
+        NG_JSON_TRY(std::move(element_result).get(element));
+        NG_JSON_TRY(SkipValue(element, 1));
+      }
+      return simdjson::SUCCESS;
+    }
+    if (type != ondemand::json_type::object) return simdjson::SUCCESS;
+
+    ondemand::object root;
+    NG_JSON_TRY(doc.get_object().get(root));
+    // Tags become labels as they are read; the record is begun first so they land in it.
+    Record& r = BeginRecord(ctx, 0, SignalKind::kAlert);
+    MonitorFields f;
+    RecordIssue issue;
+    for (auto field_result : root) {
+      ondemand::field field;
+      NG_JSON_TRY(std::move(field_result).get(field));
+      std::string_view key;
+      NG_JSON_TRY(FieldKey(field, &key));
+      NG_JSON_TRY(Field(key, field.value(), f, r, issue));
+    }
+    if (!f.any_known_key) {
+      ctx.out.DropLast();
+      ctx.message_issue.Set(reason::kUnsupportedShape, "document",
+                            "no Datadog monitor fields (alert_id, alert_transition, title, ...)");
+      return simdjson::SUCCESS;
+    }
+    Finish(ctx.meta, f, r, issue);
+    EndRecord(ctx, 0, issue);
+    return simdjson::SUCCESS;
+  }
+
+ private:
+  static error_code Field(std::string_view key, ondemand::value& value, MonitorFields& f,
+                          Record& r, RecordIssue& issue) {
+    constexpr int kDepth = 1;
+    if (key == "tags" || key == "alert_scope") {
+      // alert_scope holds the group of a multi-alert monitor (host:a, service:b): without it
+      // every group of one monitor would be one alert.
+      f.any_known_key = true;
+      ondemand::json_type t;
+      NG_JSON_TRY(value.type().get(t));
+      if (t == ondemand::json_type::array) {
+        ondemand::array tags;
+        NG_JSON_TRY(value.get_array().get(tags));
+        for (auto element_result : tags) {
+          ondemand::value element;
+          NG_JSON_TRY(std::move(element_result).get(element));
+          ScalarText tag;
+          NG_JSON_TRY(ReadScalar(element, &tag, kDepth + 1));
+          if (tag.kind == JsonKind::kContainer) {
+            issue.Set(reason::kWrongType, key, "expected strings");
+          } else if (tag.scalar()) {
+            AddTags(tag.text, r.labels);
+          }
+        }
+        return simdjson::SUCCESS;
+      }
+      ScalarText tags;
+      NG_JSON_TRY(ReadScalar(value, &tags, kDepth));
+      if (tags.kind == JsonKind::kContainer) {
+        issue.Set(reason::kWrongType, key, "expected a string or an array of strings");
+      } else if (tags.scalar()) {
+        AddTags(tags.text, r.labels);
+      }
+      return simdjson::SUCCESS;
+    }
+    ScalarText* slot = key == "alert_id"           ? &f.alert_id
+                       : key == "id"               ? &f.id
+                       : key == "alert_transition" ? &f.transition
+                       : key == "alert_type"       ? &f.alert_type
+                       : key == "priority"         ? &f.priority
+                       : key == "alert_priority"   ? &f.alert_priority
+                       : key == "alert_title"      ? &f.alert_title
+                       : key == "title"            ? &f.title
+                       : key == "body"             ? &f.body
+                       : key == "event_msg"        ? &f.event_msg
+                       : (key == "hostname" || key == "host_name" || key == "host") ? &f.hostname
+                       : key == "link"                                              ? &f.link
+                       : key == "last_updated" ? &f.last_updated
+                       : key == "date"         ? &f.date
+                                               : nullptr;
+    if (slot == nullptr) return SkipValue(value, kDepth);  // org, event_type, alert_query, ...
+    f.any_known_key = true;
+    NG_JSON_TRY(ReadScalar(value, slot, kDepth));
+    if (slot->kind == JsonKind::kContainer) {
+      issue.Set(reason::kWrongType, key, "expected a string or number");
+    }
+    return simdjson::SUCCESS;
+  }
+
+  static void Finish(const MessageMeta& meta, const MonitorFields& f, Record& r,
+                     RecordIssue& issue) {
+    const ScalarText& alert_id = f.alert_id.present() ? f.alert_id : f.id;
+    if (!alert_id.present()) issue.Set(reason::kMissingField, "alert_id", "absent (nor id)");
+    if (!f.transition.present()) issue.Set(reason::kMissingField, "alert_transition", "absent");
+
+    const std::string_view title = StripNotificationPrefix(f.title.text);
+    const std::string_view alert_title = StripNotificationPrefix(f.alert_title.text);
+    // Added after the tags: on a clash the notification's own fields win.
+    r.labels.Add("alert_id", alert_id.text);
+    r.labels.Add("alertname", alert_title.empty() ? title : alert_title);
+    r.labels.Add("host", f.hostname.text);
+    r.labels.Add("severity", Severity(f));
+    r.labels.Add("source", "datadog");
+    r.labels.Canonicalize();
+
+    r.state = EqualsIgnoreCase(TrimSpace(f.transition.text), "Recovered") ? AlertState::kResolved
+                                                                          : AlertState::kFiring;
+    r.summary.assign(title.empty() ? alert_title : title);
+    r.description.assign(f.body.present() ? f.body.text : f.event_msg.text);
+    r.link.assign(f.link.text);
+
+    EventTime updated, date;
+    const bool has_updated =
+        f.last_updated.present() && ParseTimeText(f.last_updated.text, &updated);
+    const bool has_date = f.date.present() && ParseTimeText(f.date.text, &date);
+    if (f.last_updated.present() && !has_updated) {
+      issue.Set(reason::kBadTimestamp, "last_updated", "not an epoch number or RFC 3339 time");
+    }
+    if (f.date.present() && !has_date) {
+      issue.Set(reason::kBadTimestamp, "date", "not an epoch number or RFC 3339 time");
+    }
+    if (meta.kafka_ts) {
+      r.time = EventTime{*meta.kafka_ts};
+    } else if (has_updated) {
+      r.time = updated;
+    } else if (has_date) {
+      r.time = date;
+    } else {
+      issue.Set(reason::kBadTimestamp, "last_updated",
+                "absent (nor date), and the message has no Kafka timestamp");
+    }
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<Decoder> MakeDatadogDecoder(const DecoderConfig&) {
+  return std::make_unique<DatadogDecoder>();
+}
+
+}  // namespace noisegate::processor

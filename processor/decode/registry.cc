@@ -1,0 +1,47 @@
+// The decoder registry: input format name -> factory, as one plain constant table (no static
+// registration objects, so the set of formats is visible here and in registry order).
+#include <array>
+#include <memory>
+#include <string_view>
+#include <vector>
+
+#include "processor/decode/alertmanager.h"
+#include "processor/decode/datadog.h"
+#include "processor/decode/decoder.h"
+#include "processor/decode/json_log.h"
+#include "processor/decode/newrelic.h"
+
+namespace noisegate::processor {
+namespace {
+
+struct DecoderEntry {
+  std::string_view name;
+  std::unique_ptr<Decoder> (*make)(const DecoderConfig&);
+};
+
+// A new format is one line here plus its file pair and tests.
+constexpr std::array<DecoderEntry, 5> kDecoders = {{
+    {"alertmanager", &MakeAlertmanagerDecoder},
+    {"grafana", &MakeGrafanaDecoder},
+    {"newrelic", &MakeNewRelicDecoder},
+    {"datadog", &MakeDatadogDecoder},
+    {"json_log", &MakeJsonLogDecoder},
+}};
+
+}  // namespace
+
+std::unique_ptr<Decoder> MakeDecoder(std::string_view format, const DecoderConfig& config) {
+  for (const DecoderEntry& entry : kDecoders) {
+    if (entry.name == format) return entry.make(config);
+  }
+  return nullptr;
+}
+
+std::vector<std::string_view> DecoderFormats() {
+  std::vector<std::string_view> names;
+  names.reserve(kDecoders.size());
+  for (const DecoderEntry& entry : kDecoders) names.push_back(entry.name);
+  return names;
+}
+
+}  // namespace noisegate::processor

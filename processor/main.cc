@@ -1,0 +1,128 @@
+// noisegate: the command line. Two drivers of one engine live behind it: `replay` (dump files,
+// event-time merge) and, later, `run` (Kafka). `check` validates rules; `test` runs rule unit
+// tests. Follow a record from here into processor/replay/replay.cc and on into dedup/engine.
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <iostream>
+
+#include "processor/replay/replay.h"
+#include "rules/loader.h"
+
+namespace {
+
+using noisegate::processor::DumpSpec;
+using noisegate::processor::ReplayOptions;
+
+// Exit codes (documented in README.md).
+constexpr int kExitOk = 0;
+constexpr int kExitInvalid = 1;  // rules invalid, rule tests failed, --diff found differences
+constexpr int kExitUsage = 2;
+constexpr int kExitIo = 3;
+
+std::shared_ptr<const noisegate::rules::CompiledRules> LoadOrReport(const std::string& path) {
+  noisegate::rules::LoadResult r = noisegate::rules::LoadRulesFile(path);
+  for (const auto& d : r.diagnostics) std::cerr << d.ToString() << "\n";
+  if (!r.rules) {
+    std::cerr << "noisegate: " << path << ": " << r.diagnostics.size() << " error(s)\n";
+  }
+  return r.rules;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{
+      "noisegate: cuts alert noise. Deduplicates and correlates alerts and error logs into "
+      "user-impact incidents and decides what pages."};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "noisegate 0.1.0");
+
+  std::string check_rules;
+  CLI::App* check = app.add_subcommand("check", "Validate a rules file (exit 0, or 1 with errors)");
+  check->add_option("RULES", check_rules, "rules YAML file")->required();
+
+  ReplayOptions ro;
+  std::string rules_path, diff_rules;
+  std::vector<std::string> dump_args;
+  std::vector<std::string> topic_dumps;
+  bool quiet = false;
+  CLI::App* replay = app.add_subcommand(
+      "replay",
+      "Replay captured dumps (kcat -J JSON Lines) through the rules and report what "
+      "would have paged");
+  replay->add_option("--rules", rules_path, "rules YAML file")->required();
+  replay->add_option("--pages", ro.pages_path, "write paging events (JSON Lines) to FILE");
+  replay->add_option("--tickets", ro.tickets_path, "write ticket events to FILE");
+  replay->add_option("--dlq", ro.dlq_path, "write dead letters to FILE");
+  replay->add_option("--explain", ro.explain_path, "write one decision per input record to FILE");
+  replay->add_flag("--envelope", ro.envelope, "wrap page/ticket lines in kcat -J envelopes");
+  replay->add_option("--topic", topic_dumps,
+                     "TOPIC=FILE: a dump of bare message values of TOPIC (repeatable)");
+  replay
+      ->add_option("--max-message-bytes", ro.max_message_bytes,
+                   "messages larger than this go to the dead-letter output")
+      ->capture_default_str();
+  replay->add_option("--diff", diff_rules,
+                     "also replay through OTHER_RULES and show which incidents page under one "
+                     "and not the other");
+  replay->add_flag("-q,--quiet", quiet, "no summary");
+  replay->add_option("DUMP", dump_args, "dump files (kcat -J envelopes)");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? kExitOk : kExitUsage;
+  }
+
+  if (check->parsed()) {
+    auto rules = LoadOrReport(check_rules);
+    if (!rules) return kExitInvalid;
+    std::cout << check_rules << ": OK (" << rules->inputs.size() << " inputs, "
+              << rules->correlate.size() << " correlate rules, " << rules->silences.size()
+              << " silences, " << rules->inhibit.size() << " inhibit rules)\n";
+    return kExitOk;
+  }
+
+  if (replay->parsed()) {
+    auto rules = LoadOrReport(rules_path);
+    if (!rules) return kExitInvalid;
+    for (const std::string& td : topic_dumps) {
+      size_t eq = td.find('=');
+      if (eq == std::string::npos || eq == 0 || eq + 1 == td.size()) {
+        std::cerr << "noisegate: --topic takes TOPIC=FILE, got \"" << td << "\"\n";
+        return kExitUsage;
+      }
+      ro.dumps.push_back(DumpSpec{td.substr(eq + 1), td.substr(0, eq)});
+    }
+    for (const std::string& d : dump_args) ro.dumps.push_back(DumpSpec{d, std::nullopt});
+    if (ro.dumps.empty()) {
+      std::cerr << "noisegate: replay needs at least one dump file\n";
+      return kExitUsage;
+    }
+    ro.progress = !quiet;
+    auto result = noisegate::processor::RunReplay(rules, ro, std::cerr);
+    if (!result) {
+      std::cerr << "noisegate: " << result.error().detail << "\n";
+      return kExitIo;
+    }
+    if (!quiet) noisegate::processor::PrintSummary(*result, std::cout);
+    if (!diff_rules.empty()) {
+      auto other = LoadOrReport(diff_rules);
+      if (!other) return kExitInvalid;
+      ReplayOptions ro2 = ro;
+      ro2.pages_path = ro2.tickets_path = ro2.dlq_path = ro2.explain_path = "";
+      ro2.progress = false;
+      auto result2 = noisegate::processor::RunReplay(other, ro2, std::cerr);
+      if (!result2) {
+        std::cerr << "noisegate: " << result2.error().detail << "\n";
+        return kExitIo;
+      }
+      return noisegate::processor::PrintDiff(rules_path, *result, diff_rules, *result2, std::cout)
+                 ? kExitInvalid
+                 : kExitOk;
+    }
+    return kExitOk;
+  }
+  return kExitUsage;
+}

@@ -1,0 +1,327 @@
+#include "processor/output/render.h"
+
+#include <algorithm>
+#include <vector>
+
+#include "processor/output/json_writer.h"
+
+namespace noisegate::processor {
+namespace {
+
+using dedup::Incident;
+using dedup::Member;
+
+// Root candidates: the members' components (and the culprits their logs name) that depend
+// on no other such component: where the failure most likely starts.
+std::vector<int> RootCandidates(const Incident& inc, const rules::Topology& topo) {
+  std::vector<int> nodes;
+  for (const Member& m : inc.members) {
+    if (m.inhibited) continue;  // muted by the incident's own cause: a symptom, not a root
+    if (m.component >= 0) nodes.push_back(m.component);
+    if (m.culprit >= 0) nodes.push_back(m.culprit);
+  }
+  std::sort(nodes.begin(), nodes.end());
+  nodes.erase(std::unique(nodes.begin(), nodes.end()), nodes.end());
+  std::vector<int> roots;
+  for (int a : nodes) {
+    bool depends = false;
+    for (int b : nodes) {
+      if (a != b && topo.DependsOn(a, b)) depends = true;
+    }
+    if (!depends) roots.push_back(a);
+  }
+  std::sort(roots.begin(), roots.end(),
+            [&](int x, int y) { return topo.node(x).name < topo.node(y).name; });
+  return roots;
+}
+
+// The member that best names the problem: a root-candidate member first, then the highest
+// severity, then the earliest.
+const Member* Lead(const Incident& inc, const std::vector<int>& roots) {
+  const Member* best = nullptr;
+  auto rank = [&](const Member& m) {
+    bool root = std::find(roots.begin(), roots.end(), m.component) != roots.end() ||
+                std::find(roots.begin(), roots.end(), m.culprit) != roots.end();
+    return std::make_tuple(!m.inhibited, root, static_cast<int>(m.severity), -m.first_seen.ms);
+  };
+  for (const Member& m : inc.members) {
+    if (best == nullptr || rank(m) > rank(*best)) best = &m;
+  }
+  return best;
+}
+
+std::string_view Status(const Member& m) {
+  if (m.inhibited) return "inhibited";
+  return m.firing ? "firing" : "resolved";
+}
+
+std::string Where(const Incident& inc, const rules::Topology& topo) {
+  std::string where;
+  for (int s : inc.impacted) {
+    if (!where.empty()) where += ", ";
+    where += topo.node(s).name;
+  }
+  if (where.empty()) {
+    for (const auto& [dim, value] : inc.group) {
+      if (!where.empty()) where += ", ";
+      where += dim + "=" + value;
+    }
+  }
+  return where;
+}
+
+}  // namespace
+
+std::string IncidentSummary(const dedup::Incident& inc, const rules::CompiledRules& rules) {
+  const rules::Topology& topo = rules.topology;
+  std::vector<int> roots = RootCandidates(inc, topo);
+  const Member* lead = Lead(inc, roots);
+  std::string where = Where(inc, topo);
+  std::string summary = where.empty() ? "" : where + ": ";
+  summary += lead != nullptr ? lead->summary : inc.rule_name;
+  if (inc.members.size() > 1) {
+    summary += " (+" + std::to_string(inc.members.size() - 1) + " more signals)";
+  }
+  if (summary.size() > 1024) summary.resize(1024);
+  return summary;
+}
+
+void RenderNotification(const dedup::Notification& n, const rules::CompiledRules& rules,
+                        std::string* out) {
+  const Incident& inc = *n.incident;
+  const rules::Topology& topo = rules.topology;
+  std::vector<int> roots = RootCandidates(inc, topo);
+  const Member* lead = Lead(inc, roots);
+
+  std::string where = Where(inc, topo);
+  std::string summary = IncidentSummary(inc, rules);
+  std::string source = !roots.empty()          ? topo.node(roots[0]).name
+                       : !inc.impacted.empty() ? topo.node(inc.impacted[0]).name
+                       : !inc.group.empty() && !inc.group[0].second.empty() ? inc.group[0].second
+                       : lead && !lead->service.empty()                     ? lead->service
+                                                        : std::string("noisegate");
+
+  JsonWriter w(out);
+  w.BeginObject();
+  w.Key("event_action");
+  w.String(n.action == dedup::NotifyAction::kTrigger ? "trigger" : "resolve");
+  w.Key("dedup_key");
+  w.String(inc.id);
+  w.Key("payload");
+  w.BeginObject();
+  w.Key("summary");
+  w.String(summary);
+  w.Key("source");
+  w.String(source);
+  w.Key("severity");
+  w.String(dedup::SeverityName(inc.severity));
+  w.Key("timestamp");
+  w.String(FormatRfc3339(n.at));
+  w.Key("component");
+  w.String(!roots.empty() ? topo.node(roots[0]).name : lead ? lead->service : "");
+  w.Key("group");
+  w.String(!inc.impacted.empty() ? topo.node(inc.impacted[0]).name : where);
+  w.Key("class");
+  w.String(lead != nullptr && !lead->name.empty() ? lead->name : inc.rule_name);
+  w.Key("custom_details");
+  w.BeginObject();
+  w.Key("incident");
+  w.String(inc.id);
+  w.Key("rule");
+  w.String(inc.rule_name);
+  w.Key("impacted_services");
+  w.BeginArray();
+  for (int s : inc.impacted) w.String(topo.node(s).name);
+  w.EndArray();
+  w.Key("root_candidates");
+  w.BeginArray();
+  for (int r : roots) w.String(topo.node(r).name);
+  w.EndArray();
+  w.Key("first_seen");
+  w.String(FormatRfc3339(inc.first_seen));
+  w.Key("last_seen");
+  w.String(FormatRfc3339(inc.last_seen));
+  w.Key("counts");
+  w.BeginObject();
+  w.Key("alerts");
+  w.Int(static_cast<int64_t>(inc.alert_records));
+  w.Key("logs");
+  w.Int(static_cast<int64_t>(inc.log_records));
+  w.Key("fingerprints");
+  w.Int(static_cast<int64_t>(inc.members.size()));
+  w.EndObject();
+  w.Key("members");
+  w.BeginArray();
+  size_t shown = 0;
+  for (const Member& m : inc.members) {
+    if (shown++ == 20) break;
+    w.BeginObject();
+    w.Key("fingerprint");
+    w.String(ToHex(m.fingerprint));
+    w.Key("summary");
+    w.String(m.summary);
+    w.Key("status");
+    w.String(Status(m));
+    w.Key("count");
+    w.Int(m.count);
+    w.EndObject();
+  }
+  w.EndArray();
+  // Extensions (optional fields): why this message was sent and what tied the members.
+  w.Key("route");
+  w.String(n.route == rules::Action::kPage ? "page" : "ticket");
+  w.Key("reason");
+  w.String(n.reason);
+  w.Key("grouped_by");
+  w.BeginObject();
+  for (const auto& [dim, value] : inc.group) {
+    w.Key(dim);
+    w.String(value);
+  }
+  const auto& by = rules.correlate[inc.rule].group_by;
+  if (std::find(by.begin(), by.end(), "impacted_service") != by.end()) {
+    w.Key("impacted_service");
+    w.BeginArray();
+    for (int s : inc.impacted) w.String(topo.node(s).name);
+    w.EndArray();
+  }
+  w.EndObject();
+  w.Key("evidence");
+  w.BeginArray();
+  for (int r : roots) {
+    if (inc.impacted.empty() || (inc.impacted.size() == 1 && inc.impacted[0] == r)) continue;
+    w.String("topology: " + topo.node(r).name + " impacts " + where);
+  }
+  std::vector<int> culprits;
+  for (const Member& m : inc.members) {
+    if (m.culprit >= 0 &&
+        std::find(culprits.begin(), culprits.end(), m.culprit) == culprits.end()) {
+      culprits.push_back(m.culprit);
+      w.String("named in " + (m.service.empty() ? std::string("logs") : m.service + " logs") +
+               ": " + topo.node(m.culprit).name);
+    }
+  }
+  w.EndArray();
+  w.EndObject();  // custom_details
+  w.EndObject();  // payload
+  w.Key("links");
+  w.BeginArray();
+  size_t links = 0;
+  for (const Member& m : inc.members) {
+    if (m.link.empty() || links == 5) continue;
+    ++links;
+    w.BeginObject();
+    w.Key("href");
+    w.String(m.link);
+    w.Key("text");
+    w.String(m.name.empty() ? m.summary : m.name);
+    w.EndObject();
+  }
+  w.EndArray();
+  w.EndObject();
+}
+
+void RenderExplain(const dedup::DecisionEvent& e, std::string* out) {
+  const Record& r = *e.record;
+  JsonWriter w(out);
+  w.BeginObject();
+  w.Key("topic");
+  w.String(r.addr.topic);
+  w.Key("partition");
+  w.Int(r.addr.partition);
+  w.Key("offset");
+  w.Int(r.addr.offset);
+  w.Key("index");
+  w.Int(r.addr.index);
+  w.Key("ts");
+  w.Int(r.time.ms);
+  w.Key("fingerprint");
+  if (e.has_fingerprint) {
+    w.String(ToHex(e.fingerprint));
+  } else {
+    w.Null();
+  }
+  w.Key("incident");
+  w.StringOrNull(e.incident);
+  w.Key("decision");
+  w.String(dedup::DecisionName(e.decision));
+  w.Key("rule");
+  w.StringOrNull(e.rule);
+  if (e.late) {
+    w.Key("late");
+    w.Bool(true);
+  }
+  w.EndObject();
+}
+
+void RenderDeadLetterExplain(std::string_view topic, int32_t partition, int64_t offset,
+                             int32_t index, int64_t ts, std::string* out) {
+  JsonWriter w(out);
+  w.BeginObject();
+  w.Key("topic");
+  w.String(topic);
+  w.Key("partition");
+  w.Int(partition);
+  w.Key("offset");
+  w.Int(offset);
+  w.Key("index");
+  w.Int(index);
+  w.Key("ts");
+  w.Int(ts);
+  w.Key("fingerprint");
+  w.Null();
+  w.Key("incident");
+  w.Null();
+  w.Key("decision");
+  w.String("dead_letter");
+  w.Key("rule");
+  w.Null();
+  w.EndObject();
+}
+
+void RenderDeadLetter(std::string_view topic, int32_t partition, int64_t offset, int32_t index,
+                      std::string_view reason, std::string_view detail, std::string_view payload,
+                      std::string* out) {
+  JsonWriter w(out);
+  w.BeginObject();
+  w.Key("topic");
+  w.String(topic);
+  w.Key("partition");
+  w.Int(partition);
+  w.Key("offset");
+  w.Int(offset);
+  w.Key("index");
+  w.Int(index);
+  w.Key("reason");
+  w.String(reason);
+  w.Key("detail");
+  w.String(detail);
+  w.Key("payload");
+  w.String(payload.substr(0, kMaxDeadLetterPayload));
+  w.EndObject();
+}
+
+void RenderEnvelope(std::string_view topic, int32_t partition, int64_t offset, int64_t ts,
+                    std::string_view key, std::string_view value, std::string* out) {
+  JsonWriter w(out);
+  w.BeginObject();
+  w.Key("topic");
+  w.String(topic);
+  w.Key("partition");
+  w.Int(partition);
+  w.Key("offset");
+  w.Int(offset);
+  w.Key("tstype");
+  w.String("create");
+  w.Key("ts");
+  w.Int(ts);
+  w.Key("broker");
+  w.Int(-1);
+  w.Key("key");
+  w.StringOrNull(key);
+  w.Key("payload");
+  w.String(value);
+  w.EndObject();
+}
+
+}  // namespace noisegate::processor

@@ -1,0 +1,34 @@
+// Rendering of engine outputs into the edge formats of ../shared/design/interfaces.md:
+// paging/ticket events (PagerDuty Events v2 shaped), explain lines, dead letters and kcat -J
+// envelopes. Replay and live both write through these, so their bytes are identical.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "dedup/engine.h"
+#include "rules/compiled_rules.h"
+
+namespace noisegate::processor {
+
+// The one-line summary of an incident: where users feel it, the lead signal, how many more.
+std::string IncidentSummary(const dedup::Incident& inc, const rules::CompiledRules& rules);
+// Appends the event JSON (no newline) for a trigger or resolve.
+void RenderNotification(const dedup::Notification& n, const rules::CompiledRules& rules,
+                        std::string* out);
+// Appends one explain line (no newline). `ts` is the record's event time.
+void RenderExplain(const dedup::DecisionEvent& e, std::string* out);
+// Appends the explain line of a message or record that went to the dead-letter output.
+void RenderDeadLetterExplain(std::string_view topic, int32_t partition, int64_t offset,
+                             int32_t index, int64_t ts, std::string* out);
+// Appends one dead-letter object (no newline); the payload is cut at 64 KiB.
+void RenderDeadLetter(std::string_view topic, int32_t partition, int64_t offset, int32_t index,
+                      std::string_view reason, std::string_view detail, std::string_view payload,
+                      std::string* out);
+// Appends a kcat -J envelope around `value` (which must already be JSON text).
+void RenderEnvelope(std::string_view topic, int32_t partition, int64_t offset, int64_t ts,
+                    std::string_view key, std::string_view value, std::string* out);
+
+inline constexpr size_t kMaxDeadLetterPayload = 64 * 1024;
+
+}  // namespace noisegate::processor

@@ -1,0 +1,144 @@
+// CompiledRules: the immutable, validated form of one rules file. The loader builds it from
+// YAML (rules/loader.h); the engine only reads it. Drivers hold it as
+// std::shared_ptr<const CompiledRules> and swap the pointer on reload.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "dedup/types.h"
+#include "rules/matcher.h"
+#include "rules/time_interval.h"
+#include "rules/topology.h"
+
+namespace noisegate::rules {
+
+// Where a rule is written, so explain output and diagnostics can point at it.
+struct SourcePos {
+  int line = 0;  // 1-based
+  int column = 0;
+};
+
+// Log levels ordered by seriousness; kUnknown sorts below everything.
+enum class LogLevel : int { kUnknown = -1, kTrace, kDebug, kInfo, kWarn, kError, kFatal };
+LogLevel ParseLogLevel(std::string_view text);  // case-insensitive; warn/warning, err/error ...
+
+struct InputRule {
+  std::string topic;
+  std::string format;
+  // json_log field pointers by name: time, level, service, message, error_type, stack_trace,
+  // trace_id, version; and extra labels (name -> pointer).
+  std::vector<std::pair<std::string, std::string>> fields;
+  std::vector<std::pair<std::string, std::string>> labels;
+  LogLevel min_level = LogLevel::kUnknown;  // logs below it are dropped (kUnknown = keep all)
+  std::optional<std::vector<std::string>> fingerprint;  // overrides dedup.fingerprint
+  SourcePos pos;
+};
+
+struct FlappingRule {
+  int changes = 0;  // 0 = flapping detection off
+  Millis within{0};
+  Millis stable_for{0};
+};
+
+struct DedupRule {
+  // Labels that identify an alert. Empty = all of its labels (Alertmanager's fingerprint).
+  std::vector<std::string> fingerprint;
+  FlappingRule flapping;
+  // A firing alert that is not refreshed for this long counts as resolved (0 = never).
+  Millis resolve_timeout{0};
+};
+
+struct SurgeRule {
+  int min_count = 20;  // at least this many in `within` ...
+  Millis within{60'000};
+  double over_baseline = 5.0;  // ... and this many times the trailing baseline rate
+  Millis baseline_window{3'600'000};
+  // After the engine first sees a record, log signals only learn for this long: a steady
+  // error that predates noisegate must not page as "new" on a cold start.
+  Millis warmup{3'600'000};
+  Millis quiet_for{300'000};  // an active log signal resolves after this long without lines
+};
+
+struct LogRule {
+  bool template_auto = true;  // mask variable tokens into a template
+  // Labels that, with the template, identify a log signal.
+  std::vector<std::string> fingerprint{"service", "error_type"};
+  SurgeRule surge;
+};
+
+struct Silence {
+  std::string name;  // "silences[N]" unless named
+  MatcherSet matchers;
+  EventTime starts = kMinTime;
+  EventTime ends = kMaxTime;
+  std::vector<int> time_intervals;  // active only inside one of these (indexes), if any
+  std::string comment;
+  SourcePos pos;
+};
+
+struct InhibitRule {
+  std::string name;  // "inhibit[N]" unless named
+  MatcherSet source;
+  MatcherSet target;
+  std::vector<std::string> equal;
+  SourcePos pos;
+};
+
+struct CorrelateRule {
+  std::string name;
+  MatcherSet match;  // which signals this rule takes; empty = all
+  // Grouping dimensions. The special dimension `impacted_service` groups by topology: two
+  // signals share it when their sets of impacted user-facing services overlap.
+  std::vector<std::string> group_by;
+  Millis group_wait{30'000};
+  Millis group_interval{300'000};
+  Millis close_after{900'000};
+  Millis max_duration{6 * 3'600'000};
+  int max_members = 500;
+  std::vector<int> mute_time_intervals;
+  std::vector<int> active_time_intervals;
+  SourcePos pos;
+};
+
+enum class Action { kPage, kTicket, kDrop };
+
+struct PageRule {
+  std::vector<MatcherSet> when;  // page when any member matches every matcher of any entry
+  std::vector<SourcePos> when_pos;
+  Action otherwise = Action::kTicket;
+  Millis repeat_interval{4 * 3'600'000};
+};
+
+struct DropRule {
+  std::string name;
+  MatcherSet matchers;
+  SourcePos pos;
+};
+
+struct CompiledRules {
+  std::string path;
+  std::vector<InputRule> inputs;
+  Topology topology;
+  DedupRule dedup;
+  LogRule logs;
+  std::vector<TimeInterval> time_intervals;
+  std::vector<Silence> silences;
+  std::vector<InhibitRule> inhibit;
+  std::vector<CorrelateRule> correlate;
+  PageRule page;
+  std::vector<DropRule> drop;
+  // Allowed lateness: records older than the watermark minus this are counted late.
+  Millis allowed_lateness{60'000};
+
+  int FindInput(std::string_view topic) const {
+    for (size_t i = 0; i < inputs.size(); ++i) {
+      if (inputs[i].topic == topic) return static_cast<int>(i);
+    }
+    return -1;
+  }
+};
+
+}  // namespace noisegate::rules

@@ -1,0 +1,50 @@
+#include "rules/duration.h"
+
+#include <string>
+
+namespace noisegate::rules {
+
+Result<Millis> ParseDuration(std::string_view s) {
+  if (s.empty()) return MakeError(ErrorCode::kParse, "empty duration");
+  if (s == "0") return Millis{0};
+  int64_t total = 0;
+  size_t i = 0;
+  while (i < s.size()) {
+    size_t start = i;
+    int64_t n = 0;
+    while (i < s.size() && s[i] >= '0' && s[i] <= '9') {
+      n = n * 10 + (s[i] - '0');
+      if (n > (int64_t{1} << 40)) return MakeError(ErrorCode::kOutOfRange, "duration too large");
+      ++i;
+    }
+    if (i == start) {
+      return MakeError(ErrorCode::kParse, "expected a number in duration \"" + std::string(s) +
+                                              "\" (like 30s, 5m, 1h30m)");
+    }
+    size_t ustart = i;
+    while (i < s.size() && (s[i] < '0' || s[i] > '9')) ++i;
+    std::string_view unit = s.substr(ustart, i - ustart);
+    int64_t mult;
+    if (unit == "ms") {
+      mult = 1;
+    } else if (unit == "s") {
+      mult = 1000;
+    } else if (unit == "m") {
+      mult = 60'000;
+    } else if (unit == "h") {
+      mult = 3'600'000;
+    } else if (unit == "d") {
+      mult = 86'400'000;
+    } else if (unit == "w") {
+      mult = 7 * 86'400'000LL;
+    } else {
+      return MakeError(ErrorCode::kParse, "unknown unit \"" + std::string(unit) +
+                                              "\" in duration \"" + std::string(s) +
+                                              "\" (use ms, s, m, h, d, w)");
+    }
+    total += n * mult;
+  }
+  return Millis{total};
+}
+
+}  // namespace noisegate::rules

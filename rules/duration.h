@@ -1,0 +1,13 @@
+// Durations in rules files, in Prometheus' syntax: "30s", "5m", "1h30m", "2d", "500ms".
+#pragma once
+
+#include <string_view>
+
+#include "dedup/result.h"
+#include "dedup/types.h"
+
+namespace noisegate::rules {
+
+Result<Millis> ParseDuration(std::string_view text);
+
+}  // namespace noisegate::rules

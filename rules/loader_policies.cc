@@ -1,0 +1,223 @@
+// The policy sections of a rules file: silences, inhibit, correlate, page and drop. Each
+// list entry keeps its 1-based position so explain output can point at the rule that acted.
+#include "rules/loader_sections.h"
+
+namespace noisegate::rules::internal {
+namespace {
+
+// Reads an optional `name`, defaulting to e.g. "silences[3]".
+std::string ReadName(YamlReader& r, const YAML::Node& item, const std::string& item_path) {
+  YAML::Node n = YamlReader::Get(item, "name");
+  if (YamlReader::Has(n)) {
+    if (auto name = r.NonEmptyString(n, JoinPath(item_path, "name"), "a rule name")) return *name;
+  }
+  return item_path;
+}
+
+// A required, non-empty matcher list under `key`.
+MatcherSet RequiredMatchers(YamlReader& r, const YAML::Node& item, const std::string& item_path,
+                            std::string_view key) {
+  if (!r.Require(item, item_path, key)) return {};
+  auto m = r.Matchers(YamlReader::Get(item, key), JoinPath(item_path, key), true);
+  return m ? std::move(*m) : MatcherSet();
+}
+
+std::string ReadComment(YamlReader& r, const YAML::Node& item, const std::string& item_path) {
+  YAML::Node n = YamlReader::Get(item, "comment");
+  if (!YamlReader::Has(n)) return {};
+  return r.String(n, JoinPath(item_path, "comment"), "a comment string").value_or("");
+}
+
+void ReadIntervals(YamlReader& r, const YAML::Node& item, const std::string& item_path,
+                   std::string_view key, const CompiledRules& rules, std::vector<int>* out) {
+  YAML::Node n = YamlReader::Get(item, key);
+  if (!YamlReader::Has(n)) return;
+  if (auto refs = IntervalRefs(r, n, JoinPath(item_path, key), rules.time_intervals)) {
+    *out = std::move(*refs);
+  }
+}
+
+void ReadDuration(YamlReader& r, const YAML::Node& item, const std::string& item_path,
+                  std::string_view key, bool allow_zero, Millis* out) {
+  YAML::Node n = YamlReader::Get(item, key);
+  if (!YamlReader::Has(n)) return;
+  if (auto d = r.Duration(n, JoinPath(item_path, key), allow_zero)) *out = *d;
+}
+
+// inhibit's `source`/`target` and their Alertmanager spellings `source_matchers`/...
+MatcherSet AliasedMatchers(YamlReader& r, const YAML::Node& item, const std::string& item_path,
+                           std::string_view key, std::string_view alias) {
+  YAML::Node a = YamlReader::Get(item, key);
+  YAML::Node b = YamlReader::Get(item, alias);
+  if (YamlReader::Has(a) && YamlReader::Has(b)) {
+    r.Report(b, JoinPath(item_path, alias),
+             "give either " + std::string(key) + " or " + std::string(alias) + ", not both");
+    return {};
+  }
+  if (!YamlReader::Has(a) && !YamlReader::Has(b)) {
+    r.Report(item, JoinPath(item_path, key), "missing required key \"" + std::string(key) + "\"");
+    return {};
+  }
+  bool use_alias = YamlReader::Has(b);
+  auto m = r.Matchers(use_alias ? b : a, JoinPath(item_path, use_alias ? alias : key), true);
+  return m ? std::move(*m) : MatcherSet();
+}
+
+}  // namespace
+
+void LoadSilences(YamlReader& r, const YAML::Node& node, CompiledRules* rules) {
+  if (!r.CheckList(node, "silences", "a list of silences")) return;
+  size_t i = 0;
+  for (auto it = node.begin(); it != node.end(); ++it, ++i) {
+    const YAML::Node item = *it;
+    std::string path = IndexPath("silences", i);
+    if (!r.CheckMap(item, path, {"name", "matchers", "starts", "ends", "time_intervals", "comment"},
+                    "a silence like {matchers: ['namespace=\"dev\"'], comment: why}")) {
+      continue;
+    }
+    Silence s;
+    s.pos = YamlReader::Pos(item);
+    s.name = ReadName(r, item, path);
+    s.matchers = RequiredMatchers(r, item, path, "matchers");
+    YAML::Node starts = YamlReader::Get(item, "starts");
+    YAML::Node ends = YamlReader::Get(item, "ends");
+    std::optional<EventTime> start_time, end_time;
+    if (YamlReader::Has(starts)) start_time = r.Timestamp(starts, JoinPath(path, "starts"));
+    if (YamlReader::Has(ends)) end_time = r.Timestamp(ends, JoinPath(path, "ends"));
+    if (start_time) s.starts = *start_time;
+    if (end_time) s.ends = *end_time;
+    if (start_time && end_time && *end_time <= *start_time) {
+      r.Report(ends, JoinPath(path, "ends"), "ends must be after starts");
+    }
+    ReadIntervals(r, item, path, "time_intervals", *rules, &s.time_intervals);
+    s.comment = ReadComment(r, item, path);
+    rules->silences.push_back(std::move(s));
+  }
+}
+
+void LoadInhibit(YamlReader& r, const YAML::Node& node, CompiledRules* rules) {
+  if (!r.CheckList(node, "inhibit", "a list of inhibit rules")) return;
+  size_t i = 0;
+  for (auto it = node.begin(); it != node.end(); ++it, ++i) {
+    const YAML::Node item = *it;
+    std::string path = IndexPath("inhibit", i);
+    if (!r.CheckMap(item, path,
+                    {"name", "source", "source_matchers", "target", "target_matchers", "equal"},
+                    "an inhibit rule like {source: [...], target: [...], equal: [node]}")) {
+      continue;
+    }
+    InhibitRule rule;
+    rule.pos = YamlReader::Pos(item);
+    rule.name = ReadName(r, item, path);
+    rule.source = AliasedMatchers(r, item, path, "source", "source_matchers");
+    rule.target = AliasedMatchers(r, item, path, "target", "target_matchers");
+    if (YAML::Node n = YamlReader::Get(item, "equal"); YamlReader::Has(n)) {
+      if (auto e = r.LabelNames(n, JoinPath(path, "equal"))) rule.equal = std::move(*e);
+    }
+    rules->inhibit.push_back(std::move(rule));
+  }
+}
+
+void LoadCorrelate(YamlReader& r, const YAML::Node& node, CompiledRules* rules) {
+  if (!r.CheckList(node, "correlate", "a list of correlate rules")) return;
+  if (node.size() == 0) {
+    r.Report(node, "correlate", "expected at least one correlate rule, got an empty list");
+    return;
+  }
+  size_t i = 0;
+  for (auto it = node.begin(); it != node.end(); ++it, ++i) {
+    const YAML::Node item = *it;
+    std::string path = IndexPath("correlate", i);
+    if (!r.CheckMap(item, path,
+                    {"name", "match", "group_by", "group_wait", "group_interval", "close_after",
+                     "max_duration", "max_members", "mute_time_intervals",
+                     "active_time_intervals"},
+                    "a correlate rule like {name: user-impact, group_by: [impacted_service]}")) {
+      continue;
+    }
+    CorrelateRule rule;
+    rule.pos = YamlReader::Pos(item);
+    if (r.Require(item, path, "name")) {
+      YAML::Node n = YamlReader::Get(item, "name");
+      std::string name_path = JoinPath(path, "name");
+      if (auto name = r.NonEmptyString(n, name_path, "a rule name")) {
+        for (size_t k = 0; k < rules->correlate.size(); ++k) {
+          if (rules->correlate[k].name == *name) {
+            r.Report(n, name_path, "duplicate correlate rule name \"" + *name +
+                                       "\" (also correlate[" + std::to_string(k) + "])");
+            break;
+          }
+        }
+        rule.name = std::move(*name);
+      }
+    }
+    if (YAML::Node n = YamlReader::Get(item, "match"); YamlReader::Has(n)) {
+      if (auto m = r.Matchers(n, JoinPath(path, "match"), false)) rule.match = std::move(*m);
+    }
+    if (YAML::Node n = YamlReader::Get(item, "group_by"); YamlReader::Has(n)) {
+      if (auto g = r.LabelNames(n, JoinPath(path, "group_by"))) rule.group_by = std::move(*g);
+    }
+    ReadDuration(r, item, path, "group_wait", true, &rule.group_wait);
+    ReadDuration(r, item, path, "group_interval", false, &rule.group_interval);
+    ReadDuration(r, item, path, "close_after", false, &rule.close_after);
+    ReadDuration(r, item, path, "max_duration", false, &rule.max_duration);
+    if (YAML::Node n = YamlReader::Get(item, "max_members"); YamlReader::Has(n)) {
+      if (auto m = r.Int(n, JoinPath(path, "max_members"), 1, INT32_MAX)) {
+        rule.max_members = static_cast<int>(*m);
+      }
+    }
+    ReadIntervals(r, item, path, "mute_time_intervals", *rules, &rule.mute_time_intervals);
+    ReadIntervals(r, item, path, "active_time_intervals", *rules, &rule.active_time_intervals);
+    rules->correlate.push_back(std::move(rule));
+  }
+}
+
+void LoadPage(YamlReader& r, const YAML::Node& node, CompiledRules* rules) {
+  const std::string path = "page";
+  if (!r.CheckMap(node, path, {"when", "otherwise", "repeat_interval"},
+                  "a map with when, otherwise and repeat_interval")) {
+    return;
+  }
+  PageRule& page = rules->page;
+  if (YAML::Node when = YamlReader::Get(node, "when"); YamlReader::Has(when)) {
+    std::string when_path = JoinPath(path, "when");
+    if (r.CheckList(when, when_path,
+                    "a list of matcher lists like [['severity=\"critical\"']]")) {
+      size_t i = 0;
+      for (auto it = when.begin(); it != when.end(); ++it, ++i) {
+        if (auto m = r.Matchers(*it, IndexPath(when_path, i), true)) {
+          page.when.push_back(std::move(*m));
+          page.when_pos.push_back(YamlReader::Pos(*it));
+        }
+      }
+    }
+  }
+  if (YAML::Node n = YamlReader::Get(node, "otherwise"); YamlReader::Has(n)) {
+    if (auto a = r.Choice(n, JoinPath(path, "otherwise"), "action", {"ticket", "drop"})) {
+      page.otherwise = *a == "drop" ? Action::kDrop : Action::kTicket;
+    }
+  }
+  ReadDuration(r, node, path, "repeat_interval", true, &page.repeat_interval);
+}
+
+void LoadDrop(YamlReader& r, const YAML::Node& node, CompiledRules* rules) {
+  if (!r.CheckList(node, "drop", "a list of drop rules")) return;
+  size_t i = 0;
+  for (auto it = node.begin(); it != node.end(); ++it, ++i) {
+    const YAML::Node item = *it;
+    std::string path = IndexPath("drop", i);
+    if (!r.CheckMap(item, path, {"name", "matchers", "comment"},
+                    "a drop rule like {matchers: ['alertname=\"Watchdog\"']}")) {
+      continue;
+    }
+    DropRule rule;
+    rule.pos = YamlReader::Pos(item);
+    rule.name = ReadName(r, item, path);
+    rule.matchers = RequiredMatchers(r, item, path, "matchers");
+    // A drop rule's comment documents it in the file only; it is checked but not kept.
+    ReadComment(r, item, path);
+    rules->drop.push_back(std::move(rule));
+  }
+}
+
+}  // namespace noisegate::rules::internal
