@@ -167,8 +167,8 @@ void Engine::Process(const Record& r) {
   sink_->OnDecision(ev);
 }
 
-uint32_t Engine::LookupOrInsert(Fingerprint fp, const std::string& key, SignalKind kind) {
-  auto [slot, inserted] = fp_index_.FindOrInsert(fp.value, key);
+uint32_t Engine::LookupOrInsert(Fingerprint fp, uint64_t verify, SignalKind kind) {
+  auto [slot, inserted] = fp_index_.FindOrInsert(fp.value, verify);
   if (inserted) {
     NG_CHECK(slot == fps_.size());
     FpState& st = fps_.emplace_back();
@@ -178,16 +178,24 @@ uint32_t Engine::LookupOrInsert(Fingerprint fp, const std::string& key, SignalKi
   return slot;
 }
 
-bool Engine::RecordChange(FpState& st, EventTime t) {
-  st.last_change = t;
+bool Engine::RecordChange(uint32_t slot, EventTime t) {
+  FpState& st = fps_[slot];
   const rules::FlappingRule& fl = rules_->dedup.flapping;
+  EventTime previous = st.last_change;
+  st.last_change = t;
   if (fl.changes <= 0) return false;
-  st.changes[st.nchanges % kMaxFlapChanges] = t.ms;
-  st.nchanges = static_cast<uint8_t>(std::min<int>(st.nchanges + 1, 255));
+  uint8_t seen = st.nchanges;
+  st.nchanges = static_cast<uint8_t>(std::min<int>(seen + 1, 255));
+  if (seen == 0) return st.flapping;  // a first change needs no history
+  auto [it, created] = flap_history_.try_emplace(slot);
+  FlapHistory& h = it->second;
+  if (created) h.changes[h.n++ % kMaxFlapChanges] = previous.ms;
+  h.changes[h.n % kMaxFlapChanges] = t.ms;
+  h.n = static_cast<uint8_t>(std::min<int>(h.n + 1, 2 * kMaxFlapChanges));
   int recent = 0;
-  int have = std::min<int>(st.nchanges, kMaxFlapChanges);
+  int have = std::min<int>(h.n, kMaxFlapChanges);
   for (int i = 0; i < have; ++i) {
-    if (st.changes[i] >= t.ms - fl.within.count()) ++recent;
+    if (h.changes[i] >= t.ms - fl.within.count()) ++recent;
   }
   if (recent >= std::min(fl.changes, kMaxFlapChanges)) st.flapping = true;
   return st.flapping;
@@ -211,11 +219,15 @@ void Engine::ProcessAlert(const Record& r, RecordLabels& labels, DecisionEvent& 
   Fingerprint fp = key_.Hash();
   ev.has_fingerprint = true;
   ev.fingerprint = fp;
-  uint32_t slot = LookupOrInsert(fp, key_.key(), SignalKind::kAlert);
-  EventTime t = std::max(r.time, watermark_);
+  const uint64_t verify = key_.Verify();
+  uint32_t slot = fp_index_.Find(fp.value, verify);
   // A drop rule never swallows the resolve of an alert that is firing: its incident must
-  // hear it (the resolve may carry other labels, e.g. a lower severity).
-  if (!(r.state == AlertState::kResolved && fps_[slot].firing) && Dropped(labels, ev)) return;
+  // hear it (the resolve may carry other labels, e.g. a lower severity). Dropped records
+  // leave no state behind.
+  bool resolving = r.state == AlertState::kResolved && slot != kNone && fps_[slot].firing;
+  if (!resolving && Dropped(labels, ev)) return;
+  if (slot == kNone) slot = LookupOrInsert(fp, verify, SignalKind::kAlert);
+  EventTime t = std::max(r.time, watermark_);
 
   labels.component = rules.topology.Attribute(labels);
   labels.SetImpacts(labels.component >= 0 ? &rules.topology.node(labels.component).impacts
@@ -234,7 +246,7 @@ void Engine::ProcessAlert(const Record& r, RecordLabels& labels, DecisionEvent& 
     }
     if (st.firing) {
       st.firing = false;
-      RecordChange(fps_[slot], t);
+      RecordChange(slot, t);
       UpdateInhibitSources(slot, nullptr, false);
       if (inc != nullptr) MemberResolved(fps_[slot], t);
       ev.decision = Decision::kResolved;
@@ -247,7 +259,7 @@ void Engine::ProcessAlert(const Record& r, RecordLabels& labels, DecisionEvent& 
   bool activation = !fps_[slot].firing;
   if (activation) {
     fps_[slot].firing = true;
-    RecordChange(fps_[slot], t);
+    RecordChange(slot, t);
     UpdateInhibitSources(slot, &labels, true);
   }
   FpState& st = fps_[slot];
@@ -327,7 +339,7 @@ void Engine::ProcessLog(const Record& r, RecordLabels& labels, DecisionEvent& ev
   Fingerprint fp = key_.Hash();
   ev.has_fingerprint = true;
   ev.fingerprint = fp;
-  uint32_t slot = LookupOrInsert(fp, key_.key(), SignalKind::kLog);
+  uint32_t slot = LookupOrInsert(fp, key_.Verify(), SignalKind::kLog);
   EventTime t = std::max(r.time, watermark_);
 
   const rules::SurgeRule& surge = rules.logs.surge;
@@ -535,21 +547,8 @@ void Engine::AttachInhibited(const Record& r, RecordLabels& labels, uint32_t fp_
   EventTime t = st.last_seen;
   int idx = inc->FindMember(Fingerprint{st.fp});
   if (idx < 0) {
-    Member m;
-    m.fingerprint = Fingerprint{st.fp};
-    m.kind = r.kind;
-    m.inhibited = true;
-    m.severity = SeverityOf(r);
-    m.component = labels.component;
-    m.count = 0;
-    m.first_seen = t;
-    m.summary = r.summary;
-    m.name = r.kind == SignalKind::kAlert ? std::string(r.labels.Get("alertname"))
-                                          : std::string(labels.log_template);
-    m.service = std::string(r.labels.Get("service"));
-    m.link = r.link;
-    m.firing = false;
-    inc->members.push_back(std::move(m));
+    inc->members.push_back(MakeMember(*inc, r, labels, Fingerprint{st.fp}, t));
+    inc->members.back().inhibited = true;
     idx = static_cast<int>(inc->members.size() - 1);
   }
   st.incident = static_cast<uint32_t>(inc - incidents_.data());
@@ -683,26 +682,7 @@ uint32_t Engine::Correlate(const Record& r, RecordLabels& labels, FpState& st_in
   FpState& st = fps_[fp_slot];
   int idx = inc.FindMember(Fingerprint{st.fp});
   if (idx < 0) {
-    Member m;
-    m.fingerprint = Fingerprint{st.fp};
-    m.kind = r.kind;
-    m.severity = SeverityOf(r);
-    m.component = labels.component;
-    m.culprit = labels.culprit;
-    m.first_seen = t;
-    m.summary = r.summary;
-    m.name = r.kind == SignalKind::kAlert ? std::string(r.labels.Get("alertname"))
-                                          : std::string(labels.log_template);
-    m.service = std::string(r.labels.Get("service"));
-    m.link = r.link;
-    m.firing = false;
-    for (const rules::MatcherSet& when : rules.page.when) {
-      if (when.Matches(labels)) {
-        m.pages = true;
-        break;
-      }
-    }
-    inc.members.push_back(std::move(m));
+    inc.members.push_back(MakeMember(inc, r, labels, Fingerprint{st.fp}, t));
     idx = static_cast<int>(inc.members.size() - 1);
   }
   st.incident = chosen;
@@ -723,6 +703,33 @@ uint32_t Engine::Correlate(const Record& r, RecordLabels& labels, FpState& st_in
     inc.sealed = true;
   }
   return chosen;
+}
+
+Member Engine::MakeMember(const Incident& inc, const Record& r, const RecordLabels& labels,
+                          Fingerprint fp, EventTime t) const {
+  Member m;
+  m.fingerprint = fp;
+  m.kind = r.kind;
+  m.severity = SeverityOf(r);
+  m.component = labels.component;
+  m.culprit = labels.culprit;
+  m.first_seen = m.last_seen = t;
+  m.firing = false;
+  for (const rules::MatcherSet& when : rules_->page.when) {
+    if (when.Matches(labels)) {
+      m.pages = true;
+      break;
+    }
+  }
+  if (inc.members.size() < kDetailedMembers || m.severity > inc.severity) {
+    m.detail = std::make_unique<MemberDetail>();
+    m.detail->summary = r.summary;
+    m.detail->name = r.kind == SignalKind::kAlert ? std::string(r.labels.Get("alertname"))
+                                                  : std::string(labels.log_template);
+    m.detail->service = std::string(r.labels.Get("service"));
+    m.detail->link = r.link;
+  }
+  return m;
 }
 
 void Engine::MemberFired(FpState& st, const Record& r, EventTime t) {
@@ -861,6 +868,7 @@ void Engine::FireFingerprintTimer(uint32_t slot, EventTime t) {
   if (st.flapping && t >= st.last_change + rules.dedup.flapping.stable_for) {
     st.flapping = false;
     st.nchanges = 0;
+    flap_history_.erase(slot);
   }
   if (st.kind == SignalKind::kLog) {
     if (st.firing && t >= st.last_seen + rules.logs.surge.quiet_for) {

@@ -6,6 +6,7 @@
 
 #include <absl/container/flat_hash_map.h>
 
+#include <deque>
 #include <memory>
 #include <optional>
 #include <queue>
@@ -97,6 +98,7 @@ class Engine {
   std::vector<const Incident*> OpenIncidents() const;
 
   struct FpState;
+  struct FlapHistory;
   struct LogRate;
   class RecordLabels;
 
@@ -116,8 +118,8 @@ class Engine {
 
   void ProcessAlert(const Record& r, RecordLabels& labels, DecisionEvent& ev);
   void ProcessLog(const Record& r, RecordLabels& labels, DecisionEvent& ev);
-  uint32_t LookupOrInsert(Fingerprint fp, const std::string& key, SignalKind kind);
-  bool RecordChange(FpState& st, EventTime t);
+  uint32_t LookupOrInsert(Fingerprint fp, uint64_t verify, SignalKind kind);
+  bool RecordChange(uint32_t slot, EventTime t);
   // Joins the best open incident or opens one; returns the incident slot.
   uint32_t Correlate(const Record& r, RecordLabels& labels, FpState& st, uint32_t fp_slot,
                      Decision* decision, std::string_view* rule, uint32_t extra_count);
@@ -132,6 +134,8 @@ class Engine {
   void AttachInhibited(const Record& r, RecordLabels& labels, uint32_t fp_slot,
                        uint32_t source_slot, DecisionEvent& ev);
   void MemberResolved(FpState& st, EventTime t);
+  Member MakeMember(const Incident& inc, const Record& r, const RecordLabels& labels,
+                    Fingerprint fp, EventTime t) const;
   void MemberFired(FpState& st, const Record& r, EventTime t);
   void Schedule(TimerKind kind, uint32_t slot, EventTime at);
   void ScheduleIncident(uint32_t slot);
@@ -152,7 +156,8 @@ class Engine {
   EventTime first_record_ = kMinTime;
   EngineStats stats_;
 
-  std::vector<FpState> fps_;
+  std::deque<FpState> fps_;  // a deque: no doubling slack, stable references
+  absl::flat_hash_map<uint32_t, FlapHistory> flap_history_;
   FingerprintIndex fp_index_;       // fingerprint (+ canonical key) -> slot in fps_
   std::vector<LogRate> log_rates_;  // indexed by FpState::log_rate
   std::vector<Incident> incidents_;

@@ -24,8 +24,14 @@ struct Engine::FpState {
   SignalKind kind = SignalKind::kAlert;
   bool firing = false;  // alerts: firing; logs: surging (active)
   bool flapping = false;
-  uint8_t nchanges = 0;
-  std::array<int64_t, kMaxFlapChanges> changes{};  // ring of recent state change times (ms)
+  uint8_t nchanges = 0;  // state changes seen (saturating); history beyond the last change
+                         // lives in Engine::flap_history_, only for fingerprints that change
+};
+
+// Recent state-change times of a fingerprint that changed more than once.
+struct Engine::FlapHistory {
+  std::array<int64_t, kMaxFlapChanges> changes{};  // ring, ms
+  uint8_t n = 0;
 };
 
 // Per log signal: counts over the last `within` in four sub-buckets, and an exponentially

@@ -39,4 +39,8 @@ Fingerprint HashKey(std::string_view key) {
 
 Fingerprint KeyBuilder::Hash() const { return HashKey(buf_); }
 
+uint64_t KeyBuilder::Verify() const {
+  return XXH3_64bits_withSeed(buf_.data(), buf_.size(), ~kFingerprintSeed);
+}
+
 }  // namespace noisegate::dedup

@@ -30,6 +30,8 @@ class KeyBuilder {
   void AppendLabels(const LabelSet& labels, const std::vector<std::string>& sorted_names);
   const std::string& key() const { return buf_; }
   Fingerprint Hash() const;
+  // An independent second hash of the same key, to tell fingerprint collisions apart.
+  uint64_t Verify() const;
 
  private:
   std::string buf_;

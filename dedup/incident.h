@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -18,6 +19,17 @@ enum class Severity : uint8_t { kInfo, kWarning, kError, kCritical };
 std::string_view SeverityName(Severity s);
 Severity ParseSeverity(std::string_view label_value);
 
+// What a member says about itself: kept only for the members an output shows (the first
+// kDetailedMembers, and any that raised the incident's severity), so a large incident costs
+// tens of bytes per extra member, not hundreds.
+struct MemberDetail {
+  std::string summary;
+  std::string name;  // alertname, or the log template
+  std::string service;
+  std::string link;
+};
+inline constexpr size_t kDetailedMembers = 20;
+
 struct Member {
   Fingerprint fingerprint;
   SignalKind kind = SignalKind::kAlert;
@@ -29,10 +41,12 @@ struct Member {
   int culprit = -1;    // topology node named in its message, or -1
   uint32_t count = 0;  // records folded into this member
   EventTime first_seen, last_seen;
-  std::string summary;
-  std::string name;  // alertname, or the log template
-  std::string service;
-  std::string link;
+  std::unique_ptr<MemberDetail> detail;  // null for members past the detailed ones
+
+  std::string_view summary() const { return detail ? std::string_view(detail->summary) : ""; }
+  std::string_view name() const { return detail ? std::string_view(detail->name) : ""; }
+  std::string_view service() const { return detail ? std::string_view(detail->service) : ""; }
+  std::string_view link() const { return detail ? std::string_view(detail->link) : ""; }
 };
 
 enum class IncidentState : uint8_t { kPending, kOpen, kClosed };

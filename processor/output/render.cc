@@ -42,7 +42,9 @@ const Member* Lead(const Incident& inc, const std::vector<int>& roots) {
   auto rank = [&](const Member& m) {
     bool root = std::find(roots.begin(), roots.end(), m.component) != roots.end() ||
                 std::find(roots.begin(), roots.end(), m.culprit) != roots.end();
-    return std::make_tuple(!m.inhibited, root, static_cast<int>(m.severity), -m.first_seen.ms);
+    // Only members that kept their detail can name the problem.
+    return std::make_tuple(m.detail != nullptr, !m.inhibited, root, static_cast<int>(m.severity),
+                           -m.first_seen.ms);
   };
   for (const Member& m : inc.members) {
     if (best == nullptr || rank(m) > rank(*best)) best = &m;
@@ -78,7 +80,7 @@ std::string IncidentSummary(const dedup::Incident& inc, const rules::CompiledRul
   const Member* lead = Lead(inc, roots);
   std::string where = Where(inc, topo);
   std::string summary = where.empty() ? "" : where + ": ";
-  summary += lead != nullptr ? lead->summary : inc.rule_name;
+  summary += lead != nullptr ? std::string(lead->summary()) : inc.rule_name;
   if (inc.members.size() > 1) {
     summary += " (+" + std::to_string(inc.members.size() - 1) + " more signals)";
   }
@@ -98,8 +100,8 @@ void RenderNotification(const dedup::Notification& n, const rules::CompiledRules
   std::string source = !roots.empty()          ? topo.node(roots[0]).name
                        : !inc.impacted.empty() ? topo.node(inc.impacted[0]).name
                        : !inc.group.empty() && !inc.group[0].second.empty() ? inc.group[0].second
-                       : lead && !lead->service.empty()                     ? lead->service
-                                                        : std::string("noisegate");
+                       : lead && !lead->service().empty() ? std::string(lead->service())
+                                                          : std::string("noisegate");
 
   JsonWriter w(out);
   w.BeginObject();
@@ -118,11 +120,14 @@ void RenderNotification(const dedup::Notification& n, const rules::CompiledRules
   w.Key("timestamp");
   w.String(FormatRfc3339(n.at));
   w.Key("component");
-  w.String(!roots.empty() ? topo.node(roots[0]).name : lead ? lead->service : "");
+  w.String(!roots.empty() ? std::string_view(topo.node(roots[0]).name)
+           : lead         ? lead->service()
+                          : std::string_view(source));
   w.Key("group");
   w.String(!inc.impacted.empty() ? topo.node(inc.impacted[0]).name : where);
   w.Key("class");
-  w.String(lead != nullptr && !lead->name.empty() ? lead->name : inc.rule_name);
+  w.String(lead != nullptr && !lead->name().empty() ? lead->name()
+                                                    : std::string_view(inc.rule_name));
   w.Key("custom_details");
   w.BeginObject();
   w.Key("incident");
@@ -159,7 +164,7 @@ void RenderNotification(const dedup::Notification& n, const rules::CompiledRules
     w.Key("fingerprint");
     w.String(ToHex(m.fingerprint));
     w.Key("summary");
-    w.String(m.summary);
+    w.String(m.summary());
     w.Key("status");
     w.String(Status(m));
     w.Key("count");
@@ -197,7 +202,8 @@ void RenderNotification(const dedup::Notification& n, const rules::CompiledRules
     if (m.culprit >= 0 &&
         std::find(culprits.begin(), culprits.end(), m.culprit) == culprits.end()) {
       culprits.push_back(m.culprit);
-      w.String("named in " + (m.service.empty() ? std::string("logs") : m.service + " logs") +
+      w.String("named in " +
+               (m.service().empty() ? std::string("logs") : std::string(m.service()) + " logs") +
                ": " + topo.node(m.culprit).name);
     }
   }
@@ -208,13 +214,13 @@ void RenderNotification(const dedup::Notification& n, const rules::CompiledRules
   w.BeginArray();
   size_t links = 0;
   for (const Member& m : inc.members) {
-    if (m.link.empty() || links == 5) continue;
+    if (m.link().empty() || links == 5) continue;
     ++links;
     w.BeginObject();
     w.Key("href");
-    w.String(m.link);
+    w.String(m.link());
     w.Key("text");
-    w.String(m.name.empty() ? m.summary : m.name);
+    w.String(m.name().empty() ? m.summary() : m.name());
     w.EndObject();
   }
   w.EndArray();

@@ -49,10 +49,10 @@ TEST(FingerprintTest, ConfiguredLabelsOnlyAreUsed) {
 
 TEST(FingerprintIndexTest, EqualHashesOfDifferentIdentitiesStayApart) {
   FingerprintIndex idx;
-  auto [a, a_new] = idx.FindOrInsert(42, "key-a");
-  auto [b, b_new] = idx.FindOrInsert(42, "key-b");  // forced collision
-  auto [a2, a2_new] = idx.FindOrInsert(42, "key-a");
-  auto [b2, b2_new] = idx.FindOrInsert(42, "key-b");
+  auto [a, a_new] = idx.FindOrInsert(42, 1);
+  auto [b, b_new] = idx.FindOrInsert(42, 2);  // same fingerprint, other identity
+  auto [a2, a2_new] = idx.FindOrInsert(42, 1);
+  auto [b2, b2_new] = idx.FindOrInsert(42, 2);
   EXPECT_TRUE(a_new);
   EXPECT_TRUE(b_new);
   EXPECT_NE(a, b);
@@ -63,5 +63,19 @@ TEST(FingerprintIndexTest, EqualHashesOfDifferentIdentitiesStayApart) {
   EXPECT_EQ(idx.size(), 2u);
 }
 
+}  // namespace
+}  // namespace noisegate::dedup
+
+namespace noisegate::dedup {
+namespace {
+TEST(FingerprintTest, VerifyHashIsIndependentOfTheFingerprint) {
+  KeyBuilder a, b;
+  a.Begin(SignalKind::kAlert);
+  a.Append("alertname", "X");
+  b.Begin(SignalKind::kAlert);
+  b.Append("alertname", "Y");
+  EXPECT_NE(a.Verify(), a.Hash().value);
+  EXPECT_NE(a.Verify(), b.Verify());
+}
 }  // namespace
 }  // namespace noisegate::dedup

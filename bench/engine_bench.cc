@@ -1,0 +1,185 @@
+// Throughput of the record path on one core, measured in one run so the ratios are fair:
+//   BM_ParseOnly          simdjson decode of Alertmanager webhook messages (one alert each)
+//   BM_ParseFingerprint   decode + canonical key + XXH3
+//   BM_FullEngine         decode + engine (dedup, topology, policy) on the example rules
+//   BM_MixFullEngine      the same over a realistic mix of alerts and JSON error logs
+//   BM_BytesPerFingerprint  heap bytes per active fingerprint (reported as a counter)
+// Run: ./build/bench/engine_bench --benchmark_counters_tabular=true
+#include <benchmark/benchmark.h>
+#include <malloc.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "dedup/engine.h"
+#include "dedup/fingerprint.h"
+#include "processor/decode/decoder.h"
+#include "rules/loader.h"
+
+namespace noisegate {
+namespace {
+
+constexpr int kActiveAlerts = 10000;
+
+// An Alertmanager webhook message with one alert, shaped like a kube-prometheus alert
+// (~840 bytes).
+std::string AlertMessage(int i) {
+  std::string n = std::to_string(i);
+  std::string svc = i % 3 == 0 ? "checkout-api" : i % 3 == 1 ? "search-api" : "payments-api";
+  return R"({"receiver":"noisegate","status":"firing","alerts":[{"status":"firing","labels":{"alertname":"KubePodCrashLooping","cluster":"prod-eu-1","container":"app","instance":"10.2.)" +
+         std::to_string(i / 250) + "." + std::to_string(i % 250) +
+         R"(:8080","job":"kube-state-metrics","namespace":"prod","pod":")" + svc + "-7d9f8b-" + n +
+         R"(","prometheus":"monitoring/k8s","service":")" + svc +
+         R"(","severity":"warning"},"annotations":{"description":"Pod prod/)" + svc + "-7d9f8b-" +
+         n +
+         R"( (app) is in waiting state (reason: CrashLoopBackOff).","runbook_url":"https://runbooks.prometheus-operator.dev/runbooks/kubernetes/kubepodcrashlooping","summary":"Pod is crash looping."},"startsAt":"2026-11-23T00:00:00.000Z","endsAt":"0001-01-01T00:00:00Z","generatorURL":"http://prometheus.monitoring:9090/graph?g0.expr=max_over_time%28kube_pod_container_status_waiting_reason%5B5m%5D%29+%3E%3D+1","fingerprint":"a1b2c3d4e5f60718"}],"groupLabels":{"alertname":"KubePodCrashLooping"},"commonLabels":{},"commonAnnotations":{},"externalURL":"http://alertmanager.monitoring:9093","version":"4","groupKey":"{}:{alertname=\"KubePodCrashLooping\"}","truncatedAlerts":0})";
+}
+
+std::string LogMessage(int i) {
+  const char* svc[] = {"checkout-api", "search-api", "payments-api", "web-frontend"};
+  return R"({"@timestamp":"2026-11-23T00:00:00.000Z","log.level":"error","service.name":")" +
+         std::string(svc[i % 4]) + R"(","service.version":"1.2.3","message":"timeout after )" +
+         std::to_string(1000 + i % 5000) + R"(ms calling inventory for order )" +
+         std::to_string(100000 + i) +
+         R"(","error.type":"TimeoutException","trace.id":"4bf92f3577b34da6a3ce929d0e0e4736","host.name":"node-2","kubernetes.pod.name":"api-7d9f8b-2","kubernetes.node.name":"node-2"})";
+}
+
+class NullSink : public dedup::Sink {
+ public:
+  void OnDecision(const dedup::DecisionEvent& e) override { benchmark::DoNotOptimize(e.decision); }
+  void OnNotification(const dedup::Notification& n) override { ++notifications; }
+  uint64_t notifications = 0;
+};
+
+std::shared_ptr<const rules::CompiledRules> ExampleRules() {
+  auto r = rules::LoadRulesFile(std::string(NG_SOURCE_DIR) + "/examples/rules.yaml");
+  if (!r.rules) std::abort();
+  return r.rules;
+}
+
+struct Corpus {
+  std::vector<std::string> messages;
+  std::vector<int> input;  // rules input index per message
+};
+
+Corpus Alerts() {
+  Corpus c;
+  for (int i = 0; i < kActiveAlerts; ++i) {
+    c.messages.push_back(AlertMessage(i));
+    c.input.push_back(0);
+  }
+  return c;
+}
+
+// 60% logs, 40% alerts: roughly what a busy estate sends.
+Corpus Mix() {
+  Corpus c;
+  for (int i = 0; i < 2 * kActiveAlerts; ++i) {
+    if (i % 5 < 3) {
+      c.messages.push_back(LogMessage(i));
+      c.input.push_back(3);
+    } else {
+      c.messages.push_back(AlertMessage(i));
+      c.input.push_back(0);
+    }
+  }
+  return c;
+}
+
+size_t TotalBytes(const Corpus& c) {
+  size_t b = 0;
+  for (const auto& m : c.messages) b += m.size();
+  return b;
+}
+
+enum class Stage { kParse, kFingerprint, kEngine };
+
+void Run(benchmark::State& state, const Corpus& corpus, Stage stage) {
+  auto rules = ExampleRules();
+  std::vector<std::unique_ptr<processor::Decoder>> decoders;
+  for (const auto& in : rules->inputs) {
+    decoders.push_back(processor::MakeDecoder(in.format, processor::DecoderConfig{}));
+  }
+  NullSink sink;
+  dedup::Engine engine(rules, &sink);
+  processor::RecordBatch batch;
+  std::vector<processor::DeadLetter> dead;
+  dedup::KeyBuilder key;
+  processor::MessageMeta meta;
+  meta.topic = "bench";
+  int64_t ts = 1795392000000;
+  size_t i = 0;
+  uint64_t records = 0;
+  for (auto _ : state) {
+    const size_t m = i++ % corpus.messages.size();
+    meta.offset = static_cast<int64_t>(i);
+    meta.kafka_ts = ts + static_cast<int64_t>(i / 100);  // 100k records per event-second
+    meta.input = corpus.input[m];
+    batch.Reset();
+    dead.clear();
+    decoders[corpus.input[m]]->Decode(corpus.messages[m], meta, batch, dead);
+    for (size_t r = 0; r < batch.size(); ++r) {
+      ++records;
+      if (stage == Stage::kFingerprint) {
+        key.Begin(batch[r].kind);
+        key.AppendLabels(batch[r].labels, {});
+        benchmark::DoNotOptimize(key.Hash());
+      } else if (stage == Stage::kEngine) {
+        engine.Process(batch[r]);
+      }
+    }
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(records));
+  state.SetBytesProcessed(static_cast<int64_t>(TotalBytes(corpus) / corpus.messages.size() * i));
+}
+
+void BM_ParseOnly(benchmark::State& s) { Run(s, Alerts(), Stage::kParse); }
+void BM_ParseFingerprint(benchmark::State& s) { Run(s, Alerts(), Stage::kFingerprint); }
+void BM_FullEngine(benchmark::State& s) { Run(s, Alerts(), Stage::kEngine); }
+void BM_MixParseOnly(benchmark::State& s) { Run(s, Mix(), Stage::kParse); }
+void BM_MixFullEngine(benchmark::State& s) { Run(s, Mix(), Stage::kEngine); }
+BENCHMARK(BM_ParseOnly)->MeasureProcessCPUTime();
+BENCHMARK(BM_ParseFingerprint)->MeasureProcessCPUTime();
+BENCHMARK(BM_FullEngine)->MeasureProcessCPUTime();
+BENCHMARK(BM_MixParseOnly)->MeasureProcessCPUTime();
+BENCHMARK(BM_MixFullEngine)->MeasureProcessCPUTime();
+
+// Heap bytes per active fingerprint: N distinct firing alerts held by the engine, measured
+// as the growth of the allocator's in-use bytes.
+void BM_BytesPerFingerprint(benchmark::State& state) {
+  const int n = static_cast<int>(state.range(0));
+  auto rules = ExampleRules();
+  auto decoder = processor::MakeDecoder("alertmanager", processor::DecoderConfig{});
+  std::vector<Record> records;
+  {
+    processor::RecordBatch batch;
+    std::vector<processor::DeadLetter> dead;
+    processor::MessageMeta meta;
+    meta.topic = "bench";
+    meta.input = 0;
+    meta.kafka_ts = 1795392000000;
+    for (int i = 0; i < n; ++i) {
+      batch.Reset();
+      decoder->Decode(AlertMessage(i), meta, batch, dead);
+      records.push_back(batch[0]);
+    }
+  }
+  double per_fp = 0;
+  for (auto _ : state) {
+    NullSink sink;
+    size_t before = mallinfo2().uordblks;
+    auto engine = std::make_unique<dedup::Engine>(rules, &sink);
+    for (const Record& r : records) engine->Process(r);
+    size_t after = mallinfo2().uordblks;
+    per_fp = static_cast<double>(after - before) / n;
+    benchmark::DoNotOptimize(engine.get());
+  }
+  state.counters["bytes_per_fingerprint"] = per_fp;
+}
+BENCHMARK(BM_BytesPerFingerprint)->Arg(100000)->Iterations(1)->Unit(benchmark::kMillisecond);
+
+}  // namespace
+}  // namespace noisegate
+
+BENCHMARK_MAIN();
