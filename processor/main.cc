@@ -1,12 +1,14 @@
 // noisegate: the command line. Two drivers of one engine live behind it: `replay` (dump files,
 // event-time merge) and, later, `run` (Kafka). `check` validates rules; `test` runs rule unit
 // tests. Follow a record from here into processor/replay/replay.cc and on into dedup/engine.
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <iostream>
 
 #include "processor/replay/replay.h"
+#include "processor/testing/rule_tests.h"
 #include "rules/loader.h"
 
 namespace {
@@ -67,7 +69,17 @@ int main(int argc, char** argv) {
                      "also replay through OTHER_RULES and show which incidents page under one "
                      "and not the other");
   replay->add_flag("-q,--quiet", quiet, "no summary");
+  bool stats = false;
+  replay->add_flag("--stats", stats,
+                   "print CPU seconds, records per CPU second and peak RSS (for benchmarks)");
   replay->add_option("DUMP", dump_args, "dump files (kcat -J envelopes)");
+
+  std::string tests_path;
+  CLI::App* test = app.add_subcommand(
+      "test",
+      "Run rule unit tests: records at event times in, expected pages, tickets and "
+      "decisions out (exit 0 when all pass, 1 otherwise)");
+  test->add_option("TESTS", tests_path, "rule test YAML file")->required();
 
   try {
     app.parse(argc, argv);
@@ -82,6 +94,11 @@ int main(int argc, char** argv) {
               << rules->correlate.size() << " correlate rules, " << rules->silences.size()
               << " silences, " << rules->inhibit.size() << " inhibit rules)\n";
     return kExitOk;
+  }
+
+  if (test->parsed()) {
+    auto r = noisegate::processor::RunRuleTests(tests_path, std::cout);
+    return r.file_error || r.failed > 0 ? kExitInvalid : kExitOk;
   }
 
   if (replay->parsed()) {
@@ -107,6 +124,15 @@ int main(int argc, char** argv) {
       return kExitIo;
     }
     if (!quiet) noisegate::processor::PrintSummary(*result, std::cout);
+    if (stats) {
+      rusage ru{};
+      getrusage(RUSAGE_SELF, &ru);
+      double cpu = ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + ru.ru_stime.tv_sec +
+                   ru.ru_stime.tv_usec / 1e6;
+      std::cout << "stats: records=" << result->records << " cpu_seconds=" << cpu
+                << " records_per_cpu_second=" << static_cast<uint64_t>(result->records / cpu)
+                << " peak_rss_mib=" << ru.ru_maxrss / 1024 << "\n";
+    }
     if (!diff_rules.empty()) {
       auto other = LoadOrReport(diff_rules);
       if (!other) return kExitInvalid;

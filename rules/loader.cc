@@ -83,6 +83,7 @@ void LoadExtraLabels(YamlReader& r, const YAML::Node& node, const std::string& p
     r.Report(node, path, "expected a map of label names to JSON pointers, got " + Describe(node));
     return;
   }
+  r.Charge(node);
   std::set<std::string> seen;
   for (auto it = node.begin(); it != node.end(); ++it) {
     const YAML::Node key = it->first;
@@ -339,12 +340,14 @@ void LoadDocument(YamlReader& r, const std::string& text, CompiledRules* rules) 
 }  // namespace internal
 
 LoadResult LoadRulesString(std::string_view yaml, const std::string& file_name) {
-  YamlReader r(file_name);
+  YamlReader r(file_name, yaml.size());
   auto rules = std::make_shared<CompiledRules>();
   try {
     internal::LoadDocument(r, std::string(yaml), rules.get());
   } catch (const YAML::ParserException& e) {
     r.ReportAt(e.mark, "", "YAML syntax error: " + e.msg);
+  } catch (const WalkBudgetExceeded&) {
+    // Already reported where the budget ran out.
   } catch (const std::exception& e) {
     // Not expected (every read checks the node type first), but the loader must not throw.
     r.ReportAt(YAML::Mark::null_mark(), "",

@@ -42,6 +42,7 @@ void LoadServices(YamlReader& r, const YAML::Node& services, Topology* topo,
                  Describe(services));
     return;
   }
+  r.Charge(services);
   // Declared services first, in file order, so node indexes follow the file.
   std::vector<std::pair<int, YAML::Node>> declared;
   for (auto it = services.begin(); it != services.end(); ++it) {

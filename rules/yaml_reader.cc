@@ -135,15 +135,15 @@ std::string Describe(const YAML::Node& node) {
 }
 
 void YamlReader::Report(const YAML::Node& node, std::string path, std::string message) {
+  if (diagnostics_.size() >= kMaxStored) {
+    ++count_;
+    return;
+  }
   YAML::Mark mark = YAML::Mark::null_mark();
   if (node.IsDefined()) mark = node.Mark();
-  if (node.IsNull()) {
-    for (const auto& [value, key_mark] : empty_values_) {
-      if (value.is(node)) {
-        mark = key_mark;
-        break;
-      }
-    }
+  if (node.IsNull() && !mark.is_null()) {
+    auto it = empty_values_.find(mark.pos);
+    if (it != empty_values_.end()) mark = it->second;
   }
   ReportAt(mark, std::move(path), std::move(message));
 }
@@ -176,12 +176,30 @@ std::vector<Diagnostic> YamlReader::TakeDiagnostics() {
     more.message = std::to_string(count_ - out.size()) + " more problems not shown";
     out.push_back(std::move(more));
   }
+  if (budget_diagnostic_) out.insert(out.begin(), std::move(*budget_diagnostic_));
+  budget_diagnostic_.reset();
   count_ = 0;
   return out;
 }
 
+void YamlReader::Charge(const YAML::Node& node) {
+  size_t cost = node.size() + 1;
+  if (cost <= budget_) {
+    budget_ -= cost;
+    return;
+  }
+  YAML::Mark mark = node.Mark();
+  budget_diagnostic_ = Diagnostic{
+      file_, mark.is_null() ? 0 : mark.line + 1, mark.is_null() ? 0 : mark.column + 1, "",
+      "YAML aliases repeat parts of this file so often that it expands to far more nodes than "
+      "it has; reading stopped here (write the repeated parts out or alias them less)"};
+  throw WalkBudgetExceeded{};
+}
+
 void YamlReader::NoteEmptyValue(const YAML::Node& key, const YAML::Node& value) {
-  if (value.IsNull()) empty_values_.emplace_back(value, key.Mark());
+  if (!value.IsNull()) return;
+  YAML::Mark mark = value.Mark();
+  if (!mark.is_null()) empty_values_.emplace(mark.pos, key.Mark());
 }
 
 SourcePos YamlReader::Pos(const YAML::Node& node) {
@@ -210,6 +228,7 @@ bool YamlReader::CheckMap(const YAML::Node& node, const std::string& path,
     TypeError(node, path, what);
     return false;
   }
+  Charge(node);
   std::vector<std::string_view> keys(known);
   std::set<std::string> seen;
   for (auto it = node.begin(); it != node.end(); ++it) {
@@ -245,7 +264,10 @@ bool YamlReader::Require(const YAML::Node& map, const std::string& path, std::st
 
 bool YamlReader::CheckList(const YAML::Node& node, const std::string& path,
                            std::string_view what) {
-  if (node.IsSequence()) return true;
+  if (node.IsSequence()) {
+    Charge(node);
+    return true;
+  }
   TypeError(node, path, what);
   return false;
 }

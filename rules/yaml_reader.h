@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "dedup/types.h"
@@ -30,9 +31,16 @@ std::string Lower(std::string_view word);
 // Label names as in matchers: [A-Za-z_][A-Za-z0-9_.-]*.
 bool IsLabelName(std::string_view name);
 
+// Thrown by YamlReader::Charge when YAML aliases make the walk too long; the loader catches
+// it, keeps the diagnostic already recorded and stops.
+struct WalkBudgetExceeded {};
+
 class YamlReader {
  public:
-  explicit YamlReader(std::string file) : file_(std::move(file)) {}
+  // `document_size` (bytes) sizes the walk budget: a file is walked in time linear in its size
+  // even when aliases repeat the same subtree many times ("billion laughs").
+  YamlReader(std::string file, size_t document_size)
+      : file_(std::move(file)), budget_(100'000 + 10 * document_size) {}
 
   // Records a problem at `node` (at the file start when the node has no position). An empty
   // value (`key:` then a newline) is reported at its key: yaml-cpp puts its mark on the next
@@ -57,6 +65,9 @@ class YamlReader {
   // false only when `node` is not a map (the caller then skips its fields).
   bool CheckMap(const YAML::Node& node, const std::string& path,
                 std::initializer_list<std::string_view> known, std::string_view what);
+  // Counts the children of a map or list about to be walked; reports and throws
+  // WalkBudgetExceeded past the budget. CheckMap and CheckList call it.
+  void Charge(const YAML::Node& node);
   // Remembers where the key of an empty value is (CheckMap does this for its keys).
   void NoteEmptyValue(const YAML::Node& key, const YAML::Node& value);
   // Reports a missing key of `map` and returns false when `key` is absent.
@@ -93,9 +104,12 @@ class YamlReader {
   void TypeError(const YAML::Node& node, const std::string& path, std::string_view what);
 
   std::string file_;
-  std::vector<std::pair<YAML::Node, YAML::Mark>> empty_values_;  // value -> its key's mark
+  // Empty values by the stream position of their (misleading) mark -> the mark of their key.
+  std::unordered_map<int, YAML::Mark> empty_values_;
   std::vector<Diagnostic> diagnostics_;
   size_t count_ = 0;  // including those beyond kMaxDiagnostics
+  size_t budget_;     // node visits left
+  std::optional<Diagnostic> budget_diagnostic_;  // always kept, first
 };
 
 // What a node is, for messages: "a map", "a list", "null", "the string \"x\"".

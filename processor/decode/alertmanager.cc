@@ -161,9 +161,8 @@ error_code AlertmanagerDecoder::DecodeAlerts(ondemand::array& alerts, Context& c
   return simdjson::SUCCESS;
 }
 
-error_code AlertmanagerDecoder::AlertField(std::string_view key, ondemand::value& value,
-                                           Record& r, AlertFields& f, RecordIssue& issue,
-                                           int depth) {
+error_code AlertmanagerDecoder::AlertField(std::string_view key, ondemand::value& value, Record& r,
+                                           AlertFields& f, RecordIssue& issue, int depth) {
   if (key == "labels") {
     f.has_labels_key = true;
     ondemand::json_type t;
@@ -187,8 +186,7 @@ error_code AlertmanagerDecoder::AlertField(std::string_view key, ondemand::value
       if (v.scalar()) {
         r.labels.Add(name, v.text);
       } else if (v.kind == JsonKind::kContainer) {
-        issue.Set(reason::kWrongType, "labels.", "expected a string, got an object or array",
-                  name);
+        issue.Set(reason::kWrongType, "labels.", "expected a string, got an object or array", name);
       }  // null: the label is absent
     }
     return simdjson::SUCCESS;

@@ -122,8 +122,8 @@ class DatadogDecoder final : public JsonDecoder {
   }
 
  private:
-  static error_code Field(std::string_view key, ondemand::value& value, MonitorFields& f,
-                          Record& r, RecordIssue& issue) {
+  static error_code Field(std::string_view key, ondemand::value& value, MonitorFields& f, Record& r,
+                          RecordIssue& issue) {
     constexpr int kDepth = 1;
     if (key == "tags" || key == "alert_scope") {
       // alert_scope holds the group of a multi-alert monitor (host:a, service:b): without it

@@ -22,7 +22,7 @@ using simdjson::error_code;
 
 // Where a field is looked for: candidate slots in priority order.
 struct FieldSpec {
-  std::string name;   // label or field name, for details
+  std::string name;         // label or field name, for details
   bool configured = false;  // an explicit pointer from the config (no fallbacks)
   std::vector<uint32_t> slots;
   std::string tried;  // " (tried /a, /b)" or " (/a)", for details
@@ -63,7 +63,15 @@ std::vector<std::string> PointerTokens(std::string_view pointer) {
 
 // The eight record fields, in JsonLogFields order.
 enum FieldId : size_t {
-  kTime, kLevel, kService, kMessage, kErrorType, kStackTrace, kTraceId, kVersion, kNumFields
+  kTime,
+  kLevel,
+  kService,
+  kMessage,
+  kErrorType,
+  kStackTrace,
+  kTraceId,
+  kVersion,
+  kNumFields
 };
 
 struct DefaultSpec {
@@ -294,8 +302,7 @@ class JsonLogDecoder final : public JsonDecoder {
 
     if (service != nullptr) r.labels.Add("service", service->text);
     if (const ScalarText* level = Resolve(fields_[kLevel], issue)) {
-      level_.assign(level->kind == JsonKind::kNumber ? NumericLevelName(level->text)
-                                                     : level->text);
+      level_.assign(level->kind == JsonKind::kNumber ? NumericLevelName(level->text) : level->text);
       ToLowerAscii(&level_);
       r.labels.Add("level", level_);
     }

@@ -10,7 +10,7 @@
 namespace noisegate::processor {
 
 // Returns a new decoder owning its parser; one per thread. The field pointers are compiled
-// once here. Never fails: a pointer without a leading '/' is read as a top-level key.
+// once here. Never fails: a pointer without its leading '/' is read as if it had one.
 std::unique_ptr<Decoder> MakeJsonLogDecoder(const DecoderConfig& config);
 
 }  // namespace noisegate::processor

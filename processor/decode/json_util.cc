@@ -42,9 +42,7 @@ namespace {
 
 bool IsWs(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
 bool IsDigit(char c) { return c >= '0' && c <= '9'; }
-bool IsHex(char c) {
-  return IsDigit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-}
+bool IsHex(char c) { return IsDigit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
 
 // Result of scanning one token: consumed up to *pos.
 enum class Scan : uint8_t { kOk, kEnd, kBad };
@@ -173,8 +171,15 @@ size_t FirstInvalidUtf8(std::string_view s) {
 }  // namespace
 
 JsonSyntax CheckJsonSyntax(std::string_view s, size_t* error_offset) {
-  enum class Want : uint8_t { kValue, kValueOrClose, kKeyOrClose, kKey, kColon, kCommaOrClose,
-                              kNothing };
+  enum class Want : uint8_t {
+    kValue,
+    kValueOrClose,
+    kKeyOrClose,
+    kKey,
+    kColon,
+    kCommaOrClose,
+    kNothing
+  };
   std::vector<char> stack;  // open containers: '{' or '['
   Want want = Want::kValue;
   size_t i = 0;
@@ -186,7 +191,8 @@ JsonSyntax CheckJsonSyntax(std::string_view s, size_t* error_offset) {
   auto after_value = [&] { return stack.empty() ? Want::kNothing : Want::kCommaOrClose; };
   while (true) {
     while (i < s.size() && IsWs(s[i])) ++i;
-    if (i >= s.size()) return want == Want::kNothing ? JsonSyntax::kComplete : JsonSyntax::kTruncated;
+    if (i >= s.size())
+      return want == Want::kNothing ? JsonSyntax::kComplete : JsonSyntax::kTruncated;
     const char c = s[i];
     switch (want) {
       case Want::kNothing:
@@ -300,8 +306,8 @@ void DescribeJsonError(error_code error, std::string_view payload, std::string_v
       return;
     case JsonSyntax::kInvalid:
       *reason = reason::kNotJson;
-      *detail = "invalid JSON at byte " + std::to_string(offset) + " (" +
-                error_message(error) + ")";
+      *detail =
+          "invalid JSON at byte " + std::to_string(offset) + " (" + error_message(error) + ")";
       return;
     case JsonSyntax::kComplete:
       break;
@@ -310,6 +316,11 @@ void DescribeJsonError(error_code error, std::string_view payload, std::string_v
   if (error == simdjson::DEPTH_ERROR) {
     *reason = reason::kUnsupportedShape;
     *detail = "nested deeper than " + std::to_string(kMaxJsonDepth) + " levels";
+    return;
+  }
+  if (error == simdjson::NUMBER_ERROR || error == simdjson::NUMBER_OUT_OF_RANGE) {
+    *reason = reason::kUnsupportedShape;
+    *detail = "a number beyond the range of a double";
     return;
   }
   *reason = reason::kNotJson;
@@ -339,6 +350,7 @@ bool IsJsonNumber(std::string_view t) {
 // only call it on text inside the padded buffer. (Most strings are short, where a call to
 // memchr costs more than the scan.)
 bool HasBackslash(const char* begin, const char* end) {
+  static_assert(std::endian::native == std::endian::little, "countr_zero finds the first byte");
   constexpr uint64_t kOnes = 0x0101010101010101ULL;
   constexpr uint64_t kHighs = 0x8080808080808080ULL;
   for (const char* p = begin; p < end; p += 8) {
@@ -355,13 +367,15 @@ bool HasBackslash(const char* begin, const char* end) {
 error_code ReadString(ondemand::value& value, std::string_view* out) {
   // The token runs from the opening quote to the next structural character, so it is the
   // string plus trailing whitespace: a quote after the closing one would itself be structural.
-  // Strings without escapes (nearly all) are then taken as they are, with no copy; the value
-  // stays unconsumed and On-Demand steps over it.
+  // Strings without escapes (nearly all) are then taken as they are, with no copy.
   const std::string_view token = TrimJsonWs(value.raw_json_token());
   if (token.size() >= 2 && token.back() == '"' &&
       !HasBackslash(token.data() + 1, token.data() + token.size() - 1)) {
     *out = token.substr(1, token.size() - 2);
-    return simdjson::SUCCESS;
+    // Still consume the value: On-Demand steps over an unread value by counting brackets
+    // only, so {"a":"b":"c"],"d":1} would pass. Consumed, the next token is checked.
+    simdjson::ondemand::raw_json_string raw;
+    return value.get_raw_json_string().get(raw);
   }
   return value.get_string().get(*out);
 }
@@ -398,10 +412,10 @@ error_code SkipValue(ondemand::value& value, int depth) {
       std::string_view s;
       return ReadString(value, &s);
     }
-    case ondemand::json_type::number:
-      // On-Demand leaves an unread number unchecked; "1.2.3" or "-" would pass silently.
-      return IsJsonNumber(TrimJsonWs(value.raw_json_token())) ? simdjson::SUCCESS
-                                                              : simdjson::NUMBER_ERROR;
+    case ondemand::json_type::number: {
+      ScalarText unused;
+      return ReadScalar(value, &unused, depth);
+    }
     case ondemand::json_type::boolean: {
       bool b;
       return value.get_bool().get(b);
@@ -423,8 +437,13 @@ error_code ReadScalar(ondemand::value& value, ScalarText* out, int depth) {
       out->kind = JsonKind::kString;
       return ReadString(value, &out->text);
     case ondemand::json_type::number: {
+      // The number's text as written (no float formatting). simdjson's own check of an unread
+      // number is lax ("1.2.3", "-", "01"), so check the grammar here; then consume it, for
+      // the same reason as in ReadString. A number beyond double range fails here.
       std::string_view token = TrimJsonWs(value.raw_json_token());
       if (!IsJsonNumber(token)) return simdjson::NUMBER_ERROR;
+      double unused;
+      NG_JSON_TRY(value.get_double().get(unused));
       out->kind = JsonKind::kNumber;
       out->text = token;
       return simdjson::SUCCESS;
@@ -585,7 +604,15 @@ void JsonDecoder::Decode(std::string_view payload, const MessageMeta& meta, Reco
   ondemand::document doc;
   error_code err = parser_.iterate(data, json.size(), buffer_.capacity()).get(doc);
   if (!err) err = DecodeDocument(doc, ctx);
-  if (!err) {
+  if (!err && ctx.scalar_root) {
+    size_t offset = 0;
+    if (CheckJsonSyntax(json, &offset) == JsonSyntax::kComplete) {
+      ctx.message_issue.Set(reason::kUnsupportedShape, "document",
+                            "a JSON scalar, not an object or array");
+    } else {
+      err = simdjson::TAPE_ERROR;  // DescribeJsonError tells truncated from malformed
+    }
+  } else if (!err) {
     // On-Demand stops reading where the format's logic stops; anything after the root value
     // ("{...} garbage", "{...}}") is only found by asking whether the end was reached.
     const char* location = nullptr;
@@ -630,39 +657,14 @@ void JsonDecoder::RejectRecord(Context& ctx, int32_t index, const RecordIssue& i
   d.detail = issue.Detail();
 }
 
-error_code JsonDecoder::RootType(ondemand::document& doc, Context& ctx,
-                                 ondemand::json_type* type) {
+error_code JsonDecoder::RootType(ondemand::document& doc, Context& ctx, ondemand::json_type* type) {
   NG_JSON_TRY(doc.type().get(*type));
-  switch (*type) {
-    case ondemand::json_type::object:
-    case ondemand::json_type::array:
-      return simdjson::SUCCESS;
-    case ondemand::json_type::string: {
-      std::string_view s;
-      NG_JSON_TRY(doc.get_string().get(s));
-      break;
-    }
-    case ondemand::json_type::number: {
-      std::string_view token;
-      NG_JSON_TRY(doc.raw_json_token().get(token));
-      if (!IsJsonNumber(TrimJsonWs(token))) return simdjson::NUMBER_ERROR;
-      double d;  // consumes the token, and rejects trailing content
-      NG_JSON_TRY(doc.get_double().get(d));
-      break;
-    }
-    case ondemand::json_type::boolean: {
-      bool b;
-      NG_JSON_TRY(doc.get_bool().get(b));
-      break;
-    }
-    case ondemand::json_type::null: {
-      bool is_null = false;
-      NG_JSON_TRY(doc.is_null().get(is_null));
-      if (!is_null) return simdjson::N_ATOM_ERROR;
-      break;
-    }
+  if (*type != ondemand::json_type::object && *type != ondemand::json_type::array) {
+    // No format takes a scalar document. It is left unread and Decode classifies it with
+    // CheckJsonSyntax: simdjson 3.0.1's root scalar getters are lax (its root is_null looks
+    // at the wrong byte and takes "null`" for null).
+    ctx.scalar_root = true;
   }
-  ctx.message_issue.Set(reason::kUnsupportedShape, "document", "a JSON scalar, not an object");
   return simdjson::SUCCESS;
 }
 

@@ -58,8 +58,9 @@ struct ScalarText {
   JsonKind kind = JsonKind::kAbsent;  // kAbsent: JSON null (or not seen)
   std::string_view text;  // unescaped string, number token or "true"/"false"; valid until the
                           // decoder's next message
-  bool scalar() const { return kind == JsonKind::kString || kind == JsonKind::kNumber ||
-                               kind == JsonKind::kBool; }
+  bool scalar() const {
+    return kind == JsonKind::kString || kind == JsonKind::kNumber || kind == JsonKind::kBool;
+  }
   // A scalar with non-empty text: what "the field is set" means for vendor payloads.
   bool present() const { return scalar() && !text.empty(); }
 };
@@ -86,7 +87,8 @@ struct ScalarText {
                                               std::string_view* out);
 
 // Reads `value` as text. Objects and arrays are consumed (validated) and reported as
-// kContainer. Returns a simdjson error only for malformed JSON.
+// kContainer. Returns a simdjson error for malformed JSON, and for a number beyond double
+// range (which simdjson cannot consume; DescribeJsonError calls that unsupported_shape).
 [[nodiscard]] simdjson::error_code ReadScalar(simdjson::ondemand::value& value, ScalarText* out,
                                               int depth);
 // Consumes `value` and everything inside it, validating what On-Demand's own skip would not
@@ -113,7 +115,7 @@ struct RecordIssue {
   std::string_view reason;  // empty: no problem
   std::string_view field;   // e.g. "labels", "labels." + key, "startsAt"
   std::string_view field_suffix;
-  std::string_view what;    // e.g. "expected an object"
+  std::string_view what;  // e.g. "expected an object"
 
   explicit operator bool() const { return !reason.empty(); }
   void Set(std::string_view r, std::string_view f, std::string_view w,
@@ -144,6 +146,7 @@ class JsonDecoder : public Decoder {
     // A message-level semantic problem (valid JSON, wrong shape). Set it and keep consuming:
     // a parse error found later still wins, and no record of the message survives.
     RecordIssue message_issue;
+    bool scalar_root = false;  // set by RootType; the document is then left unread
   };
 
   // The format's logic. Must consume the whole document (SkipValue what it ignores) and return
@@ -160,7 +163,8 @@ class JsonDecoder : public Decoder {
   // not an object).
   static void RejectRecord(Context& ctx, int32_t index, const RecordIssue& issue);
 
-  // Reads the root's JSON type; for a scalar root, validates it and flags unsupported_shape.
+  // Reads the root's JSON type. A scalar root is not read: return without reading it, and the
+  // message is rejected (unsupported_shape, or its syntax error).
   [[nodiscard]] static simdjson::error_code RootType(simdjson::ondemand::document& doc,
                                                      Context& ctx,
                                                      simdjson::ondemand::json_type* type);

@@ -151,8 +151,7 @@ class NewRelicDecoder final : public JsonDecoder {
     return ReadField(value, slot, key, issue, kDepth);
   }
 
-  static void Finish(const MessageMeta& meta, const IssueFields& f, Record& r,
-                     RecordIssue& issue) {
+  static void Finish(const MessageMeta& meta, const IssueFields& f, Record& r, RecordIssue& issue) {
     const ScalarText& id = f.issue_id.present() ? f.issue_id : f.id;
     if (!id.present()) issue.Set(reason::kMissingField, "issueId", "absent (nor id)");
     if (!f.state.present()) issue.Set(reason::kMissingField, "state", "absent");
@@ -169,8 +168,8 @@ class NewRelicDecoder final : public JsonDecoder {
     r.labels.Add("source", "newrelic");
     r.labels.Canonicalize();
 
-    r.state = EqualsIgnoreCase(f.state.text, "CLOSED") ? AlertState::kResolved
-                                                      : AlertState::kFiring;
+    r.state =
+        EqualsIgnoreCase(f.state.text, "CLOSED") ? AlertState::kResolved : AlertState::kFiring;
     r.summary.assign(f.title.text);
     r.link.assign(f.issue_page_url.present() ? f.issue_page_url.text : f.issue_url.text);
 

@@ -33,12 +33,14 @@ class Scanner {
     out->clear();
     if (!Eat('"')) return false;
     while (i_ < s_.size()) {
+      // Copy the run up to the next quote or backslash in one go (payloads are long).
+      size_t run = i_;
+      while (run < s_.size() && s_[run] != '"' && s_[run] != '\\') ++run;
+      out->append(s_.data() + i_, run - i_);
+      i_ = run;
+      if (i_ >= s_.size()) return false;
       char c = s_[i_++];
       if (c == '"') return true;
-      if (c != '\\') {
-        out->push_back(c);
-        continue;
-      }
       if (i_ >= s_.size()) return false;
       char e = s_[i_++];
       switch (e) {

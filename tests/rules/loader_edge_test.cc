@@ -123,6 +123,24 @@ TEST(LoaderDocumentTest, ManyErrorsAreCapped) {
   EXPECT_EQ(r.diagnostics[0].line, 2);  // the first ones by position are kept
 }
 
+TEST(LoaderDocumentTest, AliasBombStopsEarly) {
+  // 300 x 300 x 300 time ranges from a 4 KB file: must not be walked 27 million times.
+  auto repeat = [](const char* alias) {
+    std::string out;
+    for (int i = 0; i < 300; ++i) out += std::string(i ? ", " : "") + alias;
+    return out;
+  };
+  std::string yaml = "x: &t {start_time: '25:00', end_time: '17:00'}\n"
+                     "y: &s {times: [" + repeat("*t") + "]}\n"
+                     "z: &i {name: a, time_intervals: [" + repeat("*s") + "]}\n"
+                     "time_intervals: [" + repeat("*i") + "]\n" + kCorrelate;
+  LoadResult r = LoadRulesString(yaml, "bomb.yaml");
+  EXPECT_EQ(r.rules, nullptr);
+  ASSERT_FALSE(r.diagnostics.empty());
+  EXPECT_THAT(r.diagnostics[0].message, HasSubstr("YAML aliases repeat parts of this file"));
+  EXPECT_LE(r.diagnostics.size(), 102u);
+}
+
 TEST(LoaderDocumentTest, NeverThrowsOnGarbage) {
   const char* inputs[] = {
       "\xff\xfe\x00\x01", "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[", "{a: *b}", "&a [*a]",

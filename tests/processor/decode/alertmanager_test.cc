@@ -9,13 +9,13 @@
 namespace noisegate::processor {
 namespace {
 
-using ::testing::ElementsAre;
-using ::testing::HasSubstr;
-using ::testing::Pair;
 using decode_test::Harness;
 using decode_test::kT0;
 using decode_test::LabelMap;
 using decode_test::ReadFixture;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::Pair;
 
 TEST(AlertmanagerDecoder, WebhookMapsEveryAlertToARecordInOrder) {
   Harness h("alertmanager");
@@ -139,7 +139,8 @@ TEST(AlertmanagerDecoder, BadAlertsAreDeadLetteredByIndexAndTheOthersKept) {
       {"status":"firing","labels":{"alertname":"D"},"startsAt":"yesterday"},
       {"status":"firing","labels":{},"startsAt":"2026-11-24T03:00:00Z"},
       42,
-      {"status":"firing","labels":{"alertname":"G","nested":{"a":1}},"startsAt":"2026-11-24T03:00:00Z"},
+      {"status":"firing","labels":{"alertname":"G","nested":{"a":1}},
+       "startsAt":"2026-11-24T03:00:00Z"},
       {"status":"resolved","labels":{"alertname":"H"},"startsAt":"2026-11-24T03:00:00Z"},
       {"status":"firing","labels":{"alertname":"I"}},
       {"status":"firing","labels":{"alertname":"J"},"startsAt":"2026-11-24T03:00:00Z"}
@@ -212,10 +213,10 @@ TEST(GrafanaDecoder, WebhookMapsGrafanaFieldsAndLinks) {
 
   const Record& a = h.out[0];
   EXPECT_EQ(a.state, AlertState::kFiring);
-  EXPECT_THAT(LabelMap(a.labels),
-              ElementsAre(Pair("alertname", "High memory usage"),
-                          Pair("grafana_folder", "Payments"), Pair("team", "payments"),
-                          Pair("zone", "eu-west-1a")));
+  EXPECT_THAT(
+      LabelMap(a.labels),
+      ElementsAre(Pair("alertname", "High memory usage"), Pair("grafana_folder", "Payments"),
+                  Pair("team", "payments"), Pair("zone", "eu-west-1a")));
   EXPECT_EQ(a.summary, "checkout memory above 90% in eu-west-1a");
   EXPECT_EQ(a.description, "Memory usage of checkout is above 90%.");
   // generatorURL is empty: the panel is the next best link.

@@ -9,13 +9,13 @@
 namespace noisegate::processor {
 namespace {
 
-using ::testing::ElementsAre;
-using ::testing::HasSubstr;
-using ::testing::Pair;
 using decode_test::Harness;
 using decode_test::kT0;
 using decode_test::LabelMap;
 using decode_test::ReadFixture;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::Pair;
 
 TEST(DatadogDecoder, TriggeredNotificationMapsToAFiringAlert) {
   Harness h("datadog");
@@ -28,7 +28,7 @@ TEST(DatadogDecoder, TriggeredNotificationMapsToAFiringAlert) {
               ElementsAre(Pair("alert_id", "98765432"),
                           Pair("alertname", "High error rate on checkout"), Pair("env", "prod"),
                           Pair("host", "ip-10-0-1-17"), Pair("monitor", "true"),  // bare tag
-                          Pair("service", "checkout"),  // from alert_scope
+                          Pair("service", "checkout"),   // from alert_scope
                           Pair("severity", "critical"),  // P1 beats alert_type error
                           Pair("source", "datadog"), Pair("team", "payments"),
                           Pair("url", "https://checkout.example.org/health")));
@@ -50,13 +50,13 @@ TEST(DatadogDecoder, RecoveryIsResolvedAndNamedLikeItsTrigger) {
   const Record& r = h.out[0];
   EXPECT_EQ(r.state, AlertState::kResolved);
   EXPECT_EQ(r.labels.Get("alertname"), trigger_name);
-  EXPECT_THAT(LabelMap(r.labels),
-              ElementsAre(Pair("alert_id", "98765432"),
-                          Pair("alertname", "High error rate on checkout"), Pair("env", "prod"),
-                          Pair("service", "checkout"), Pair("severity", "info"),
-                          Pair("source", "datadog"), Pair("team", "payments")));
+  EXPECT_THAT(
+      LabelMap(r.labels),
+      ElementsAre(Pair("alert_id", "98765432"), Pair("alertname", "High error rate on checkout"),
+                  Pair("env", "prod"), Pair("service", "checkout"), Pair("severity", "info"),
+                  Pair("source", "datadog"), Pair("team", "payments")));
   EXPECT_EQ(r.description, "Error rate on checkout is back to 0.4.");  // event_msg
-  EXPECT_EQ(r.time.ms, kT0 + 600000);  // date in epoch seconds
+  EXPECT_EQ(r.time.ms, kT0 + 600000);                                  // date in epoch seconds
 }
 
 TEST(DatadogDecoder, OnlyNotificationPrefixesAreStrippedFromTitles) {
@@ -75,8 +75,11 @@ TEST(DatadogDecoder, OnlyNotificationPrefixesAreStrippedFromTitles) {
 
 TEST(DatadogDecoder, AlertTypeMapsToSeverity) {
   Harness h("datadog");
-  for (auto [type, severity] : {std::pair{"error", "error"}, {"warning", "warning"},
-                                {"info", "info"}, {"success", "info"}, {"other", ""}}) {
+  for (auto [type, severity] : {std::pair{"error", "error"},
+                                {"warning", "warning"},
+                                {"info", "info"},
+                                {"success", "info"},
+                                {"other", ""}}) {
     h.Run(std::string(R"({"alert_id":"1","alert_transition":"Warn","alert_type":")") + type +
               R"(","priority":"normal"})",
           kT0);

@@ -9,13 +9,13 @@
 namespace noisegate::processor {
 namespace {
 
-using ::testing::ElementsAre;
-using ::testing::HasSubstr;
-using ::testing::Pair;
 using decode_test::Harness;
 using decode_test::kT0;
 using decode_test::LabelMap;
 using decode_test::ReadFixture;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::Pair;
 
 TEST(JsonLogDecoder, EcsLineFindsDottedAndNestedFields) {
   Harness h("json_log");
@@ -46,14 +46,13 @@ TEST(JsonLogDecoder, ArrayOfPlainLinesGivesOneRecordEach) {
   const Record& a = h.out[0];
   EXPECT_EQ(a.addr.index, 0);
   EXPECT_THAT(LabelMap(a.labels),
-              ElementsAre(Pair("error_type", "ECONNREFUSED"),
-                          Pair("level", "error"),  // pino's 50
+              ElementsAre(Pair("error_type", "ECONNREFUSED"), Pair("level", "error"),   // pino's 50
                           Pair("pod", "orders-7c9f-xk2lp"), Pair("service", "orders"),  // app
                           Pair("zone", "eu-west-1b")));
-  EXPECT_EQ(a.summary, "upstream connect error");  // msg
+  EXPECT_EQ(a.summary, "upstream connect error");                               // msg
   EXPECT_THAT(a.description, HasSubstr("ECONNREFUSED 10.0.3.4:5432\n    at"));  // stack
-  EXPECT_EQ(a.trace_id, "0af7651916cd43dd8448eb211c80319c");                     // traceId
-  EXPECT_EQ(a.time.ms, kT0 + 1250);  // epoch ms
+  EXPECT_EQ(a.trace_id, "0af7651916cd43dd8448eb211c80319c");                    // traceId
+  EXPECT_EQ(a.time.ms, kT0 + 1250);                                             // epoch ms
 
   const Record& b = h.out[1];
   EXPECT_EQ(b.addr.index, 1);
@@ -68,8 +67,8 @@ TEST(JsonLogDecoder, ConfiguredPointersReplaceTheDefaults) {
   DecoderConfig config;
   config.fields.service = "/kubernetes/labels/app";
   config.fields.message = "/log";
-  config.fields.time = "/meta/0/at";  // array index
-  config.fields.level = "stream";     // no leading '/': a top-level key
+  config.fields.time = "/meta/0/at";               // array index
+  config.fields.level = "stream";                  // no leading '/': a top-level key
   config.fields.labels = {{"node", "/k8s~1node"},  // "k8s/node", replaces the default node
                           {"tenant", "/ctx/tenant~0id"}};
   Harness h("json_log", config);
@@ -79,8 +78,8 @@ TEST(JsonLogDecoder, ConfiguredPointersReplaceTheDefaults) {
   ASSERT_TRUE(h.dead.empty()) << h.dead[0].reason << ": " << h.dead[0].detail;
   ASSERT_EQ(h.out.size(), 1u);
   EXPECT_THAT(LabelMap(h.out[0].labels),
-              ElementsAre(Pair("level", "stderr"), Pair("node", "n-1"),
-                          Pair("service", "billing"), Pair("tenant", "acme")));
+              ElementsAre(Pair("level", "stderr"), Pair("node", "n-1"), Pair("service", "billing"),
+                          Pair("tenant", "acme")));
   EXPECT_EQ(h.out[0].summary, "boom");
   EXPECT_EQ(h.out[0].time.ms, kT0);
 }

@@ -1,12 +1,13 @@
 // Tests of the decoders' shared helpers: the syntax check that tells truncated from malformed
 // JSON, vendor time parsing, and the registry.
+#include "processor/decode/json_util.h"
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <string>
 
 #include "processor/decode/decoder.h"
-#include "processor/decode/json_util.h"
 
 namespace noisegate::processor {
 namespace {
@@ -26,9 +27,9 @@ TEST(CheckJsonSyntax, CompleteDocuments) {
 }
 
 TEST(CheckJsonSyntax, ProperPrefixesAreTruncated) {
-  for (const char* s : {"{", "{\"a", "{\"a\"", "{\"a\":", "{\"a\":1", "{\"a\":1,", "[1,", "[-",
-                        "[1.", "[1e", "[1e+", "[tr", "[nul", "\"ab\\", "\"\\u00", "[{\"a\":[]",
-                        "-"}) {
+  for (const char* s :
+       {"{", "{\"a", "{\"a\"", "{\"a\":", "{\"a\":1", "{\"a\":1,", "[1,", "[-", "[1.", "[1e",
+        "[1e+", "[tr", "[nul", "\"ab\\", "\"\\u00", "[{\"a\":[]", "-"}) {
     EXPECT_EQ(Check(s), JsonSyntax::kTruncated) << s;
   }
 }
@@ -37,9 +38,8 @@ TEST(CheckJsonSyntax, ErrorsBeforeTheEndAreInvalid) {
   size_t offset = 0;
   EXPECT_EQ(CheckJsonSyntax("{\"a\":1}x", &offset), JsonSyntax::kInvalid);
   EXPECT_EQ(offset, 7u);
-  for (const char* s : {"{\"a\":1}}", "{\"a\" 1}", "[1 2", "{\"a\":01}", "[1.]", "[tru e]",
-                        "{,}", "[,1]", "{\"a\":1,}", "\"\\x\"", "\"a\x01\"", "{1:2}", "]",
-                        "[\"a\":1]"}) {
+  for (const char* s : {"{\"a\":1}}", "{\"a\" 1}", "[1 2", "{\"a\":01}", "[1.]", "[tru e]", "{,}",
+                        "[,1]", "{\"a\":1,}", "\"\\x\"", "\"a\x01\"", "{1:2}", "]", "[\"a\":1]"}) {
     EXPECT_EQ(Check(s), JsonSyntax::kInvalid) << s;
   }
 }
@@ -49,13 +49,12 @@ TEST(ParseTimeText, EpochUnitsByMagnitudeAndRfc3339) {
     const char* text;
     int64_t ms;
   };
-  for (const Case& c : {Case{"1795489200", 1795489200000}, Case{"1795489200.25", 1795489200250},
-                        Case{"1795489200123", 1795489200123},
-                        Case{"1795489200123456", 1795489200123},
-                        Case{"1795489200123456789", 1795489200123},
-                        Case{"1.7954892e9", 1795489200000}, Case{" 1795489200 ", 1795489200000},
-                        Case{"2026-11-24T03:00:00Z", 1795489200000},
-                        Case{"2026-11-24T04:00:00.5+01:00", 1795489200500}}) {
+  for (const Case& c :
+       {Case{"1795489200", 1795489200000}, Case{"1795489200.25", 1795489200250},
+        Case{"1795489200123", 1795489200123}, Case{"1795489200123456", 1795489200123},
+        Case{"1795489200123456789", 1795489200123}, Case{"1.7954892e9", 1795489200000},
+        Case{" 1795489200 ", 1795489200000}, Case{"2026-11-24T03:00:00Z", 1795489200000},
+        Case{"2026-11-24T04:00:00.5+01:00", 1795489200500}}) {
     EventTime t;
     ASSERT_TRUE(ParseTimeText(c.text, &t)) << c.text;
     EXPECT_EQ(t.ms, c.ms) << c.text;

@@ -14,11 +14,11 @@
 namespace noisegate::processor {
 namespace {
 
-using ::testing::HasSubstr;
 using decode_test::ExpectSameRecord;
 using decode_test::Harness;
 using decode_test::kT0;
 using decode_test::ReadFixture;
+using ::testing::HasSubstr;
 
 struct FormatCase {
   std::string format;
@@ -118,10 +118,14 @@ TEST_P(MalformedTest, CutInsideAMultiByteCharacterIsTruncatedNotBadUtf8) {
 TEST_P(MalformedTest, SyntaxErrorsInIgnoredFieldsAreCaught) {
   Harness h(GetParam().format);
   const std::string doc(TrimSpace(ReadFixture(GetParam().fixtures[0])));
-  for (const char* bad : {R"("zz_ignored": [1 2])", R"("zz_ignored": tru)", R"("zz_ignored": nul)",
-                          R"("zz_ignored": 1.2.3)", R"("zz_ignored": -)", R"("zz_ignored": "\q")",
-                          R"("zz_ignored": {"a" 1})", R"("zz_ignored": {"a":1,})",
-                          R"("zz_ignored": [1,])", R"("zz_ignored": 01)"}) {
+  for (const char* bad :
+       {R"("zz_ignored": [1 2])", R"("zz_ignored": tru)", R"("zz_ignored": nul)",
+        R"("zz_ignored": 1.2.3)", R"("zz_ignored": -)", R"("zz_ignored": "\q")",
+        R"("zz_ignored": {"a" 1})", R"("zz_ignored": {"a":1,})", R"("zz_ignored": [1,])",
+        R"("zz_ignored": 01)",
+        // After an unread scalar On-Demand only counts brackets:
+        R"("zz_ignored": "b": "c"], "zz2": 1)", R"("zz_ignored": 1: 2], "zz2": 1)",
+        R"("zz_ignored": true 2, "zz2": 1)", R"("zz_ignored": [{"a": "b" "c"}], "zz2": 1)"}) {
     SCOPED_TRACE(bad);
     std::string payload = doc;
     if (payload.front() == '{') {
@@ -136,12 +140,41 @@ TEST_P(MalformedTest, SyntaxErrorsInIgnoredFieldsAreCaught) {
 
 TEST_P(MalformedTest, NotJsonAtAll) {
   Harness h(GetParam().format);
-  for (const char* bad : {"hello", "<html>", "{'a': 1}", "{a:1}", "[1 2]", "{\"a\":1}}",
-                          "{\"a\" 1}", "}", "tru e"}) {
+  for (const char* bad :
+       {"hello", "<html>", "{'a': 1}", "{a:1}", "[1 2]", "{\"a\":1}}", "{\"a\" 1}", "}", "tru e"}) {
     SCOPED_TRACE(bad);
     h.Run(bad);
     h.ExpectRejected(reason::kNotJson);
   }
+}
+
+TEST_P(MalformedTest, ScalarDocumentsAreUnsupportedOrMalformed) {
+  Harness h(GetParam().format);
+  for (const char* ok : {"null", " true ", "\"text\"", "-1.5e3", "1e400", "0"}) {
+    SCOPED_TRACE(ok);
+    h.Run(ok);
+    h.ExpectRejected(reason::kUnsupportedShape);
+  }
+  for (const char* cut : {"nul", "\"text", "-", "1.", "tr"}) {
+    SCOPED_TRACE(cut);
+    h.Run(cut);
+    h.ExpectRejected(reason::kTruncated);
+  }
+  for (const char* bad : {"null`", "null x", "nulx", "1.2.3", "01", "\"a\" \"b\"", "true false"}) {
+    SCOPED_TRACE(bad);
+    h.Run(bad);
+    h.ExpectRejected(reason::kNotJson);
+  }
+}
+
+TEST_P(MalformedTest, NumberBeyondDoubleRangeIsUnsupported) {
+  Harness h(GetParam().format);
+  const std::string doc(TrimSpace(ReadFixture(GetParam().fixtures[0])));
+  h.Run(doc.substr(0, doc.size() - 1) + ",\"zz\": 1e400}");
+  h.ExpectRejected(reason::kUnsupportedShape);
+  h.Run(doc.substr(0, doc.size() - 1) + ",\"zz\": 123456789012345678901234567890}");
+  EXPECT_GE(h.out.size(), 1u);  // a big integer is fine
+  EXPECT_TRUE(h.dead.empty());
 }
 
 TEST_P(MalformedTest, NestingBeyondTheLimitIsRejectedCleanly) {
@@ -162,11 +195,12 @@ TEST_P(MalformedTest, OneMegabyteMessageDecodesOrIsRejectedCleanly) {
   std::string payload;
   const std::string& f = GetParam().format;
   if (f == "alertmanager" || f == "grafana") {
-    payload = R"({"alerts":[{"status":"firing","labels":{"alertname":"Big"},"annotations":{"summary":")" +
-              big + R"("},"startsAt":"2026-11-24T03:00:00Z"}]})";
+    payload =
+        R"({"alerts":[{"status":"firing","labels":{"alertname":"Big"},"annotations":{"summary":")" +
+        big + R"("},"startsAt":"2026-11-24T03:00:00Z"}]})";
   } else if (f == "newrelic") {
-    payload = R"({"issueId":"i","state":"ACTIVATED","updatedAt":1795489200000,"title":")" + big +
-              "\"}";
+    payload =
+        R"({"issueId":"i","state":"ACTIVATED","updatedAt":1795489200000,"title":")" + big + "\"}";
   } else if (f == "datadog") {
     payload = R"({"alert_id":"1","alert_transition":"Triggered","date":1795489200000,"body":")" +
               big + "\"}";
@@ -195,8 +229,8 @@ TEST_P(MalformedTest, ReuseIsClean) {
     fresh.Run(doc);
     ASSERT_GE(fresh.out.size(), 1u);
 
-    for (const std::string& other : {ReadFixture(GetParam().fixtures.back()),
-                                     std::string(R"({"x":[1,2)"), doc}) {
+    for (const std::string& other :
+         {ReadFixture(GetParam().fixtures.back()), std::string(R"({"x":[1,2)"), doc}) {
       h.Run(other);
     }
     // Decoding the same message twice in a row gives identical records.
@@ -234,6 +268,19 @@ TEST(MalformedAlertmanager, PerRecordDeadLettersOfARejectedMessageAreWithdrawn) 
   // And a wrong alerts type loses to a syntax error later on.
   h.Run(R"({"alerts":"none","x":[1 2]})");
   h.ExpectRejected(reason::kNotJson);
+}
+
+TEST(MalformedAlertmanager, SyntaxErrorsAfterFieldsThatAreReadAreCaught) {
+  Harness h("alertmanager");
+  const std::string starts = R"("startsAt":"2026-11-24T03:00:00Z")";
+  for (const std::string& alert : {R"({"labels":{"alertname":"A":"x"],"b":"c"},)" + starts + "}",
+                                   R"({"labels":{"alertname":"A"},)" + starts + R"( "x"})",
+                                   R"({"labels":{"code":500:1]},)" + starts + "}",
+                                   R"({"labels":{"code":true:1]},)" + starts + "}"}) {
+    SCOPED_TRACE(alert);
+    h.Run(R"({"alerts":[)" + alert + "]}");
+    h.ExpectRejected(reason::kNotJson);
+  }
 }
 
 TEST(MalformedAlertmanager, DetailsSayWhereTheProblemIs) {

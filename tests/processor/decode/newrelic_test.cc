@@ -9,13 +9,13 @@
 namespace noisegate::processor {
 namespace {
 
-using ::testing::ElementsAre;
-using ::testing::HasSubstr;
-using ::testing::Pair;
 using decode_test::Harness;
 using decode_test::kT0;
 using decode_test::LabelMap;
 using decode_test::ReadFixture;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::Pair;
 
 TEST(NewRelicDecoder, ActivatedIssueMapsToAFiringAlert) {
   Harness h("newrelic");
@@ -46,7 +46,8 @@ TEST(NewRelicDecoder, ClosedIssueIsResolvedAndPrefersTheIssuePage) {
   EXPECT_EQ(r.labels.Get("issue_id"), "95a9344a-2590-48ce-8d83-07e28b6d22c6");
   EXPECT_EQ(r.labels.Get("severity"), "critical");
   EXPECT_EQ(r.labels.Get("account_id"), "1234567");  // given as a string here
-  EXPECT_EQ(r.link, "https://one.newrelic.com/alerts-ai/issues/95a9344a-2590-48ce-8d83-07e28b6d22c6");
+  EXPECT_EQ(r.link,
+            "https://one.newrelic.com/alerts-ai/issues/95a9344a-2590-48ce-8d83-07e28b6d22c6");
   EXPECT_EQ(r.time.ms, kT0 + 300000);
 }
 
@@ -65,8 +66,11 @@ TEST(NewRelicDecoder, KafkaTimestampWinsAndCreatedAtIsTheLastFallback) {
 
 TEST(NewRelicDecoder, PriorityMapsToSeverity) {
   Harness h("newrelic");
-  for (auto [priority, severity] : {std::pair{"CRITICAL", "critical"}, {"HIGH", "error"},
-                                    {"MEDIUM", "warning"}, {"LOW", "info"}, {"odd", ""}}) {
+  for (auto [priority, severity] : {std::pair{"CRITICAL", "critical"},
+                                    {"HIGH", "error"},
+                                    {"MEDIUM", "warning"},
+                                    {"LOW", "info"},
+                                    {"odd", ""}}) {
     h.Run(std::string(R"({"issueId":"i","state":"ACTIVATED","priority":")") + priority + "\"}",
           kT0);
     ASSERT_EQ(h.out.size(), 1u);

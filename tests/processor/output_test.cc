@@ -1,0 +1,167 @@
+// The edges' formats: JSON escaping, envelopes read tolerantly, events shaped as interfaces.md
+// says (checked by parsing them back with simdjson).
+#include <gtest/gtest.h>
+#include <simdjson.h>
+
+#include "dedup/engine.h"
+#include "processor/output/json_writer.h"
+#include "processor/output/render.h"
+#include "processor/replay/dump_reader.h"
+#include "rules/loader.h"
+
+namespace noisegate::processor {
+namespace {
+
+std::string Esc(std::string_view s) {
+  std::string out;
+  JsonWriter::Escape(s, &out);
+  return out;
+}
+
+TEST(JsonWriterTest, EscapesControlCharactersQuotesAndBackslashes) {
+  EXPECT_EQ(Esc("a\"b\\c\n\t\x01"), "\"a\\\"b\\\\c\\n\\t\\u0001\"");
+}
+
+TEST(JsonWriterTest, KeepsValidUtf8AndReplacesInvalidBytes) {
+  EXPECT_EQ(Esc("caf\xc3\xa9 \xf0\x9f\x94\xa5"), "\"caf\xc3\xa9 \xf0\x9f\x94\xa5\"");
+  EXPECT_EQ(Esc("bad \xff\xfe"), "\"bad \xef\xbf\xbd\xef\xbf\xbd\"");
+  EXPECT_EQ(Esc("\xc0\xaf"), "\"\xef\xbf\xbd\xef\xbf\xbd\"");                  // overlong '/'
+  EXPECT_EQ(Esc("\xed\xa0\x80"), "\"\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\"");  // surrogate
+  EXPECT_EQ(Esc("cut \xe2\x82"), "\"cut \xef\xbf\xbd\xef\xbf\xbd\"");
+}
+
+TEST(DumpReaderTest, ParsesAKcatEnvelopeWithHeadersAndEscapes) {
+  DumpMessage m;
+  std::string err;
+  ASSERT_TRUE(ParseEnvelope(
+      R"({"topic":"t","partition":2,"offset":42,"tstype":"create","ts":1732406400123,"broker":1,)"
+      R"("headers":["a","b",{"x":[1,2]}],"key":"k","payload":"{\"a\":\"\u00e9\\n\ud83d\udd25\"}"})",
+      &m, &err))
+      << err;
+  EXPECT_EQ(m.topic, "t");
+  EXPECT_EQ(m.partition, 2);
+  EXPECT_EQ(m.offset, 42);
+  ASSERT_TRUE(m.ts.has_value());
+  EXPECT_EQ(*m.ts, 1732406400123);
+  EXPECT_EQ(m.key, "k");
+  EXPECT_EQ(m.payload, "{\"a\":\"\xc3\xa9\\n\xf0\x9f\x94\xa5\"}");
+}
+
+TEST(DumpReaderTest, KeepsInvalidUtf8PayloadBytesSoTheMessageReachesTheDeadLetters) {
+  DumpMessage m;
+  std::string err;
+  ASSERT_TRUE(
+      ParseEnvelope("{\"topic\":\"t\",\"offset\":1,\"key\":null,\"payload\":\"x\xff\"}", &m, &err));
+  EXPECT_EQ(m.payload, "x\xff");
+  EXPECT_TRUE(m.key_null);
+  EXPECT_FALSE(m.ts.has_value());
+}
+
+TEST(DumpReaderTest, RejectsWhatIsNotAnEnvelope) {
+  DumpMessage m;
+  std::string err;
+  EXPECT_FALSE(ParseEnvelope("not json", &m, &err));
+  EXPECT_FALSE(ParseEnvelope(R"({"topic":"t","payload":"x"})", &m, &err));  // no offset
+  EXPECT_FALSE(ParseEnvelope(R"({"topic":"t","offset":1,"payload":"x"} trailing)", &m, &err));
+  EXPECT_FALSE(ParseEnvelope(R"({"topic":"t","offset":1,"payload":"unterminated})", &m, &err));
+}
+
+class KeepSink : public dedup::Sink {
+ public:
+  explicit KeepSink(const rules::CompiledRules& r) : rules_(r) {}
+  void OnDecision(const dedup::DecisionEvent& e) override {
+    explain.clear();
+    RenderExplain(e, &explain);
+  }
+  void OnNotification(const dedup::Notification& n) override {
+    std::string s;
+    RenderNotification(n, rules_, &s);
+    events.push_back(s);
+  }
+  std::string explain;
+  std::vector<std::string> events;
+
+ private:
+  const rules::CompiledRules& rules_;
+};
+
+TEST(RenderTest, EventsHaveThePagerDutyEventsV2ShapeOfInterfacesMd) {
+  auto lr = rules::LoadRulesString(R"(
+topology:
+  services:
+    checkout: {user_facing: true, depends_on: [db]}
+correlate:
+  - name: impact
+    group_by: [impacted_service]
+page: {when: [['severity="critical"']]}
+)",
+                                   "r.yaml");
+  ASSERT_TRUE(lr.rules);
+  KeepSink sink(*lr.rules);
+  dedup::Engine engine(lr.rules, &sink);
+  Record r;
+  r.addr = RecordAddress{"alerts", 1, 7, 0};
+  r.time = EventTime{1795392000000};
+  r.labels.Add("alertname", "DbDown");
+  r.labels.Add("service", "db");
+  r.labels.Add("severity", "critical");
+  r.labels.Canonicalize();
+  r.summary = "db is down";
+  r.link = "http://prom/graph";
+  engine.Process(r);
+  EXPECT_EQ(sink.explain.substr(0, sink.explain.find("\"fingerprint\"")),
+            R"({"topic":"alerts","partition":1,"offset":7,"index":0,"ts":1795392000000,)");
+  EXPECT_NE(sink.explain.find(R"("decision":"new","rule":"impact"})"), std::string::npos);
+  engine.AdvanceWatermark(EventTime{1795392000000 + 60000});
+  ASSERT_EQ(sink.events.size(), 1u);
+
+  simdjson::ondemand::parser parser;
+  simdjson::padded_string json(sink.events[0]);
+  auto doc = parser.iterate(json);
+  std::string_view action, key, summary, source, severity, ts, incident, rule, impacted0, root0;
+  ASSERT_EQ(doc["event_action"].get_string().get(action), simdjson::SUCCESS);
+  EXPECT_EQ(action, "trigger");
+  ASSERT_EQ(doc["dedup_key"].get_string().get(key), simdjson::SUCCESS);
+  EXPECT_EQ(key.substr(0, 3), "ng-");
+  EXPECT_EQ(key.size(), 19u);
+  auto payload = doc["payload"];
+  ASSERT_EQ(payload["summary"].get_string().get(summary), simdjson::SUCCESS);
+  EXPECT_EQ(summary, "checkout: db is down");
+  ASSERT_EQ(payload["source"].get_string().get(source), simdjson::SUCCESS);
+  EXPECT_EQ(source, "db");
+  ASSERT_EQ(payload["severity"].get_string().get(severity), simdjson::SUCCESS);
+  EXPECT_EQ(severity, "critical");
+  ASSERT_EQ(payload["timestamp"].get_string().get(ts), simdjson::SUCCESS);
+  EXPECT_EQ(ts, "2026-11-23T00:00:30.000Z");
+  auto details = payload["custom_details"];
+  ASSERT_EQ(details["incident"].get_string().get(incident), simdjson::SUCCESS);
+  EXPECT_EQ(incident, key);
+  ASSERT_EQ(details["rule"].get_string().get(rule), simdjson::SUCCESS);
+  EXPECT_EQ(rule, "impact");
+  ASSERT_EQ(details["impacted_services"].at(0).get_string().get(impacted0), simdjson::SUCCESS);
+  EXPECT_EQ(impacted0, "checkout");
+  ASSERT_EQ(details["root_candidates"].at(0).get_string().get(root0), simdjson::SUCCESS);
+  EXPECT_EQ(root0, "db");
+  int64_t alerts = 0, fps = 0;
+  ASSERT_EQ(details["counts"]["alerts"].get_int64().get(alerts), simdjson::SUCCESS);
+  EXPECT_EQ(alerts, 1);
+  ASSERT_EQ(details["counts"]["fingerprints"].get_int64().get(fps), simdjson::SUCCESS);
+  EXPECT_EQ(fps, 1);
+  std::string_view status;
+  ASSERT_EQ(details["members"].at(0)["status"].get_string().get(status), simdjson::SUCCESS);
+  EXPECT_EQ(status, "firing");
+  std::string_view href;
+  ASSERT_EQ(doc["links"].at(0)["href"].get_string().get(href), simdjson::SUCCESS);
+  EXPECT_EQ(href, "http://prom/graph");
+}
+
+TEST(RenderTest, DeadLetterPayloadIsCutAt64KiB) {
+  std::string big(200000, 'x');
+  std::string out;
+  RenderDeadLetter("t", 0, 1, 0, "too_large", "big", big, &out);
+  EXPECT_LT(out.size(), 66000u);
+  EXPECT_NE(out.find("\"reason\":\"too_large\""), std::string::npos);
+}
+
+}  // namespace
+}  // namespace noisegate::processor

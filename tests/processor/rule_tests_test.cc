@@ -1,0 +1,49 @@
+// `noisegate test`: passing tests pass, wrong expectations fail with what differed, and a
+// malformed test file is an error with file:line:column.
+#include "processor/testing/rule_tests.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <sstream>
+
+namespace noisegate::processor {
+namespace {
+
+using ::testing::HasSubstr;
+
+TEST(RuleTestsTest, TheExampleRulesPassTheirTests) {
+  std::ostringstream out;
+  RuleTestResult r = RunRuleTests(NG_SOURCE_DIR "/examples/rules_test.yaml", out);
+  EXPECT_FALSE(r.file_error) << out.str();
+  EXPECT_EQ(r.failed, 0) << out.str();
+  EXPECT_GE(r.passed, 6);
+}
+
+TEST(RuleTestsTest, WrongExpectationsFailAndSayWhatDiffered) {
+  std::ostringstream out;
+  RuleTestResult r =
+      RunRuleTests(NG_SOURCE_DIR "/tests/processor/testdata/failing_rule_test.yaml", out);
+  EXPECT_FALSE(r.file_error);
+  EXPECT_EQ(r.failed, 1);
+  EXPECT_EQ(r.passed, 1);
+  std::string s = out.str();
+  EXPECT_THAT(s, HasSubstr("FAIL wrong expectations"));
+  EXPECT_THAT(s, HasSubstr("decision expected grouped, got new (rule user-impact)"));
+  EXPECT_THAT(s, HasSubstr("pages[0] (line 12): severity expected \"warning\", got \"critical\""));
+  EXPECT_THAT(s, HasSubstr("pages[0] (line 12): at expected 1m, got 30s"));
+  EXPECT_THAT(s, HasSubstr("tickets: expected 1 events, got 0"));
+  EXPECT_THAT(s, HasSubstr("PASS right expectations"));
+}
+
+TEST(RuleTestsTest, AMalformedTestFileIsAnErrorWithItsPosition) {
+  std::ostringstream out;
+  RuleTestResult r =
+      RunRuleTests(NG_SOURCE_DIR "/tests/processor/testdata/bad_rule_test.yaml", out);
+  EXPECT_TRUE(r.file_error);
+  EXPECT_THAT(out.str(), HasSubstr("bad_rule_test.yaml:4:5: tests[0].inputs: unknown key "
+                                   "\"inputs\"; did you mean \"input\"?"));
+}
+
+}  // namespace
+}  // namespace noisegate::processor
