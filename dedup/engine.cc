@@ -84,6 +84,9 @@ class Engine::RecordLabels : public rules::LabelSource {
 
 namespace {
 
+// How recent a new version must be to count as the change behind a signal.
+constexpr Millis kDeployWindow{30 * 60 * 1000};
+
 std::vector<std::string> SortedUnique(std::vector<std::string> v) {
   std::sort(v.begin(), v.end());
   v.erase(std::unique(v.begin(), v.end()), v.end());
@@ -354,6 +357,7 @@ void Engine::ProcessLog(const Record& r, RecordLabels& labels, DecisionEvent& ev
   rate.Advance(t.ms / width, alpha);
   rate.counts[static_cast<size_t>(((t.ms / width) % 4 + 4) % 4)]++;
 
+  NoteVersion(r, t);
   FpState& st = fps_[slot];
   st.last_seen = t;
   bool activation = false;
@@ -363,6 +367,20 @@ void Engine::ProcessLog(const Record& r, RecordLabels& labels, DecisionEvent& ev
     bool warm = t >= first_record_ + surge.warmup;
     if (!warm || recent < static_cast<uint32_t>(surge.min_count) ||
         recent < surge.over_baseline * baseline_per_window) {
+      // Not a surge of its own, but part of a request that is already failing end to end.
+      uint32_t traced = IncidentOfTrace(r);
+      if (traced != kNone) {
+        Incident& inc = incidents_[traced];
+        inc.log_records++;
+        inc.last_activity = t;
+        inc.last_seen = std::max(inc.last_seen, t);
+        ev.decision = Decision::kGrouped;
+        ev.rule = "trace";
+        ev.incident = inc.id;
+        AddEvidence(inc, "trace " + r.trace_id + " ties " + std::string(r.labels.Get("service")) +
+                             " errors to this incident");
+        return;
+      }
       ev.decision = Decision::kBelowThreshold;
       ev.rule = "logs.surge";
       return;
@@ -385,6 +403,7 @@ void Engine::ProcessLog(const Record& r, RecordLabels& labels, DecisionEvent& ev
     inc->last_seen = std::max(inc->last_seen, t);
     ev.incident = inc->id;
     ev.rule = inc->rule_name;
+    RememberTrace(r, st.incident);
     if (m.inhibited && StillInhibited(labels, st, ev)) return;
     if (activation || !m.firing) {
       MemberFired(st, r, t);
@@ -413,7 +432,10 @@ void Engine::ProcessLog(const Record& r, RecordLabels& labels, DecisionEvent& ev
   uint32_t inc_slot = Correlate(r, labels, fps_[slot], slot, &d, &rule, extra);
   ev.decision = d;
   ev.rule = rule;
-  if (inc_slot != kNone) ev.incident = incidents_[inc_slot].id;
+  if (inc_slot != kNone) {
+    ev.incident = incidents_[inc_slot].id;
+    RememberTrace(r, inc_slot);
+  }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -684,6 +706,22 @@ uint32_t Engine::Correlate(const Record& r, RecordLabels& labels, FpState& st_in
   if (idx < 0) {
     inc.members.push_back(MakeMember(inc, r, labels, Fingerprint{st.fp}, t));
     idx = static_cast<int>(inc.members.size() - 1);
+    // Change evidence: the signal's own version of its service first appeared shortly before.
+    std::string_view service = r.labels.Get("service");
+    std::string_view version = r.labels.Get("version");
+    if (!service.empty() && !version.empty()) {
+      scratch_.assign(service);
+      scratch_.push_back('\0');
+      scratch_.append(version);
+      auto v = versions_.find(scratch_);
+      if (v != versions_.end() && v->second > versions_first_record_ + kDeployWindow / 30 &&
+          t >= v->second && t - v->second <= kDeployWindow) {
+        AddEvidence(inc, "deploy: " + std::string(service) + " " + std::string(version) +
+                             " first seen " + FormatRfc3339(v->second) + ", " +
+                             std::to_string((t - v->second).count() / 1000) +
+                             "s before its errors surged");
+      }
+    }
   }
   st.incident = chosen;
   st.incident_generation = inc.generation;
@@ -934,9 +972,53 @@ void Engine::CloseIncident(uint32_t slot, EventTime t) {
   v.erase(pos);
   if (v.empty()) groups_.erase(group);
   open_order_.erase(std::find(open_order_.begin(), open_order_.end(), slot));
+  for (const std::string& trace : inc.traces) {
+    auto it = traces_.find(trace);
+    if (it != traces_.end() && it->second.first == slot) traces_.erase(it);
+  }
+  inc.traces.clear();
+  inc.evidence.clear();
   inc.members.clear();
   inc.members.shrink_to_fit();
   free_incidents_.push_back(slot);
+}
+
+void Engine::NoteVersion(const Record& r, EventTime t) {
+  std::string_view version = r.labels.Get("version");
+  std::string_view service = r.labels.Get("service");
+  if (version.empty() || service.empty()) return;
+  scratch_.assign(service);
+  scratch_.push_back('\0');
+  scratch_.append(version);
+  if (versions_.empty()) versions_first_record_ = t;
+  // The first time each (service, version) shows up. Versions seen in the engine's first
+  // moments were running before it started: they carry no deploy evidence.
+  versions_.try_emplace(scratch_, t);
+}
+
+void Engine::RememberTrace(const Record& r, uint32_t slot) {
+  if (r.trace_id.empty()) return;
+  Incident& inc = incidents_[slot];
+  if (inc.traces.size() >= kMaxTraces) return;
+  auto [it, inserted] = traces_.try_emplace(r.trace_id, slot, inc.generation);
+  if (inserted) inc.traces.push_back(r.trace_id);
+}
+
+uint32_t Engine::IncidentOfTrace(const Record& r) {
+  if (r.trace_id.empty() || traces_.empty()) return kNone;
+  auto it = traces_.find(r.trace_id);
+  if (it == traces_.end()) return kNone;
+  const Incident& inc = incidents_[it->second.first];
+  if (inc.generation != it->second.second || inc.state == IncidentState::kClosed) return kNone;
+  return it->second.first;
+}
+
+void Engine::AddEvidence(Incident& inc, std::string text) {
+  if (inc.evidence.size() >= 10) return;
+  for (const std::string& e : inc.evidence) {
+    if (e == text) return;
+  }
+  inc.evidence.push_back(std::move(text));
 }
 
 void Engine::Finish() {

@@ -143,6 +143,11 @@ class Engine {
   void FireFingerprintTimer(uint32_t slot, EventTime t);
   void Notify(Incident& inc, NotifyAction action, std::string_view reason, EventTime t);
   void CloseIncident(uint32_t slot, EventTime t);
+  void NoteVersion(const Record& r, EventTime t);
+  void RememberTrace(const Record& r, uint32_t slot);
+  // The open incident a log line's trace id already belongs to, or kNone.
+  uint32_t IncidentOfTrace(const Record& r);
+  void AddEvidence(Incident& inc, std::string text);
   void RecomputeRoute(Incident& inc);
   bool RuleMuted(const rules::CorrelateRule& rule, EventTime t) const;
 
@@ -173,6 +178,11 @@ class Engine {
   };
   absl::flat_hash_map<uint64_t, InhibitEntry> inhibit_sources_;
   absl::flat_hash_map<uint32_t, std::vector<std::pair<uint32_t, uint64_t>>> source_of_;
+  // Change evidence: when each (service, version) was first seen (event time).
+  absl::flat_hash_map<std::string, EventTime> versions_;
+  EventTime versions_first_record_ = kMinTime;
+  // Trace evidence: trace id -> (incident slot, generation) of an open incident it belongs to.
+  absl::flat_hash_map<std::string, std::pair<uint32_t, uint32_t>> traces_;
   std::priority_queue<Timer, std::vector<Timer>, std::greater<Timer>> timers_;
   KeyBuilder key_;
   std::string template_buf_;

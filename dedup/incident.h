@@ -29,6 +29,7 @@ struct MemberDetail {
   std::string link;
 };
 inline constexpr size_t kDetailedMembers = 20;
+inline constexpr size_t kMaxTraces = 32;
 
 struct Member {
   Fingerprint fingerprint;
@@ -64,6 +65,10 @@ struct Incident {
   std::vector<int> impacted;  // topology nodes, sorted by index
   std::vector<Member> members;
   uint64_t alert_records = 0, log_records = 0;
+  // Evidence beyond grouping that the engine found (deploys, shared traces), in the order
+  // found; rendered into custom_details.evidence.
+  std::vector<std::string> evidence;
+  std::vector<std::string> traces;  // trace ids of its log members (at most kMaxTraces)
   EventTime opened, first_seen, last_seen, last_activity;
   Severity severity = Severity::kInfo;
   int firing_members = 0;

@@ -3,6 +3,7 @@
 // This file holds the document level and the inputs, topology, dedup and logs sections.
 #include "rules/loader.h"
 
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -12,6 +13,7 @@
 #include <cstdio>
 #include <cstring>
 #include <set>
+#include <sstream>
 
 #include "rules/loader_sections.h"
 
@@ -301,12 +303,43 @@ void LoadLogs(YamlReader& r, const YAML::Node& node, CompiledRules* rules) {
 
 namespace {
 
+// Records where documents start. yaml-cpp 0.7's LoadAll never returns on some malformed input
+// (a stray ',' yields an endless run of empty documents at the same position), so the loader
+// probes at most two documents with the event parser and loads the first with YAML::Load.
+class DocumentProbe : public YAML::EventHandler {
+ public:
+  std::vector<YAML::Mark> starts;
+  void OnDocumentStart(const YAML::Mark& mark) override { starts.push_back(mark); }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                const std::string&) override {}
+  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                       YAML::EmitterStyle::value) override {}
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                  YAML::EmitterStyle::value) override {}
+  void OnMapEnd() override {}
+};
+
 void LoadDocument(YamlReader& r, const std::string& text, CompiledRules* rules) {
-  std::vector<YAML::Node> docs = YAML::LoadAll(text);
-  if (docs.size() > 1) {
-    r.Report(docs[1], "", "a rules file holds one YAML document; found a second one here");
+  {
+    std::istringstream in(text);
+    YAML::Parser parser(in);
+    DocumentProbe probe;
+    for (int i = 0; i < 2 && parser.HandleNextDocument(probe); ++i) {
+    }
+    if (probe.starts.size() == 2) {
+      if (probe.starts[1].pos == probe.starts[0].pos) {
+        r.ReportAt(probe.starts[1], "", "YAML syntax error: unexpected character");
+        return;
+      }
+      r.ReportAt(probe.starts[1], "",
+                 "a rules file holds one YAML document; found a second one here");
+    }
   }
-  YAML::Node root = docs.empty() ? YAML::Node() : docs[0];
+  YAML::Node root = YAML::Load(text);
   if (root.IsNull()) {
     r.ReportAt(YAML::Mark(), "correlate",
                "missing required key \"correlate\" (the rules file is empty)");

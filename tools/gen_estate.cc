@@ -391,6 +391,12 @@ class Estate_ {
   // on the same service arrives too.
   void BadDeploy(int64_t t0, const std::vector<Service>& all) {
     const Service& s = Svc(all, "search-api");
+    // The rollout: pods of the new version start at t0 and log the usual benign errors too.
+    for (int64_t t = t0; t < t0 + 60 * kMin; t += 4 * kSec + rng_.Uniform(0, 500)) {
+      LogLine l{&s, "error", Fill(s.benign, rng_), s.error_type};
+      l.version = "2.4.1";
+      Log(t, l);
+    }
     for (int64_t t = t0 + 30 * kSec; t < t0 + 15 * kMin; t += 100 + rng_.Uniform(0, 100)) {
       LogLine l{&s, "error",
                 Fill("NullPointerException in SearchController.rank for query {id}", rng_),

@@ -197,6 +197,7 @@ void RenderNotification(const dedup::Notification& n, const rules::CompiledRules
     if (inc.impacted.empty() || (inc.impacted.size() == 1 && inc.impacted[0] == r)) continue;
     w.String("topology: " + topo.node(r).name + " impacts " + where);
   }
+  for (const std::string& e : inc.evidence) w.String(e);
   std::vector<int> culprits;
   for (const Member& m : inc.members) {
     if (m.culprit >= 0 &&

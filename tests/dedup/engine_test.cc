@@ -450,6 +450,52 @@ correlate:
   EXPECT_EQ(h.Feed(info).decision, Decision::kDropped);
 }
 
+TEST(EngineTest, AnErrorThatSharesATraceWithAnIncidentJoinsIt) {
+  Harness h(kTopology);
+  Decided surge;
+  for (int i = 0; i < 6; ++i) {
+    Record l = Log(i * 100, "checkout", "upstream payments returned 503");
+    l.trace_id = "trace-" + std::to_string(i);
+    surge = h.Feed(l);
+  }
+  ASSERT_FALSE(surge.incident.empty());
+  // One error in another service, far below any surge, on a request already failing.
+  Record other = Log(kS, "search", "index shard unavailable");
+  other.trace_id = "trace-4";
+  Decided joined = h.Feed(other);
+  EXPECT_EQ(joined.decision, Decision::kGrouped);
+  EXPECT_EQ(joined.rule, "trace");
+  EXPECT_EQ(joined.incident, surge.incident);
+  Record unrelated = Log(kS, "search", "index shard unavailable");
+  unrelated.trace_id = "trace-99";
+  EXPECT_EQ(h.Feed(unrelated).decision, Decision::kBelowThreshold);
+  h.AdvanceTo(kM);
+  ASSERT_EQ(h.sink.sent.size(), 1u);
+  ASSERT_FALSE(h.sink.sent[0].evidence.empty());
+  EXPECT_EQ(h.sink.sent[0].evidence[0], "trace trace-4 ties search errors to this incident");
+}
+
+TEST(EngineTest, ANewVersionJustBeforeASurgeIsNamedAsEvidence) {
+  Harness h(kTopology);
+  auto line = [](int64_t t, const std::string& version, const std::string& msg) {
+    Record r = Log(t, "checkout", msg);
+    r.labels.Set("version", version);
+    return r;
+  };
+  h.Feed(line(0, "1.0", "steady noise"));  // the version running when the engine started
+  h.Feed(line(10 * kM, "1.1", "steady noise"));
+  Decided d;
+  for (int i = 0; i < 6; ++i)
+    d = h.Feed(line(10 * kM + 40 * kS + i, "1.1", "NullPointerException"));
+  ASSERT_FALSE(d.incident.empty());
+  h.AdvanceTo(12 * kM);
+  ASSERT_EQ(h.sink.sent.size(), 1u);
+  ASSERT_EQ(h.sink.sent[0].evidence.size(), 1u);
+  EXPECT_EQ(h.sink.sent[0].evidence[0],
+            "deploy: checkout 1.1 first seen 2026-11-23T00:10:00.000Z, 40s before its errors "
+            "surged");
+}
+
 TEST(EngineTest, SameInputGivesIdenticalOutput) {
   auto run = [] {
     Harness h(kTopology);

@@ -60,6 +60,7 @@ struct Sent {
   size_t members;
   std::vector<int> impacted;
   Severity severity;
+  std::vector<std::string> evidence;
 };
 
 struct Decided {
@@ -77,7 +78,8 @@ class CaptureSink : public Sink {
   }
   void OnNotification(const Notification& n) override {
     sent.push_back(Sent{n.action, n.route, n.at.ms - kT0, n.incident->id, std::string(n.reason),
-                        n.incident->members.size(), n.incident->impacted, n.incident->severity});
+                        n.incident->members.size(), n.incident->impacted, n.incident->severity,
+                        n.incident->evidence});
   }
   std::vector<Decision> Kinds() const {
     std::vector<Decision> out;

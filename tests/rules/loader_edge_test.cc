@@ -63,8 +63,14 @@ TEST(LoaderDocumentTest, RootMustBeAMap) {
 
 TEST(LoaderDocumentTest, SecondDocumentIsAnError) {
   Diagnostic d = OnlyError(std::string(kCorrelate) + "---\ncorrelate: []\n", false);
-  EXPECT_EQ(d.line, 4);
+  EXPECT_EQ(d.line, 3);  // the --- that starts it
   EXPECT_THAT(d.message, HasSubstr("one YAML document"));
+}
+
+TEST(LoaderDocumentTest, StrayCommaIsASyntaxErrorNotAHang) {
+  // yaml-cpp 0.7's LoadAll loops forever on this input.
+  Diagnostic d = OnlyError(",", false);
+  EXPECT_EQ(d.ToString(), "t.yaml:1:1: YAML syntax error: unexpected character");
 }
 
 TEST(LoaderDocumentTest, UnreadableFileIsOneDiagnosticAtZero) {
