@@ -43,43 +43,56 @@ Severity ParseSeverity(std::string_view v) {
   return Severity::kInfo;
 }
 
-// The labels a matcher sees for one record: its own plus the engine's enrichment.
+// The labels a matcher sees for one record: its own plus the engine's enrichment. The
+// topology attribution is computed on first use, so the dedup fast path never pays for it.
 class Engine::RecordLabels : public rules::LabelSource {
  public:
   RecordLabels(const Record& r, const rules::Topology& topo) : r_(r), topo_(topo) {}
   std::string_view Get(std::string_view name) const override {
-    if (name.size() > 5 && name[0] == 'i' && name.substr(0, 9) == "impacted_") {
-      if (name == "impacted_service") {
-        return impacts_ && !impacts_->empty() ? topo_.node((*impacts_)[0]).name
-                                              : std::string_view{};
-      }
-      if (name == "impacted_user_facing") {
-        return impacts_ && !impacts_->empty() ? "true" : "false";
+    if (!attributing_) {
+      if (name.size() > 9 && name[0] == 'i' && name.substr(0, 9) == "impacted_") {
+        const std::vector<int>& imp = impacts();
+        if (name == "impacted_service") {
+          return imp.empty() ? std::string_view{} : topo_.node(imp[0]).name;
+        }
+        if (name == "impacted_user_facing") return imp.empty() ? "false" : "true";
+      } else if (name == "component") {
+        return component() >= 0 ? topo_.node(component()).name : std::string_view{};
       }
     }
-    if (name == "component") {
-      if (component >= 0) return topo_.node(component).name;
-    } else if (name == "signal") {
+    if (name == "signal") {
       return r_.kind == SignalKind::kAlert ? "alert" : "log_surge";
     } else if (name == "template") {
       return log_template;
     }
     return r_.labels.Get(name);
   }
-  void SetImpacts(const std::vector<int>* impacts) { impacts_ = impacts; }
+  // The topology node the record belongs to, or -1.
+  int component() const {
+    if (!attributed_) {
+      attributed_ = true;
+      attributing_ = true;  // component matchers see the record's own labels only
+      component_ = topo_.Attribute(*this);
+      attributing_ = false;
+    }
+    return component_;
+  }
+  // The nearest user-facing services it impacts (sorted by name).
   const std::vector<int>& impacts() const {
     static const std::vector<int> kEmpty;
-    return impacts_ ? *impacts_ : kEmpty;
+    int c = component();
+    return c >= 0 ? topo_.node(c).impacts : kEmpty;
   }
 
-  int component = -1;
   int culprit = -1;
   std::string_view log_template;
 
  private:
   const Record& r_;
   const rules::Topology& topo_;
-  const std::vector<int>* impacts_ = nullptr;
+  mutable int component_ = -1;
+  mutable bool attributed_ = false;
+  mutable bool attributing_ = false;
 };
 
 namespace {
@@ -232,10 +245,6 @@ void Engine::ProcessAlert(const Record& r, RecordLabels& labels, DecisionEvent& 
   if (slot == kNone) slot = LookupOrInsert(fp, verify, SignalKind::kAlert);
   EventTime t = std::max(r.time, watermark_);
 
-  labels.component = rules.topology.Attribute(labels);
-  labels.SetImpacts(labels.component >= 0 ? &rules.topology.node(labels.component).impacts
-                                          : nullptr);
-
   if (r.state == AlertState::kResolved) {
     FpState& st = fps_[slot];
     st.last_seen = t;
@@ -281,41 +290,10 @@ void Engine::ProcessAlert(const Record& r, RecordLabels& labels, DecisionEvent& 
     return;
   }
   if (inc != nullptr) {
-    Member& m = inc->members[st.member];
-    m.count++;
-    m.last_seen = t;
-    inc->alert_records++;
-    inc->last_activity = t;
-    inc->last_seen = std::max(inc->last_seen, t);
-    ev.incident = inc->id;
-    ev.rule = inc->rule_name;
-    if (m.inhibited && StillInhibited(labels, st, ev)) return;
-    if (activation || !m.firing) {
-      MemberFired(st, r, t);
-      ev.decision = Decision::kGrouped;
-    } else {
-      ev.decision = Decision::kDeduplicated;
-    }
+    FoldIntoIncident(*inc, st, r, labels, activation, t, ev);
     return;
   }
-  std::string_view rule;
-  int64_t inhibitor = FindInhibitor(labels, st, &rule);
-  if (inhibitor >= 0) {
-    ev.decision = Decision::kInhibited;
-    ev.rule = rule;
-    AttachInhibited(r, labels, slot, static_cast<uint32_t>(inhibitor), ev);
-    return;
-  }
-  if (const rules::Silence* s = MatchSilence(labels, t)) {
-    ev.decision = Decision::kSilenced;
-    ev.rule = s->name;
-    return;
-  }
-  Decision d;
-  uint32_t inc_slot = Correlate(r, labels, fps_[slot], slot, &d, &rule, 0);
-  ev.decision = d;
-  ev.rule = rule;
-  if (inc_slot != kNone) ev.incident = incidents_[inc_slot].id;
+  MuteOrCorrelate(r, labels, slot, 0, ev);
 }
 
 void Engine::ProcessLog(const Record& r, RecordLabels& labels, DecisionEvent& ev) {
@@ -390,51 +368,37 @@ void Engine::ProcessLog(const Record& r, RecordLabels& labels, DecisionEvent& ev
   }
   Schedule(TimerKind::kFingerprint, slot, t + surge.quiet_for);
 
-  labels.component = rules.topology.Attribute(labels);
-  labels.SetImpacts(labels.component >= 0 ? &rules.topology.node(labels.component).impacts
-                                          : nullptr);
   Incident* inc = IncidentOf(st);
   if (inc != nullptr) {
-    Member& m = inc->members[st.member];
-    m.count++;
-    m.last_seen = t;
-    inc->log_records++;
-    inc->last_activity = t;
-    inc->last_seen = std::max(inc->last_seen, t);
-    ev.incident = inc->id;
-    ev.rule = inc->rule_name;
-    RememberTrace(r, st.incident);
-    if (m.inhibited && StillInhibited(labels, st, ev)) return;
-    if (activation || !m.firing) {
-      MemberFired(st, r, t);
-      ev.decision = Decision::kGrouped;
-    } else {
-      ev.decision = Decision::kDeduplicated;
-    }
+    FoldIntoIncident(*inc, st, r, labels, activation, t, ev);
     return;
   }
+  // The lines that made the surge count towards the incident.
+  MuteOrCorrelate(r, labels, slot, activation ? rate.Recent() - 1 : 0, ev);
+}
+
+void Engine::MuteOrCorrelate(const Record& r, RecordLabels& labels, uint32_t slot,
+                             uint32_t extra_count, DecisionEvent& ev) {
   std::string_view rule;
-  int64_t inhibitor = FindInhibitor(labels, st, &rule);
+  int64_t inhibitor = FindInhibitor(labels, fps_[slot], &rule);
   if (inhibitor >= 0) {
     ev.decision = Decision::kInhibited;
     ev.rule = rule;
     AttachInhibited(r, labels, slot, static_cast<uint32_t>(inhibitor), ev);
     return;
   }
-  if (const rules::Silence* s = MatchSilence(labels, t)) {
+  if (const rules::Silence* s = MatchSilence(labels, fps_[slot].last_seen)) {
     ev.decision = Decision::kSilenced;
     ev.rule = s->name;
     return;
   }
   Decision d;
-  // The lines that made the surge count towards the incident.
-  uint32_t extra = activation ? rate.Recent() - 1 : 0;
-  uint32_t inc_slot = Correlate(r, labels, fps_[slot], slot, &d, &rule, extra);
+  uint32_t inc_slot = Correlate(r, labels, fps_[slot], slot, &d, &rule, extra_count);
   ev.decision = d;
   ev.rule = rule;
   if (inc_slot != kNone) {
     ev.incident = incidents_[inc_slot].id;
-    RememberTrace(r, inc_slot);
+    if (r.kind == SignalKind::kLog) RememberTrace(r, inc_slot);
   }
 }
 
@@ -541,6 +505,26 @@ int64_t Engine::FindInhibitor(const RecordLabels& labels, const FpState& self,
   return -1;
 }
 
+void Engine::FoldIntoIncident(Incident& inc, FpState& st, const Record& r, RecordLabels& labels,
+                              bool activation, EventTime t, DecisionEvent& ev) {
+  Member& m = inc.members[st.member];
+  m.count++;
+  m.last_seen = t;
+  (r.kind == SignalKind::kAlert ? inc.alert_records : inc.log_records)++;
+  inc.last_activity = t;
+  inc.last_seen = std::max(inc.last_seen, t);
+  ev.incident = inc.id;
+  ev.rule = inc.rule_name;
+  if (r.kind == SignalKind::kLog) RememberTrace(r, st.incident);
+  if (m.inhibited && StillInhibited(labels, st, ev)) return;
+  if (activation || !m.firing) {
+    MemberFired(st, r, t);
+    ev.decision = Decision::kGrouped;
+  } else {
+    ev.decision = Decision::kDeduplicated;
+  }
+}
+
 bool Engine::StillInhibited(const RecordLabels& labels, FpState& st, DecisionEvent& ev) {
   std::string_view rule;
   if (FindInhibitor(labels, st, &rule) >= 0) {
@@ -620,7 +604,7 @@ uint32_t Engine::Correlate(const Record& r, RecordLabels& labels, FpState& st_in
 
   // Named culprits: a log line that names a topology component ties the signal to it.
   if (r.kind == SignalKind::kLog) {
-    labels.culprit = rules.topology.FindNamed(r.summary, r.description, labels.component);
+    labels.culprit = rules.topology.FindNamed(r.summary, r.description, labels.component());
   }
   std::vector<int> impacts = labels.impacts();
   if (labels.culprit >= 0 && impacts.empty()) {
@@ -749,7 +733,7 @@ Member Engine::MakeMember(const Incident& inc, const Record& r, const RecordLabe
   m.fingerprint = fp;
   m.kind = r.kind;
   m.severity = SeverityOf(r);
-  m.component = labels.component;
+  m.component = labels.component();
   m.culprit = labels.culprit;
   m.first_seen = m.last_seen = t;
   m.firing = false;

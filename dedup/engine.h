@@ -125,6 +125,12 @@ class Engine {
                      Decision* decision, std::string_view* rule, uint32_t extra_count);
   Incident* IncidentOf(const FpState& st);
   bool Dropped(const RecordLabels& labels, DecisionEvent& ev) const;
+  // A signal that is not in an incident yet: inhibited, silenced, or correlated.
+  void MuteOrCorrelate(const Record& r, RecordLabels& labels, uint32_t slot, uint32_t extra_count,
+                       DecisionEvent& ev);
+  // A record of a fingerprint already in `inc`: counted, and re-fired if it had resolved.
+  void FoldIntoIncident(Incident& inc, FpState& st, const Record& r, RecordLabels& labels,
+                        bool activation, EventTime t, DecisionEvent& ev);
   // For a member attached as inhibited: true (and the decision set) while it still is.
   bool StillInhibited(const RecordLabels& labels, FpState& st, DecisionEvent& ev);
   const rules::Silence* MatchSilence(const RecordLabels& labels, EventTime t) const;

@@ -202,26 +202,7 @@ class DatadogDecoder final : public JsonDecoder {
     r.description.assign(f.body.present() ? f.body.text : f.event_msg.text);
     r.link.assign(f.link.text);
 
-    EventTime updated, date;
-    const bool has_updated =
-        f.last_updated.present() && ParseTimeText(f.last_updated.text, &updated);
-    const bool has_date = f.date.present() && ParseTimeText(f.date.text, &date);
-    if (f.last_updated.present() && !has_updated) {
-      issue.Set(reason::kBadTimestamp, "last_updated", "not an epoch number or RFC 3339 time");
-    }
-    if (f.date.present() && !has_date) {
-      issue.Set(reason::kBadTimestamp, "date", "not an epoch number or RFC 3339 time");
-    }
-    if (meta.kafka_ts) {
-      r.time = EventTime{*meta.kafka_ts};
-    } else if (has_updated) {
-      r.time = updated;
-    } else if (has_date) {
-      r.time = date;
-    } else {
-      issue.Set(reason::kBadTimestamp, "last_updated",
-                "absent (nor date), and the message has no Kafka timestamp");
-    }
+    PickEventTime(meta, f.last_updated, "last_updated", f.date, "date", r, issue);
   }
 };
 

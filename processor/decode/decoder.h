@@ -40,9 +40,9 @@ struct MessageMeta {
 };
 
 struct DeadLetter {
-  int32_t index = 0;    // position of the bad record in the message (0 for a whole message)
-  std::string reason;   // short machine-readable code, see dead_letter.h
-  std::string detail;   // human text
+  int32_t index = 0;   // position of the bad record in the message (0 for a whole message)
+  std::string reason;  // short machine-readable code, see dead_letter.h
+  std::string detail;  // human text
 };
 
 // Records of one message. Record objects are reused between messages (Reset keeps them).

@@ -668,4 +668,28 @@ error_code JsonDecoder::RootType(ondemand::document& doc, Context& ctx, ondemand
   return simdjson::SUCCESS;
 }
 
+void PickEventTime(const MessageMeta& meta, const ScalarText& primary,
+                   std::string_view primary_name, const ScalarText& fallback,
+                   std::string_view fallback_name, Record& r, RecordIssue& issue) {
+  EventTime first, second;
+  const bool has_first = primary.present() && ParseTimeText(primary.text, &first);
+  const bool has_second = fallback.present() && ParseTimeText(fallback.text, &second);
+  if (primary.present() && !has_first) {
+    issue.Set(reason::kBadTimestamp, primary_name, "not an epoch number or RFC 3339 time");
+  }
+  if (fallback.present() && !has_second) {
+    issue.Set(reason::kBadTimestamp, fallback_name, "not an epoch number or RFC 3339 time");
+  }
+  if (meta.kafka_ts) {
+    r.time = EventTime{*meta.kafka_ts};
+  } else if (has_first) {
+    r.time = first;
+  } else if (has_second) {
+    r.time = second;
+  } else {
+    issue.Set(reason::kBadTimestamp, primary_name,
+              "absent (and no usable fallback), and the message has no Kafka timestamp");
+  }
+}
+
 }  // namespace noisegate::processor

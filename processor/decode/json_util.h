@@ -129,6 +129,13 @@ struct RecordIssue {
   std::string Detail() const;
 };
 
+// The event time of a vendor webhook record: the Kafka timestamp when the message has one,
+// else the `primary` time field (e.g. updatedAt), else the `fallback` one (e.g. createdAt).
+// A field that is present but unparsable is a bad_timestamp issue even when another is used.
+void PickEventTime(const MessageMeta& meta, const ScalarText& primary,
+                   std::string_view primary_name, const ScalarText& fallback,
+                   std::string_view fallback_name, Record& r, RecordIssue& issue);
+
 // Base of every JSON decoder: copies and parses the payload, calls DecodeDocument for the
 // format's logic, checks that the whole document was read and well-formed, and on a parse
 // failure rolls back this message's records and dead letters and rejects it whole.

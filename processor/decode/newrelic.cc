@@ -173,25 +173,7 @@ class NewRelicDecoder final : public JsonDecoder {
     r.summary.assign(f.title.text);
     r.link.assign(f.issue_page_url.present() ? f.issue_page_url.text : f.issue_url.text);
 
-    EventTime updated, created;
-    const bool has_updated = f.updated_at.present() && ParseTimeText(f.updated_at.text, &updated);
-    const bool has_created = f.created_at.present() && ParseTimeText(f.created_at.text, &created);
-    if (f.updated_at.present() && !has_updated) {
-      issue.Set(reason::kBadTimestamp, "updatedAt", "not an epoch number or RFC 3339 time");
-    }
-    if (f.created_at.present() && !has_created) {
-      issue.Set(reason::kBadTimestamp, "createdAt", "not an epoch number or RFC 3339 time");
-    }
-    if (meta.kafka_ts) {
-      r.time = EventTime{*meta.kafka_ts};
-    } else if (has_updated) {
-      r.time = updated;
-    } else if (has_created) {
-      r.time = created;
-    } else {
-      issue.Set(reason::kBadTimestamp, "updatedAt",
-                "absent (nor createdAt), and the message has no Kafka timestamp");
-    }
+    PickEventTime(meta, f.updated_at, "updatedAt", f.created_at, "createdAt", r, issue);
   }
 };
 
