@@ -10,7 +10,7 @@
 namespace noisegate::dedup {
 
 inline constexpr uint32_t kNone = UINT32_MAX;
-inline constexpr int kMaxFlapChanges = 8;
+inline constexpr int kMaxFlapChanges = rules::kMaxFlappingChanges;
 
 struct Engine::FpState {
   uint64_t fp = 0;

@@ -37,8 +37,11 @@ struct InputRule {
   SourcePos pos;
 };
 
+// The most state changes a flapping rule can count (the engine keeps that many per signal).
+inline constexpr int kMaxFlappingChanges = 8;
+
 struct FlappingRule {
-  int changes = 0;  // 0 = flapping detection off
+  int changes = 0;  // 0 = flapping detection off; at most kMaxFlappingChanges
   Millis within{0};
   Millis stable_for{0};
 };
@@ -115,6 +118,7 @@ struct PageRule {
 struct DropRule {
   std::string name;
   MatcherSet matchers;
+  std::string comment;
   SourcePos pos;
 };
 

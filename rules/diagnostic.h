@@ -9,15 +9,14 @@ namespace noisegate::rules {
 
 struct Diagnostic {
   std::string file;
-  int line = 0;    // 1-based; 0 when the problem has no position (e.g. the file cannot be read)
-  int column = 0;  // 1-based
+  int line = 0;      // 1-based; 0 when the problem has no position (e.g. the file cannot be read)
+  int column = 0;    // 1-based
   std::string path;  // empty for problems of the whole document (e.g. YAML syntax)
   std::string message;
 
   // "file:line:column: path: message" (the path part is left out when the path is empty).
   std::string ToString() const {
-    std::string out =
-        file + ":" + std::to_string(line) + ":" + std::to_string(column) + ": ";
+    std::string out = file + ":" + std::to_string(line) + ":" + std::to_string(column) + ": ";
     if (!path.empty()) out += path + ": ";
     return out + message;
   }

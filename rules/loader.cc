@@ -7,9 +7,9 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <charconv>
 #include <cmath>
-#include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <set>
@@ -29,8 +29,8 @@ const std::vector<std::string_view> kFormats = {"alertmanager", "grafana", "newr
 // "90m" -> "1h30m": durations in messages read the way they are written.
 std::string FormatDuration(Millis d) {
   static constexpr std::pair<int64_t, const char*> kUnits[] = {
-      {604'800'000, "w"}, {86'400'000, "d"}, {3'600'000, "h"}, {60'000, "m"}, {1000, "s"},
-      {1, "ms"}};
+      {604'800'000, "w"}, {86'400'000, "d"}, {3'600'000, "h"},
+      {60'000, "m"},      {1000, "s"},       {1, "ms"}};
   int64_t ms = d.count();
   if (ms == 0) return "0";
   std::string out;
@@ -44,8 +44,7 @@ std::string FormatDuration(Millis d) {
 }
 
 // RFC 6901: "" is the whole document (not a field), and '~' must be escaped as ~0 or ~1.
-bool ReadPointer(YamlReader& r, const YAML::Node& node, const std::string& path,
-                 std::string* out) {
+bool ReadPointer(YamlReader& r, const YAML::Node& node, const std::string& path, std::string* out) {
   std::optional<std::string> p = r.String(node, path, "a JSON pointer like /exception/type");
   if (!p) return false;
   if (p->empty() || (*p)[0] != '/') {
@@ -109,8 +108,7 @@ void LoadExtraLabels(YamlReader& r, const YAML::Node& node, const std::string& p
 
 void LoadInput(YamlReader& r, const YAML::Node& item, const std::string& path,
                CompiledRules* rules) {
-  if (!r.CheckMap(item, path,
-                  {"topic", "format", "fields", "labels", "min_level", "fingerprint"},
+  if (!r.CheckMap(item, path, {"topic", "format", "fields", "labels", "min_level", "fingerprint"},
                   "an input like {topic: alerts.prometheus, format: alertmanager}")) {
     return;
   }
@@ -130,8 +128,8 @@ void LoadInput(YamlReader& r, const YAML::Node& item, const std::string& path,
   }
   std::optional<std::string> format;
   if (r.Require(item, path, "format")) {
-    format = r.Choice(YamlReader::Get(item, "format"), JoinPath(path, "format"), "format",
-                      kFormats);
+    format =
+        r.Choice(YamlReader::Get(item, "format"), JoinPath(path, "format"), "format", kFormats);
     if (format) in.format = *format;
   }
   for (std::string_view key : {"fields", "labels"}) {
@@ -139,8 +137,7 @@ void LoadInput(YamlReader& r, const YAML::Node& item, const std::string& path,
     if (!YamlReader::Has(n)) continue;
     std::string key_path = JoinPath(path, key);
     if (format && *format != "json_log") {
-      r.Report(n, key_path,
-               std::string(key) + " is only for format json_log, not " + *format);
+      r.Report(n, key_path, std::string(key) + " is only for format json_log, not " + *format);
       continue;
     }
     if (key == "fields") {
@@ -154,8 +151,9 @@ void LoadInput(YamlReader& r, const YAML::Node& item, const std::string& path,
     if (auto s = r.String(n, level_path, "a log level")) {
       in.min_level = ParseLogLevel(*s);
       if (in.min_level == LogLevel::kUnknown) {
-        r.Report(n, level_path, "unknown log level \"" + *s +
-                                    "\" (expected trace, debug, info, warn, error or fatal)");
+        r.Report(
+            n, level_path,
+            "unknown log level \"" + *s + "\" (expected trace, debug, info, warn, error or fatal)");
       }
     }
   }
@@ -190,7 +188,8 @@ void LoadDedup(YamlReader& r, const YAML::Node& node, CompiledRules* rules) {
     if (r.CheckMap(n, fp, {"changes", "within", "stable_for"},
                    "a map like {changes: 4, within: 15m, stable_for: 10m}")) {
       if (r.Require(n, fp, "changes")) {
-        auto c = r.Int(YamlReader::Get(n, "changes"), JoinPath(fp, "changes"), 2, INT32_MAX);
+        auto c = r.Int(YamlReader::Get(n, "changes"), JoinPath(fp, "changes"), 2,
+                       kMaxFlappingChanges);
         if (c) dedup.flapping.changes = static_cast<int>(*c);
       }
       if (r.Require(n, fp, "within")) {
@@ -233,10 +232,10 @@ std::optional<double> ReadFactor(YamlReader& r, const YAML::Node& node, const st
 }
 
 void LoadSurge(YamlReader& r, const YAML::Node& node, const std::string& path, SurgeRule* surge) {
-  if (!r.CheckMap(node, path,
-                  {"min_count", "within", "over_baseline", "baseline_window", "warmup",
-                   "quiet_for"},
-                  "a map like {min_count: 20, within: 1m, over_baseline: 5x}")) {
+  if (!r.CheckMap(
+          node, path,
+          {"min_count", "within", "over_baseline", "baseline_window", "warmup", "quiet_for"},
+          "a map like {min_count: 20, within: 1m, over_baseline: 5x}")) {
     return;
   }
   if (YAML::Node n = YamlReader::Get(node, "min_count"); YamlReader::Has(n)) {
@@ -354,9 +353,15 @@ void LoadDocument(YamlReader& r, const std::string& text, CompiledRules* rules) 
   using Section = void (*)(YamlReader&, const YAML::Node&, CompiledRules*);
   // time_intervals first: silences and correlate rules refer to them by name.
   static constexpr std::pair<std::string_view, Section> kSections[] = {
-      {"time_intervals", LoadTimeIntervals}, {"inputs", LoadInputs},   {"dedup", LoadDedup},
-      {"logs", LoadLogs},                    {"silences", LoadSilences}, {"inhibit", LoadInhibit},
-      {"correlate", LoadCorrelate},          {"page", LoadPage},       {"drop", LoadDrop}};
+      {"time_intervals", LoadTimeIntervals},
+      {"inputs", LoadInputs},
+      {"dedup", LoadDedup},
+      {"logs", LoadLogs},
+      {"silences", LoadSilences},
+      {"inhibit", LoadInhibit},
+      {"correlate", LoadCorrelate},
+      {"page", LoadPage},
+      {"drop", LoadDrop}};
   for (auto [key, load] : kSections) {
     YAML::Node n = YamlReader::Get(root, key);
     if (YamlReader::Has(n)) load(r, n, rules);

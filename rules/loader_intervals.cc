@@ -13,9 +13,9 @@ namespace {
 
 constexpr std::string_view kWeekdays[] = {"sunday",   "monday", "tuesday", "wednesday",
                                           "thursday", "friday", "saturday"};
-constexpr std::string_view kMonths[] = {"january", "february", "march",     "april",
-                                        "may",     "june",     "july",      "august",
-                                        "september", "october", "november", "december"};
+constexpr std::string_view kMonths[] = {"january",   "february", "march",    "april",
+                                        "may",       "june",     "july",     "august",
+                                        "september", "october",  "november", "december"};
 
 std::optional<int> ParseInt(std::string_view s) {
   int v = 0;
@@ -78,8 +78,8 @@ struct RangeKind {
 std::vector<IntRange> ReadRanges(YamlReader& r, const YAML::Node& node, const std::string& path,
                                  const RangeKind& kind) {
   std::vector<IntRange> out;
-  std::string list_what = "a list of " + std::string(kind.what) + "s like ['" +
-                          std::string(kind.example) + "']";
+  std::string list_what =
+      "a list of " + std::string(kind.what) + "s like ['" + std::string(kind.example) + "']";
   if (!r.CheckList(node, path, list_what)) return out;
   size_t i = 0;
   for (auto it = node.begin(); it != node.end(); ++it, ++i) {
@@ -111,7 +111,8 @@ std::vector<IntRange> ReadRanges(YamlReader& r, const YAML::Node& node, const st
 
 void LoadTimes(YamlReader& r, const YAML::Node& node, const std::string& path,
                TimeIntervalSpec* spec) {
-  if (!r.CheckList(node, path, "a list of times like [{start_time: \"09:00\", end_time: \"17:00\"}]")) {
+  if (!r.CheckList(node, path,
+                   "a list of times like [{start_time: \"09:00\", end_time: \"17:00\"}]")) {
     return;
   }
   size_t i = 0;
@@ -172,8 +173,7 @@ void LoadLocation(YamlReader& r, const YAML::Node& node, const std::string& path
 
 void LoadSpec(YamlReader& r, const YAML::Node& node, const std::string& path,
               TimeIntervalSpec* spec) {
-  if (!r.CheckMap(node, path,
-                  {"times", "weekdays", "days_of_month", "months", "years", "location"},
+  if (!r.CheckMap(node, path, {"times", "weekdays", "days_of_month", "months", "years", "location"},
                   "a time interval like {weekdays: ['monday:friday']}")) {
     return;
   }
@@ -183,11 +183,11 @@ void LoadSpec(YamlReader& r, const YAML::Node& node, const std::string& path,
                                   [](int v) { return v < 0 ? 32 + v : v; }};
   static const RangeKind kMonthKind{"month", "january:march", ParseMonth};
   static const RangeKind kYearKind{"year", "2026:2027", ParseYear};
-  const std::pair<std::string_view, std::pair<const RangeKind*, std::vector<IntRange>*>>
-      ranges[] = {{"weekdays", {&kWeekdayKind, &spec->weekdays}},
-                  {"days_of_month", {&kDayKind, &spec->days_of_month}},
-                  {"months", {&kMonthKind, &spec->months}},
-                  {"years", {&kYearKind, &spec->years}}};
+  const std::pair<std::string_view, std::pair<const RangeKind*, std::vector<IntRange>*>> ranges[] =
+      {{"weekdays", {&kWeekdayKind, &spec->weekdays}},
+       {"days_of_month", {&kDayKind, &spec->days_of_month}},
+       {"months", {&kMonthKind, &spec->months}},
+       {"years", {&kYearKind, &spec->years}}};
   if (YAML::Node n = YamlReader::Get(node, "times"); YamlReader::Has(n)) {
     LoadTimes(r, n, JoinPath(path, "times"), spec);
   }

@@ -130,8 +130,7 @@ void LoadCorrelate(YamlReader& r, const YAML::Node& node, CompiledRules* rules) 
     std::string path = IndexPath("correlate", i);
     if (!r.CheckMap(item, path,
                     {"name", "match", "group_by", "group_wait", "group_interval", "close_after",
-                     "max_duration", "max_members", "mute_time_intervals",
-                     "active_time_intervals"},
+                     "max_duration", "max_members", "mute_time_intervals", "active_time_intervals"},
                     "a correlate rule like {name: user-impact, group_by: [impacted_service]}")) {
       continue;
     }
@@ -143,8 +142,9 @@ void LoadCorrelate(YamlReader& r, const YAML::Node& node, CompiledRules* rules) 
       if (auto name = r.NonEmptyString(n, name_path, "a rule name")) {
         for (size_t k = 0; k < rules->correlate.size(); ++k) {
           if (rules->correlate[k].name == *name) {
-            r.Report(n, name_path, "duplicate correlate rule name \"" + *name +
-                                       "\" (also correlate[" + std::to_string(k) + "])");
+            r.Report(n, name_path,
+                     "duplicate correlate rule name \"" + *name + "\" (also correlate[" +
+                         std::to_string(k) + "])");
             break;
           }
         }
@@ -181,8 +181,7 @@ void LoadPage(YamlReader& r, const YAML::Node& node, CompiledRules* rules) {
   PageRule& page = rules->page;
   if (YAML::Node when = YamlReader::Get(node, "when"); YamlReader::Has(when)) {
     std::string when_path = JoinPath(path, "when");
-    if (r.CheckList(when, when_path,
-                    "a list of matcher lists like [['severity=\"critical\"']]")) {
+    if (r.CheckList(when, when_path, "a list of matcher lists like [['severity=\"critical\"']]")) {
       size_t i = 0;
       for (auto it = when.begin(); it != when.end(); ++it, ++i) {
         if (auto m = r.Matchers(*it, IndexPath(when_path, i), true)) {
@@ -214,8 +213,7 @@ void LoadDrop(YamlReader& r, const YAML::Node& node, CompiledRules* rules) {
     rule.pos = YamlReader::Pos(item);
     rule.name = ReadName(r, item, path);
     rule.matchers = RequiredMatchers(r, item, path, "matchers");
-    // A drop rule's comment documents it in the file only; it is checked but not kept.
-    ReadComment(r, item, path);
+    rule.comment = ReadComment(r, item, path);
     rules->drop.push_back(std::move(rule));
   }
 }

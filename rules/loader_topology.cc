@@ -120,9 +120,8 @@ void LoadComponents(YamlReader& r, const YAML::Node& components, Topology* topo)
 void LoadTopology(YamlReader& r, const YAML::Node& node, CompiledRules* rules) {
   Topology& topo = rules->topology;
   std::map<std::string, YAML::Node> depends_nodes;
-  if (YamlReader::Has(node) &&
-      r.CheckMap(node, "topology", {"services", "components"},
-                 "a map with services and components")) {
+  if (YamlReader::Has(node) && r.CheckMap(node, "topology", {"services", "components"},
+                                          "a map with services and components")) {
     if (YAML::Node n = YamlReader::Get(node, "services"); YamlReader::Has(n)) {
       LoadServices(r, n, &topo, &depends_nodes);
     }

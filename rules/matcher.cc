@@ -98,6 +98,12 @@ Result<Matcher> Matcher::Parse(std::string_view s) {
     }
     if (!closed) return At(s.size(), "unterminated quoted value");
   } else {
+    // An unquoted value that starts like an operator or a quote is a typo (severity=="x"),
+    // not a value that could ever match.
+    if (i < s.size() && (s[i] == '=' || s[i] == '~' || s[i] == '!' || s[i] == '"')) {
+      return At(i, "unexpected '" + std::string(1, s[i]) + "': quote the value, like " + name +
+                       "=\"value\"");
+    }
     size_t start = i;
     while (i < s.size() && s[i] != ' ' && s[i] != '\t') ++i;
     value = std::string(s.substr(start, i - start));

@@ -8,7 +8,7 @@ namespace noisegate::rules {
 int Topology::AddNode(std::string_view name) {
   int found = Find(name);
   if (found >= 0) return found;
-  nodes_.push_back(TopologyNode{std::string(name)});
+  nodes_.emplace_back().name = std::string(name);
   return static_cast<int>(nodes_.size() - 1);
 }
 

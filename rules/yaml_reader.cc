@@ -217,8 +217,7 @@ YAML::Node YamlReader::Get(const YAML::Node& map, std::string_view key) {
   return YAML::Node(YAML::NodeType::Undefined);
 }
 
-void YamlReader::TypeError(const YAML::Node& node, const std::string& path,
-                           std::string_view what) {
+void YamlReader::TypeError(const YAML::Node& node, const std::string& path, std::string_view what) {
   Report(node, path, "expected " + std::string(what) + ", got " + Describe(node));
 }
 
@@ -262,8 +261,7 @@ bool YamlReader::Require(const YAML::Node& map, const std::string& path, std::st
   return false;
 }
 
-bool YamlReader::CheckList(const YAML::Node& node, const std::string& path,
-                           std::string_view what) {
+bool YamlReader::CheckList(const YAML::Node& node, const std::string& path, std::string_view what) {
   if (node.IsSequence()) {
     Charge(node);
     return true;
@@ -302,8 +300,8 @@ std::optional<bool> YamlReader::Bool(const YAML::Node& node, const std::string& 
   return std::nullopt;
 }
 
-std::optional<int64_t> YamlReader::Int(const YAML::Node& node, const std::string& path,
-                                       int64_t min, int64_t max) {
+std::optional<int64_t> YamlReader::Int(const YAML::Node& node, const std::string& path, int64_t min,
+                                       int64_t max) {
   if (!node.IsScalar()) {
     TypeError(node, path, "an integer");
     return std::nullopt;
@@ -316,9 +314,9 @@ std::optional<int64_t> YamlReader::Int(const YAML::Node& node, const std::string
     return std::nullopt;
   }
   if (v < min || v > max) {
-    std::string range = max == INT32_MAX ? "at least " + std::to_string(min)
-                                         : "between " + std::to_string(min) + " and " +
-                                               std::to_string(max);
+    std::string range = max == INT32_MAX
+                            ? "at least " + std::to_string(min)
+                            : "between " + std::to_string(min) + " and " + std::to_string(max);
     Report(node, path, "must be " + range + ", got " + s);
     return std::nullopt;
   }
@@ -381,8 +379,9 @@ std::optional<std::vector<std::string>> YamlReader::LabelNames(const YAML::Node&
       continue;
     }
     if (!IsLabelName(*name)) {
-      Report(item, item_path, "invalid label name " + Quoted(*name) +
-                                  " (letters, digits, _, . and -, not starting with a digit)");
+      Report(item, item_path,
+             "invalid label name " + Quoted(*name) +
+                 " (letters, digits, _, . and -, not starting with a digit)");
       ok = false;
       continue;
     }
@@ -411,7 +410,8 @@ std::optional<MatcherSet> YamlReader::Matchers(const YAML::Node& node, const std
   for (auto it = node.begin(); it != node.end(); ++it, ++i) {
     const YAML::Node item = *it;
     std::string item_path = IndexPath(path, i);
-    std::optional<std::string> text = String(item, item_path, "a matcher like severity=\"critical\"");
+    std::optional<std::string> text =
+        String(item, item_path, "a matcher like severity=\"critical\"");
     if (!text) {
       ok = false;
       continue;

@@ -25,7 +25,8 @@ std::string JoinPath(std::string_view parent, std::string_view key);
 std::string IndexPath(std::string_view parent, size_t index);
 
 // The candidate a mistyped `word` most plausibly meant (small edit distance), or "".
-std::string_view ClosestMatch(std::string_view word, const std::vector<std::string_view>& candidates);
+std::string_view ClosestMatch(std::string_view word,
+                              const std::vector<std::string_view>& candidates);
 // `word` lower-cased (ASCII).
 std::string Lower(std::string_view word);
 // Label names as in matchers: [A-Za-z_][A-Za-z0-9_.-]*.
@@ -84,8 +85,7 @@ class YamlReader {
   std::optional<int64_t> Int(const YAML::Node& node, const std::string& path, int64_t min,
                              int64_t max);
   // A duration like 30s; `allow_zero` permits "0" (meaning "never" or "none").
-  std::optional<Millis> Duration(const YAML::Node& node, const std::string& path,
-                                 bool allow_zero);
+  std::optional<Millis> Duration(const YAML::Node& node, const std::string& path, bool allow_zero);
   // An RFC 3339 date-time like 2026-12-01T02:00:00Z.
   std::optional<EventTime> Timestamp(const YAML::Node& node, const std::string& path);
   // One of `choices` (with a did-you-mean for a typo).
@@ -107,8 +107,8 @@ class YamlReader {
   // Empty values by the stream position of their (misleading) mark -> the mark of their key.
   std::unordered_map<int, YAML::Mark> empty_values_;
   std::vector<Diagnostic> diagnostics_;
-  size_t count_ = 0;  // including those beyond kMaxDiagnostics
-  size_t budget_;     // node visits left
+  size_t count_ = 0;                             // including those beyond kMaxDiagnostics
+  size_t budget_;                                // node visits left
   std::optional<Diagnostic> budget_diagnostic_;  // always kept, first
 };
 

@@ -91,7 +91,7 @@ class ReplaySink : public dedup::Sink {
       (trigger ? s_->ticket_triggers : s_->ticket_resolves)++;
       if (trigger && n.reason == "open") s_->tickets_opened++;
     }
-    EmittedEvent ev{n.action, n.route, n.at.ms, n.incident->id, std::string(n.reason), line_};
+    EmittedEvent ev{n.action, n.route, n.at.ms, n.incident->id, std::string(n.reason), line_, {}, {}};
     if (trigger) {
       ev.summary = IncidentSummary(*n.incident, rules_);
       for (const dedup::Member& m : n.incident->members)

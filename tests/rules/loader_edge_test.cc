@@ -44,8 +44,9 @@ TEST(DiagnosticTest, ToStringLeavesOutAnEmptyPath) {
 
 TEST(LoaderDocumentTest, EmptyFileNeedsCorrelate) {
   Diagnostic d = OnlyError("", false);
-  EXPECT_EQ(d.ToString(), "t.yaml:1:1: correlate: missing required key \"correlate\" (the rules "
-                          "file is empty)");
+  EXPECT_EQ(d.ToString(),
+            "t.yaml:1:1: correlate: missing required key \"correlate\" (the rules "
+            "file is empty)");
 }
 
 TEST(LoaderDocumentTest, EmptyCorrelateListIsAnError) {
@@ -88,8 +89,7 @@ TEST(LoaderDocumentTest, UnreadableFileIsOneDiagnosticAtZero) {
 TEST(LoaderDocumentTest, UnknownKeyFarFromAnyListsTheKnownKeys) {
   Diagnostic d = OnlyError("dedup: {zzzzzzzz: 1}\n");
   EXPECT_EQ(d.path, "dedup.zzzzzzzz");
-  EXPECT_THAT(d.message,
-              HasSubstr("expected one of fingerprint, flapping or resolve_timeout"));
+  EXPECT_THAT(d.message, HasSubstr("expected one of fingerprint, flapping or resolve_timeout"));
 }
 
 TEST(LoaderDocumentTest, NullValueIsNotADefault) {
@@ -101,8 +101,9 @@ TEST(LoaderDocumentTest, NullValueIsNotADefault) {
 
 TEST(LoaderDocumentTest, EmptyValueInAListIsReportedAtItsKey) {
   Diagnostic d = OnlyError("correlate:\n  - name: a\n    group_wait:\n    group_by: [x]\n", false);
-  EXPECT_EQ(d.ToString(), "t.yaml:3:5: correlate[0].group_wait: expected a duration like 30s, "
-                          "got null (an empty value)");
+  EXPECT_EQ(d.ToString(),
+            "t.yaml:3:5: correlate[0].group_wait: expected a duration like 30s, "
+            "got null (an empty value)");
 }
 
 TEST(LoaderDocumentTest, NonScalarKeyIsAnError) {
@@ -136,10 +137,16 @@ TEST(LoaderDocumentTest, AliasBombStopsEarly) {
     for (int i = 0; i < 300; ++i) out += std::string(i ? ", " : "") + alias;
     return out;
   };
-  std::string yaml = "x: &t {start_time: '25:00', end_time: '17:00'}\n"
-                     "y: &s {times: [" + repeat("*t") + "]}\n"
-                     "z: &i {name: a, time_intervals: [" + repeat("*s") + "]}\n"
-                     "time_intervals: [" + repeat("*i") + "]\n" + kCorrelate;
+  std::string yaml =
+      "x: &t {start_time: '25:00', end_time: '17:00'}\n"
+      "y: &s {times: [" +
+      repeat("*t") +
+      "]}\n"
+      "z: &i {name: a, time_intervals: [" +
+      repeat("*s") +
+      "]}\n"
+      "time_intervals: [" +
+      repeat("*i") + "]\n" + kCorrelate;
   LoadResult r = LoadRulesString(yaml, "bomb.yaml");
   EXPECT_EQ(r.rules, nullptr);
   ASSERT_FALSE(r.diagnostics.empty());
@@ -149,8 +156,14 @@ TEST(LoaderDocumentTest, AliasBombStopsEarly) {
 
 TEST(LoaderDocumentTest, NeverThrowsOnGarbage) {
   const char* inputs[] = {
-      "\xff\xfe\x00\x01", "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[", "{a: *b}", "&a [*a]",
-      "correlate: !!binary xyz", "\t- a", "? [a, b]\n: c\n", "correlate:\n  - name: [a]\n",
+      "\xff\xfe\x00\x01",
+      "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[",
+      "{a: *b}",
+      "&a [*a]",
+      "correlate: !!binary xyz",
+      "\t- a",
+      "? [a, b]\n: c\n",
+      "correlate:\n  - name: [a]\n",
       "time_intervals: [{name: x, time_intervals: [{times: [{start_time: 1}]}]}]\n"};
   for (const char* in : inputs) {
     LoadResult r = LoadRulesString(in, "g.yaml");
@@ -163,8 +176,8 @@ TEST(LoaderDocumentTest, NeverThrowsOnGarbage) {
 }
 
 TEST(LoaderInputsTest, FieldsAndLabelsAreValidated) {
-  Diagnostic d = OnlyError(
-      "inputs:\n  - {topic: l, format: json_log, fields: {time: timestamp}}\n");
+  Diagnostic d =
+      OnlyError("inputs:\n  - {topic: l, format: json_log, fields: {time: timestamp}}\n");
   EXPECT_EQ(d.path, "inputs[0].fields.time");
   EXPECT_THAT(d.message, HasSubstr("starting with '/'"));
   d = OnlyError("inputs:\n  - {topic: l, format: json_log, fields: {time: /a~2b}}\n");
@@ -185,8 +198,9 @@ TEST(LoaderInputsTest, RequiredKeysAndLevels) {
   d = OnlyError("inputs:\n  - {topic: a, format: json_log, fingerprint: [a, a]}\n");
   EXPECT_EQ(d.path, "inputs[0].fingerprint[1]");
   EXPECT_THAT(d.message, HasSubstr("listed twice"));
-  auto rules = LoadOk("inputs:\n  - {topic: a, format: json_log, min_level: crit, "
-                      "fingerprint: []}\n");
+  auto rules = LoadOk(
+      "inputs:\n  - {topic: a, format: json_log, min_level: crit, "
+      "fingerprint: []}\n");
   ASSERT_NE(rules, nullptr);
   EXPECT_EQ(rules->inputs[0].min_level, LogLevel::kFatal);
   ASSERT_TRUE(rules->inputs[0].fingerprint.has_value());
@@ -277,10 +291,11 @@ TEST(LoaderPoliciesTest, SilencesInhibitPageDrop) {
   EXPECT_THAT(d.message, HasSubstr("expected a list of matchers"));
   d = OnlyError("page:\n  when: [[]]\n");
   EXPECT_THAT(d.message, HasSubstr("at least one matcher"));
-  LoadResult r = LoadRulesString(std::string("drop:\n  - {match: ['a=\"b\"']}\n") + kCorrelate,
-                                 "t.yaml");
+  LoadResult r =
+      LoadRulesString(std::string("drop:\n  - {match: ['a=\"b\"']}\n") + kCorrelate, "t.yaml");
   ASSERT_EQ(r.diagnostics.size(), 2u) << Dump(r.diagnostics);
-  EXPECT_EQ(r.diagnostics[0].ToString(), "t.yaml:2:5: drop[0].matchers: missing required key \"matchers\"");
+  EXPECT_EQ(r.diagnostics[0].ToString(),
+            "t.yaml:2:5: drop[0].matchers: missing required key \"matchers\"");
   EXPECT_EQ(r.diagnostics[1].ToString(),
             "t.yaml:2:6: drop[0].match: unknown key \"match\"; did you mean \"matchers\"?");
   d = OnlyError("correlate:\n  - {name: a, group_interval: 0}\n", false);
@@ -307,5 +322,23 @@ TEST(LogLevelTest, ParsesCommonSpellingsCaseInsensitively) {
   EXPECT_LT(LogLevel::kError, LogLevel::kFatal);
 }
 
+}  // namespace
+}  // namespace noisegate::rules
+
+namespace noisegate::rules {
+namespace {
+TEST(LoaderFlapping, ChangesAboveWhatTheEngineCanCountAreRejected) {
+  LoadResult r = LoadRulesString(R"(
+dedup:
+  flapping: {changes: 20, within: 15m, stable_for: 10m}
+correlate:
+  - name: r
+)",
+                                 "f.yaml");
+  ASSERT_FALSE(r.rules);
+  ASSERT_EQ(r.diagnostics.size(), 1u);
+  EXPECT_EQ(r.diagnostics[0].line, 3);
+  EXPECT_EQ(r.diagnostics[0].path, "dedup.flapping.changes");
+}
 }  // namespace
 }  // namespace noisegate::rules

@@ -112,4 +112,13 @@ TEST(MatcherSetTest, ConjunctionAndEmptyMatchesAll) {
 }
 
 }  // namespace
+
+TEST(MatcherTest, ADoubledOperatorIsAnErrorNotAValueThatNeverMatches) {
+  auto m = Matcher::Parse("severity==\"critical\"");
+  ASSERT_FALSE(m.has_value());
+  EXPECT_NE(m.error().detail.find("quote the value"), std::string::npos) << m.error().detail;
+  EXPECT_FALSE(Matcher::Parse("a=~~x").has_value());
+  EXPECT_TRUE(Matcher::Parse("a=x=y").has_value());  // '=' inside an unquoted value is fine
+}
+
 }  // namespace noisegate::rules

@@ -89,8 +89,8 @@ TEST(TimeIntervalTest, LocationFollowsDaylightSavingTime) {
   EXPECT_FALSE(berlin.Contains(T("2026-03-28T07:30:00Z")));  // 08:30 CET
   EXPECT_TRUE(berlin.Contains(T("2026-03-30T07:30:00Z")));   // 09:30 CEST
   // The weekday is the local one: 23:30 UTC on a Friday is Saturday in Berlin.
-  TimeInterval weekdays = Interval(
-      "      - weekdays: ['monday:friday']\n        location: Europe/Berlin\n");
+  TimeInterval weekdays =
+      Interval("      - weekdays: ['monday:friday']\n        location: Europe/Berlin\n");
   EXPECT_FALSE(weekdays.Contains(T("2026-12-11T23:30:00Z")));
   EXPECT_TRUE(weekdays.Contains(T("2026-12-11T22:30:00Z")));
 }
