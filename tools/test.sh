@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Runs every test: installs packages, builds, runs the unit, rule and golden tests (ctest), then
-# builds the libFuzzer targets with clang and runs each for FUZZ_SECONDS (default 60).
+# Runs every test: installs packages, builds, runs the unit, rule and golden tests (ctest), runs
+# them again under ASan+UBSan, then builds the libFuzzer targets with clang and runs each for FUZZ_SECONDS (default 60).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash tools/setup.sh
@@ -9,6 +9,10 @@ logs=$(mktemp -d)
 trap 'rm -rf "$logs"' EXIT
 status=0
 (cd build && ctest --output-on-failure -j "$(nproc)" --timeout 600) | tee "$logs/unit" || status=1
+# The same tests once more under AddressSanitizer and UndefinedBehaviorSanitizer.
+BUILD_DIR=build-asan bash tools/build.sh -DNOISEGATE_SANITIZE=ON -DNOISEGATE_BUILD_BENCH=OFF
+(cd build-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+  ctest --output-on-failure -j "$(nproc)" --timeout 900) | tee "$logs/asan" || status=1
 # Fuzz targets: a separate clang build (libFuzzer needs clang), run for FUZZ_SECONDS each.
 CXX=clang++-14 BUILD_DIR=build-fuzz TARGETS="fuzz_decoders fuzz_rules" bash tools/build.sh \
   -DNOISEGATE_FUZZ=ON -DNOISEGATE_BUILD_TESTS=OFF -DNOISEGATE_BUILD_BENCH=OFF \
@@ -17,5 +21,5 @@ CXX=clang++-14 BUILD_DIR=build-fuzz TARGETS="fuzz_decoders fuzz_rules" bash tool
 # One closing line over both runs.
 awk '/tests passed, [0-9]+ tests failed out of/ {
        total += $NF; failed += $4
-     } END { printf "%d passed, %d failed\n", total - failed, failed }' "$logs/unit" "$logs/fuzz"
+     } END { printf "%d passed, %d failed\n", total - failed, failed }' "$logs/unit" "$logs/asan" "$logs/fuzz"
 exit $status

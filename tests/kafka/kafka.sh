@@ -28,7 +28,7 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 SELF=$HERE/$(basename "${BASH_SOURCE[0]}")
 POM=$HERE/pom.xml
 KAFKA_VERSION=${KAFKA_VERSION:-$(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' "$POM")}
-CACHE=${NOISEGATE_KAFKA_CACHE:-$HOME/.cache/noisegate/kafka-$KAFKA_VERSION}
+CACHE=${NOISEGATE_KAFKA_CACHE:-${HOME:-/tmp}/.cache/noisegate/kafka-$KAFKA_VERSION}
 LIBS=$CACHE/libs
 FETCH_TIMEOUT=${KAFKA_FETCH_TIMEOUT:-540}
 START_TIMEOUT=${KAFKA_START_TIMEOUT:-90}
@@ -48,26 +48,34 @@ cmd_fetch() {
   if libs_ok; then log "jars for Kafka $KAFKA_VERSION already in $LIBS"; return 0; fi
   command -v mvn >/dev/null || die "mvn not found (apt-get install maven)"
   mkdir -p "$CACHE"
-  exec 9>"$CACHE/.lock"
+  # The lock fd lives only for this call, so no broker started later inherits it.
+  fetch_locked 9>"$CACHE/.lock"
+}
+fetch_locked() {
   timeout "$FETCH_TIMEOUT" flock 9 || die "timed out waiting for another fetch ($CACHE/.lock)"
   if libs_ok; then return 0; fi   # another process fetched while we waited
   local tmp
   tmp=$(mktemp -d "$CACHE/libs.tmp.XXXXXX")
   log "fetching Kafka $KAFKA_VERSION jars into $LIBS"
   # -f with an absolute pom: nothing is written next to the pom (no target/).
+  # Debian's Maven 3.8 prints colour codes even with -B; they are stripped when shown.
   if ! timeout "$FETCH_TIMEOUT" mvn -B -q -f "$POM" -Dkafka.version="$KAFKA_VERSION" \
-      dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$tmp" </dev/null >&2; then
+      dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$tmp" \
+      </dev/null >"$CACHE/fetch.log" 2>&1; then
+    sed 's/\x1b\[[0-9;]*m//g' "$CACHE/fetch.log" | grep -v '^$' | tail -n 20 >&2 || true
     rm -rf "$tmp"
-    die "mvn dependency:copy-dependencies failed or timed out after ${FETCH_TIMEOUT}s"
+    die "mvn dependency:copy-dependencies failed (limit ${FETCH_TIMEOUT}s; log: $CACHE/fetch.log)"
   fi
-  ls "$tmp"/kafka_2.13-"$KAFKA_VERSION".jar >/dev/null 2>&1 || { rm -rf "$tmp"; die "kafka_2.13-$KAFKA_VERSION.jar missing after fetch"; }
+  if [[ ! -f $tmp/kafka_2.13-$KAFKA_VERSION.jar ]]; then
+    rm -rf "$tmp"
+    die "kafka_2.13-$KAFKA_VERSION.jar missing after fetch"
+  fi
   stamp >"$tmp/.complete"
   rm -rf "$LIBS.old"
-  [[ -d $LIBS ]] && mv "$LIBS" "$LIBS.old"
+  if [[ -d $LIBS ]]; then mv "$LIBS" "$LIBS.old"; fi
   mv "$tmp" "$LIBS"
   rm -rf "$LIBS.old"
-  exec 9>&-
-  log "fetched $(ls "$LIBS"/*.jar | wc -l) jars"
+  log "fetched $(find "$LIBS" -name '*.jar' | wc -l) jars"
 }
 
 # True if PID is a live (non-zombie) process whose command line contains STRING.
@@ -76,8 +84,9 @@ pid_is() {
   [[ $pid =~ ^[0-9]+$ && -r /proc/$pid/cmdline ]] || return 1
   st=$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null) || return 1
   [[ $st != Z ]] || return 1
-  tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "$want"
+  { tr '\0' ' ' <"/proc/$pid/cmdline"; } 2>/dev/null | grep -qF -- "$want"
 }
+alive() { [[ -r /proc/$1/stat && "$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" != Z ]]; }
 broker_pid() {   # prints the live broker PID of DIR, if any
   local dir=$1 pid
   [[ -f $dir/kafka.pid ]] || return 1
@@ -159,7 +168,7 @@ random_cluster_id() {
 }
 
 java_common() {
-  echo "-Djava.awt.headless=true -Dkafka.logs.dir=$1/logs -Dlog4j2.configurationFile=$1/log4j2.properties"
+  echo "-Djava.awt.headless=true -Dkafka.logs.dir=$1/logs -Dlog4j2.configurationFile=$1/log4j2.properties -Dlog4j2.shutdownHookEnabled=false"
 }
 
 # Watchdog: kill the broker after KAFKA_MAX_LIFETIME seconds or when KAFKA_OWNER_PID is gone;
@@ -172,22 +181,31 @@ start_watchdog() {
     while pid_is "$pid" "$dir/server.properties"; do
       if (( SECONDS >= end )) || { [[ -n $owner ]] && ! kill -0 "$owner" 2>/dev/null; }; then
         echo "[$(date '+%F %T')] watchdog: killing broker $pid (lifetime ${MAX_LIFETIME}s or owner ${owner:-none} gone)" >>"$dir/logs/kafka.out"
-        kill -TERM "$pid" 2>/dev/null; sleep 10; kill -KILL "$pid" 2>/dev/null
+        kill -TERM "$pid" 2>/dev/null || true; sleep 10; kill -KILL "$pid" 2>/dev/null || true
         break
       fi
       sleep 1
     done
   ) </dev/null >/dev/null 2>&1 &
   echo $! >"$dir/watchdog.pid"
+  disown $!   # no "Killed" job notice when stop_watchdog kills it
 }
 stop_watchdog() {
   local dir=$1 wpid kids
   [[ -f $dir/watchdog.pid ]] || return 0
   wpid=$(cat "$dir/watchdog.pid")
-  if [[ $wpid =~ ^[0-9]+$ ]] && kill -0 "$wpid" 2>/dev/null && pid_is "$wpid" "bash"; then
+  if [[ $wpid =~ ^[0-9]+$ ]] && kill -0 "$wpid" 2>/dev/null && pid_is "$wpid" "kafka.sh"; then
     kids=$(pgrep -P "$wpid" || true)
     kill -KILL "$wpid" 2>/dev/null || true
-    [[ -n $kids ]] && kill -KILL $kids 2>/dev/null || true
+    # shellcheck disable=SC2086
+    if [[ -n $kids ]]; then kill -KILL $kids 2>/dev/null || true; fi
+    local i k any
+    for ((i = 0; i < 50; i++)); do   # bounded wait until they are really gone
+      any=0
+      for k in $wpid $kids; do alive "$k" && any=1; done
+      ((any)) || break
+      sleep 0.1
+    done
   fi
   rm -f "$dir/watchdog.pid"
 }
@@ -198,13 +216,14 @@ tail_log() {
   log "---- tail of $dir/logs/server.log"; tail -n 30 "$dir/logs/server.log" >&2 2>/dev/null || true
 }
 
-kill_pid() {   # SIGTERM, bounded wait, SIGKILL
-  local pid=$1 want=$2 timeout=$3 i
+kill_pid() {   # SIGTERM, bounded wait, SIGKILL. The caller has checked that PID is the broker.
+  local pid=$1 timeout=$2 i
   kill -TERM "$pid" 2>/dev/null || return 0
-  for ((i = 0; i < timeout * 5; i++)); do pid_is "$pid" "$want" || return 0; sleep 0.2; done
+  # Wait until the process is gone or a zombie (an exiting process loses its cmdline first).
+  for ((i = 0; i < timeout * 10; i++)); do alive "$pid" || return 0; sleep 0.1; done
   log "broker $pid still running ${timeout}s after SIGTERM; sending SIGKILL"
   kill -KILL "$pid" 2>/dev/null || true
-  for ((i = 0; i < 50; i++)); do pid_is "$pid" "$want" || return 0; sleep 0.2; done
+  for ((i = 0; i < 100; i++)); do alive "$pid" || return 0; sleep 0.1; done
   log "WARNING: broker $pid did not die after SIGKILL"
   return 1
 }
@@ -213,11 +232,13 @@ cmd_start() {
   local dir=${1:?usage: kafka.sh start DIR}
   command -v kcat >/dev/null || die "kcat not found (apt-get install kcat)"
   command -v "$JAVA" >/dev/null || die "java not found (Java 17+ needed)"
+  local jv attempt port cport pid cid out
+  jv=$("$JAVA" -version 2>&1 | sed -n '1s/.*version "\([0-9]*\).*/\1/p')
+  if ! [[ $jv =~ ^[0-9]+$ ]] || ((jv < 17)); then die "Kafka 4.x needs Java 17+; $JAVA is version '${jv:-?}'"; fi
   libs_ok || cmd_fetch
   mkdir -p "$dir"
   dir=$(cd "$dir" && pwd)
   if pid=$(broker_pid "$dir"); then die "a broker is already running for $dir (pid $pid)"; fi
-  local attempt port cport pid cid t0=$SECONDS out
   for attempt in 1 2 3; do
     port=$(pick_port)
     cport=$(pick_port "$port")
@@ -242,11 +263,19 @@ cmd_start() {
         $(java_common "$dir") -cp "$LIBS/*" kafka.Kafka "$dir/server.properties") \
         </dev/null >"$dir/logs/kafka.out" 2>&1 &
     pid=$!
+    disown "$pid"
     echo "$pid" >"$dir/kafka.pid"
+    # $! is the subshell until it has exec'd java: wait for that (bounded), so that the
+    # watchdog and later checks, which match the command line, see the broker.
+    local i
+    for ((i = 0; i < 100; i++)); do
+      if pid_is "$pid" "$dir/server.properties" || ! alive "$pid"; then break; fi
+      sleep 0.05
+    done
     start_watchdog "$dir" "$pid"
     local deadline=$((SECONDS + START_TIMEOUT)) ready=0
     while ((SECONDS < deadline)); do
-      if ! pid_is "$pid" "$dir/server.properties"; then break; fi
+      if ! alive "$pid"; then break; fi
       if out=$(timeout 10 kcat -L -b "127.0.0.1:$port" -m 2 2>&1) &&
          grep -q "broker 1 at 127.0.0.1:$port" <<<"$out"; then ready=1; break; fi
       sleep 0.3
@@ -258,9 +287,9 @@ cmd_start() {
       echo "127.0.0.1:$port"
       return 0
     fi
-    if pid_is "$pid" "$dir/server.properties"; then
+    if alive "$pid"; then
       tail_log "$dir"
-      kill_pid "$pid" "$dir/server.properties" "$STOP_TIMEOUT" || true
+      kill_pid "$pid" "$STOP_TIMEOUT" || true
       stop_watchdog "$dir"
       die "broker did not serve metadata within ${START_TIMEOUT}s (logs kept in $dir/logs)"
     fi
@@ -281,7 +310,7 @@ cmd_stop() {
   dir=$(cd "$dir" && pwd)
   if pid=$(broker_pid "$dir"); then
     local t0=$SECONDS
-    kill_pid "$pid" "$dir/server.properties" "$STOP_TIMEOUT" || { stop_watchdog "$dir"; return 1; }
+    kill_pid "$pid" "$STOP_TIMEOUT" || { stop_watchdog "$dir"; return 1; }
     log "broker $pid stopped in $((SECONDS - t0))s"
   fi
   stop_watchdog "$dir"
@@ -302,5 +331,5 @@ case ${1:-} in
   start) shift; cmd_start "$@" ;;
   stop) shift; cmd_stop "$@" ;;
   status) shift; cmd_status "$@" ;;
-  *) sed -n '2,9p' "$SELF" >&2; exit 2 ;;
+  *) sed -n '2,12p' "$SELF" >&2; exit 2 ;;
 esac
