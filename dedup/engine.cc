@@ -205,12 +205,10 @@ bool Engine::RecordChange(uint32_t slot, EventTime t) {
   if (seen == 0) return st.flapping;  // a first change needs no history
   auto [it, created] = flap_history_.try_emplace(slot);
   FlapHistory& h = it->second;
-  if (created) h.changes[h.n++ % kMaxFlapChanges] = previous.ms;
-  h.changes[h.n % kMaxFlapChanges] = t.ms;
-  h.n = static_cast<uint8_t>(std::min<int>(h.n + 1, 2 * kMaxFlapChanges));
+  if (created) h.Push(previous.ms);
+  h.Push(t.ms);
   int recent = 0;
-  int have = std::min<int>(h.n, kMaxFlapChanges);
-  for (int i = 0; i < have; ++i) {
+  for (int i = 0; i < h.count; ++i) {
     if (h.changes[i] >= t.ms - fl.within.count()) ++recent;
   }
   if (recent >= std::min(fl.changes, kMaxFlapChanges)) st.flapping = true;
@@ -258,7 +256,9 @@ void Engine::ProcessAlert(const Record& r, RecordLabels& labels, DecisionEvent& 
     }
     if (st.firing) {
       st.firing = false;
-      RecordChange(slot, t);
+      if (RecordChange(slot, t)) {
+        Schedule(TimerKind::kFingerprint, slot, t + rules.dedup.flapping.stable_for);
+      }
       UpdateInhibitSources(slot, nullptr, false);
       if (inc != nullptr) MemberResolved(fps_[slot], t);
       ev.decision = Decision::kResolved;
@@ -276,11 +276,14 @@ void Engine::ProcessAlert(const Record& r, RecordLabels& labels, DecisionEvent& 
   }
   FpState& st = fps_[slot];
   st.last_seen = t;
-  if (rules.dedup.resolve_timeout.count() > 0) Schedule(TimerKind::kFingerprint, slot, t);
+  if (rules.dedup.resolve_timeout.count() > 0) {
+    Schedule(TimerKind::kFingerprint, slot, t + rules.dedup.resolve_timeout);
+  }
   Incident* inc = IncidentOf(st);
   if (st.flapping) {
     ev.decision = Decision::kFlapping;
     ev.rule = "dedup.flapping";
+    held_[slot] = r;  // correlated when the fingerprint is stable again
     if (inc != nullptr) {
       ev.incident = inc->id;
       inc->members[st.member].count++;
@@ -293,7 +296,7 @@ void Engine::ProcessAlert(const Record& r, RecordLabels& labels, DecisionEvent& 
     FoldIntoIncident(*inc, st, r, labels, activation, t, ev);
     return;
   }
-  MuteOrCorrelate(r, labels, slot, 0, ev);
+  MuteOrCorrelate(r, labels, slot, 0, t, ev);
 }
 
 void Engine::ProcessLog(const Record& r, RecordLabels& labels, DecisionEvent& ev) {
@@ -374,11 +377,11 @@ void Engine::ProcessLog(const Record& r, RecordLabels& labels, DecisionEvent& ev
     return;
   }
   // The lines that made the surge count towards the incident.
-  MuteOrCorrelate(r, labels, slot, activation ? rate.Recent() - 1 : 0, ev);
+  MuteOrCorrelate(r, labels, slot, activation ? rate.Recent() - 1 : 0, t, ev);
 }
 
 void Engine::MuteOrCorrelate(const Record& r, RecordLabels& labels, uint32_t slot,
-                             uint32_t extra_count, DecisionEvent& ev) {
+                             uint32_t extra_count, EventTime t, DecisionEvent& ev) {
   std::string_view rule;
   int64_t inhibitor = FindInhibitor(labels, fps_[slot], &rule);
   if (inhibitor >= 0) {
@@ -387,13 +390,13 @@ void Engine::MuteOrCorrelate(const Record& r, RecordLabels& labels, uint32_t slo
     AttachInhibited(r, labels, slot, static_cast<uint32_t>(inhibitor), ev);
     return;
   }
-  if (const rules::Silence* s = MatchSilence(labels, fps_[slot].last_seen)) {
+  if (const rules::Silence* s = MatchSilence(labels, t)) {
     ev.decision = Decision::kSilenced;
     ev.rule = s->name;
     return;
   }
   Decision d;
-  uint32_t inc_slot = Correlate(r, labels, fps_[slot], slot, &d, &rule, extra_count);
+  uint32_t inc_slot = Correlate(r, labels, slot, t, &d, &rule, extra_count);
   ev.decision = d;
   ev.rule = rule;
   if (inc_slot != kNone) {
@@ -466,23 +469,22 @@ void Engine::UpdateInhibitSources(uint32_t fp_slot, const RecordLabels* labels, 
     for (size_t i = 0; i < rules.size(); ++i) {
       if (!rules[i].source.Matches(*labels)) continue;
       uint64_t h = EqualHash(i, rules[i].equal, *labels);
-      bool both = rules[i].target.Matches(*labels);
-      InhibitEntry& e = inhibit_sources_[h];
-      e.total++;
-      e.both += both ? 1 : 0;
-      e.last_source = fp_slot;
-      source_of_[fp_slot].emplace_back(both ? 1u : 0u, h);
+      inhibit_sources_[h].push_back(InhibitSource{fp_slot, rules[i].target.Matches(*labels)});
+      source_of_[fp_slot].push_back(h);
     }
     return;
   }
   auto it = source_of_.find(fp_slot);
   if (it == source_of_.end()) return;
-  for (auto [both, h] : it->second) {
+  for (uint64_t h : it->second) {
     auto e = inhibit_sources_.find(h);
-    NG_CHECK(e != inhibit_sources_.end() && e->second.total > 0);
-    e->second.total--;
-    e->second.both -= both;
-    if (e->second.total == 0) inhibit_sources_.erase(e);
+    NG_CHECK(e != inhibit_sources_.end());
+    auto& v = e->second;
+    auto pos = std::find_if(v.begin(), v.end(),
+                            [&](const InhibitSource& src) { return src.slot == fp_slot; });
+    NG_CHECK(pos != v.end());
+    v.erase(pos);
+    if (v.empty()) inhibit_sources_.erase(e);
   }
   source_of_.erase(it);
 }
@@ -497,10 +499,19 @@ int64_t Engine::FindInhibitor(const RecordLabels& labels, const FpState& self,
     // Alertmanager: an alert that matches both sides is not inhibited by sources that also
     // match both sides, so an alert never inhibits itself or its peers.
     bool two_sided = rules[i].source.Matches(labels);
-    uint32_t effective = two_sided ? it->second.total - it->second.both : it->second.total;
-    if (effective == 0) continue;
+    // Of the live sources, the earliest whose incident is open names the incident.
+    int64_t chosen = -1;
+    for (const InhibitSource& src : it->second) {
+      if (two_sided && src.both) continue;
+      if (chosen < 0) chosen = src.slot;
+      if (IncidentOf(fps_[src.slot]) != nullptr) {
+        chosen = src.slot;
+        break;
+      }
+    }
+    if (chosen < 0) continue;
     *rule = rules[i].name;
-    return it->second.last_source;
+    return chosen;
   }
   return -1;
 }
@@ -536,11 +547,8 @@ bool Engine::StillInhibited(const RecordLabels& labels, FpState& st, DecisionEve
   // re-enters as a fresh firing member (severity, route and escalation are recomputed).
   Incident& inc = incidents_[st.incident];
   Member& m = inc.members[st.member];
+  SetMemberFiring(inc, m, false);  // while still counted as inhibited
   m.inhibited = false;
-  if (m.firing) {
-    m.firing = false;
-    inc.firing_members--;
-  }
   return false;
 }
 
@@ -569,19 +577,16 @@ void Engine::AttachInhibited(const Record& r, RecordLabels& labels, uint32_t fp_
     inc->log_records++;
   }
   inc->last_activity = t;
-  if (!m.firing) {
-    m.firing = true;
-    inc->firing_members++;
-  }
+  SetMemberFiring(*inc, m, true);
 }
 
 // ---------------------------------------------------------------------------------------
 // Correlation
 
-uint32_t Engine::Correlate(const Record& r, RecordLabels& labels, FpState& st_in, uint32_t fp_slot,
+uint32_t Engine::Correlate(const Record& r, RecordLabels& labels, uint32_t fp_slot, EventTime t,
                            Decision* decision, std::string_view* rule_name, uint32_t extra_count) {
   const rules::CompiledRules& rules = *rules_;
-  EventTime t = st_in.last_seen;
+  const uint64_t fp_value = fps_[fp_slot].fp;
   int rule_index = -1;
   for (size_t i = 0; i < rules.correlate.size(); ++i) {
     if (rules.correlate[i].match.Matches(labels)) {
@@ -663,7 +668,7 @@ uint32_t Engine::Correlate(const Record& r, RecordLabels& labels, FpState& st_in
     XXH3_64bits_reset_withSeed(&ks, kFingerprintSeed);
     XXH3_64bits_update(&ks, rule.name.data(), rule.name.size());
     XXH3_64bits_update(&ks, &group_hash, sizeof(group_hash));
-    XXH3_64bits_update(&ks, &st_in.fp, sizeof(st_in.fp));
+    XXH3_64bits_update(&ks, &fp_value, sizeof(fp_value));
     XXH3_64bits_update(&ks, &t.ms, sizeof(t.ms));
     char buf[24];
     std::snprintf(buf, sizeof(buf), "ng-%016llx",
@@ -727,6 +732,15 @@ uint32_t Engine::Correlate(const Record& r, RecordLabels& labels, FpState& st_in
   return chosen;
 }
 
+void Engine::SetMemberFiring(Incident& inc, Member& m, bool firing) {
+  if (m.firing == firing) return;
+  m.firing = firing;
+  const int d = firing ? 1 : -1;
+  inc.firing_members += d;
+  if (!m.inhibited) inc.active_members += d;
+  NG_CHECK(inc.firing_members >= 0 && inc.active_members >= 0);
+}
+
 Member Engine::MakeMember(const Incident& inc, const Record& r, const RecordLabels& labels,
                           Fingerprint fp, EventTime t) const {
   Member m;
@@ -757,10 +771,7 @@ Member Engine::MakeMember(const Incident& inc, const Record& r, const RecordLabe
 void Engine::MemberFired(FpState& st, const Record& r, EventTime t) {
   Incident& inc = incidents_[st.incident];
   Member& m = inc.members[st.member];
-  if (!m.firing) {
-    m.firing = true;
-    inc.firing_members++;
-  }
+  SetMemberFiring(inc, m, true);
   if (!m.inhibited && m.severity > inc.severity) {
     inc.severity = m.severity;
     if (inc.notified && inc.severity > inc.notified_severity) inc.escalation_pending = true;
@@ -776,11 +787,7 @@ void Engine::MemberFired(FpState& st, const Record& r, EventTime t) {
 void Engine::MemberResolved(FpState& st, EventTime t) {
   Incident& inc = incidents_[st.incident];
   Member& m = inc.members[st.member];
-  if (m.firing) {
-    m.firing = false;
-    inc.firing_members--;
-    NG_CHECK(inc.firing_members >= 0);
-  }
+  SetMemberFiring(inc, m, false);
   inc.last_activity = t;
   ScheduleIncident(st.incident);
 }
@@ -816,8 +823,11 @@ void Engine::ScheduleIncident(uint32_t slot) {
   if (inc.state == IncidentState::kPending) {
     next = inc.opened + rule.group_wait;
   } else {
+    if (!inc.notified && inc.active_members > 0 && inc.route != rules::Action::kDrop) {
+      next = watermark_;  // owed its first trigger
+    }
     if (inc.escalation_pending) next = std::min(next, inc.last_notified + rule.group_interval);
-    if (inc.notified && inc.firing_members > 0 && rules_->page.repeat_interval.count() > 0) {
+    if (inc.notified && inc.active_members > 0 && rules_->page.repeat_interval.count() > 0) {
       next = std::min(next, inc.last_notified + rules_->page.repeat_interval);
     }
   }
@@ -862,16 +872,20 @@ void Engine::FireIncidentTimer(uint32_t slot, EventTime t) {
   if (inc.state == IncidentState::kPending && t >= inc.opened + rule.group_wait) {
     inc.state = IncidentState::kOpen;
     // Everything resolved before group_wait was a blip: nobody is told.
-    if (inc.firing_members > 0 && inc.route != rules::Action::kDrop) {
+    if (inc.active_members > 0 && inc.route != rules::Action::kDrop) {
       Notify(inc, NotifyAction::kTrigger, "open", t);
     }
   } else if (inc.state == IncidentState::kOpen) {
     if (inc.escalation_pending && t >= inc.last_notified + rule.group_interval) {
       inc.escalation_pending = false;
-      if (inc.firing_members > 0 && inc.route != rules::Action::kDrop) {
+      if (inc.active_members > 0 && inc.route != rules::Action::kDrop) {
         Notify(inc, NotifyAction::kTrigger, "escalation", t);
       }
-    } else if (inc.notified && inc.firing_members > 0 && rules_->page.repeat_interval.count() > 0 &&
+    } else if (!inc.notified && inc.active_members > 0 && inc.route != rules::Action::kDrop) {
+      // Silent at group_wait (a blip, or its route was drop), pageable now: it is owed a
+      // trigger, sent as soon as it becomes due.
+      Notify(inc, NotifyAction::kTrigger, "open", t);
+    } else if (inc.notified && inc.active_members > 0 && rules_->page.repeat_interval.count() > 0 &&
                t >= inc.last_notified + rules_->page.repeat_interval) {
       Notify(inc, NotifyAction::kTrigger, "repeat", t);
     }
@@ -885,32 +899,51 @@ void Engine::FireIncidentTimer(uint32_t slot, EventTime t) {
 }
 
 void Engine::FireFingerprintTimer(uint32_t slot, EventTime t) {
-  FpState& st = fps_[slot];
   const rules::CompiledRules& rules = *rules_;
-  if (st.flapping && t >= st.last_change + rules.dedup.flapping.stable_for) {
-    st.flapping = false;
-    st.nchanges = 0;
+  if (fps_[slot].flapping && t >= fps_[slot].last_change + rules.dedup.flapping.stable_for) {
+    fps_[slot].flapping = false;
+    fps_[slot].nchanges = 0;
     flap_history_.erase(slot);
+    ReleaseHeld(slot, t);
   }
-  if (st.kind == SignalKind::kLog) {
-    if (st.firing && t >= st.last_seen + rules.logs.surge.quiet_for) {
-      st.firing = false;
-      if (IncidentOf(st) != nullptr) MemberResolved(st, t);
-    } else if (st.firing) {
-      Schedule(TimerKind::kFingerprint, slot, st.last_seen + rules.logs.surge.quiet_for);
-    }
+  FpState& st = fps_[slot];
+  const Millis timeout = rules.dedup.resolve_timeout;
+  if (st.firing && st.kind == SignalKind::kLog && t >= st.last_seen + rules.logs.surge.quiet_for) {
+    st.firing = false;
+    if (IncidentOf(st) != nullptr) MemberResolved(st, t);
+  } else if (st.firing && st.kind == SignalKind::kAlert && timeout.count() > 0 &&
+             t >= st.last_seen + timeout) {
+    st.firing = false;
+    UpdateInhibitSources(slot, nullptr, false);
+    if (IncidentOf(st) != nullptr) MemberResolved(st, t);
+  }
+  // Re-arm for whatever is still due: a flapping release, a quiet log, a stale alert.
+  EventTime next = kMaxTime;
+  if (st.flapping) next = std::min(next, st.last_change + rules.dedup.flapping.stable_for);
+  if (st.firing && st.kind == SignalKind::kLog) {
+    next = std::min(next, st.last_seen + rules.logs.surge.quiet_for);
+  }
+  if (st.firing && st.kind == SignalKind::kAlert && timeout.count() > 0) {
+    next = std::min(next, st.last_seen + timeout);
+  }
+  if (next != kMaxTime) Schedule(TimerKind::kFingerprint, slot, next);
+}
+
+void Engine::ReleaseHeld(uint32_t slot, EventTime t) {
+  auto it = held_.find(slot);
+  if (it == held_.end()) return;
+  Record held = std::move(it->second);
+  held_.erase(it);
+  FpState& st = fps_[slot];
+  if (!st.firing || st.kind != SignalKind::kAlert) return;
+  RecordLabels labels(held, rules_->topology);
+  DecisionEvent ev;  // not an input record: no explain line
+  ev.record = &held;
+  if (Incident* inc = IncidentOf(st)) {
+    if (!inc->members[st.member].firing) MemberFired(st, held, t);
     return;
   }
-  Millis timeout = rules.dedup.resolve_timeout;
-  if (st.firing && timeout.count() > 0) {
-    if (t >= st.last_seen + timeout) {
-      st.firing = false;
-      UpdateInhibitSources(slot, nullptr, false);
-      if (IncidentOf(st) != nullptr) MemberResolved(st, t);
-    } else {
-      Schedule(TimerKind::kFingerprint, slot, st.last_seen + timeout);
-    }
-  }
+  MuteOrCorrelate(held, labels, slot, 0, t, ev);
 }
 
 void Engine::Notify(Incident& inc, NotifyAction action, std::string_view reason, EventTime t) {
@@ -1021,7 +1054,7 @@ void Engine::Finish() {
     Incident& inc = incidents_[slot];
     EventTime due = inc.opened + rules_->correlate[inc.rule].group_wait;
     inc.state = IncidentState::kOpen;
-    if (inc.firing_members > 0 && inc.route != rules::Action::kDrop) {
+    if (inc.active_members > 0 && inc.route != rules::Action::kDrop) {
       Notify(inc, NotifyAction::kTrigger, "open", std::max(due, watermark_));
     }
   }

@@ -121,13 +121,15 @@ class Engine {
   uint32_t LookupOrInsert(Fingerprint fp, uint64_t verify, SignalKind kind);
   bool RecordChange(uint32_t slot, EventTime t);
   // Joins the best open incident or opens one; returns the incident slot.
-  uint32_t Correlate(const Record& r, RecordLabels& labels, FpState& st, uint32_t fp_slot,
+  uint32_t Correlate(const Record& r, RecordLabels& labels, uint32_t fp_slot, EventTime t,
                      Decision* decision, std::string_view* rule, uint32_t extra_count);
+  // A flapping alert that became stable while firing joins an incident as if it just fired.
+  void ReleaseHeld(uint32_t slot, EventTime t);
   Incident* IncidentOf(const FpState& st);
   bool Dropped(const RecordLabels& labels, DecisionEvent& ev) const;
   // A signal that is not in an incident yet: inhibited, silenced, or correlated.
   void MuteOrCorrelate(const Record& r, RecordLabels& labels, uint32_t slot, uint32_t extra_count,
-                       DecisionEvent& ev);
+                       EventTime t, DecisionEvent& ev);
   // A record of a fingerprint already in `inc`: counted, and re-fired if it had resolved.
   void FoldIntoIncident(Incident& inc, FpState& st, const Record& r, RecordLabels& labels,
                         bool activation, EventTime t, DecisionEvent& ev);
@@ -140,6 +142,7 @@ class Engine {
   void AttachInhibited(const Record& r, RecordLabels& labels, uint32_t fp_slot,
                        uint32_t source_slot, DecisionEvent& ev);
   void MemberResolved(FpState& st, EventTime t);
+  static void SetMemberFiring(Incident& inc, Member& m, bool firing);
   Member MakeMember(const Incident& inc, const Record& r, const RecordLabels& labels,
                     Fingerprint fp, EventTime t) const;
   void MemberFired(FpState& st, const Record& r, EventTime t);
@@ -177,13 +180,15 @@ class Engine {
   // (correlate rule, hash of scalar group values) -> open incident slots
   absl::flat_hash_map<uint64_t, std::vector<uint32_t>> groups_;
   // Inhibition sources: (rule, hash of equal labels) -> live source alerts.
-  struct InhibitEntry {
-    uint32_t total = 0;
-    uint32_t both = 0;  // sources that match the target matchers too
-    uint32_t last_source = UINT32_MAX;
+  struct InhibitSource {
+    uint32_t slot;  // fingerprint slot of the firing source alert
+    bool both;      // it matches the target matchers too
   };
-  absl::flat_hash_map<uint64_t, InhibitEntry> inhibit_sources_;
-  absl::flat_hash_map<uint32_t, std::vector<std::pair<uint32_t, uint64_t>>> source_of_;
+  // Live sources per (rule, equal-label hash), in activation order.
+  absl::flat_hash_map<uint64_t, std::vector<InhibitSource>> inhibit_sources_;
+  absl::flat_hash_map<uint32_t, std::vector<uint64_t>> source_of_;  // slot -> its entries
+  // The last record of each flapping alert, correlated when it becomes stable.
+  absl::flat_hash_map<uint32_t, Record> held_;
   // Change evidence: when each (service, version) was first seen (event time).
   absl::flat_hash_map<std::string, EventTime> versions_;
   EventTime versions_first_record_ = kMinTime;

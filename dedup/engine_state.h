@@ -2,6 +2,7 @@
 // of engine.h so that the public header stays about the contract, not the layout.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <cmath>
 
@@ -31,7 +32,13 @@ struct Engine::FpState {
 // Recent state-change times of a fingerprint that changed more than once.
 struct Engine::FlapHistory {
   std::array<int64_t, kMaxFlapChanges> changes{};  // ring, ms
-  uint8_t n = 0;
+  uint8_t head = 0;                                // next slot to write
+  uint8_t count = 0;                               // filled slots (at most kMaxFlapChanges)
+  void Push(int64_t ms) {
+    changes[head] = ms;
+    head = static_cast<uint8_t>((head + 1) % kMaxFlapChanges);
+    count = static_cast<uint8_t>(std::min<int>(count + 1, kMaxFlapChanges));
+  }
 };
 
 // Per log signal: counts over the last `within` in four sub-buckets, and an exponentially
@@ -51,7 +58,7 @@ struct Engine::LogRate {
     int64_t steps = b - bucket;
     int64_t fold = std::min<int64_t>(steps, 4);
     for (int64_t k = 1; k <= fold; ++k) {
-      uint32_t& c = counts[static_cast<size_t>((bucket + k) % 4)];
+      uint32_t& c = counts[static_cast<size_t>(((bucket + k) % 4 + 4) % 4)];
       baseline = baseline * (1 - alpha) + c * alpha;
       c = 0;
     }

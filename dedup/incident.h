@@ -71,7 +71,8 @@ struct Incident {
   std::vector<std::string> traces;  // trace ids of its log members (at most kMaxTraces)
   EventTime opened, first_seen, last_seen, last_activity;
   Severity severity = Severity::kInfo;
-  int firing_members = 0;
+  int firing_members = 0;  // members firing, inhibited ones included (they keep it open)
+  int active_members = 0;  // members firing that are not inhibited (they make it notify)
   // Notification state.
   rules::Action route = rules::Action::kTicket;  // what the policy says now
   bool notified = false;                         // a trigger went out

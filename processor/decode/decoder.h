@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "dedup/record.h"
+#include "rules/compiled_rules.h"
 
 namespace noisegate::processor {
 
@@ -76,6 +77,9 @@ class Decoder {
   virtual void Decode(std::string_view payload, const MessageMeta& meta, RecordBatch& out,
                       std::vector<DeadLetter>& dead) = 0;
 };
+
+// The decoder settings of one input of the rules (json_log field pointers and labels).
+DecoderConfig DecoderConfigFor(const rules::InputRule& input);
 
 // The registry: format name -> factory. Returns nullptr for an unknown format.
 std::unique_ptr<Decoder> MakeDecoder(std::string_view format, const DecoderConfig& config);

@@ -44,4 +44,20 @@ std::vector<std::string_view> DecoderFormats() {
   return names;
 }
 
+DecoderConfig DecoderConfigFor(const rules::InputRule& input) {
+  DecoderConfig cfg;
+  JsonLogFields& f = cfg.fields;
+  std::string* slots[] = {&f.time,       &f.level,       &f.service,  &f.message,
+                          &f.error_type, &f.stack_trace, &f.trace_id, &f.version};
+  const char* names[] = {"time",       "level",       "service",  "message",
+                         "error_type", "stack_trace", "trace_id", "version"};
+  for (const auto& [name, pointer] : input.fields) {
+    for (size_t i = 0; i < std::size(names); ++i) {
+      if (name == names[i]) *slots[i] = pointer;
+    }
+  }
+  f.labels = input.labels;
+  return cfg;
+}
+
 }  // namespace noisegate::processor

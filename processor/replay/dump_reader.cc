@@ -195,6 +195,8 @@ bool ParseEnvelope(std::string_view line, DumpMessage* out, std::string* error) 
   bool have_topic = false, have_payload = false, have_offset = false;
   out->ts.reset();
   out->partition = 0;
+  out->addressed = false;
+  out->envelope_error.clear();
   out->key_null = true;
   out->payload_null = false;
   std::string name;
@@ -216,9 +218,10 @@ bool ParseEnvelope(std::string_view line, DumpMessage* out, std::string* error) 
         ok = sc.Integer(&out->offset);
         have_offset = ok;
       } else if (name == "ts") {
-        if (sc.Literal("null")) break;
-        ok = sc.Integer(&n);
-        if (ok) out->ts = n;
+        if (!sc.Literal("null")) {
+          ok = sc.Integer(&n);
+          if (ok) out->ts = n;
+        }
       } else if (name == "key") {
         out->key_null = sc.Literal("null");
         if (!out->key_null) ok = sc.String(&out->key);
@@ -235,6 +238,7 @@ bool ParseEnvelope(std::string_view line, DumpMessage* out, std::string* error) 
       }
       if (!ok) {
         *error = "malformed value of envelope field \"" + name + "\"";
+        out->addressed = have_topic && have_offset;
         return false;
       }
     } while (sc.Eat(','));
@@ -290,6 +294,14 @@ bool DumpReader::Next(DumpMessage* out, std::string* skipped) {
     std::string why;
     if (ParseEnvelope(line_, out, &why)) {
       out->line = line_no_;
+      return true;
+    }
+    if (out->addressed) {
+      // The address came through (kcat writes it first) but the rest did not, e.g. a line
+      // cut short: the message goes to the dead letters under its address.
+      out->line = line_no_;
+      out->envelope_error = why;
+      out->payload.swap(line_);
       return true;
     }
     *skipped = path_ + ":" + std::to_string(line_no_) + ": " + why;

@@ -22,6 +22,10 @@ struct DumpMessage {
   std::string payload;
   bool payload_null = false;
   size_t line = 0;  // 1-based line in the dump
+  // Set when the line's topic and offset were read but the rest of the envelope is broken
+  // (e.g. cut short): `payload` then holds the whole line, `envelope_error` says why.
+  bool addressed = false;
+  std::string envelope_error;
 };
 
 // Parses one kcat -J envelope line. On failure returns false and says why in `error`.

@@ -91,7 +91,8 @@ class ReplaySink : public dedup::Sink {
       (trigger ? s_->ticket_triggers : s_->ticket_resolves)++;
       if (trigger && n.reason == "open") s_->tickets_opened++;
     }
-    EmittedEvent ev{n.action, n.route, n.at.ms, n.incident->id, std::string(n.reason), line_, {}, {}};
+    EmittedEvent ev{n.action, n.route, n.at.ms, n.incident->id, std::string(n.reason),
+                    line_,    {},      {}};
     if (trigger) {
       ev.summary = IncidentSummary(*n.incident, rules_);
       for (const dedup::Member& m : n.incident->members)
@@ -146,7 +147,9 @@ void DecodeCurrent(Source& src, const rules::CompiledRules& rules, const ReplayO
     src.dead.push_back(DeadLetter{0, std::string(reason), std::move(detail)});
   };
   int input = rules.FindInput(m.topic);
-  if (input < 0) {
+  if (!m.envelope_error.empty()) {
+    reject(reason::kBadEnvelope, m.envelope_error);
+  } else if (input < 0) {
     reject(reason::kUnknownTopic, "no input in the rules reads topic \"" + m.topic + "\"");
   } else if (m.payload_null || m.payload.empty()) {
     reject(reason::kEmpty, "the message has no value");
@@ -194,18 +197,7 @@ Result<ReplaySummary> RunReplay(std::shared_ptr<const rules::CompiledRules> rule
     if (!s.reader->Open(&error)) return MakeError(ErrorCode::kIo, error);
     total_bytes += s.reader->size();
     for (const rules::InputRule& in : rules.inputs) {
-      DecoderConfig cfg;
-      for (const auto& [name, ptr] : in.fields) {
-        if (name == "time") cfg.fields.time = ptr;
-        if (name == "level") cfg.fields.level = ptr;
-        if (name == "service") cfg.fields.service = ptr;
-        if (name == "message") cfg.fields.message = ptr;
-        if (name == "error_type") cfg.fields.error_type = ptr;
-        if (name == "stack_trace") cfg.fields.stack_trace = ptr;
-        if (name == "trace_id") cfg.fields.trace_id = ptr;
-        if (name == "version") cfg.fields.version = ptr;
-      }
-      cfg.fields.labels = in.labels;
+      DecoderConfig cfg = DecoderConfigFor(in);
       s.decoders.push_back(MakeDecoder(in.format, cfg));
       if (!s.decoders.back()) {
         return MakeError(ErrorCode::kInvalidArgument, "no decoder for format " + in.format);

@@ -198,7 +198,7 @@ std::optional<InputSpec> ReadInput(YamlReader& rd, const YAML::Node& n, const st
   if (YamlReader::Has(get("alert"))) {
     YAML::Node a = get("alert");
     std::string ap = rules::JoinPath(path, "alert");
-    if (rd.CheckMap(a, ap, {"labels", "status", "summary", "input"}, "an alert")) {
+    if (rd.CheckMap(a, ap, {"labels", "status", "summary"}, "an alert")) {
       r.kind = SignalKind::kAlert;
       if (rd.Require(a, ap, "labels"))
         ReadLabels(rd, YamlReader::Get(a, "labels"), rules::JoinPath(ap, "labels"), &r.labels);
@@ -479,8 +479,11 @@ RuleTestResult RunTests(const std::shared_ptr<const rules::CompiledRules>& compi
                            (sink.last_rule.empty() ? "none" : sink.last_rule));
       }
     }
-    int64_t last = order.empty() ? 0 : order.back().first;
-    engine.AdvanceWatermark(EventTime{kTestEpoch + (t.run_until >= 0 ? t.run_until : last)});
+    if (t.run_until >= 0) {
+      engine.AdvanceWatermark(EventTime{kTestEpoch + t.run_until});
+    } else {
+      engine.Finish();  // as replay does at the end of its input
+    }
     CompareEvents("pages", t.pages, sink.pages, input_incidents, &problems);
     CompareEvents("tickets", t.tickets, sink.tickets, input_incidents, &problems);
     if (problems.empty()) {

@@ -496,6 +496,91 @@ TEST(EngineTest, ANewVersionJustBeforeASurgeIsNamedAsEvidence) {
             "surged");
 }
 
+TEST(EngineTest, AnIncidentSilentAtGroupWaitPagesWhenItFiresAgain) {
+  Harness h(kBase);
+  auto labels = std::vector<std::pair<std::string, std::string>>{
+      {"alertname", "Down"}, {"service", "api"}, {"severity", "critical"}};
+  Decided open = h.Feed(Alert(0, labels));
+  h.Feed(Alert(10 * kS, labels, true));  // a blip: nothing is sent at group_wait
+  h.AdvanceTo(kM);
+  ASSERT_TRUE(h.sink.sent.empty());
+  Decided again = h.Feed(Alert(2 * kM, labels));  // fires again before the incident closed
+  EXPECT_EQ(again.incident, open.incident);
+  h.AdvanceTo(2 * kM + 1);
+  ASSERT_EQ(h.sink.sent.size(), 1u);
+  EXPECT_EQ(h.sink.sent[0].action, NotifyAction::kTrigger);
+  EXPECT_EQ(h.sink.sent[0].reason, "open");
+  EXPECT_EQ(h.sink.sent[0].at, 2 * kM);
+}
+
+TEST(EngineTest, AFlappingAlertThatStaysFiringIsReleasedWhenStable) {
+  Harness h(std::string(kBase) + R"(
+dedup:
+  flapping: {changes: 3, within: 15m, stable_for: 10m}
+)");
+  auto labels = std::vector<std::pair<std::string, std::string>>{
+      {"alertname", "Flappy"}, {"service", "api"}, {"severity", "critical"}};
+  h.Feed(Alert(0, labels));
+  h.Feed(Alert(10 * kS, labels, true));
+  EXPECT_EQ(h.Feed(Alert(20 * kS, labels)).decision, Decision::kFlapping);  // 3 changes
+  // No more records: Alertmanager re-sends an unchanged group only every few hours. The
+  // first incident was a blip (resolved before group_wait) and closes; once stable (at
+  // 10m20s) the held alert opens a new incident and pages after group_wait.
+  h.AdvanceTo(11 * kM);
+  ASSERT_EQ(h.sink.sent.size(), 1u);
+  EXPECT_EQ(h.sink.sent[0].action, NotifyAction::kTrigger);
+  EXPECT_EQ(h.sink.sent[0].at, 10 * kM + 50 * kS);
+}
+
+TEST(EngineTest, FlappingEndsEvenWhenTheLastChangeWasAResolve) {
+  Harness h(std::string(kBase) + R"(
+dedup:
+  flapping: {changes: 4, within: 15m, stable_for: 10m}
+)");
+  auto labels = std::vector<std::pair<std::string, std::string>>{
+      {"alertname", "Flappy"}, {"service", "api"}, {"severity", "warning"}};
+  for (int i = 0; i < 4; ++i) h.Feed(Alert(i * kM, labels, i % 2 == 1));
+  EXPECT_EQ(h.Feed(Alert(4 * kM, labels)).decision, Decision::kFlapping);
+  h.Feed(Alert(5 * kM, labels, true));
+  EXPECT_NE(h.Feed(Alert(3 * 60 * kM, labels)).decision, Decision::kFlapping);
+}
+
+TEST(EngineTest, FlappingIsStillDetectedAfterManyOldChanges) {
+  Harness h(std::string(kBase) + R"(
+dedup:
+  flapping: {changes: 4, within: 15m, stable_for: 10m}
+)");
+  auto labels = std::vector<std::pair<std::string, std::string>>{
+      {"alertname", "Daily"}, {"service", "api"}, {"severity", "warning"}};
+  int64_t t = 0;
+  for (int i = 0; i < 20; ++i, t += 12 * 60 * kM) h.Feed(Alert(t, labels, i % 2 == 1));
+  // Now it really flaps: four changes within minutes.
+  for (int i = 0; i < 4; ++i) h.Feed(Alert(t + i * kM, labels, i % 2 == 1));
+  EXPECT_EQ(h.Feed(Alert(t + 5 * kM, labels)).decision, Decision::kFlapping);
+}
+
+TEST(EngineTest, InhibitedMembersAloneDoNotMakeAnIncidentPage) {
+  Harness h(R"(
+inhibit:
+  - source: ['alertname="NodeDown"']
+    target: ['severity="warning"']
+    equal: [node]
+correlate:
+  - name: r
+    group_by: [node]
+page: {when: [['severity=~"critical|warning"']]}
+)");
+  h.Feed(Alert(0, {{"alertname", "NodeDown"}, {"node", "n1"}, {"severity", "critical"}}));
+  EXPECT_EQ(
+      h.Feed(Alert(2 * kS, {{"alertname", "PodDown"}, {"node", "n1"}, {"severity", "warning"}}))
+          .decision,
+      Decision::kInhibited);
+  h.Feed(
+      Alert(10 * kS, {{"alertname", "NodeDown"}, {"node", "n1"}, {"severity", "critical"}}, true));
+  h.AdvanceTo(kM);
+  EXPECT_TRUE(h.sink.sent.empty());
+}
+
 TEST(EngineTest, SameInputGivesIdenticalOutput) {
   auto run = [] {
     Harness h(kTopology);

@@ -57,6 +57,26 @@ TEST(DumpReaderTest, KeepsInvalidUtf8PayloadBytesSoTheMessageReachesTheDeadLette
   EXPECT_FALSE(m.ts.has_value());
 }
 
+TEST(DumpReaderTest, ANullTimestampIsNoTimestamp) {
+  DumpMessage m;
+  std::string err;
+  ASSERT_TRUE(
+      ParseEnvelope(R"({"topic":"t","offset":3,"ts":null,"key":null,"payload":"{}"})", &m, &err))
+      << err;
+  EXPECT_FALSE(m.ts.has_value());
+  EXPECT_EQ(m.payload, "{}");
+}
+
+TEST(DumpReaderTest, ALineCutShortKeepsItsAddress) {
+  DumpMessage m;
+  std::string err;
+  EXPECT_FALSE(
+      ParseEnvelope(R"({"topic":"t","partition":1,"offset":9,"ts":5,"payload":"{\"al)", &m, &err));
+  EXPECT_TRUE(m.addressed);
+  EXPECT_EQ(m.topic, "t");
+  EXPECT_EQ(m.offset, 9);
+}
+
 TEST(DumpReaderTest, RejectsWhatIsNotAnEnvelope) {
   DumpMessage m;
   std::string err;
