@@ -757,6 +757,13 @@ Member Engine::MakeMember(const Incident& inc, const Record& r, const RecordLabe
       break;
     }
   }
+  const auto& inhibit = rules_->inhibit;
+  for (size_t i = 0; i < inhibit.size(); ++i) {
+    if (!inhibit[i].target.Matches(labels)) continue;
+    if (!m.targets) m.targets = std::make_unique<std::vector<InhibitTarget>>();
+    m.targets->push_back(InhibitTarget{static_cast<uint32_t>(i), inhibit[i].source.Matches(labels),
+                                       EqualHash(i, inhibit[i].equal, labels)});
+  }
   if (inc.members.size() < kDetailedMembers || m.severity > inc.severity) {
     m.detail = std::make_unique<MemberDetail>();
     m.detail->summary = r.summary;
@@ -866,9 +873,33 @@ void Engine::AdvanceWatermark(EventTime t) {
   watermark_ = t;
 }
 
+void Engine::InhibitAtNotify(Incident& inc) {
+  if (inhibit_sources_.empty()) return;
+  bool changed = false;
+  for (Member& m : inc.members) {
+    if (!m.targets || m.inhibited || !m.firing) continue;
+    for (const InhibitTarget& target : *m.targets) {
+      auto it = inhibit_sources_.find(target.equal_hash);
+      if (it == inhibit_sources_.end()) continue;
+      bool effective = false;
+      for (const InhibitSource& src : it->second) effective |= !(target.two_sided && src.both);
+      if (!effective) continue;
+      // Muted from now on: it keeps the incident open but no longer makes it notify.
+      inc.active_members--;
+      m.inhibited = true;
+      changed = true;
+      break;
+    }
+  }
+  if (changed) RecomputeRoute(inc);
+}
+
 void Engine::FireIncidentTimer(uint32_t slot, EventTime t) {
   Incident& inc = incidents_[slot];
   const rules::CorrelateRule& rule = rules_->correlate[inc.rule];
+  // Alertmanager checks inhibition when it notifies: a source that started firing after its
+  // targets joined this incident still mutes them.
+  InhibitAtNotify(inc);
   if (inc.state == IncidentState::kPending && t >= inc.opened + rule.group_wait) {
     inc.state = IncidentState::kOpen;
     // Everything resolved before group_wait was a blip: nobody is told.
@@ -1054,6 +1085,7 @@ void Engine::Finish() {
     Incident& inc = incidents_[slot];
     EventTime due = inc.opened + rules_->correlate[inc.rule].group_wait;
     inc.state = IncidentState::kOpen;
+    InhibitAtNotify(inc);
     if (inc.active_members > 0 && inc.route != rules::Action::kDrop) {
       Notify(inc, NotifyAction::kTrigger, "open", std::max(due, watermark_));
     }

@@ -149,6 +149,8 @@ class Engine {
   void Schedule(TimerKind kind, uint32_t slot, EventTime at);
   void ScheduleIncident(uint32_t slot);
   void FireIncidentTimer(uint32_t slot, EventTime t);
+  // Marks the incident's members that a live source now inhibits (see FireIncidentTimer).
+  void InhibitAtNotify(Incident& inc);
   void FireFingerprintTimer(uint32_t slot, EventTime t);
   void Notify(Incident& inc, NotifyAction action, std::string_view reason, EventTime t);
   void CloseIncident(uint32_t slot, EventTime t);

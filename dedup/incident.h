@@ -29,6 +29,14 @@ struct MemberDetail {
   std::string link;
 };
 inline constexpr size_t kDetailedMembers = 20;
+
+// An inhibit rule whose target matchers a member matches, so that the inhibition can be
+// checked again when the incident notifies (a source may start firing after the target).
+struct InhibitTarget {
+  uint32_t rule = 0;
+  bool two_sided = false;  // the member matches the rule's source matchers too
+  uint64_t equal_hash = 0;
+};
 inline constexpr size_t kMaxTraces = 32;
 
 struct Member {
@@ -42,7 +50,8 @@ struct Member {
   int culprit = -1;    // topology node named in its message, or -1
   uint32_t count = 0;  // records folded into this member
   EventTime first_seen, last_seen;
-  std::unique_ptr<MemberDetail> detail;  // null for members past the detailed ones
+  std::unique_ptr<MemberDetail> detail;                 // null for members past the detailed ones
+  std::unique_ptr<std::vector<InhibitTarget>> targets;  // null when it is nobody's target
 
   std::string_view summary() const { return detail ? std::string_view(detail->summary) : ""; }
   std::string_view name() const { return detail ? std::string_view(detail->name) : ""; }

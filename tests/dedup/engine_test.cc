@@ -328,6 +328,36 @@ correlate:
   EXPECT_NE(freed.decision, Decision::kInhibited);
 }
 
+TEST(EngineTest, ASourceThatFiresAfterItsTargetsGroupedStillMutesThemAtNotifyTime) {
+  Harness h(R"(
+inhibit:
+  - name: node-down
+    source: ['alertname="NodeDown"']
+    target: ['severity="warning"']
+    equal: [node]
+correlate:
+  - name: pods
+    match: ['alertname="PodDown"']
+    group_by: [node]
+  - name: nodes
+    group_by: [node]
+page: {when: [['severity=~"critical|warning"']]}
+)");
+  Decided pod =
+      h.Feed(Alert(0, {{"alertname", "PodDown"}, {"node", "n1"}, {"severity", "warning"}}));
+  EXPECT_EQ(pod.decision, Decision::kNew);  // no source yet
+  Decided node =
+      h.Feed(Alert(10 * kS, {{"alertname", "NodeDown"}, {"node", "n1"}, {"severity", "critical"}}));
+  EXPECT_NE(node.incident, pod.incident);
+  h.AdvanceTo(kM);
+  ASSERT_EQ(h.sink.sent.size(), 1u);  // only the node pages
+  EXPECT_EQ(h.sink.sent[0].incident, node.incident);
+  Decided repeat =
+      h.Feed(Alert(2 * kM, {{"alertname", "PodDown"}, {"node", "n1"}, {"severity", "warning"}}));
+  EXPECT_EQ(repeat.decision, Decision::kInhibited);
+  EXPECT_EQ(repeat.rule, "node-down");
+}
+
 TEST(EngineTest, MissingEqualLabelsCountAsEmptyOnBothSides) {
   Harness h(R"(
 inhibit:
