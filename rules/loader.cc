@@ -188,8 +188,8 @@ void LoadDedup(YamlReader& r, const YAML::Node& node, CompiledRules* rules) {
     if (r.CheckMap(n, fp, {"changes", "within", "stable_for"},
                    "a map like {changes: 4, within: 15m, stable_for: 10m}")) {
       if (r.Require(n, fp, "changes")) {
-        auto c = r.Int(YamlReader::Get(n, "changes"), JoinPath(fp, "changes"), 2,
-                       kMaxFlappingChanges);
+        auto c =
+            r.Int(YamlReader::Get(n, "changes"), JoinPath(fp, "changes"), 2, kMaxFlappingChanges);
         if (c) dedup.flapping.changes = static_cast<int>(*c);
       }
       if (r.Require(n, fp, "within")) {
