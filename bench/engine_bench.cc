@@ -8,6 +8,10 @@
 #include <benchmark/benchmark.h>
 #include <malloc.h>
 
+#include <atomic>
+#include <cstdlib>
+#include <new>
+
 #include <memory>
 #include <string>
 #include <vector>
@@ -16,6 +20,19 @@
 #include "dedup/fingerprint.h"
 #include "processor/decode/decoder.h"
 #include "rules/loader.h"
+
+namespace noisegate {
+// Counts heap allocations, to show that the steady state allocates nothing per record.
+std::atomic<uint64_t> g_allocations{0};
+}  // namespace noisegate
+
+void* operator new(std::size_t n) {
+  noisegate::g_allocations.fetch_add(1, std::memory_order_relaxed);
+  if (void* p = std::malloc(n == 0 ? 1 : n)) return p;
+  throw std::bad_alloc();
+}
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t) noexcept { std::free(p); }
 
 namespace noisegate {
 namespace {
@@ -111,7 +128,13 @@ void Run(benchmark::State& state, const Corpus& corpus, Stage stage) {
   int64_t ts = 1795392000000;
   size_t i = 0;
   uint64_t records = 0;
+  uint64_t allocations_before = 0, records_before = 0;
   for (auto _ : state) {
+    // Warm-up: every fingerprint seen once, buffers grown; then count.
+    if (i == 4 * corpus.messages.size()) {
+      allocations_before = g_allocations.load();
+      records_before = records;
+    }
     const size_t m = i++ % corpus.messages.size();
     meta.offset = static_cast<int64_t>(i);
     meta.kafka_ts = ts + static_cast<int64_t>(i / 100);  // 100k records per event-second
@@ -131,6 +154,11 @@ void Run(benchmark::State& state, const Corpus& corpus, Stage stage) {
     }
   }
   state.SetItemsProcessed(static_cast<int64_t>(records));
+  if (records > records_before && records_before > 0) {
+    state.counters["allocs_per_record"] =
+        static_cast<double>(g_allocations.load() - allocations_before) /
+        static_cast<double>(records - records_before);
+  }
   state.SetBytesProcessed(static_cast<int64_t>(TotalBytes(corpus) / corpus.messages.size() * i));
 }
 
