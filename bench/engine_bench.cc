@@ -10,9 +10,8 @@
 
 #include <atomic>
 #include <cstdlib>
-#include <new>
-
 #include <memory>
+#include <new>
 #include <string>
 #include <vector>
 
