@@ -26,6 +26,12 @@ page:
   repeat_interval: 4h
 )";
 
+// kBase with flapping detection: `changes` state changes within 15m, stable for 10m.
+std::string WithFlapping(int changes) {
+  return std::string(kBase) + "dedup:\n  flapping: {changes: " + std::to_string(changes) +
+         ", within: 15m, stable_for: 10m}\n";
+}
+
 TEST(EngineTest, RepeatsOfAFiringAlertAreDeduplicatedIntoOneIncident) {
   Harness h(kBase);
   auto a = Alert(0, {{"alertname", "Down"}, {"service", "api"}, {"severity", "critical"}});
@@ -73,8 +79,7 @@ TEST(EngineTest, GroupWaitHoldsTheFirstNotificationAndGathersTheGroup) {
 
 TEST(EngineTest, ResolveIsSentAfterEveryMemberResolvedAndCloseAfterPassed) {
   Harness h(kBase);
-  auto labels = std::vector<std::pair<std::string, std::string>>{
-      {"alertname", "Down"}, {"service", "api"}, {"severity", "critical"}};
+  auto labels = Labels{{"alertname", "Down"}, {"service", "api"}, {"severity", "critical"}};
   Decided open = h.Feed(Alert(0, labels));
   h.AdvanceTo(kM);
   Decided res = h.Feed(Alert(2 * kM, labels, /*resolved=*/true));
@@ -95,8 +100,7 @@ TEST(EngineTest, ResolveIsSentAfterEveryMemberResolvedAndCloseAfterPassed) {
 
 TEST(EngineTest, AResolveBeforeGroupWaitIsABlipAndNobodyIsTold) {
   Harness h(kBase);
-  auto labels = std::vector<std::pair<std::string, std::string>>{
-      {"alertname", "Blip"}, {"service", "api"}, {"severity", "critical"}};
+  auto labels = Labels{{"alertname", "Blip"}, {"service", "api"}, {"severity", "critical"}};
   h.Feed(Alert(0, labels));
   h.Feed(Alert(10 * kS, labels, true));
   h.AdvanceTo(kM * 60);
@@ -105,8 +109,7 @@ TEST(EngineTest, AResolveBeforeGroupWaitIsABlipAndNobodyIsTold) {
 
 TEST(EngineTest, ReFiringWithinAnOpenIncidentRejoinsIt) {
   Harness h(kBase);
-  auto labels = std::vector<std::pair<std::string, std::string>>{
-      {"alertname", "Down"}, {"service", "api"}, {"severity", "critical"}};
+  auto labels = Labels{{"alertname", "Down"}, {"service", "api"}, {"severity", "critical"}};
   Decided open = h.Feed(Alert(0, labels));
   h.Feed(Alert(kM, labels, true));
   Decided again = h.Feed(Alert(3 * kM, labels));
@@ -115,12 +118,8 @@ TEST(EngineTest, ReFiringWithinAnOpenIncidentRejoinsIt) {
 }
 
 TEST(EngineTest, FlappingFingerprintIsHeldBackUntilStable) {
-  Harness h(std::string(kBase) + R"(
-dedup:
-  flapping: {changes: 4, within: 15m, stable_for: 10m}
-)");
-  auto labels = std::vector<std::pair<std::string, std::string>>{
-      {"alertname", "Flappy"}, {"service", "api"}, {"severity", "warning"}};
+  Harness h(WithFlapping(4));
+  auto labels = Labels{{"alertname", "Flappy"}, {"service", "api"}, {"severity", "warning"}};
   EXPECT_EQ(h.Feed(Alert(0, labels)).decision, Decision::kNew);                  // change 1
   EXPECT_EQ(h.Feed(Alert(1 * kM, labels, true)).decision, Decision::kResolved);  // change 2
   EXPECT_EQ(h.Feed(Alert(2 * kM, labels)).decision, Decision::kGrouped);         // change 3
@@ -165,8 +164,7 @@ TEST(EngineTest, EscalationFromTicketToPageKeepsTheDedupKeyAndWaitsForGroupInter
 
 TEST(EngineTest, RepeatIntervalResendsALongRunningIncident) {
   Harness h(kBase);
-  auto labels = std::vector<std::pair<std::string, std::string>>{
-      {"alertname", "Down"}, {"service", "api"}, {"severity", "critical"}};
+  auto labels = Labels{{"alertname", "Down"}, {"service", "api"}, {"severity", "critical"}};
   for (int64_t t = 0; t <= 5 * 60 * kM; t += 30 * kM) h.Feed(Alert(t, labels));
   ASSERT_EQ(h.sink.sent.size(), 2u);
   EXPECT_EQ(h.sink.sent[1].reason, "repeat");
@@ -425,8 +423,7 @@ correlate:
     close_after: 5m
 page: {when: [['severity="critical"']]}
 )");
-  auto labels = std::vector<std::pair<std::string, std::string>>{
-      {"alertname", "Down"}, {"service", "api"}, {"severity", "critical"}};
+  auto labels = Labels{{"alertname", "Down"}, {"service", "api"}, {"severity", "critical"}};
   h.Feed(Alert(0, labels));
   h.AdvanceTo(kM);
   ASSERT_EQ(h.sink.sent.size(), 1u);
@@ -528,8 +525,7 @@ TEST(EngineTest, ANewVersionJustBeforeASurgeIsNamedAsEvidence) {
 
 TEST(EngineTest, AnIncidentSilentAtGroupWaitPagesWhenItFiresAgain) {
   Harness h(kBase);
-  auto labels = std::vector<std::pair<std::string, std::string>>{
-      {"alertname", "Down"}, {"service", "api"}, {"severity", "critical"}};
+  auto labels = Labels{{"alertname", "Down"}, {"service", "api"}, {"severity", "critical"}};
   Decided open = h.Feed(Alert(0, labels));
   h.Feed(Alert(10 * kS, labels, true));  // a blip: nothing is sent at group_wait
   h.AdvanceTo(kM);
@@ -544,12 +540,8 @@ TEST(EngineTest, AnIncidentSilentAtGroupWaitPagesWhenItFiresAgain) {
 }
 
 TEST(EngineTest, AFlappingAlertThatStaysFiringIsReleasedWhenStable) {
-  Harness h(std::string(kBase) + R"(
-dedup:
-  flapping: {changes: 3, within: 15m, stable_for: 10m}
-)");
-  auto labels = std::vector<std::pair<std::string, std::string>>{
-      {"alertname", "Flappy"}, {"service", "api"}, {"severity", "critical"}};
+  Harness h(WithFlapping(3));
+  auto labels = Labels{{"alertname", "Flappy"}, {"service", "api"}, {"severity", "critical"}};
   h.Feed(Alert(0, labels));
   h.Feed(Alert(10 * kS, labels, true));
   EXPECT_EQ(h.Feed(Alert(20 * kS, labels)).decision, Decision::kFlapping);  // 3 changes
@@ -563,12 +555,8 @@ dedup:
 }
 
 TEST(EngineTest, FlappingEndsEvenWhenTheLastChangeWasAResolve) {
-  Harness h(std::string(kBase) + R"(
-dedup:
-  flapping: {changes: 4, within: 15m, stable_for: 10m}
-)");
-  auto labels = std::vector<std::pair<std::string, std::string>>{
-      {"alertname", "Flappy"}, {"service", "api"}, {"severity", "warning"}};
+  Harness h(WithFlapping(4));
+  auto labels = Labels{{"alertname", "Flappy"}, {"service", "api"}, {"severity", "warning"}};
   for (int i = 0; i < 4; ++i) h.Feed(Alert(i * kM, labels, i % 2 == 1));
   EXPECT_EQ(h.Feed(Alert(4 * kM, labels)).decision, Decision::kFlapping);
   h.Feed(Alert(5 * kM, labels, true));
@@ -576,12 +564,8 @@ dedup:
 }
 
 TEST(EngineTest, FlappingIsStillDetectedAfterManyOldChanges) {
-  Harness h(std::string(kBase) + R"(
-dedup:
-  flapping: {changes: 4, within: 15m, stable_for: 10m}
-)");
-  auto labels = std::vector<std::pair<std::string, std::string>>{
-      {"alertname", "Daily"}, {"service", "api"}, {"severity", "warning"}};
+  Harness h(WithFlapping(4));
+  auto labels = Labels{{"alertname", "Daily"}, {"service", "api"}, {"severity", "warning"}};
   int64_t t = 0;
   for (int i = 0; i < 20; ++i, t += 12 * 60 * kM) h.Feed(Alert(t, labels, i % 2 == 1));
   // Now it really flaps: four changes within minutes.

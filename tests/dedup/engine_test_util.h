@@ -25,8 +25,9 @@ inline std::shared_ptr<const rules::CompiledRules> Rules(const std::string& yaml
 constexpr int64_t kS = 1000, kM = 60 * kS;
 constexpr int64_t kT0 = 1795392000000;  // 2026-11-23T00:00:00Z
 
-inline Record Alert(int64_t t, std::vector<std::pair<std::string, std::string>> labels,
-                    bool resolved = false, std::string summary = "") {
+using Labels = std::vector<std::pair<std::string, std::string>>;
+
+inline Record Alert(int64_t t, Labels labels, bool resolved = false, std::string summary = "") {
   Record r;
   r.addr.topic = "alerts";
   r.time = EventTime{kT0 + t};

@@ -39,7 +39,9 @@ class ReplayTest : public ::testing::Test {
            R"(,"ts":)" + std::to_string(ts) + R"(,"key":null,"payload":)" + payload_json_string +
            "}\n";
   }
-  static std::shared_ptr<const rules::CompiledRules> Rules(const std::string& extra = "") {
+  // Two alertmanager inputs; pages what `page_when` matches.
+  static std::shared_ptr<const rules::CompiledRules> Rules(
+      const std::string& page_when = R"('severity="critical"')") {
     auto r = rules::LoadRulesString(R"(
 inputs:
   - {topic: a, format: alertmanager}
@@ -48,8 +50,7 @@ correlate:
   - name: all
     group_by: [alertname]
     group_wait: 0s
-page: {when: [['severity="critical"']]}
-)" + extra,
+page: {when: [[)" + page_when + "]]}\n",
                                     "r.yaml");
     EXPECT_TRUE(r.rules);
     return r.rules;
@@ -130,18 +131,7 @@ TEST_F(ReplayTest, DiffShowsPagesThatOnlyOneRuleVersionSends) {
   auto pages_warnings = RunReplay(Rules(), opt, log);
   ASSERT_TRUE(base && pages_warnings);
   EXPECT_FALSE(PrintDiff("x", *base, "y", *pages_warnings, out)) << out.str();
-  auto r2 = rules::LoadRulesString(R"(
-inputs:
-  - {topic: a, format: alertmanager}
-correlate:
-  - name: all
-    group_by: [alertname]
-    group_wait: 0s
-page: {when: [['severity=~"critical|warning"']]}
-)",
-                                   "r2.yaml");
-  ASSERT_TRUE(r2.rules);
-  auto more = RunReplay(r2.rules, opt, log);
+  auto more = RunReplay(Rules(R"('severity=~"critical|warning"')"), opt, log);
   ASSERT_TRUE(more);
   std::ostringstream diff;
   EXPECT_TRUE(PrintDiff("old.yaml", *base, "new.yaml", *more, diff));
