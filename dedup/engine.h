@@ -18,6 +18,7 @@
 #include "dedup/fingerprint_index.h"
 #include "dedup/incident.h"
 #include "dedup/record.h"
+#include "dedup/result.h"
 #include "rules/compiled_rules.h"
 
 namespace noisegate::dedup {
@@ -90,6 +91,16 @@ class Engine {
   // End of input (replay): sends what group_wait still holds back, as if its time had come.
   // Open incidents stay open; they are reported, not resolved.
   void Finish();
+
+  // Checkpoints (dedup/snapshot.cc). SaveState writes everything the engine knows (open
+  // incidents, fingerprints, windows, timers, log baselines, held records) but not the rules.
+  // LoadState, on a freshly constructed engine with the same rules, restores it so that
+  // processing continues exactly as if it had never stopped. It fails on corrupt bytes, on
+  // another format version, or when the state was written under rules whose indexes
+  // (inputs, topology, inhibit and correlate rules, fingerprint labels) differ; after a
+  // failure the engine is unspecified and must be discarded.
+  void SaveState(std::string* out) const;
+  Status LoadState(std::string_view bytes);
 
   EventTime watermark() const { return watermark_; }
   EngineStats stats() const;

@@ -44,6 +44,28 @@ class FingerprintIndex {
   }
   size_t size() const { return verify_.size(); }
 
+  // Checkpoint support (dedup/snapshot.cc): visits (verify, next) per slot in slot order ...
+  template <typename F>
+  void ForEachSlot(F&& f) const {
+    for (size_t i = 0; i < verify_.size(); ++i) f(verify_[i], next_[i]);
+  }
+  // ... and rebuilds the index from them and each slot's fingerprint (`states[i].fp`).
+  template <typename States>
+  void Restore(const States& states, const std::vector<std::pair<uint64_t, uint32_t>>& slots) {
+    first_.clear();
+    verify_.clear();
+    next_.clear();
+    std::vector<bool> chained(slots.size(), false);
+    for (const auto& [verify, next] : slots) {
+      if (next != kNoSlot) chained[next] = true;
+    }
+    for (size_t i = 0; i < slots.size(); ++i) {
+      verify_.push_back(slots[i].first);
+      next_.push_back(slots[i].second);
+      if (!chained[i]) first_.emplace(states[i].fp, static_cast<uint32_t>(i));
+    }
+  }
+
  private:
   absl::flat_hash_map<uint64_t, uint32_t> first_;  // fingerprint -> first slot
   std::vector<uint64_t> verify_;                   // second hash per slot

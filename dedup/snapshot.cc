@@ -1,0 +1,510 @@
+// Engine checkpoints: the whole state of one engine as bytes, for the live driver's changelog
+// (processor/kafka). The layout is private to noisegate and versioned; a rules digest guards
+// against restoring indexes into a rule set they were not written for.
+#include <xxhash.h>
+
+#include "dedup/codec.h"
+#include "dedup/engine.h"
+#include "dedup/engine_state.h"
+
+namespace noisegate::dedup {
+namespace {
+
+constexpr uint64_t kMagic = 0x3174617473676e;  // "ngstat1"
+constexpr uint32_t kVersion = 1;
+
+// Everything in the rules that engine state points into by index or hashes into keys.
+uint64_t RulesDigest(const rules::CompiledRules& r) {
+  std::string d;
+  Writer w(&d);
+  auto list = [&](const std::vector<std::string>& v) {
+    w.Var(v.size());
+    for (const std::string& s : v) w.Str(s);
+  };
+  w.Var(r.inputs.size());
+  for (const rules::InputRule& in : r.inputs) {
+    w.Str(in.topic);
+    w.Str(in.format);
+    w.Bool(in.fingerprint.has_value());
+    if (in.fingerprint) list(*in.fingerprint);
+  }
+  w.Var(r.topology.size());
+  for (size_t i = 0; i < r.topology.size(); ++i) w.Str(r.topology.node(static_cast<int>(i)).name);
+  list(r.dedup.fingerprint);
+  list(r.logs.fingerprint);
+  w.Var(r.inhibit.size());
+  for (const rules::InhibitRule& in : r.inhibit) {
+    w.Str(in.name);
+    list(in.equal);
+  }
+  w.Var(r.correlate.size());
+  for (const rules::CorrelateRule& c : r.correlate) {
+    w.Str(c.name);
+    list(c.group_by);
+  }
+  return XXH3_64bits(d.data(), d.size());
+}
+
+void PutLabels(const LabelSet& labels, Writer& w) {
+  w.Var(labels.size());
+  for (const Label& l : labels) {
+    w.Str(l.name);
+    w.Str(l.value);
+  }
+}
+
+bool GetLabels(Reader& rd, LabelSet* labels) {
+  labels->Clear();
+  uint64_t n = rd.Count(2);
+  for (uint64_t i = 0; i < n && rd.ok(); ++i) {
+    std::string_view name = rd.Str();
+    std::string_view value = rd.Str();
+    labels->Add(name, value);
+  }
+  return rd.ok();
+}
+
+void PutMember(const Member& m, Writer& w) {
+  w.U64(m.fingerprint.value);
+  w.U8(static_cast<uint8_t>(m.kind));
+  w.U8(static_cast<uint8_t>((m.firing ? 1 : 0) | (m.inhibited ? 2 : 0) | (m.pages ? 4 : 0)));
+  w.U8(static_cast<uint8_t>(m.severity));
+  w.SVar(m.component);
+  w.SVar(m.culprit);
+  w.Var(m.count);
+  w.Time(m.first_seen);
+  w.Time(m.last_seen);
+  w.Bool(m.detail != nullptr);
+  if (m.detail) {
+    w.Str(m.detail->summary);
+    w.Str(m.detail->name);
+    w.Str(m.detail->service);
+    w.Str(m.detail->link);
+  }
+  w.Bool(m.targets != nullptr);
+  if (m.targets) {
+    w.Var(m.targets->size());
+    for (const InhibitTarget& t : *m.targets) {
+      w.Var(t.rule);
+      w.Bool(t.two_sided);
+      w.U64(t.equal_hash);
+    }
+  }
+}
+
+Member GetMember(Reader& rd) {
+  Member m;
+  m.fingerprint.value = rd.U64();
+  m.kind = static_cast<SignalKind>(rd.U8() & 1);
+  uint8_t flags = rd.U8();
+  m.firing = flags & 1;
+  m.inhibited = flags & 2;
+  m.pages = flags & 4;
+  m.severity = static_cast<Severity>(rd.U8() & 3);
+  m.component = static_cast<int>(rd.SVar());
+  m.culprit = static_cast<int>(rd.SVar());
+  m.count = static_cast<uint32_t>(rd.Var());
+  m.first_seen = rd.Time();
+  m.last_seen = rd.Time();
+  if (rd.Bool()) {
+    m.detail = std::make_unique<MemberDetail>();
+    m.detail->summary = rd.Str();
+    m.detail->name = rd.Str();
+    m.detail->service = rd.Str();
+    m.detail->link = rd.Str();
+  }
+  if (rd.Bool()) {
+    m.targets = std::make_unique<std::vector<InhibitTarget>>();
+    uint64_t n = rd.Count(10);
+    for (uint64_t i = 0; i < n && rd.ok(); ++i) {
+      InhibitTarget t;
+      t.rule = static_cast<uint32_t>(rd.Var());
+      t.two_sided = rd.Bool();
+      t.equal_hash = rd.U64();
+      m.targets->push_back(t);
+    }
+  }
+  return m;
+}
+
+void PutStrings(const std::vector<std::string>& v, Writer& w) {
+  w.Var(v.size());
+  for (const std::string& s : v) w.Str(s);
+}
+
+void GetStrings(Reader& rd, std::vector<std::string>* v) {
+  uint64_t n = rd.Count(1);
+  v->clear();
+  for (uint64_t i = 0; i < n && rd.ok(); ++i) v->emplace_back(rd.Str());
+}
+
+void PutIncident(const Incident& inc, Writer& w) {
+  w.Str(inc.id);
+  w.SVar(inc.rule);
+  w.Str(inc.rule_name);
+  w.Var(inc.generation);
+  w.U8(static_cast<uint8_t>(inc.state));
+  w.Bool(inc.sealed);
+  w.Var(inc.group.size());
+  for (const auto& [k, v] : inc.group) {
+    w.Str(k);
+    w.Str(v);
+  }
+  w.U64(inc.group_hash);
+  w.Var(inc.impacted.size());
+  for (int n : inc.impacted) w.SVar(n);
+  w.Var(inc.members.size());
+  for (const Member& m : inc.members) PutMember(m, w);
+  w.Var(inc.alert_records);
+  w.Var(inc.log_records);
+  PutStrings(inc.evidence, w);
+  PutStrings(inc.traces, w);
+  w.Time(inc.opened);
+  w.Time(inc.first_seen);
+  w.Time(inc.last_seen);
+  w.Time(inc.last_activity);
+  w.U8(static_cast<uint8_t>(inc.severity));
+  w.SVar(inc.firing_members);
+  w.SVar(inc.active_members);
+  w.U8(static_cast<uint8_t>(inc.route));
+  w.U8(static_cast<uint8_t>((inc.notified ? 1 : 0) | (inc.paged ? 2 : 0) | (inc.ticketed ? 4 : 0) |
+                            (inc.escalation_pending ? 8 : 0)));
+  w.U8(static_cast<uint8_t>(inc.notified_route));
+  w.U8(static_cast<uint8_t>(inc.notified_severity));
+  w.Var(inc.notified_impacted);
+  w.Time(inc.last_notified);
+  w.Time(inc.scheduled);
+}
+
+void GetIncident(Reader& rd, Incident* inc) {
+  inc->id = rd.Str();
+  inc->rule = static_cast<int>(rd.SVar());
+  inc->rule_name = rd.Str();
+  inc->generation = static_cast<uint32_t>(rd.Var());
+  uint8_t state = rd.U8();
+  if (state > static_cast<uint8_t>(IncidentState::kClosed)) rd.Fail();
+  inc->state = static_cast<IncidentState>(state);
+  inc->sealed = rd.Bool();
+  uint64_t n = rd.Count(2);
+  for (uint64_t i = 0; i < n && rd.ok(); ++i) {
+    std::string k(rd.Str());
+    inc->group.emplace_back(std::move(k), std::string(rd.Str()));
+  }
+  inc->group_hash = rd.U64();
+  n = rd.Count(1);
+  for (uint64_t i = 0; i < n && rd.ok(); ++i) inc->impacted.push_back(static_cast<int>(rd.SVar()));
+  n = rd.Count(20);
+  for (uint64_t i = 0; i < n && rd.ok(); ++i) inc->members.push_back(GetMember(rd));
+  inc->alert_records = rd.Var();
+  inc->log_records = rd.Var();
+  GetStrings(rd, &inc->evidence);
+  GetStrings(rd, &inc->traces);
+  inc->opened = rd.Time();
+  inc->first_seen = rd.Time();
+  inc->last_seen = rd.Time();
+  inc->last_activity = rd.Time();
+  inc->severity = static_cast<Severity>(rd.U8() & 3);
+  inc->firing_members = static_cast<int>(rd.SVar());
+  inc->active_members = static_cast<int>(rd.SVar());
+  auto action = [&rd]() {
+    uint8_t a = rd.U8();
+    if (a > static_cast<uint8_t>(rules::Action::kDrop)) rd.Fail();
+    return static_cast<rules::Action>(a);
+  };
+  inc->route = action();
+  uint8_t flags = rd.U8();
+  inc->notified = flags & 1;
+  inc->paged = flags & 2;
+  inc->ticketed = flags & 4;
+  inc->escalation_pending = flags & 8;
+  inc->notified_route = action();
+  inc->notified_severity = static_cast<Severity>(rd.U8() & 3);
+  inc->notified_impacted = rd.Var();
+  inc->last_notified = rd.Time();
+  inc->scheduled = rd.Time();
+}
+
+}  // namespace
+
+void EncodeRecord(const Record& r, Writer& w) {
+  w.Str(r.addr.topic);
+  w.SVar(r.addr.partition);
+  w.SVar(r.addr.offset);
+  w.SVar(r.addr.index);
+  w.Time(r.time);
+  w.U8(static_cast<uint8_t>(r.kind));
+  w.U8(static_cast<uint8_t>(r.state));
+  w.SVar(r.input);
+  PutLabels(r.labels, w);
+  w.Str(r.summary);
+  w.Str(r.description);
+  w.Str(r.link);
+  w.Str(r.trace_id);
+  w.Time(r.ends_at);
+}
+
+bool DecodeRecord(Reader& rd, Record* r) {
+  r->addr.topic = rd.Str();
+  r->addr.partition = static_cast<int32_t>(rd.SVar());
+  r->addr.offset = rd.SVar();
+  r->addr.index = static_cast<int32_t>(rd.SVar());
+  r->time = rd.Time();
+  uint8_t kind = rd.U8();
+  uint8_t state = rd.U8();
+  if (kind > 1 || state > 1) rd.Fail();
+  r->kind = static_cast<SignalKind>(kind & 1);
+  r->state = static_cast<AlertState>(state & 1);
+  r->input = static_cast<int32_t>(rd.SVar());
+  GetLabels(rd, &r->labels);
+  r->summary = rd.Str();
+  r->description = rd.Str();
+  r->link = rd.Str();
+  r->trace_id = rd.Str();
+  r->ends_at = rd.Time();
+  return rd.ok();
+}
+
+void Engine::SaveState(std::string* out) const {
+  out->clear();
+  Writer w(out);
+  w.U64(kMagic);
+  w.Var(kVersion);
+  w.U64(RulesDigest(*rules_));
+  w.Time(watermark_);
+  w.Time(first_record_);
+  w.Var(stats_.records);
+  w.Var(stats_.late);
+  w.Var(stats_.incidents_opened);
+  w.Var(stats_.incidents_closed);
+
+  // Fingerprints, in slot order; the index is rebuilt from (fp, verify) in the same order.
+  w.Var(fps_.size());
+  for (size_t slot = 0; slot < fps_.size(); ++slot) {
+    const FpState& st = fps_[slot];
+    w.U64(st.fp);
+    w.Var(st.incident);
+    w.Var(st.incident_generation);
+    w.SVar(st.member);
+    w.Var(st.log_rate);
+    w.Var(st.generation);
+    w.Time(st.last_seen);
+    w.Time(st.last_change);
+    w.Time(st.timer_at);
+    w.U8(static_cast<uint8_t>(st.kind));
+    w.U8(static_cast<uint8_t>((st.firing ? 1 : 0) | (st.flapping ? 2 : 0)));
+    w.U8(st.nchanges);
+  }
+  fp_index_.ForEachSlot([&](uint64_t verify, uint32_t next) {
+    w.U64(verify);
+    w.Var(next == FingerprintIndex::kNoSlot ? 0 : uint64_t{next} + 1);
+  });
+  w.Var(flap_history_.size());
+  for (const auto& [slot, h] : flap_history_) {
+    w.Var(slot);
+    for (int64_t c : h.changes) w.SVar(c);
+    w.U8(h.head);
+    w.U8(h.count);
+  }
+  w.Var(log_rates_.size());
+  for (const LogRate& lr : log_rates_) {
+    w.SVar(lr.bucket);
+    for (uint32_t c : lr.counts) w.Var(c);
+    w.F64(lr.baseline);
+  }
+
+  w.Var(incidents_.size());
+  for (const Incident& inc : incidents_) PutIncident(inc, w);
+  w.Var(free_incidents_.size());
+  for (uint32_t s : free_incidents_) w.Var(s);
+  w.Var(open_order_.size());
+  for (uint32_t s : open_order_) w.Var(s);
+  w.Var(groups_.size());
+  for (const auto& [h, slots] : groups_) {
+    w.U64(h);
+    w.Var(slots.size());
+    for (uint32_t s : slots) w.Var(s);
+  }
+  w.Var(inhibit_sources_.size());
+  for (const auto& [h, sources] : inhibit_sources_) {
+    w.U64(h);
+    w.Var(sources.size());
+    for (const InhibitSource& s : sources) {
+      w.Var(s.slot);
+      w.Bool(s.both);
+    }
+  }
+  w.Var(source_of_.size());
+  for (const auto& [slot, hashes] : source_of_) {
+    w.Var(slot);
+    w.Var(hashes.size());
+    for (uint64_t h : hashes) w.U64(h);
+  }
+  w.Var(held_.size());
+  for (const auto& [slot, r] : held_) {
+    w.Var(slot);
+    EncodeRecord(r, w);
+  }
+  w.Var(versions_.size());
+  for (const auto& [v, t] : versions_) {
+    w.Str(v);
+    w.Time(t);
+  }
+  w.Time(versions_first_record_);
+  w.Var(traces_.size());
+  for (const auto& [trace, where] : traces_) {
+    w.Str(trace);
+    w.Var(where.first);
+    w.Var(where.second);
+  }
+  auto timers = timers_;
+  w.Var(timers.size());
+  while (!timers.empty()) {
+    const Timer& t = timers.top();
+    w.Time(t.at);
+    w.U8(static_cast<uint8_t>(t.kind));
+    w.Var(t.slot);
+    w.Var(t.generation);
+    timers.pop();
+  }
+}
+
+Status Engine::LoadState(std::string_view bytes) {
+  auto corrupt = [](std::string what) {
+    return MakeError(ErrorCode::kParse, "engine state: " + std::move(what));
+  };
+  Reader rd(bytes);
+  if (rd.U64() != kMagic) return corrupt("not a noisegate state");
+  if (uint64_t v = rd.Var(); v != kVersion) {
+    return corrupt("format version " + std::to_string(v) + ", this build reads " +
+                   std::to_string(kVersion));
+  }
+  if (rd.U64() != RulesDigest(*rules_)) {
+    return corrupt(
+        "written under different rules (inputs, topology, inhibit or correlate rules changed)");
+  }
+  watermark_ = rd.Time();
+  first_record_ = rd.Time();
+  stats_.records = rd.Var();
+  stats_.late = rd.Var();
+  stats_.incidents_opened = rd.Var();
+  stats_.incidents_closed = rd.Var();
+
+  uint64_t nfps = rd.Count(20);
+  for (uint64_t i = 0; i < nfps && rd.ok(); ++i) {
+    FpState& st = fps_.emplace_back();
+    st.fp = rd.U64();
+    st.incident = static_cast<uint32_t>(rd.Var());
+    st.incident_generation = static_cast<uint32_t>(rd.Var());
+    st.member = static_cast<int32_t>(rd.SVar());
+    st.log_rate = static_cast<uint32_t>(rd.Var());
+    st.generation = static_cast<uint32_t>(rd.Var());
+    st.last_seen = rd.Time();
+    st.last_change = rd.Time();
+    st.timer_at = rd.Time();
+    st.kind = static_cast<SignalKind>(rd.U8() & 1);
+    uint8_t flags = rd.U8();
+    st.firing = flags & 1;
+    st.flapping = flags & 2;
+    st.nchanges = rd.U8();
+  }
+  std::vector<std::pair<uint64_t, uint32_t>> index(nfps);
+  for (uint64_t i = 0; i < nfps && rd.ok(); ++i) {
+    index[i].first = rd.U64();
+    uint64_t next = rd.Var();
+    if (next > nfps) rd.Fail();
+    index[i].second = next == 0 ? FingerprintIndex::kNoSlot : static_cast<uint32_t>(next - 1);
+  }
+  if (!rd.ok()) return corrupt("cut short in fingerprints");
+  fp_index_.Restore(fps_, index);
+
+  uint64_t n = rd.Count(12);
+  for (uint64_t i = 0; i < n && rd.ok(); ++i) {
+    auto slot = static_cast<uint32_t>(rd.Var());
+    FlapHistory& h = flap_history_[slot];
+    for (int64_t& c : h.changes) c = rd.SVar();
+    h.head = static_cast<uint8_t>(rd.U8() % kMaxFlapChanges);
+    h.count = std::min<uint8_t>(rd.U8(), kMaxFlapChanges);
+  }
+  n = rd.Count(13);
+  log_rates_.resize(n);
+  for (LogRate& lr : log_rates_) {
+    lr.bucket = rd.SVar();
+    for (uint32_t& c : lr.counts) c = static_cast<uint32_t>(rd.Var());
+    lr.baseline = rd.F64();
+  }
+
+  n = rd.Count(30);
+  incidents_.resize(n);
+  for (Incident& inc : incidents_) {
+    GetIncident(rd, &inc);
+    if (inc.rule >= static_cast<int>(rules_->correlate.size())) rd.Fail();
+    if (!rd.ok()) break;
+  }
+  auto slots = [&](std::vector<uint32_t>* v, uint64_t limit) {
+    uint64_t k = rd.Count(1);
+    for (uint64_t i = 0; i < k && rd.ok(); ++i) {
+      uint64_t s = rd.Var();
+      if (s >= limit) rd.Fail();
+      v->push_back(static_cast<uint32_t>(s));
+    }
+  };
+  slots(&free_incidents_, incidents_.size());
+  slots(&open_order_, incidents_.size());
+  n = rd.Count(9);
+  for (uint64_t i = 0; i < n && rd.ok(); ++i) slots(&groups_[rd.U64()], incidents_.size());
+  n = rd.Count(9);
+  for (uint64_t i = 0; i < n && rd.ok(); ++i) {
+    std::vector<InhibitSource>& v = inhibit_sources_[rd.U64()];
+    uint64_t k = rd.Count(2);
+    for (uint64_t j = 0; j < k && rd.ok(); ++j) {
+      uint64_t s = rd.Var();
+      if (s >= nfps) rd.Fail();
+      v.push_back(InhibitSource{static_cast<uint32_t>(s), rd.Bool()});
+    }
+  }
+  n = rd.Count(2);
+  for (uint64_t i = 0; i < n && rd.ok(); ++i) {
+    std::vector<uint64_t>& v = source_of_[static_cast<uint32_t>(rd.Var())];
+    uint64_t k = rd.Count(8);
+    for (uint64_t j = 0; j < k && rd.ok(); ++j) v.push_back(rd.U64());
+  }
+  n = rd.Count(10);
+  for (uint64_t i = 0; i < n && rd.ok(); ++i) {
+    auto slot = static_cast<uint32_t>(rd.Var());
+    if (!DecodeRecord(rd, &held_[slot])) break;
+  }
+  n = rd.Count(2);
+  for (uint64_t i = 0; i < n && rd.ok(); ++i) {
+    std::string v(rd.Str());
+    versions_[std::move(v)] = rd.Time();
+  }
+  versions_first_record_ = rd.Time();
+  n = rd.Count(3);
+  for (uint64_t i = 0; i < n && rd.ok(); ++i) {
+    std::string trace(rd.Str());
+    auto slot = static_cast<uint32_t>(rd.Var());
+    auto gen = static_cast<uint32_t>(rd.Var());
+    traces_[std::move(trace)] = {slot, gen};
+  }
+  n = rd.Count(4);
+  for (uint64_t i = 0; i < n && rd.ok(); ++i) {
+    Timer t;
+    t.at = rd.Time();
+    t.kind = static_cast<TimerKind>(rd.U8() & 1);
+    t.slot = static_cast<uint32_t>(rd.Var());
+    t.generation = static_cast<uint32_t>(rd.Var());
+    if (t.slot >= (t.kind == TimerKind::kIncident ? incidents_.size() : nfps)) rd.Fail();
+    timers_.push(t);
+  }
+  if (!rd.ok()) return corrupt("cut short or corrupt");
+  if (!rd.done()) return corrupt("trailing bytes");
+  for (const FpState& st : fps_) {
+    if ((st.incident != kNone && st.incident >= incidents_.size()) ||
+        (st.log_rate != kNone && st.log_rate >= log_rates_.size())) {
+      return corrupt("fingerprint points past the incidents or log rates");
+    }
+  }
+  return {};
+}
+
+}  // namespace noisegate::dedup
