@@ -6,8 +6,8 @@
 #include <iomanip>
 #include <memory>
 
-#include "processor/decode/dead_letter.h"
 #include "processor/decode/decoder.h"
+#include "processor/decode/message.h"
 #include "processor/output/render.h"
 #include "processor/replay/dump_reader.h"
 
@@ -140,40 +140,11 @@ class ReplaySink : public dedup::Sink {
 // Decodes the source's current message into its batch / dead letters.
 void DecodeCurrent(Source& src, const rules::CompiledRules& rules, const ReplayOptions& opt,
                    int64_t fallback_ts) {
-  src.batch.Reset();
-  src.dead.clear();
-  DumpMessage& m = src.msg;
-  auto reject = [&](std::string_view reason, std::string detail) {
-    src.dead.push_back(DeadLetter{0, std::string(reason), std::move(detail)});
-  };
-  int input = rules.FindInput(m.topic);
-  if (!m.envelope_error.empty()) {
-    reject(reason::kBadEnvelope, m.envelope_error);
-  } else if (input < 0) {
-    reject(reason::kUnknownTopic, "no input in the rules reads topic \"" + m.topic + "\"");
-  } else if (m.payload_null || m.payload.empty()) {
-    reject(reason::kEmpty, "the message has no value");
-  } else if (m.payload.size() > opt.max_message_bytes) {
-    reject(reason::kTooLarge, "message of " + std::to_string(m.payload.size()) +
-                                  " bytes is over the limit of " +
-                                  std::to_string(opt.max_message_bytes));
-  } else {
-    MessageMeta meta;
-    meta.topic = m.topic;
-    meta.partition = m.partition;
-    meta.offset = m.offset;
-    meta.kafka_ts = m.ts;
-    meta.input = input;
-    src.decoders[input]->Decode(m.payload, meta, src.batch, src.dead);
-  }
-  int64_t ts = fallback_ts;
-  if (m.ts) {
-    ts = *m.ts;
-  } else if (src.batch.size() > 0) {
-    ts = src.batch[0].time.ms;
-    for (size_t i = 1; i < src.batch.size(); ++i) ts = std::min(ts, src.batch[i].time.ms);
-  }
-  src.sort_ts = ts;
+  const DumpMessage& m = src.msg;
+  RawMessage raw{m.topic, m.partition, m.offset, m.ts, m.payload, m.payload_null,
+                 m.envelope_error};
+  src.sort_ts = DecodeMessage(rules, src.decoders, raw, opt.max_message_bytes, fallback_ts,
+                              src.batch, src.dead);
 }
 
 }  // namespace
@@ -196,12 +167,9 @@ Result<ReplaySummary> RunReplay(std::shared_ptr<const rules::CompiledRules> rule
     s.reader = std::make_unique<DumpReader>(opt.dumps[i].path, opt.dumps[i].topic);
     if (!s.reader->Open(&error)) return MakeError(ErrorCode::kIo, error);
     total_bytes += s.reader->size();
-    for (const rules::InputRule& in : rules.inputs) {
-      DecoderConfig cfg = DecoderConfigFor(in);
-      s.decoders.push_back(MakeDecoder(in.format, cfg));
-      if (!s.decoders.back()) {
-        return MakeError(ErrorCode::kInvalidArgument, "no decoder for format " + in.format);
-      }
+    s.decoders = MakeDecoders(rules, &error);
+    if (s.decoders.empty() && !rules.inputs.empty()) {
+      return MakeError(ErrorCode::kInvalidArgument, error);
     }
   }
 
