@@ -103,6 +103,9 @@ class Engine {
   Status LoadState(std::string_view bytes);
 
   EventTime watermark() const { return watermark_; }
+  // When the earliest pending timer is due (kMaxTime when none): a driver that advances
+  // the watermark knows whether anything will happen.
+  EventTime NextTimer() const { return timers_.empty() ? kMaxTime : timers_.top().at; }
   EngineStats stats() const;
   const rules::CompiledRules& rules() const { return *rules_; }
   // Open incidents in opening order (for summaries and tests).

@@ -1,12 +1,19 @@
 // noisegate: the command line. Two drivers of one engine live behind it: `replay` (dump files,
-// event-time merge) and, later, `run` (Kafka). `check` validates rules; `test` runs rule unit
-// tests. Follow a record from here into processor/replay/replay.cc and on into dedup/engine.
+// event-time merge) and `run` (Kafka, processor/kafka/live.cc). `check` validates rules; `test`
+// runs rule unit tests. Follow a record from here into processor/replay/replay.cc and on into
+// dedup/engine.
 #include <sys/resource.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <atomic>
+#include <csignal>
 #include <iostream>
+#include <thread>
 
+#include "processor/kafka/live.h"
+#include "processor/kafka/run_config.h"
+#include "processor/kafka/topics.h"
 #include "processor/replay/replay.h"
 #include "processor/testing/rule_tests.h"
 #include "rules/loader.h"
@@ -21,6 +28,10 @@ constexpr int kExitOk = 0;
 constexpr int kExitInvalid = 1;  // rules invalid, rule tests failed, --diff found differences
 constexpr int kExitUsage = 2;
 constexpr int kExitIo = 3;
+constexpr int kExitFatal = 4;  // run: fatal Kafka error, or shutdown past its time limit
+
+std::atomic<bool> g_stop{false};
+extern "C" void OnStopSignal(int) { g_stop.store(true); }
 
 std::shared_ptr<const noisegate::rules::CompiledRules> LoadOrReport(const std::string& path) {
   noisegate::rules::LoadResult r = noisegate::rules::LoadRulesFile(path);
@@ -81,6 +92,27 @@ int main(int argc, char** argv) {
       "decisions out (exit 0 when all pass, 1 otherwise)");
   test->add_option("TESTS", tests_path, "rule test YAML file")->required();
 
+  std::string run_rules, run_config;
+  CLI::App* run = app.add_subcommand(
+      "run",
+      "Run live on Kafka: input topics in, pages/tickets/dead letters out, exactly once. "
+      "Without bootstrap.servers it starts an embedded in-process Kafka and prints its "
+      "address.");
+  run->add_option("--rules", run_rules, "rules YAML file")->required();
+  run->add_option("--config", run_config,
+                  "run config YAML (kafka properties, topics, timing); "
+                  "NOISEGATE_KAFKA_<property> environment variables override it");
+
+  std::string topics_config;
+  int replication = -1;
+  CLI::App* topics = app.add_subcommand(
+      "topics",
+      "Create the topics noisegate writes and its internal repartition and changelog topics "
+      "(existing topics are left alone; exit 0 when all are in place)");
+  topics->add_option("--config", topics_config, "run config YAML (as for run)");
+  topics->add_option("--replication", replication,
+                     "replication factor of new topics (default: the broker's)");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -99,6 +131,43 @@ int main(int argc, char** argv) {
   if (test->parsed()) {
     auto r = noisegate::processor::RunRuleTests(tests_path, std::cout);
     return r.file_error || r.failed > 0 ? kExitInvalid : kExitOk;
+  }
+
+  if (topics->parsed()) {
+    auto cfg = noisegate::processor::LoadRunConfig(topics_config, environ);
+    for (const auto& d : cfg.diagnostics) std::cerr << d.ToString() << "\n";
+    if (!cfg.diagnostics.empty()) return kExitInvalid;
+    if (cfg.config.embedded()) {
+      std::cerr << "noisegate: topics needs bootstrap.servers (config or "
+                   "NOISEGATE_KAFKA_BOOTSTRAP_SERVERS)\n";
+      return kExitUsage;
+    }
+    return noisegate::processor::CreateTopics(cfg.config, replication, std::cerr) ? kExitOk
+                                                                                  : kExitIo;
+  }
+
+  if (run->parsed()) {
+    auto rules = LoadOrReport(run_rules);
+    if (!rules) return kExitInvalid;
+    auto cfg = noisegate::processor::LoadRunConfig(run_config, environ);
+    for (const auto& d : cfg.diagnostics) std::cerr << d.ToString() << "\n";
+    if (!cfg.diagnostics.empty()) return kExitInvalid;
+    struct sigaction sa {};
+    sa.sa_handler = OnStopSignal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, nullptr);
+    sigaction(SIGINT, &sa, nullptr);
+    // Shutdown is bounded: past shutdown_timeout after the signal, exit anyway. Nothing is
+    // lost by that: what was not committed is processed again by the next owner.
+    auto limit = cfg.config.shutdown_timeout;
+    std::thread([limit] {
+      while (!g_stop.load()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      std::this_thread::sleep_for(limit);
+      std::cerr << "noisegate: level=error event=shutdown_timeout\n";
+      std::_Exit(kExitFatal);
+    }).detach();
+    auto exit = noisegate::processor::RunLive(rules, cfg.config, g_stop, std::cerr);
+    return exit == noisegate::processor::RunExit::kStopped ? kExitOk : kExitFatal;
   }
 
   if (replay->parsed()) {

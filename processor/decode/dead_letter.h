@@ -31,5 +31,8 @@ inline constexpr std::string_view kUnknownFormat = "unknown_format";
 inline constexpr std::string_view kUnknownTopic = "unknown_topic";
 // A dump line is JSON but not a valid kcat -J envelope (replay driver).
 inline constexpr std::string_view kBadEnvelope = "bad_envelope";
+// A message on noisegate's internal repartition topic that this build cannot read (live
+// driver; e.g. written by an incompatible version, or by something other than noisegate).
+inline constexpr std::string_view kBadRepartition = "bad_repartition_record";
 
 }  // namespace noisegate::processor::reason

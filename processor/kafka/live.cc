@@ -1,0 +1,871 @@
+#include "processor/kafka/live.h"
+
+#include <librdkafka/rdkafka.h>
+#include <librdkafka/rdkafka_mock.h>
+#include <librdkafka/rdkafkacpp.h>
+#include <xxhash.h>
+
+#include <chrono>
+#include <deque>
+#include <map>
+#include <thread>
+
+#include "dedup/codec.h"
+#include "dedup/engine.h"
+#include "processor/decode/dead_letter.h"
+#include "processor/decode/message.h"
+#include "processor/kafka/changelog.h"
+#include "processor/output/render.h"
+
+namespace noisegate::processor {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using std::chrono::milliseconds;
+
+constexpr int kRequestTimeoutMs = 10'000;
+constexpr int kEmbeddedInputPartitions = 3;
+// An input partition this far ahead of the others is paused until they catch up.
+constexpr size_t kPauseAbove = 20'000, kResumeBelow = 5'000;
+
+int64_t WallMs() {
+  return std::chrono::duration_cast<milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// The key that decides a record's correlate partition: the values of `labels`, joined.
+std::string PartitionKey(const Record& r, const std::vector<std::string>& labels) {
+  std::string key;
+  for (size_t i = 0; i < labels.size(); ++i) {
+    if (i > 0) key.push_back('\x1f');
+    key.append(r.labels.Get(labels[i]));
+  }
+  return key;
+}
+
+int32_t PartitionOf(std::string_view key, int32_t partitions) {
+  return static_cast<int32_t>(XXH3_64bits(key.data(), key.size()) %
+                              static_cast<uint64_t>(partitions));
+}
+
+class Live;
+
+// Where one correlate partition's engine sends its outputs: the live topics.
+class PartitionSink : public dedup::Sink {
+ public:
+  PartitionSink(Live* live, int32_t partition) : live_(live), partition_(partition) {}
+  void OnDecision(const dedup::DecisionEvent& e) override;
+  void OnNotification(const dedup::Notification& n) override;
+
+ private:
+  Live* live_;
+  int32_t partition_;
+  std::string line_;
+};
+
+struct CorrelatePartition {
+  int32_t id = 0;
+  std::unique_ptr<PartitionSink> sink;
+  std::unique_ptr<dedup::Engine> engine;
+  uint64_t generation = 0;      // of the last checkpoint written or restored
+  uint32_t chunks = 0;          // chunks of that checkpoint
+  uint32_t pending_chunks = 0;  // chunks of the checkpoint in the open transaction
+  bool dirty = false;           // state changed since the last checkpoint
+  int64_t next_offset = -1;
+  bool seen = false;  // processed a record (or restored state) since assignment
+  Clock::time_point last_arrival;
+  EventTime arrival_watermark = kMinTime;
+};
+
+struct Pending {
+  std::unique_ptr<RdKafka::Message> msg;
+  int64_t ts = 0;
+  Clock::time_point arrived;
+};
+
+struct InputPartition {
+  std::string topic;
+  int32_t partition = 0;
+  int order = 0;  // the input's index in the rules: ties in event time go to the earlier input
+  std::deque<Pending> queue;
+  int64_t next_offset = -1;   // after the last message ingested
+  int64_t fetched_next = -1;  // after the last message received
+  bool paused = false;
+};
+
+class Live : public RdKafka::RebalanceCb,
+             public RdKafka::EventCb,
+             public RdKafka::DeliveryReportCb {
+ public:
+  Live(std::shared_ptr<const rules::CompiledRules> rules, RunConfig config,
+       const std::atomic<bool>& stop, std::ostream& log)
+      : rules_(std::move(rules)), cfg_(std::move(config)), stop_(stop), log_(log) {}
+
+  ~Live() override {
+    consumer_.reset();
+    producer_.reset();
+  }
+
+  bool Setup();
+  RunExit Loop();
+
+  // Produces one message into the open transaction.
+  void Produce(const std::string& topic, int32_t partition, std::string_view key,
+               const std::string_view* value, int64_t ts);
+  const RunConfig& cfg() const { return cfg_; }
+  const rules::CompiledRules& rules() const { return *rules_; }
+
+  void rebalance_cb(RdKafka::KafkaConsumer* consumer, RdKafka::ErrorCode err,
+                    std::vector<RdKafka::TopicPartition*>& partitions) override;
+  void event_cb(RdKafka::Event& event) override;
+  void dr_cb(RdKafka::Message& message) override;
+
+ private:
+  bool SetConf(RdKafka::Conf* conf, const std::map<std::string, std::string>& props);
+  std::unique_ptr<RdKafka::Conf> ClientConf(const std::map<std::string, std::string>& defaults);
+  bool Partitions(const std::string& topic, int* count);
+  void Dispatch(std::unique_ptr<RdKafka::Message> msg);
+  void CorrelateOne(CorrelatePartition& p, const RdKafka::Message& msg);
+  void ReleaseInputs(bool all);
+  bool MayHaveMore(const InputPartition& ip);
+  void IngestOne(InputPartition& ip);
+  void AdvanceIdle();
+  // Commits the open transaction (checkpoints + offsets); returns false on a fatal error.
+  bool Commit();
+  bool BeginTransaction();
+  // After an aborted transaction: state back to the last checkpoint, offsets to the last
+  // committed ones.
+  void Rewind();
+  // Rebuilds the engines of these partitions from the changelog (read together, to its end);
+  // false when asked to stop meanwhile.
+  bool Restore(const std::vector<int32_t>& ids);
+  void DropAll();
+
+  std::shared_ptr<const rules::CompiledRules> rules_;
+  RunConfig cfg_;
+  const std::atomic<bool>& stop_;
+  std::ostream& log_;
+
+  std::unique_ptr<RdKafka::KafkaConsumer> consumer_;
+  std::unique_ptr<RdKafka::Producer> producer_;
+  std::vector<std::unique_ptr<Decoder>> decoders_;
+  int repartitions_ = 0;
+  std::map<int32_t, CorrelatePartition> correlate_;
+  std::map<std::pair<std::string, int32_t>, InputPartition> inputs_;
+  bool in_txn_ = false;
+  bool txn_has_work_ = false;
+  bool txn_failed_ = false;
+  bool fatal_ = false;
+  Clock::time_point txn_started_;
+  RecordBatch batch_;
+  std::vector<DeadLetter> dead_;
+  Record record_;
+  std::string buf_, line_;
+  std::vector<ChangelogMessage> changelog_msgs_;
+  uint64_t delivery_errors_logged_ = 0;
+};
+
+void PartitionSink::OnDecision(const dedup::DecisionEvent& e) {
+  if (live_->cfg().explain_topic.empty()) return;
+  line_.clear();
+  RenderExplain(e, &line_);
+  std::string_view v = line_;
+  live_->Produce(live_->cfg().explain_topic, RdKafka::Topic::PARTITION_UA, e.incident, &v,
+                 e.record->time.ms);
+}
+
+void PartitionSink::OnNotification(const dedup::Notification& n) {
+  line_.clear();
+  RenderNotification(n, live_->rules(), &line_);
+  std::string_view v = line_;
+  const std::string& topic =
+      n.route == rules::Action::kPage ? live_->cfg().pages_topic : live_->cfg().tickets_topic;
+  // The dedup_key is the message key, so one incident's messages stay in order.
+  live_->Produce(topic, RdKafka::Topic::PARTITION_UA, n.incident->id, &v, n.at.ms);
+  (void)partition_;
+}
+
+bool Live::SetConf(RdKafka::Conf* conf, const std::map<std::string, std::string>& props) {
+  std::string err;
+  for (const auto& [k, v] : props) {
+    if (conf->set(k, v, err) != RdKafka::Conf::CONF_OK) {
+      log_ << "noisegate: level=error event=bad_kafka_property property=" << k << " error=\"" << err
+           << "\"\n";
+      return false;
+    }
+  }
+  return true;
+}
+
+std::unique_ptr<RdKafka::Conf> Live::ClientConf(
+    const std::map<std::string, std::string>& defaults) {
+  std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
+  // Our defaults first; the user's properties win.
+  std::map<std::string, std::string> props = defaults;
+  for (const auto& [k, v] : cfg_.kafka) props[k] = v;
+  if (!SetConf(conf.get(), props)) return nullptr;
+  std::string err;
+  conf->set("event_cb", static_cast<RdKafka::EventCb*>(this), err);
+  return conf;
+}
+
+bool Live::Partitions(const std::string& topic, int* count) {
+  std::string err;
+  std::unique_ptr<RdKafka::Topic> t(RdKafka::Topic::create(producer_.get(), topic, nullptr, err));
+  if (!t) return false;
+  RdKafka::Metadata* md = nullptr;
+  if (producer_->metadata(false, t.get(), &md, kRequestTimeoutMs) != RdKafka::ERR_NO_ERROR) {
+    return false;
+  }
+  std::unique_ptr<RdKafka::Metadata> own(md);
+  for (const RdKafka::TopicMetadata* tm : *md->topics()) {
+    if (tm->topic() == topic && tm->err() == RdKafka::ERR_NO_ERROR) {
+      *count = static_cast<int>(tm->partitions()->size());
+      return *count > 0;
+    }
+  }
+  return false;
+}
+
+bool Live::Setup() {
+  std::string err;
+  decoders_ = MakeDecoders(*rules_, &err);
+  if (decoders_.size() != rules_->inputs.size()) {
+    log_ << "noisegate: level=error event=setup error=\"" << err << "\"\n";
+    return false;
+  }
+  std::map<std::string, std::string> shown = cfg_.Redacted();
+  log_ << "noisegate: level=info event=starting group=" << cfg_.group
+       << " instance=" << cfg_.instance;
+  for (const auto& [k, v] : shown) log_ << " kafka." << k << "=" << v;
+  log_ << "\n";
+
+  auto pconf = ClientConf({
+      {"transactional.id", cfg_.group + "-" + cfg_.instance},
+      {"enable.idempotence", "true"},
+      {"transaction.timeout.ms", "30000"},
+      {"message.max.bytes", "1000000"},
+      {"linger.ms", "5"},
+  });
+  if (!pconf) return false;
+  pconf->set("dr_cb", static_cast<RdKafka::DeliveryReportCb*>(this), err);
+  // Producer-only properties in a shared config are harmless for consumers and vice versa,
+  // but librdkafka warns about them; the config file may hold both.
+  producer_.reset(RdKafka::Producer::create(pconf.get(), err));
+  if (!producer_) {
+    log_ << "noisegate: level=error event=producer error=\"" << err << "\"\n";
+    return false;
+  }
+  // The topics must exist (the embedded cluster creates them): wait for them, not fail, so a
+  // pod that starts before its broker comes up just waits.
+  int changelog_partitions = 0;
+  for (int attempt = 0; !stop_; ++attempt) {
+    if (Partitions(cfg_.repartition_topic, &repartitions_) &&
+        Partitions(cfg_.changelog_topic, &changelog_partitions)) {
+      break;
+    }
+    if (attempt % 10 == 0) {
+      log_ << "noisegate: level=warn event=waiting_for_topics topics=" << cfg_.repartition_topic
+           << "," << cfg_.changelog_topic << "\n";
+    }
+    std::this_thread::sleep_for(milliseconds(1000));
+  }
+  if (stop_) return false;
+  if (changelog_partitions != repartitions_) {
+    log_ << "noisegate: level=error event=setup error=\"topic " << cfg_.changelog_topic << " has "
+         << changelog_partitions << " partitions but " << cfg_.repartition_topic << " has "
+         << repartitions_ << "; they must be equal\"\n";
+    return false;
+  }
+  while (!stop_) {
+    std::unique_ptr<RdKafka::Error> e(producer_->init_transactions(kRequestTimeoutMs));
+    if (!e) break;
+    log_ << "noisegate: level=warn event=init_transactions error=\"" << e->str() << "\"\n";
+    if (e->is_fatal()) return false;
+    std::this_thread::sleep_for(milliseconds(1000));
+  }
+  if (stop_ || !BeginTransaction()) return false;
+
+  auto cconf = ClientConf({
+      {"group.id", cfg_.group},
+      {"isolation.level", "read_committed"},
+      {"enable.auto.commit", "false"},
+      {"enable.auto.offset.store", "false"},
+      {"auto.offset.reset", "earliest"},
+      // cooperative-sticky can abort the process in librdkafka 2.0 (see deps notes).
+      {"partition.assignment.strategy", "range"},
+      {"session.timeout.ms", "10000"},
+      {"enable.partition.eof", "false"},
+  });
+  if (!cconf) return false;
+  cconf->set("rebalance_cb", static_cast<RdKafka::RebalanceCb*>(this), err);
+  consumer_.reset(RdKafka::KafkaConsumer::create(cconf.get(), err));
+  if (!consumer_) {
+    log_ << "noisegate: level=error event=consumer error=\"" << err << "\"\n";
+    return false;
+  }
+  std::vector<std::string> topics;
+  for (const rules::InputRule& in : rules_->inputs) topics.push_back(in.topic);
+  topics.push_back(cfg_.repartition_topic);
+  if (consumer_->subscribe(topics) != RdKafka::ERR_NO_ERROR) {
+    log_ << "noisegate: level=error event=subscribe\n";
+    return false;
+  }
+  log_ << "noisegate: level=info event=subscribed repartition_partitions=" << repartitions_ << "\n";
+  return true;
+}
+
+bool Live::BeginTransaction() {
+  std::unique_ptr<RdKafka::Error> e(producer_->begin_transaction());
+  if (e) {
+    log_ << "noisegate: level=error event=begin_transaction error=\"" << e->str() << "\"\n";
+    fatal_ = true;
+    return false;
+  }
+  in_txn_ = true;
+  txn_has_work_ = false;
+  txn_failed_ = false;
+  txn_started_ = Clock::now();
+  return true;
+}
+
+void Live::Produce(const std::string& topic, int32_t partition, std::string_view key,
+                   const std::string_view* value, int64_t ts) {
+  txn_has_work_ = true;
+  while (true) {
+    RdKafka::ErrorCode err = producer_->produce(
+        topic, partition, RdKafka::Producer::RK_MSG_COPY,
+        value ? const_cast<char*>(value->data()) : nullptr, value ? value->size() : 0,
+        key.empty() ? nullptr : key.data(), key.size(), ts, nullptr);
+    if (err == RdKafka::ERR_NO_ERROR) return;
+    if (err == RdKafka::ERR__QUEUE_FULL) {
+      producer_->poll(50);
+      continue;
+    }
+    log_ << "noisegate: level=error event=produce topic=" << topic << " error=\""
+         << RdKafka::err2str(err) << "\"\n";
+    txn_failed_ = true;
+    return;
+  }
+}
+
+void Live::dr_cb(RdKafka::Message& message) {
+  if (message.err() == RdKafka::ERR_NO_ERROR) return;
+  txn_failed_ = true;
+  if (delivery_errors_logged_++ < 10) {
+    log_ << "noisegate: level=error event=delivery topic=" << message.topic_name() << " error=\""
+         << message.errstr() << "\"\n";
+  }
+}
+
+void Live::event_cb(RdKafka::Event& event) {
+  switch (event.type()) {
+    case RdKafka::Event::EVENT_ERROR:
+      if (event.fatal()) fatal_ = true;
+      log_ << "noisegate: level=" << (event.fatal() ? "error" : "warn")
+           << " event=kafka_error error=\"" << RdKafka::err2str(event.err()) << ": " << event.str()
+           << "\"\n";
+      break;
+    case RdKafka::Event::EVENT_LOG:
+      if (event.severity() <= RdKafka::Event::EVENT_SEVERITY_WARNING) {
+        log_ << "noisegate: level=warn event=kafka_log fac=" << event.fac() << " msg=\""
+             << event.str() << "\"\n";
+      }
+      break;
+    default:
+      break;
+  }
+}
+
+bool Live::Restore(const std::vector<int32_t>& ids) {
+  if (ids.empty()) return true;
+  auto started = Clock::now();
+  std::map<int32_t, CheckpointAssembler> assemblers;
+  std::map<int32_t, std::pair<uint64_t, uint64_t>> read;  // messages, bytes
+  std::vector<RdKafka::TopicPartition*> assignment;
+  for (int32_t id : ids) {
+    CorrelatePartition& p = correlate_[id];
+    p.id = id;
+    p.sink = std::make_unique<PartitionSink>(this, id);
+    p.engine = std::make_unique<dedup::Engine>(rules_, p.sink.get());
+    p.generation = 0;
+    p.chunks = 0;
+    p.dirty = false;
+    p.seen = false;
+    p.next_offset = -1;
+    assemblers.emplace(id, CheckpointAssembler(id));
+    assignment.push_back(RdKafka::TopicPartition::create(cfg_.changelog_topic, id,
+                                                         RdKafka::Topic::OFFSET_BEGINNING));
+  }
+  std::string err;
+  auto conf = ClientConf({
+      {"group.id", cfg_.group + ".restore"},
+      {"isolation.level", "read_committed"},
+      {"enable.auto.commit", "false"},
+      {"enable.partition.eof", "true"},
+      {"auto.offset.reset", "earliest"},
+  });
+  std::unique_ptr<RdKafka::KafkaConsumer> c;
+  if (conf) c.reset(RdKafka::KafkaConsumer::create(conf.get(), err));
+  if (!c) {
+    RdKafka::TopicPartition::destroy(assignment);
+    log_ << "noisegate: level=error event=restore error=\"" << err << "\"\n";
+    fatal_ = true;
+    return false;
+  }
+  c->assign(assignment);
+  RdKafka::TopicPartition::destroy(assignment);
+  size_t at_end = 0;
+  std::map<int32_t, bool> done;
+  while (at_end < ids.size()) {
+    if (stop_) {
+      c->close();
+      return false;
+    }
+    std::unique_ptr<RdKafka::Message> m(c->consume(200));
+    if (m->err() == RdKafka::ERR__TIMED_OUT) continue;
+    if (m->err() == RdKafka::ERR__PARTITION_EOF) {
+      if (!done[m->partition()]) {
+        done[m->partition()] = true;
+        ++at_end;
+      }
+      continue;
+    }
+    if (m->err() != RdKafka::ERR_NO_ERROR) {
+      log_ << "noisegate: level=warn event=restore_consume error=\"" << m->errstr() << "\"\n";
+      continue;
+    }
+    auto it = assemblers.find(m->partition());
+    if (it == assemblers.end()) continue;
+    read[m->partition()].first++;
+    read[m->partition()].second += m->len();
+    std::string_view key = m->key() ? std::string_view(*m->key()) : std::string_view();
+    std::string_view value(static_cast<const char*>(m->payload()), m->len());
+    it->second.Add(key, m->payload() ? &value : nullptr);
+  }
+  c->close();
+  auto ms = std::chrono::duration_cast<milliseconds>(Clock::now() - started).count();
+  for (int32_t id : ids) {
+    CorrelatePartition& p = correlate_[id];
+    auto cp = assemblers.at(id).Finish();
+    size_t state_bytes = 0;
+    if (!cp) {
+      log_ << "noisegate: level=error event=restore_failed partition=" << id << " error=\""
+           << cp.error().detail << "\" action=\"starting this partition empty\"\n";
+    } else if (cp->has_value()) {
+      state_bytes = (*cp)->state.size();
+      Status st = p.engine->LoadState((*cp)->state);
+      if (!st) {
+        log_ << "noisegate: level=error event=restore_failed partition=" << id << " error=\""
+             << st.error().detail << "\" action=\"starting this partition empty\"\n";
+        p.engine = std::make_unique<dedup::Engine>(rules_, p.sink.get());
+      } else {
+        p.seen = p.engine->watermark() != kMinTime;
+        p.arrival_watermark = p.engine->watermark();
+      }
+      p.generation = (*cp)->generation;
+      p.chunks = (*cp)->chunks;
+    }
+    p.last_arrival = Clock::now();
+    log_ << "noisegate: level=info event=restored partition=" << id
+         << " changelog_messages=" << read[id].first << " changelog_bytes=" << read[id].second
+         << " state_bytes=" << state_bytes << " generation=" << p.generation
+         << " open_incidents=" << p.engine->stats().open_incidents << " ms=" << ms << "\n";
+  }
+  return true;
+}
+
+void Live::rebalance_cb(RdKafka::KafkaConsumer* consumer, RdKafka::ErrorCode err,
+                        std::vector<RdKafka::TopicPartition*>& partitions) {
+  std::string list;
+  for (const RdKafka::TopicPartition* tp : partitions) {
+    list += (list.empty() ? "" : ",") + tp->topic() + "/" + std::to_string(tp->partition());
+  }
+  if (err == RdKafka::ERR__ASSIGN_PARTITIONS) {
+    log_ << "noisegate: level=info event=assigned partitions=" << list << "\n";
+    std::vector<int32_t> ids;
+    for (const RdKafka::TopicPartition* tp : partitions) {
+      if (tp->topic() == cfg_.repartition_topic) {
+        ids.push_back(tp->partition());
+      } else {
+        InputPartition& ip = inputs_[{tp->topic(), tp->partition()}];
+        ip.topic = tp->topic();
+        ip.partition = tp->partition();
+        ip.order = rules_->FindInput(tp->topic());
+      }
+    }
+    if (!Restore(ids)) return;
+    consumer->assign(partitions);
+  } else {
+    log_ << "noisegate: level=info event=revoked partitions=" << list << "\n";
+    // Everything processed so far is committed before the partitions go to their new owner.
+    Commit();
+    DropAll();
+    consumer->unassign();
+  }
+}
+
+void Live::DropAll() {
+  correlate_.clear();
+  inputs_.clear();
+}
+
+void Live::Dispatch(std::unique_ptr<RdKafka::Message> msg) {
+  if (msg->topic_name() == cfg_.repartition_topic) {
+    auto it = correlate_.find(msg->partition());
+    if (it == correlate_.end()) return;  // not ours (any more)
+    CorrelateOne(it->second, *msg);
+    return;
+  }
+  auto it = inputs_.find({msg->topic_name(), msg->partition()});
+  if (it == inputs_.end()) return;
+  InputPartition& ip = it->second;
+  ip.fetched_next = msg->offset() + 1;
+  Pending p;
+  RdKafka::MessageTimestamp ts = msg->timestamp();
+  p.ts =
+      ts.type != RdKafka::MessageTimestamp::MSG_TIMESTAMP_NOT_AVAILABLE ? ts.timestamp : WallMs();
+  p.arrived = Clock::now();
+  p.msg = std::move(msg);
+  ip.queue.push_back(std::move(p));
+  if (!ip.paused && ip.queue.size() > kPauseAbove) {
+    std::unique_ptr<RdKafka::TopicPartition> tp(
+        RdKafka::TopicPartition::create(ip.topic, ip.partition));
+    std::vector<RdKafka::TopicPartition*> v{tp.get()};
+    consumer_->pause(v);
+    ip.paused = true;
+  }
+}
+
+void Live::CorrelateOne(CorrelatePartition& p, const RdKafka::Message& msg) {
+  std::string_view value(static_cast<const char*>(msg.payload()), msg.len());
+  dedup::Reader rd(value);
+  bool ok =
+      msg.payload() != nullptr && rd.U8() == 1 && dedup::DecodeRecord(rd, &record_) && rd.done();
+  p.next_offset = msg.offset() + 1;
+  txn_has_work_ = true;
+  if (!ok) {
+    line_.clear();
+    RenderDeadLetter(msg.topic_name(), msg.partition(), msg.offset(), 0, reason::kBadRepartition,
+                     "not a record this noisegate build can read", value, &line_);
+    std::string_view v = line_;
+    Produce(cfg_.dead_letter_topic, RdKafka::Topic::PARTITION_UA, {}, &v,
+            msg.timestamp().timestamp);
+    return;
+  }
+  p.engine->Process(record_);
+  p.dirty = true;
+  p.seen = true;
+  p.last_arrival = Clock::now();
+  p.arrival_watermark = p.engine->watermark();
+}
+
+bool Live::MayHaveMore(const InputPartition& ip) {
+  int64_t lo = 0, hi = 0;
+  if (consumer_->get_watermark_offsets(ip.topic, ip.partition, &lo, &hi) != RdKafka::ERR_NO_ERROR ||
+      hi < 0) {
+    return true;
+  }
+  if (ip.fetched_next < 0) return hi > lo;
+  return ip.fetched_next < hi;
+}
+
+void Live::ReleaseInputs(bool all) {
+  while (true) {
+    InputPartition* best = nullptr;
+    for (auto& [k, ip] : inputs_) {
+      if (ip.queue.empty()) continue;
+      if (best == nullptr) {
+        best = &ip;
+        continue;
+      }
+      const Pending& a = ip.queue.front();
+      const Pending& b = best->queue.front();
+      if (a.ts < b.ts ||
+          (a.ts == b.ts && (ip.order < best->order ||
+                            (ip.order == best->order && ip.partition < best->partition)))) {
+        best = &ip;
+      }
+    }
+    if (best == nullptr) return;
+    if (!all && Clock::now() - best->queue.front().arrived < cfg_.input_sync_wait) {
+      // Event-time order across inputs: an input that is behind may still deliver an
+      // earlier message; wait a little for it (Kafka Streams' max.task.idle.ms).
+      bool wait = false;
+      for (auto& [k, ip] : inputs_) {
+        if (&ip != best && ip.queue.empty() && MayHaveMore(ip)) {
+          wait = true;
+          break;
+        }
+      }
+      if (wait) return;
+    }
+    IngestOne(*best);
+  }
+}
+
+void Live::IngestOne(InputPartition& ip) {
+  Pending p = std::move(ip.queue.front());
+  ip.queue.pop_front();
+  if (ip.paused && ip.queue.size() < kResumeBelow) {
+    std::unique_ptr<RdKafka::TopicPartition> tp(
+        RdKafka::TopicPartition::create(ip.topic, ip.partition));
+    std::vector<RdKafka::TopicPartition*> v{tp.get()};
+    consumer_->resume(v);
+    ip.paused = false;
+  }
+  const RdKafka::Message& m = *p.msg;
+  RawMessage raw;
+  raw.topic = ip.topic;
+  raw.partition = ip.partition;
+  raw.offset = m.offset();
+  if (m.timestamp().type != RdKafka::MessageTimestamp::MSG_TIMESTAMP_NOT_AVAILABLE) {
+    raw.ts = m.timestamp().timestamp;
+  }
+  raw.payload = std::string_view(static_cast<const char*>(m.payload()), m.len());
+  raw.payload_null = m.payload() == nullptr;
+  int64_t ts = DecodeMessage(*rules_, decoders_, raw, cfg_.max_message_bytes, p.ts, batch_, dead_);
+  size_t r = 0, d = 0;
+  while (r < batch_.size() || d < dead_.size()) {
+    bool take_dead =
+        d < dead_.size() && (r >= batch_.size() || dead_[d].index < batch_[r].addr.index);
+    if (take_dead) {
+      const DeadLetter& dl = dead_[d++];
+      line_.clear();
+      RenderDeadLetter(ip.topic, ip.partition, m.offset(), dl.index, dl.reason, dl.detail,
+                       raw.payload, &line_);
+      std::string_view v = line_;
+      Produce(cfg_.dead_letter_topic, RdKafka::Topic::PARTITION_UA, {}, &v, ts);
+      if (!cfg_.explain_topic.empty()) {
+        line_.clear();
+        RenderDeadLetterExplain(ip.topic, ip.partition, m.offset(), dl.index, ts, &line_);
+        v = line_;
+        Produce(cfg_.explain_topic, RdKafka::Topic::PARTITION_UA, {}, &v, ts);
+      }
+    } else {
+      const Record& rec = batch_[r++];
+      std::string key = PartitionKey(rec, cfg_.partition_by);
+      buf_.clear();
+      dedup::Writer w(&buf_);
+      w.U8(1);  // repartition record format version
+      dedup::EncodeRecord(rec, w);
+      std::string_view v = buf_;
+      Produce(cfg_.repartition_topic, PartitionOf(key, repartitions_), key, &v, rec.time.ms);
+    }
+  }
+  ip.next_offset = m.offset() + 1;
+  txn_has_work_ = true;
+}
+
+void Live::AdvanceIdle() {
+  auto now = Clock::now();
+  for (auto& [id, p] : correlate_) {
+    if (!p.seen || now - p.last_arrival < cfg_.idle_timeout) continue;
+    // Idle: event time goes on with the wall clock from the last record's time, so a lone
+    // alert still pages after group_wait.
+    EventTime target =
+        p.arrival_watermark + std::chrono::duration_cast<milliseconds>(now - p.last_arrival);
+    if (target <= p.engine->watermark()) continue;
+    if (p.engine->NextTimer() <= target) {
+      p.dirty = true;
+      txn_has_work_ = true;
+    }
+    p.engine->AdvanceWatermark(target);
+  }
+}
+
+bool Live::Commit() {
+  if (!in_txn_) return !fatal_;
+  if (!txn_has_work_) {
+    txn_started_ = Clock::now();
+    return true;
+  }
+  for (auto& [id, p] : correlate_) {
+    if (!p.dirty) continue;
+    buf_.clear();
+    p.engine->SaveState(&buf_);
+    changelog_msgs_.clear();
+    EncodeCheckpoint(id, p.generation + 1, buf_, p.chunks, &changelog_msgs_);
+    p.pending_chunks = 0;
+    for (const ChangelogMessage& m : changelog_msgs_) {
+      if (m.value && m.key.find('/') != std::string::npos) ++p.pending_chunks;
+      std::string_view v = m.value ? std::string_view(*m.value) : std::string_view();
+      Produce(cfg_.changelog_topic, id, m.key, m.value ? &v : nullptr, WallMs());
+    }
+  }
+  std::vector<RdKafka::TopicPartition*> offsets;
+  for (auto& [k, ip] : inputs_) {
+    if (ip.next_offset >= 0) {
+      offsets.push_back(RdKafka::TopicPartition::create(ip.topic, ip.partition, ip.next_offset));
+    }
+  }
+  for (auto& [id, p] : correlate_) {
+    if (p.next_offset >= 0) {
+      offsets.push_back(RdKafka::TopicPartition::create(cfg_.repartition_topic, id, p.next_offset));
+    }
+  }
+  std::unique_ptr<RdKafka::Error> error;
+  if (txn_failed_) {
+    producer_->flush(kRequestTimeoutMs);
+  }
+  if (!offsets.empty()) {
+    std::unique_ptr<RdKafka::ConsumerGroupMetadata> gm(consumer_->groupMetadata());
+    for (int attempt = 0;; ++attempt) {
+      error.reset(producer_->send_offsets_to_transaction(offsets, gm.get(), kRequestTimeoutMs));
+      if (!error || !error->is_retriable() || stop_ || attempt >= 30) break;
+      log_ << "noisegate: level=warn event=send_offsets_retry error=\"" << error->str() << "\"\n";
+    }
+  }
+  RdKafka::TopicPartition::destroy(offsets);
+  if (!error) {
+    for (int attempt = 0;; ++attempt) {
+      error.reset(producer_->commit_transaction(kRequestTimeoutMs));
+      if (!error || !error->is_retriable() || attempt >= 30) break;
+      log_ << "noisegate: level=warn event=commit_retry error=\"" << error->str() << "\"\n";
+      if (stop_ && attempt >= 2) break;
+    }
+  }
+  in_txn_ = false;
+  if (error) {
+    log_ << "noisegate: level=error event=commit_failed error=\"" << error->str()
+         << "\" fatal=" << error->is_fatal() << " abortable=" << error->txn_requires_abort()
+         << "\n";
+    if (error->is_fatal()) {
+      fatal_ = true;
+      return false;
+    }
+    std::unique_ptr<RdKafka::Error> abort_error;
+    for (int attempt = 0; attempt < 30; ++attempt) {
+      abort_error.reset(producer_->abort_transaction(kRequestTimeoutMs));
+      if (!abort_error || !abort_error->is_retriable()) break;
+    }
+    if (abort_error) {
+      log_ << "noisegate: level=error event=abort_failed error=\"" << abort_error->str() << "\"\n";
+      fatal_ = true;
+      return false;
+    }
+    Rewind();
+    return BeginTransaction();
+  }
+  for (auto& [id, p] : correlate_) {
+    if (p.dirty) {
+      p.generation += 1;
+      p.chunks = p.pending_chunks;
+      p.dirty = false;
+    }
+  }
+  return BeginTransaction();
+}
+
+void Live::Rewind() {
+  log_ << "noisegate: level=warn event=rewind reason=\"transaction aborted: back to the last "
+          "checkpoint and committed offsets\"\n";
+  std::vector<RdKafka::TopicPartition*> parts;
+  for (auto& [k, ip] : inputs_) {
+    ip.queue.clear();
+    ip.next_offset = -1;
+    ip.fetched_next = -1;
+    parts.push_back(RdKafka::TopicPartition::create(ip.topic, ip.partition));
+  }
+  std::vector<int32_t> ids;
+  for (auto& [id, p] : correlate_) {
+    ids.push_back(id);
+    parts.push_back(RdKafka::TopicPartition::create(cfg_.repartition_topic, id));
+  }
+  Restore(ids);
+  if (!parts.empty()) {
+    consumer_->committed(parts, kRequestTimeoutMs);
+    for (RdKafka::TopicPartition* tp : parts) {
+      if (tp->offset() < 0) tp->set_offset(RdKafka::Topic::OFFSET_BEGINNING);
+      consumer_->seek(*tp, kRequestTimeoutMs);
+    }
+  }
+  RdKafka::TopicPartition::destroy(parts);
+}
+
+RunExit Live::Loop() {
+  while (!stop_ && !fatal_) {
+    // Take what has arrived (a bounded batch), then do the housekeeping.
+    for (int i = 0; i < 1000 && !stop_; ++i) {
+      std::unique_ptr<RdKafka::Message> m(consumer_->consume(i == 0 ? 100 : 0));
+      if (m->err() == RdKafka::ERR__TIMED_OUT) break;
+      if (m->err() != RdKafka::ERR_NO_ERROR) {
+        if (m->err() != RdKafka::ERR__PARTITION_EOF) {
+          log_ << "noisegate: level=warn event=consume error=\"" << m->errstr() << "\"\n";
+        }
+        break;
+      }
+      Dispatch(std::move(m));
+    }
+    ReleaseInputs(false);
+    AdvanceIdle();
+    producer_->poll(0);
+    if (Clock::now() - txn_started_ >= cfg_.commit_interval) Commit();
+  }
+  if (fatal_) return RunExit::kFatal;
+  // Stop: finish what is buffered, commit, leave the group, flush.
+  log_ << "noisegate: level=info event=stopping\n";
+  ReleaseInputs(true);
+  Commit();
+  if (in_txn_) {
+    std::unique_ptr<RdKafka::Error> e(producer_->abort_transaction(kRequestTimeoutMs));
+    in_txn_ = false;
+  }
+  consumer_->close();
+  producer_->flush(kRequestTimeoutMs);
+  log_ << "noisegate: level=info event=stopped\n";
+  return fatal_ ? RunExit::kFatal : RunExit::kStopped;
+}
+
+// The embedded default: librdkafka's in-process mock cluster with every topic created.
+struct Embedded {
+  rd_kafka_t* host = nullptr;
+  rd_kafka_mock_cluster_t* cluster = nullptr;
+  ~Embedded() {
+    if (cluster) rd_kafka_mock_cluster_destroy(cluster);
+    if (host) rd_kafka_destroy(host);
+  }
+};
+
+}  // namespace
+
+RunExit RunLive(std::shared_ptr<const rules::CompiledRules> rules, const RunConfig& config,
+                const std::atomic<bool>& stop, std::ostream& log) {
+  RunConfig cfg = config;
+  Embedded embedded;
+  if (cfg.embedded()) {
+    char err[256];
+    rd_kafka_conf_t* conf = rd_kafka_conf_new();
+    rd_kafka_conf_set(conf, "log_level", "4", err, sizeof(err));  // no "no bootstrap" notice
+    embedded.host = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof(err));
+    if (embedded.host == nullptr) {
+      log << "noisegate: level=error event=embedded error=\"" << err << "\"\n";
+      return RunExit::kFatal;
+    }
+    embedded.cluster = rd_kafka_mock_cluster_new(embedded.host, 1);
+    std::string bootstrap = rd_kafka_mock_cluster_bootstraps(embedded.cluster);
+    for (const rules::InputRule& in : rules->inputs) {
+      rd_kafka_mock_topic_create(embedded.cluster, in.topic.c_str(), kEmbeddedInputPartitions, 1);
+    }
+    for (const std::string& t : {cfg.repartition_topic, cfg.changelog_topic}) {
+      rd_kafka_mock_topic_create(embedded.cluster, t.c_str(), cfg.partitions, 1);
+    }
+    for (const std::string& t :
+         {cfg.pages_topic, cfg.tickets_topic, cfg.dead_letter_topic, cfg.explain_topic}) {
+      if (!t.empty()) rd_kafka_mock_topic_create(embedded.cluster, t.c_str(), 1, 1);
+    }
+    cfg.kafka["bootstrap.servers"] = bootstrap;
+    log << "noisegate: level=info event=embedded_kafka bootstrap=" << bootstrap
+        << " note=\"in-process mock cluster for trying noisegate out; it forgets everything "
+           "when noisegate exits\"\n";
+    // The one line a script waits for.
+    log << "noisegate: embedded Kafka at " << bootstrap << "\n";
+    log.flush();
+  }
+  Live live(rules, cfg, stop, log);
+  if (!live.Setup()) return stop ? RunExit::kStopped : RunExit::kFatal;
+  return live.Loop();
+}
+
+}  // namespace noisegate::processor

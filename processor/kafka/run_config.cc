@@ -1,0 +1,158 @@
+#include "processor/kafka/run_config.h"
+
+#include <unistd.h>
+#include <yaml-cpp/yaml.h>
+
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+#include "rules/yaml_reader.h"
+
+namespace noisegate::processor {
+
+bool RunConfig::embedded() const {
+  auto it = kafka.find("bootstrap.servers");
+  return it == kafka.end() || it->second.empty();
+}
+
+bool IsSecretProperty(const std::string& name) {
+  for (const char* word : {"password", "secret", "sasl.oauthbearer.config", "ssl.key.pem",
+                           "ssl_key", "ssl.keystore", "token", "sasl.jaas"}) {
+    if (name.find(word) != std::string::npos) return true;
+  }
+  return false;
+}
+
+std::map<std::string, std::string> RunConfig::Redacted() const {
+  std::map<std::string, std::string> out = kafka;
+  for (auto& [k, v] : out) {
+    if (IsSecretProperty(k)) v = "[redacted]";
+  }
+  return out;
+}
+
+namespace {
+
+void LoadYaml(rules::YamlReader& r, const std::string& text, RunConfig* c) {
+  YAML::Node doc = YAML::Load(text);
+  if (!doc.IsDefined() || doc.IsNull()) return;
+  if (!r.CheckMap(doc, "",
+                  {"kafka", "group", "instance", "topics", "partitions", "partition_by",
+                   "commit_interval", "idle_timeout", "input_sync_wait", "shutdown_timeout",
+                   "max_message_bytes", "metrics_listen"},
+                  "the run config (a map)")) {
+    return;
+  }
+  using rules::YamlReader;
+  if (YAML::Node k = YamlReader::Get(doc, "kafka"); YamlReader::Has(k)) {
+    if (!k.IsMap()) {
+      r.Report(k, "kafka", "expected a map of librdkafka properties");
+    } else {
+      r.Charge(k);
+      for (const auto& kv : k) {
+        std::optional<std::string> name = r.NonEmptyString(kv.first, "kafka", "a property name");
+        if (!name) continue;
+        std::string path = rules::JoinPath("kafka", *name);
+        if (kv.second.IsScalar()) {
+          c->kafka[*name] = kv.second.Scalar();
+        } else {
+          r.Report(kv.second, path, "expected a scalar property value");
+        }
+      }
+    }
+  }
+  auto str = [&](const char* key, std::string* out, bool non_empty) {
+    YAML::Node n = YamlReader::Get(doc, key);
+    if (!YamlReader::Has(n)) return;
+    auto v = non_empty ? r.NonEmptyString(n, key) : r.String(n, key);
+    if (v) *out = *v;
+  };
+  str("group", &c->group, true);
+  str("instance", &c->instance, true);
+  str("metrics_listen", &c->metrics_listen, false);
+  if (YAML::Node t = YamlReader::Get(doc, "topics"); YamlReader::Has(t)) {
+    if (r.CheckMap(t, "topics",
+                   {"pages", "tickets", "dead_letter", "explain", "repartition", "changelog"},
+                   "a map of topic names")) {
+      auto topic = [&](const char* key, std::string* out, bool optional) {
+        YAML::Node n = YamlReader::Get(t, key);
+        if (!YamlReader::Has(n)) return;
+        std::string path = rules::JoinPath("topics", key);
+        auto v = optional ? r.String(n, path) : r.NonEmptyString(n, path, "a topic name");
+        if (v) *out = *v;
+      };
+      topic("pages", &c->pages_topic, false);
+      topic("tickets", &c->tickets_topic, false);
+      topic("dead_letter", &c->dead_letter_topic, false);
+      topic("explain", &c->explain_topic, true);
+      topic("repartition", &c->repartition_topic, false);
+      topic("changelog", &c->changelog_topic, false);
+    }
+  }
+  if (YAML::Node n = YamlReader::Get(doc, "partitions"); YamlReader::Has(n)) {
+    if (auto v = r.Int(n, "partitions", 1, 10000)) c->partitions = static_cast<int>(*v);
+  }
+  if (YAML::Node n = YamlReader::Get(doc, "partition_by"); YamlReader::Has(n)) {
+    if (auto v = r.LabelNames(n, "partition_by")) c->partition_by = *v;
+  }
+  auto dur = [&](const char* key, std::chrono::milliseconds* out) {
+    YAML::Node n = YamlReader::Get(doc, key);
+    if (!YamlReader::Has(n)) return;
+    if (auto v = r.Duration(n, key, false)) *out = *v;
+  };
+  dur("commit_interval", &c->commit_interval);
+  dur("idle_timeout", &c->idle_timeout);
+  dur("input_sync_wait", &c->input_sync_wait);
+  dur("shutdown_timeout", &c->shutdown_timeout);
+  if (YAML::Node n = YamlReader::Get(doc, "max_message_bytes"); YamlReader::Has(n)) {
+    if (auto v = r.Int(n, "max_message_bytes", 1024, 1 << 30)) {
+      c->max_message_bytes = static_cast<size_t>(*v);
+    }
+  }
+}
+
+}  // namespace
+
+RunConfigResult LoadRunConfig(const std::string& path, char** env) {
+  RunConfigResult out;
+  RunConfig& c = out.config;
+  char host[256] = {};
+  if (gethostname(host, sizeof(host) - 1) == 0 && host[0] != '\0') c.instance = host;
+  if (c.instance.empty()) c.instance = "noisegate";
+  if (!path.empty()) {
+    std::ifstream f(path, std::ios::binary);
+    if (!f) {
+      out.diagnostics.push_back(rules::Diagnostic{
+          path, 0, 0, "", std::string("cannot read config: ") + std::strerror(errno)});
+      return out;
+    }
+    std::stringstream ss;
+    ss << f.rdbuf();
+    std::string text = ss.str();
+    rules::YamlReader r(path, text.size());
+    try {
+      LoadYaml(r, text, &c);
+    } catch (const YAML::ParserException& e) {
+      r.ReportAt(e.mark, "", "YAML syntax error: " + e.msg);
+    } catch (const rules::WalkBudgetExceeded&) {
+    } catch (const std::exception& e) {
+      r.ReportAt(YAML::Mark::null_mark(), "", std::string("internal error: ") + e.what());
+    }
+    out.diagnostics = r.TakeDiagnostics();
+  }
+  // NOISEGATE_KAFKA_SASL_PASSWORD=x sets sasl.password: lower case, '_' -> '.'.
+  constexpr std::string_view kPrefix = "NOISEGATE_KAFKA_";
+  for (char** e = env; e != nullptr && *e != nullptr; ++e) {
+    std::string_view kv(*e);
+    if (kv.substr(0, kPrefix.size()) != kPrefix) continue;
+    size_t eq = kv.find('=');
+    if (eq == std::string_view::npos || eq == kPrefix.size()) continue;
+    std::string name(kv.substr(kPrefix.size(), eq - kPrefix.size()));
+    for (char& ch : name) ch = ch == '_' ? '.' : static_cast<char>(std::tolower(ch));
+    c.kafka[name] = std::string(kv.substr(eq + 1));
+  }
+  return out;
+}
+
+}  // namespace noisegate::processor

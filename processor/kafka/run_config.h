@@ -1,0 +1,60 @@
+// RunConfig: how `noisegate run` talks to Kafka — librdkafka properties passed through as they
+// are (TLS, SASL, tuning need no code), topic names, the consumer group, and the live timing
+// knobs. Read from an optional YAML file (strict, file:line:column diagnostics like the rules)
+// and then from NOISEGATE_KAFKA_<property> environment variables, which win.
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "rules/diagnostic.h"
+
+namespace noisegate::processor {
+
+struct RunConfig {
+  // librdkafka properties for every client; bootstrap.servers empty = the embedded cluster.
+  std::map<std::string, std::string> kafka;
+  std::string group = "noisegate";
+  // Names this replica's transactional producer (group + "-" + instance). Keep it stable across
+  // restarts of one pod (the default is the host name, which a pod keeps) so that a restart
+  // aborts its predecessor's open transaction at once instead of after transaction.timeout.ms.
+  std::string instance;
+  std::string pages_topic = "noisegate.pages";
+  std::string tickets_topic = "noisegate.tickets";
+  std::string dead_letter_topic = "noisegate.dlq";
+  std::string explain_topic;  // empty = no explain topic
+  std::string repartition_topic = "noisegate.repartition";
+  std::string changelog_topic = "noisegate.changelog";
+  // Partitions of the repartition and changelog topics when noisegate creates them (the
+  // embedded cluster); with an existing cluster both must exist with the same count.
+  int partitions = 6;
+  // Labels whose values key a record to its correlate partition. Records with different keys
+  // are never correlated with each other. Empty: one key, so everything can correlate.
+  std::vector<std::string> partition_by;
+  std::chrono::milliseconds commit_interval{1000};
+  std::chrono::milliseconds idle_timeout{10'000};
+  std::chrono::milliseconds input_sync_wait{500};
+  std::chrono::milliseconds shutdown_timeout{30'000};
+  size_t max_message_bytes = 1 << 20;
+  std::string metrics_listen = "0.0.0.0:9464";  // empty = no metrics endpoint
+
+  bool embedded() const;
+  // The librdkafka properties with secret values replaced by "[redacted]", for logs.
+  std::map<std::string, std::string> Redacted() const;
+};
+
+struct RunConfigResult {
+  RunConfig config;
+  std::vector<rules::Diagnostic> diagnostics;  // empty on success
+};
+
+// Reads `path` (empty = defaults only), then applies `env` (a process environment, as
+// `environ`). Never throws.
+RunConfigResult LoadRunConfig(const std::string& path, char** env);
+
+// True for librdkafka properties whose values must never be logged.
+bool IsSecretProperty(const std::string& name);
+
+}  // namespace noisegate::processor
