@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
-# Runs every test: installs packages, builds, runs the unit, rule and golden tests (ctest), runs
+# Runs every test: installs packages, fetches Kafka, builds, runs the unit, rule, golden and live
+# Kafka tests (ctest), runs
 # them again under ASan+UBSan, then builds the libFuzzer targets with clang and runs each for FUZZ_SECONDS (default 60).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash tools/setup.sh
+# The real Kafka broker of the live tests: jars from Maven Central, cached between runs.
+bash tests/kafka/kafka.sh fetch
 bash tools/build.sh
 logs=$(mktemp -d)
 trap 'rm -rf "$logs"' EXIT

@@ -15,6 +15,7 @@
 #include "processor/decode/dead_letter.h"
 #include "processor/decode/message.h"
 #include "processor/kafka/changelog.h"
+#include "processor/kafka/merger.h"
 #include "processor/output/render.h"
 
 namespace noisegate::processor {
@@ -25,6 +26,10 @@ using std::chrono::milliseconds;
 
 constexpr int kRequestTimeoutMs = 10'000;
 constexpr int kEmbeddedInputPartitions = 3;
+// Repartition message formats (first byte): a record, or an input partition's progress mark.
+constexpr uint8_t kRecordMessage = 1, kMarkMessage = 2;
+// Checkpoint layout version (engine state + merger).
+constexpr uint8_t kCheckpointVersion = 1;
 // An input partition this far ahead of the others is paused until they catch up.
 constexpr size_t kPauseAbove = 20'000, kResumeBelow = 5'000;
 
@@ -68,6 +73,7 @@ struct CorrelatePartition {
   int32_t id = 0;
   std::unique_ptr<PartitionSink> sink;
   std::unique_ptr<dedup::Engine> engine;
+  InputMerger merger;           // records wait here until every input has passed their time
   uint64_t generation = 0;      // of the last checkpoint written or restored
   uint32_t chunks = 0;          // chunks of that checkpoint
   uint32_t pending_chunks = 0;  // chunks of the checkpoint in the open transaction
@@ -92,6 +98,10 @@ struct InputPartition {
   int64_t next_offset = -1;   // after the last message ingested
   int64_t fetched_next = -1;  // after the last message received
   bool paused = false;
+  int64_t last_ts = INT64_MIN;  // event time of the last message ingested
+  // The progress mark last written for it (marks are written when they change).
+  bool marked = false, marked_idle = false;
+  int64_t marked_ts = INT64_MIN;
 };
 
 class Live : public RdKafka::RebalanceCb,
@@ -127,6 +137,10 @@ class Live : public RdKafka::RebalanceCb,
   bool Partitions(const std::string& topic, int* count);
   void Dispatch(std::unique_ptr<RdKafka::Message> msg);
   void CorrelateOne(CorrelatePartition& p, const RdKafka::Message& msg);
+  // Feeds the engine what the merger releases.
+  void Release(CorrelatePartition& p);
+  // Writes progress marks of the owned input partitions that changed (see merger.h).
+  void WriteMarks();
   void ReleaseInputs(bool all);
   bool MayHaveMore(const InputPartition& ip);
   void IngestOne(InputPartition& ip);
@@ -151,6 +165,7 @@ class Live : public RdKafka::RebalanceCb,
   std::unique_ptr<RdKafka::Producer> producer_;
   std::vector<std::unique_ptr<Decoder>> decoders_;
   int repartitions_ = 0;
+  std::vector<InputMerger::ChannelKey> channels_;  // every input partition
   std::map<int32_t, CorrelatePartition> correlate_;
   std::map<std::pair<std::string, int32_t>, InputPartition> inputs_;
   bool in_txn_ = false;
@@ -160,8 +175,7 @@ class Live : public RdKafka::RebalanceCb,
   Clock::time_point txn_started_;
   RecordBatch batch_;
   std::vector<DeadLetter> dead_;
-  Record record_;
-  std::string buf_, line_;
+  std::string buf_, line_, engine_state_;
   std::vector<ChangelogMessage> changelog_msgs_;
   uint64_t delivery_errors_logged_ = 0;
 };
@@ -272,6 +286,14 @@ bool Live::Setup() {
     std::this_thread::sleep_for(milliseconds(1000));
   }
   if (stop_) return false;
+  for (const rules::InputRule& in : rules_->inputs) {
+    int n = 0;
+    if (!Partitions(in.topic, &n)) {
+      log_ << "noisegate: level=warn event=input_topic_missing topic=" << in.topic << "\n";
+      continue;
+    }
+    for (int i = 0; i < n; ++i) channels_.emplace_back(in.topic, i);
+  }
   if (changelog_partitions != repartitions_) {
     log_ << "noisegate: level=error event=setup error=\"topic " << cfg_.changelog_topic << " has "
          << changelog_partitions << " partitions but " << cfg_.repartition_topic << " has "
@@ -394,6 +416,7 @@ bool Live::Restore(const std::vector<int32_t>& ids) {
     p.dirty = false;
     p.seen = false;
     p.next_offset = -1;
+    p.merger = InputMerger();
     assemblers.emplace(id, CheckpointAssembler(id));
     assignment.push_back(RdKafka::TopicPartition::create(cfg_.changelog_topic, id,
                                                          RdKafka::Topic::OFFSET_BEGINNING));
@@ -455,11 +478,22 @@ bool Live::Restore(const std::vector<int32_t>& ids) {
            << cp.error().detail << "\" action=\"starting this partition empty\"\n";
     } else if (cp->has_value()) {
       state_bytes = (*cp)->state.size();
-      Status st = p.engine->LoadState((*cp)->state);
+      dedup::Reader rd((*cp)->state);
+      Status st;
+      if (rd.U8() != kCheckpointVersion) {
+        st = MakeError(ErrorCode::kParse, "unknown checkpoint version");
+      } else {
+        std::string_view engine_state = rd.Str();
+        st = p.engine->LoadState(engine_state);
+        if (st && (!p.merger.Load(rd) || !rd.done())) {
+          st = MakeError(ErrorCode::kParse, "checkpoint: merger state is corrupt");
+        }
+      }
       if (!st) {
         log_ << "noisegate: level=error event=restore_failed partition=" << id << " error=\""
              << st.error().detail << "\" action=\"starting this partition empty\"\n";
         p.engine = std::make_unique<dedup::Engine>(rules_, p.sink.get());
+        p.merger = InputMerger();
       } else {
         p.seen = p.engine->watermark() != kMinTime;
         p.arrival_watermark = p.engine->watermark();
@@ -467,6 +501,7 @@ bool Live::Restore(const std::vector<int32_t>& ids) {
       p.generation = (*cp)->generation;
       p.chunks = (*cp)->chunks;
     }
+    for (const auto& ch : channels_) p.merger.AddChannel(ch);
     p.last_arrival = Clock::now();
     log_ << "noisegate: level=info event=restored partition=" << id
          << " changelog_messages=" << read[id].first << " changelog_bytes=" << read[id].second
@@ -496,6 +531,19 @@ void Live::rebalance_cb(RdKafka::KafkaConsumer* consumer, RdKafka::ErrorCode err
       }
     }
     if (!Restore(ids)) return;
+    // Where each input partition resumes: with the high watermark it tells whether the
+    // partition is caught up (its progress mark says idle) before anything is fetched.
+    std::vector<RdKafka::TopicPartition*> inputs;
+    for (RdKafka::TopicPartition* tp : partitions) {
+      if (tp->topic() != cfg_.repartition_topic) inputs.push_back(tp);
+    }
+    if (!inputs.empty() &&
+        consumer->committed(inputs, kRequestTimeoutMs) == RdKafka::ERR_NO_ERROR) {
+      for (RdKafka::TopicPartition* tp : inputs) {
+        if (tp->offset() >= 0) inputs_[{tp->topic(), tp->partition()}].fetched_next = tp->offset();
+        tp->set_offset(RdKafka::Topic::OFFSET_INVALID);  // assign() then uses the committed one
+      }
+    }
     consumer->assign(partitions);
   } else {
     log_ << "noisegate: level=info event=revoked partitions=" << list << "\n";
@@ -541,9 +589,25 @@ void Live::Dispatch(std::unique_ptr<RdKafka::Message> msg) {
 void Live::CorrelateOne(CorrelatePartition& p, const RdKafka::Message& msg) {
   std::string_view value(static_cast<const char*>(msg.payload()), msg.len());
   dedup::Reader rd(value);
-  bool ok =
-      msg.payload() != nullptr && rd.U8() == 1 && dedup::DecodeRecord(rd, &record_) && rd.done();
+  uint8_t kind = msg.payload() != nullptr ? rd.U8() : 0;
+  bool ok = false;
+  if (kind == kRecordMessage) {
+    Record r;
+    ok = dedup::DecodeRecord(rd, &r) && rd.done();
+    if (ok) {
+      int order = rules_->FindInput(r.addr.topic);
+      p.merger.Add(std::move(r), order);
+    }
+  } else if (kind == kMarkMessage) {
+    std::string topic(rd.Str());
+    auto partition = static_cast<int32_t>(rd.SVar());
+    int64_t time = rd.SVar();
+    bool idle = rd.Bool();
+    ok = rd.ok() && rd.done();
+    if (ok) p.merger.Mark({std::move(topic), partition}, time, idle);
+  }
   p.next_offset = msg.offset() + 1;
+  p.dirty = true;
   txn_has_work_ = true;
   if (!ok) {
     line_.clear();
@@ -554,11 +618,36 @@ void Live::CorrelateOne(CorrelatePartition& p, const RdKafka::Message& msg) {
             msg.timestamp().timestamp);
     return;
   }
-  p.engine->Process(record_);
-  p.dirty = true;
+  Release(p);
+}
+
+void Live::Release(CorrelatePartition& p) {
+  size_t n = p.merger.Release([&p](const Record& r) { p.engine->Process(r); });
+  if (n == 0) return;
   p.seen = true;
   p.last_arrival = Clock::now();
   p.arrival_watermark = p.engine->watermark();
+}
+
+void Live::WriteMarks() {
+  for (auto& [k, ip] : inputs_) {
+    bool idle = ip.queue.empty() && !MayHaveMore(ip);
+    if (ip.marked && ip.marked_ts == ip.last_ts && ip.marked_idle == idle) continue;
+    buf_.clear();
+    dedup::Writer w(&buf_);
+    w.U8(kMarkMessage);
+    w.Str(ip.topic);
+    w.SVar(ip.partition);
+    w.SVar(ip.last_ts);
+    w.Bool(idle);
+    std::string_view v = buf_;
+    for (int32_t p = 0; p < repartitions_; ++p) {
+      Produce(cfg_.repartition_topic, p, {}, &v, ip.last_ts == INT64_MIN ? WallMs() : ip.last_ts);
+    }
+    ip.marked = true;
+    ip.marked_ts = ip.last_ts;
+    ip.marked_idle = idle;
+  }
 }
 
 bool Live::MayHaveMore(const InputPartition& ip) {
@@ -648,20 +737,21 @@ void Live::IngestOne(InputPartition& ip) {
       std::string key = PartitionKey(rec, cfg_.partition_by);
       buf_.clear();
       dedup::Writer w(&buf_);
-      w.U8(1);  // repartition record format version
+      w.U8(kRecordMessage);
       dedup::EncodeRecord(rec, w);
       std::string_view v = buf_;
       Produce(cfg_.repartition_topic, PartitionOf(key, repartitions_), key, &v, rec.time.ms);
     }
   }
   ip.next_offset = m.offset() + 1;
+  ip.last_ts = std::max(ip.last_ts, ts);
   txn_has_work_ = true;
 }
 
 void Live::AdvanceIdle() {
   auto now = Clock::now();
   for (auto& [id, p] : correlate_) {
-    if (!p.seen || now - p.last_arrival < cfg_.idle_timeout) continue;
+    if (!p.seen || p.merger.buffered() > 0 || now - p.last_arrival < cfg_.idle_timeout) continue;
     // Idle: event time goes on with the wall clock from the last record's time, so a lone
     // alert still pages after group_wait.
     EventTime target =
@@ -677,6 +767,7 @@ void Live::AdvanceIdle() {
 
 bool Live::Commit() {
   if (!in_txn_) return !fatal_;
+  WriteMarks();
   if (!txn_has_work_) {
     txn_started_ = Clock::now();
     return true;
@@ -684,7 +775,11 @@ bool Live::Commit() {
   for (auto& [id, p] : correlate_) {
     if (!p.dirty) continue;
     buf_.clear();
-    p.engine->SaveState(&buf_);
+    p.engine->SaveState(&engine_state_);
+    dedup::Writer w(&buf_);
+    w.U8(kCheckpointVersion);
+    w.Str(engine_state_);
+    p.merger.Save(w);
     changelog_msgs_.clear();
     EncodeCheckpoint(id, p.generation + 1, buf_, p.chunks, &changelog_msgs_);
     p.pending_chunks = 0;
@@ -766,6 +861,7 @@ void Live::Rewind() {
     ip.queue.clear();
     ip.next_offset = -1;
     ip.fetched_next = -1;
+    ip.marked = false;
     parts.push_back(RdKafka::TopicPartition::create(ip.topic, ip.partition));
   }
   std::vector<int32_t> ids;

@@ -5,6 +5,7 @@
 #   kafka.sh fetch          copy the broker jars into the cache (idempotent)
 #   kafka.sh start DIR      start a broker with config, data, and logs in DIR; print the bootstrap
 #   kafka.sh stop DIR       stop it (SIGTERM, then SIGKILL after KAFKA_STOP_TIMEOUT)
+#   kafka.sh restart DIR    start a stopped broker again, same data and port (outage tests)
 #   kafka.sh status DIR     exit 0 if DIR's broker is running (and print its bootstrap)
 #
 # Typical test use:
@@ -228,6 +229,39 @@ kill_pid() {   # SIGTERM, bounded wait, SIGKILL. The caller has checked that PID
   return 1
 }
 
+# Starts the broker of DIR (config and storage already there) on PORT and waits until it
+# serves metadata. Returns 0 when ready, 1 when it died or did not answer in time.
+launch() {
+  local dir=$1 port=$2 pid out
+  # The broker stays in the caller's process group; all its fds point at files so that
+  # $(kafka.sh start DIR) returns at once.
+  # shellcheck disable=SC2086,SC2046
+  (cd "$dir" && exec "$JAVA" $HEAP_OPTS -XX:+UseG1GC -XX:MaxGCPauseMillis=20 \
+      -XX:InitiatingHeapOccupancyPercent=35 -XX:+ExplicitGCInvokesConcurrent \
+      -XX:+HeapDumpOnOutOfMemoryError -XX:HeapDumpPath="$dir/logs" ${KAFKA_JVM_OPTS:-} \
+      $(java_common "$dir") -cp "$LIBS/*" kafka.Kafka "$dir/server.properties") \
+      </dev/null >"$dir/logs/kafka.out" 2>&1 &
+  pid=$!
+  disown "$pid"
+  echo "$pid" >"$dir/kafka.pid"
+  # $! is the subshell until it has exec'd java: wait for that (bounded), so that the
+  # watchdog and later checks, which match the command line, see the broker.
+  local i
+  for ((i = 0; i < 100; i++)); do
+    if pid_is "$pid" "$dir/server.properties" || ! alive "$pid"; then break; fi
+    sleep 0.05
+  done
+  start_watchdog "$dir" "$pid"
+  local deadline=$((SECONDS + START_TIMEOUT)) ready=0
+  while ((SECONDS < deadline)); do
+    if ! alive "$pid"; then break; fi
+    if out=$(timeout 10 kcat -L -b "127.0.0.1:$port" -m 2 2>&1) &&
+       grep -q "broker 1 at 127.0.0.1:$port" <<<"$out"; then ready=1; break; fi
+    sleep 0.3
+  done
+  ((ready))
+}
+
 cmd_start() {
   local dir=${1:?usage: kafka.sh start DIR}
   command -v kcat >/dev/null || die "kcat not found (apt-get install kcat)"
@@ -254,32 +288,9 @@ cmd_start() {
       cat "$dir/logs/format.out" >&2
       die "storage format failed (see $dir/logs/format.out)"
     fi
-    # The broker stays in the caller's process group; all its fds point at files so that
-    # $(kafka.sh start DIR) returns at once.
-    # shellcheck disable=SC2086,SC2046
-    (cd "$dir" && exec "$JAVA" $HEAP_OPTS -XX:+UseG1GC -XX:MaxGCPauseMillis=20 \
-        -XX:InitiatingHeapOccupancyPercent=35 -XX:+ExplicitGCInvokesConcurrent \
-        -XX:+HeapDumpOnOutOfMemoryError -XX:HeapDumpPath="$dir/logs" ${KAFKA_JVM_OPTS:-} \
-        $(java_common "$dir") -cp "$LIBS/*" kafka.Kafka "$dir/server.properties") \
-        </dev/null >"$dir/logs/kafka.out" 2>&1 &
-    pid=$!
-    disown "$pid"
-    echo "$pid" >"$dir/kafka.pid"
-    # $! is the subshell until it has exec'd java: wait for that (bounded), so that the
-    # watchdog and later checks, which match the command line, see the broker.
-    local i
-    for ((i = 0; i < 100; i++)); do
-      if pid_is "$pid" "$dir/server.properties" || ! alive "$pid"; then break; fi
-      sleep 0.05
-    done
-    start_watchdog "$dir" "$pid"
-    local deadline=$((SECONDS + START_TIMEOUT)) ready=0
-    while ((SECONDS < deadline)); do
-      if ! alive "$pid"; then break; fi
-      if out=$(timeout 10 kcat -L -b "127.0.0.1:$port" -m 2 2>&1) &&
-         grep -q "broker 1 at 127.0.0.1:$port" <<<"$out"; then ready=1; break; fi
-      sleep 0.3
-    done
+    local ready=0
+    launch "$dir" "$port" && ready=1
+    pid=$(cat "$dir/kafka.pid")
     if ((ready)); then
       echo "127.0.0.1:$port" >"$dir/bootstrap"
       echo "$cport" >"$dir/controller.port"
@@ -302,6 +313,25 @@ cmd_start() {
     die "broker exited during startup (logs kept in $dir/logs)"
   done
   die "could not start the broker after 3 attempts"
+}
+
+# Starts the stopped broker of DIR again with its data and its port (for outage tests).
+cmd_restart() {
+  local dir=${1:?usage: kafka.sh restart DIR} pid port
+  dir=$(cd "$dir" && pwd)
+  if pid=$(broker_pid "$dir"); then die "a broker is already running for $dir (pid $pid)"; fi
+  [[ -f $dir/bootstrap && -f $dir/server.properties ]] || die "$dir has no stopped broker"
+  port=$(sed 's/.*://' "$dir/bootstrap")
+  if launch "$dir" "$port"; then
+    log "Kafka restarted at 127.0.0.1:$port (pid $(cat "$dir/kafka.pid"))"
+    cat "$dir/bootstrap"
+    return 0
+  fi
+  tail_log "$dir"
+  pid=$(cat "$dir/kafka.pid")
+  if alive "$pid"; then kill_pid "$pid" "$STOP_TIMEOUT" || true; fi
+  stop_watchdog "$dir"
+  die "broker did not come back (logs kept in $dir/logs)"
 }
 
 cmd_stop() {
@@ -328,6 +358,7 @@ cmd_status() {
 
 case ${1:-} in
   fetch) cmd_fetch ;;
+  restart) shift; cmd_restart "$@" ;;
   start) shift; cmd_start "$@" ;;
   stop) shift; cmd_stop "$@" ;;
   status) shift; cmd_status "$@" ;;

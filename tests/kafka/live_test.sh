@@ -1,0 +1,326 @@
+#!/usr/bin/env bash
+# Integration tests of `noisegate run` against a real Apache Kafka broker (tests/kafka/kafka.sh
+# starts it on 127.0.0.1 and stops it). Each scenario asserts outcomes: what reached the
+# pages, tickets, dead-letter and explain topics (read_committed) against what
+# `noisegate replay` writes for the same input.
+#
+#   live_test.sh NOISEGATE NG_LOAD NG_GEN_ESTATE SCENARIO
+#
+# Scenarios: same_as_replay, sigkill, broker_outage, scale_out, dead_letters, idle_watermark.
+# A failing scenario keeps its work directory (logs, outputs) and prints where it is.
+set -euo pipefail
+
+NG=$(realpath "$1")
+LOAD=$(realpath "$2")
+GEN=$(realpath "$3")
+SCENARIO=$4
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=$(cd "$HERE/../.." && pwd)
+KAFKA=$HERE/kafka.sh
+RULES=$ROOT/examples/rules.yaml
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/ng-live-$SCENARIO.XXXXXX")
+pids=()
+ok=0
+cleanup() {
+  local p
+  for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null || true; done
+  "$KAFKA" stop "$work/kafka" >/dev/null 2>&1 || true
+  if ((ok)); then
+    rm -rf "$work"
+  else
+    echo "live_test: $SCENARIO FAILED; logs and outputs kept in $work" >&2
+    for f in "$work"/*.log; do
+      [[ -f $f ]] || continue
+      echo "---- tail of $f" >&2
+      tail -n 25 "$f" >&2
+    done
+  fi
+}
+trap cleanup EXIT
+
+say() { echo "live_test[$SCENARIO]: $*" >&2; }
+fail() {
+  say "FAIL: $*"
+  exit 1
+}
+
+export KAFKA_OWNER_PID=$$
+# Input topics are auto-created with 3 partitions, like the sample estate's.
+bootstrap=$(KAFKA_EXTRA_PROPS="num.partitions=3" "$KAFKA" start "$work/kafka")
+export NOISEGATE_KAFKA_BOOTSTRAP_SERVERS=$bootstrap
+
+# The run config of the tests: explain on, no wall-clock watermark (idle_timeout 1h) so the
+# live outputs are a pure function of the input, like replay's.
+write_config() {
+  local file=$1 instance=$2
+  cat >"$file" <<EOF
+instance: $instance
+partitions: 6
+commit_interval: 300ms
+idle_timeout: 1h
+topics:
+  explain: noisegate.explain
+${EXTRA_CONFIG:-}
+EOF
+}
+write_config "$work/a.yaml" a
+"$NG" topics --config "$work/a.yaml" 2>"$work/topics.log" || fail "noisegate topics failed"
+
+# start_ng NAME CONFIG [RULES]: starts `noisegate run` in the background; its PID in $ng_pid.
+start_ng() {
+  local name=$1 config=$2 rules=${3:-$RULES}
+  "$NG" run --rules "$rules" --config "$config" >>"$work/$name.out" 2>>"$work/$name.log" &
+  ng_pid=$!
+  pids+=("$ng_pid")
+}
+
+# consume TOPIC: every committed message value, one per line.
+consume() {
+  kcat -C -b "$bootstrap" -t "$1" -e -q -o beginning -X isolation.level=read_committed 2>/dev/null
+}
+
+# wait_count TOPIC N SECONDS: until TOPIC holds at least N committed messages.
+wait_count() {
+  local topic=$1 want=$2 limit=$3 have=0 t0=$SECONDS
+  while ((SECONDS - t0 < limit)); do
+    have=$(consume "$topic" | wc -l)
+    if ((have >= want)); then return 0; fi
+    sleep 1
+  done
+  fail "$topic holds $have messages after ${limit}s, expected $want"
+}
+
+# expect_same NAME EXPECTED_FILE TOPIC: the topic's messages equal the file's lines (as a
+# multiset: partitions interleave, so only the order within an incident is kept; see below).
+expect_same() {
+  local name=$1 expected=$2 topic=$3
+  consume "$topic" | sort >"$work/live.$name"
+  sort "$expected" >"$work/expected.$name"
+  if ! cmp -s "$work/live.$name" "$work/expected.$name"; then
+    diff "$work/expected.$name" "$work/live.$name" | head -20 >&2
+    fail "$name: live differs from replay ($(wc -l <"$work/live.$name") live lines, $(wc -l <"$work/expected.$name") expected)"
+  fi
+  say "$name: $(wc -l <"$work/live.$name") messages, identical to replay"
+}
+
+# Per incident, the order of its messages must be replay's too (the dedup_key is the key).
+expect_incident_order() {
+  local topic=$1 expected=$2
+  consume "$topic" | grep -o '"event_action":"[a-z]*","dedup_key":"[^"]*"' |
+    awk -F'"' '{seq[$8] = seq[$8] " " $4} END {for (k in seq) print k seq[k]}' | sort >"$work/order.live"
+  grep -o '"event_action":"[a-z]*","dedup_key":"[^"]*"' "$expected" |
+    awk -F'"' '{seq[$8] = seq[$8] " " $4} END {for (k in seq) print k seq[k]}' | sort >"$work/order.expected"
+  cmp -s "$work/order.live" "$work/order.expected" || {
+    diff "$work/order.expected" "$work/order.live" | head >&2
+    fail "$topic: the order of an incident's messages differs from replay"
+  }
+}
+
+# The sample estate and what replay makes of it. Replay breaks event-time ties by file order;
+# live by the rules' input order: give replay the files in that order. The estate also holds a
+# message for a topic no input reads; live never subscribes to it, so it is not expected.
+estate() {
+  mkdir -p "$work/estate"
+  "$GEN" --seed "${SEED:-42}" ${SCALE:+--scale "$SCALE"} --out "$work/estate" >/dev/null
+  dumps=()
+  local topic
+  for topic in $(grep -o 'topic: [a-z.]*' "$RULES" | awk '{print $2}'); do
+    [[ -f $work/estate/$topic.jsonl ]] && dumps+=("$work/estate/$topic.jsonl")
+  done
+  "$NG" replay -q --rules "$RULES" --pages "$work/r.pages" --tickets "$work/r.tickets" \
+    --dlq "$work/r.dlq" --explain "$work/r.explain" "${dumps[@]}" 2>/dev/null
+  [[ -s $work/r.pages ]] || fail "replay of the estate paged nothing"
+  local f
+  for f in "$work/r.dlq" "$work/r.explain"; do
+    grep -v '"topic":"alerts.unknown"' "$f" >"$f.tmp" || true
+    mv "$f.tmp" "$f"
+  done
+}
+
+load() { "$LOAD" -b "$bootstrap" "$@" 2>>"$work/load.log" || fail "ng-load failed"; }
+
+expect_all_same_as_replay() {
+  local limit=${1:-240}
+  wait_count noisegate.explain "$(wc -l <"$work/r.explain")" "$limit"
+  sleep 1  # a duplicate would arrive in a later transaction: give it the chance
+  expect_same pages "$work/r.pages" noisegate.pages
+  expect_same tickets "$work/r.tickets" noisegate.tickets
+  expect_same dead_letters "$work/r.dlq" noisegate.dlq
+  expect_same explain "$work/r.explain" noisegate.explain
+  expect_incident_order noisegate.pages "$work/r.pages"
+}
+
+stop_ng() {  # SIGTERM, and it must exit 0 within the shutdown bound
+  local pid=$1 rc=0
+  kill -TERM "$pid"
+  wait "$pid" || rc=$?
+  ((rc == 0)) || fail "noisegate exited $rc after SIGTERM"
+}
+
+case $SCENARIO in
+  same_as_replay)
+    # The sample estate through the live path and through replay: identical outputs.
+    estate
+    start_ng a "$work/a.yaml"
+    load "${dumps[@]}"
+    expect_all_same_as_replay
+    stop_ng "$ng_pid"
+    grep -q 'event=stopped' "$work/a.log" || fail "no clean stop logged"
+    ;;
+
+  sigkill)
+    # SIGKILL noisegate at random points while it works through the stream, restart it each
+    # time: every page exactly once, the state restored from the changelog.
+    SCALE=${SIGKILL_SCALE:-8} estate
+    load "${dumps[@]}"
+    start_ng a "$work/a.yaml"
+    for round in 1 2 3 4; do
+      # Startup (group join, restore) takes 1-3 s; the stream takes longer than 4 rounds.
+      delay=$(awk -v s="$RANDOM" 'BEGIN {srand(s); printf "%.2f", 2 + rand() * 3}')
+      sleep "$delay"
+      say "round $round: SIGKILL ${delay}s after start"
+      kill -KILL "$ng_pid"
+      wait "$ng_pid" 2>/dev/null || true
+      start_ng a "$work/a.yaml"
+    done
+    expect_all_same_as_replay 400
+    grep -Eq 'event=restored .*state_bytes=[1-9]' "$work/a.log" ||
+      fail "no partition state was restored from the changelog"
+    stop_ng "$ng_pid"
+    ;;
+
+  broker_outage)
+    # The broker stops mid-stream and comes back: noisegate keeps retrying, then catches up;
+    # nothing lost, nothing duplicated.
+    SCALE=8 estate
+    load "${dumps[@]}"
+    start_ng a "$work/a.yaml"
+    wait_count noisegate.explain 1000 120
+    "$KAFKA" stop "$work/kafka"
+    say "broker stopped"
+    sleep 8
+    kill -0 "$ng_pid" 2>/dev/null || fail "noisegate exited while the broker was down"
+    "$KAFKA" restart "$work/kafka" >/dev/null
+    say "broker restarted"
+    expect_all_same_as_replay 400
+    grep -q 'level=warn\|level=error' "$work/a.log" || fail "the outage left no trace in the log"
+    stop_ng "$ng_pid"
+    ;;
+
+  scale_out)
+    # Two replicas share the partitions; one leaves (SIGTERM), then comes back. Partitions and
+    # their state move between them; incidents keep their dedup_keys; no duplicate trigger.
+    SCALE=8 estate
+    write_config "$work/b.yaml" b
+    load "${dumps[@]}"
+    start_ng a "$work/a.yaml"
+    a_pid=$ng_pid
+    sleep 3
+    start_ng b "$work/b.yaml"
+    b_pid=$ng_pid
+    sleep 6
+    say "b leaves"
+    stop_ng "$b_pid"
+    sleep 5
+    say "b comes back"
+    start_ng b "$work/b.yaml"
+    b_pid=$ng_pid
+    expect_all_same_as_replay 400
+    grep -q 'event=assigned partitions=.*noisegate.repartition' "$work/b.log" ||
+      fail "b never got a repartition partition"
+    grep -Eq 'event=restored .*state_bytes=[1-9]' "$work/a.log" "$work/b.log" ||
+      fail "no partition state moved through the changelog"
+    stop_ng "$b_pid"
+    stop_ng "$a_pid"
+    ;;
+
+  dead_letters)
+    # Malformed and oversized messages end in the dead-letter topic with their reasons, in
+    # between good ones that still page; the same as replay's dead-letter output.
+    EXTRA_CONFIG="max_message_bytes: 100000" write_config "$work/a.yaml" a
+    python3 - "$work/bad.jsonl" <<'EOF'
+import json, sys
+t0 = 1795392000000
+def alert(name, sev):
+    return json.dumps({"version": "4", "status": "firing", "receiver": "r", "alerts": [{
+        "status": "firing", "labels": {"alertname": name, "severity": sev, "service": "checkout-api"},
+        "annotations": {"summary": name}, "startsAt": "2026-11-23T00:00:00Z",
+        "endsAt": "0001-01-01T00:00:00Z"}]})
+payloads = [
+    alert("CheckoutErrors", "critical"),
+    "this is not json",
+    '{"version":"4","alerts":[{"status":"firing","labels":{"alertname":"Cut"',
+    json.dumps({"version": "4", "alerts": [{"status": "firing", "labels": {}}]}),
+    json.dumps({"version": "4", "alerts": "nope"}),
+    '{"version":"4","alerts":[' + ",".join(['{"status":"firing","labels":{"alertname":"Big","x":"' + "y" * 1000 + '"},"startsAt":"2026-11-23T00:00:00Z"}'] * 150) + "]}",
+    "",
+    alert("SLOBurnRateHigh", "warning"),
+]
+with open(sys.argv[1], "w") as f:
+    for i, p in enumerate(payloads):
+        f.write(json.dumps({"topic": "alerts.prometheus", "partition": 0, "offset": i,
+                            "tstype": "create", "ts": t0 + i * 1000, "broker": 1, "key": None,
+                            "payload": p}) + "\n")
+    # Later records move event time past group_wait, so both good alerts page.
+    f.write(json.dumps({"topic": "alerts.prometheus", "partition": 0, "offset": len(payloads),
+                        "tstype": "create", "ts": t0 + 3600000, "broker": 1, "key": None,
+                        "payload": alert("Watchdog", "none")}) + "\n")
+EOF
+    "$NG" replay -q --rules "$RULES" --max-message-bytes 100000 --pages "$work/r.pages" \
+      --tickets "$work/r.tickets" --dlq "$work/r.dlq" --explain "$work/r.explain" "$work/bad.jsonl"
+    for reason in not_json truncated missing_field wrong_type too_large empty; do
+      grep -q "\"reason\":\"$reason\"" "$work/r.dlq" || fail "replay has no $reason dead letter"
+    done
+    grep -q '"event_action":"trigger".*CheckoutErrors (+1 more signals)' "$work/r.pages" ||
+      fail "replay did not page the good alerts around the bad ones"
+    start_ng a "$work/a.yaml"
+    load "$work/bad.jsonl"
+    expect_all_same_as_replay 120
+    stop_ng "$ng_pid"
+    ;;
+
+  idle_watermark)
+    # A lone alert at the current time pages after group_wait although nothing else arrives:
+    # the idle partition's event time advances with the wall clock.
+    EXTRA_CONFIG="" write_config "$work/a.yaml" a
+    sed -i 's/^idle_timeout: 1h/idle_timeout: 2s/' "$work/a.yaml"
+    cat >"$work/rules.yaml" <<'EOF'
+inputs:
+  - topic: alerts.prometheus
+    format: alertmanager
+correlate:
+  - name: all
+    group_by: [alertname]
+    group_wait: 5s
+page:
+  when: [['severity="critical"']]
+EOF
+    start_ng a "$work/a.yaml" "$work/rules.yaml"
+    sleep 3
+    now_ms=$(($(date +%s%N) / 1000000))
+    python3 - "$work/lone.jsonl" "$now_ms" <<'EOF'
+import json, sys
+ts = int(sys.argv[2])
+p = json.dumps({"version": "4", "status": "firing", "alerts": [{"status": "firing",
+    "labels": {"alertname": "Lonely", "severity": "critical"}, "annotations": {"summary": "alone"},
+    "startsAt": "2026-11-24T00:00:00Z"}]})
+print(json.dumps({"topic": "alerts.prometheus", "partition": 0, "offset": 0, "ts": ts,
+                  "key": None, "payload": p}), file=open(sys.argv[1], "w"))
+EOF
+    load "$work/lone.jsonl"
+    t0=$SECONDS
+    wait_count noisegate.pages 1 60
+    waited=$((SECONDS - t0))
+    consume noisegate.pages | grep -q '"event_action":"trigger".*Lonely' || fail "no trigger for the lone alert"
+    ((waited >= 4)) || fail "paged after ${waited}s, before group_wait (5s)"
+    say "the lone alert paged after ${waited}s (group_wait 5s, idle_timeout 2s)"
+    stop_ng "$ng_pid"
+    ;;
+
+  *)
+    fail "unknown scenario"
+    ;;
+esac
+ok=1
+say "passed"

@@ -1,0 +1,92 @@
+// The run config: strict YAML with positions, librdkafka properties passed through, the
+// environment winning, and secrets never shown.
+#include "processor/kafka/run_config.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <fstream>
+#include <string>
+
+namespace noisegate::processor {
+namespace {
+
+std::string Write(const std::string& text) {
+  std::string path = ::testing::TempDir() + "run_config_test.yaml";
+  std::ofstream(path) << text;
+  return path;
+}
+
+TEST(RunConfig, ReadsEverySetting) {
+  std::string path = Write(R"(kafka:
+  bootstrap.servers: k1:9092,k2:9092
+  security.protocol: SASL_SSL
+  sasl.password: hunter2
+group: ng-prod
+instance: pod-1
+topics:
+  pages: p
+  explain: e
+partitions: 12
+partition_by: [cluster]
+commit_interval: 250ms
+idle_timeout: 30s
+max_message_bytes: 2000000
+)");
+  RunConfigResult r = LoadRunConfig(path, nullptr);
+  ASSERT_TRUE(r.diagnostics.empty()) << r.diagnostics[0].ToString();
+  const RunConfig& c = r.config;
+  EXPECT_EQ(c.kafka.at("bootstrap.servers"), "k1:9092,k2:9092");
+  EXPECT_FALSE(c.embedded());
+  EXPECT_EQ(c.group, "ng-prod");
+  EXPECT_EQ(c.instance, "pod-1");
+  EXPECT_EQ(c.pages_topic, "p");
+  EXPECT_EQ(c.tickets_topic, "noisegate.tickets");
+  EXPECT_EQ(c.explain_topic, "e");
+  EXPECT_EQ(c.partitions, 12);
+  EXPECT_EQ(c.partition_by, std::vector<std::string>{"cluster"});
+  EXPECT_EQ(c.commit_interval.count(), 250);
+  EXPECT_EQ(c.idle_timeout.count(), 30000);
+  EXPECT_EQ(c.max_message_bytes, 2000000u);
+  EXPECT_EQ(c.Redacted().at("sasl.password"), "[redacted]");
+  EXPECT_EQ(c.Redacted().at("security.protocol"), "SASL_SSL");
+}
+
+TEST(RunConfig, UnknownKeysAndBadValuesNamePositions) {
+  std::string path = Write("group: g\ncommit_intervall: 1s\npartitions: zero\n");
+  RunConfigResult r = LoadRunConfig(path, nullptr);
+  ASSERT_EQ(r.diagnostics.size(), 2u);
+  EXPECT_EQ(r.diagnostics[0].line, 2);
+  EXPECT_NE(r.diagnostics[0].message.find("commit_interval"), std::string::npos)
+      << r.diagnostics[0].message;  // did-you-mean
+  EXPECT_EQ(r.diagnostics[1].line, 3);
+  EXPECT_EQ(r.diagnostics[1].path, "partitions");
+}
+
+TEST(RunConfig, EnvironmentOverridesAndDefaultsToEmbedded) {
+  RunConfigResult none = LoadRunConfig("", nullptr);
+  EXPECT_TRUE(none.diagnostics.empty());
+  EXPECT_TRUE(none.config.embedded());
+  EXPECT_FALSE(none.config.instance.empty());
+
+  std::string path = Write("kafka: {bootstrap.servers: from-file:9092}\n");
+  char e1[] = "NOISEGATE_KAFKA_BOOTSTRAP_SERVERS=from-env:9092";
+  char e2[] = "NOISEGATE_KAFKA_SASL_OAUTHBEARER_CONFIG=secret=1";
+  char e3[] = "PATH=/bin";
+  char* env[] = {e1, e2, e3, nullptr};
+  RunConfigResult r = LoadRunConfig(path, env);
+  ASSERT_TRUE(r.diagnostics.empty());
+  EXPECT_EQ(r.config.kafka.at("bootstrap.servers"), "from-env:9092");
+  EXPECT_EQ(r.config.kafka.at("sasl.oauthbearer.config"), "secret=1");
+  EXPECT_EQ(r.config.Redacted().at("sasl.oauthbearer.config"), "[redacted]");
+  EXPECT_EQ(r.config.kafka.count("path"), 0u);
+}
+
+TEST(RunConfig, UnreadableFileIsAnError) {
+  RunConfigResult r = LoadRunConfig("/nonexistent/run.yaml", nullptr);
+  ASSERT_EQ(r.diagnostics.size(), 1u);
+  EXPECT_NE(r.diagnostics[0].message.find("cannot read"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace noisegate::processor
