@@ -99,6 +99,7 @@ struct InputPartition {
   int64_t fetched_next = -1;  // after the last message received
   bool paused = false;
   int64_t last_ts = INT64_MIN;  // event time of the last message ingested
+  Clock::time_point last_received;  // wall time of the last message received
   // The progress mark last written for it (marks are written when they change).
   bool marked = false, marked_idle = false;
   int64_t marked_ts = INT64_MIN;
@@ -570,6 +571,7 @@ void Live::Dispatch(std::unique_ptr<RdKafka::Message> msg) {
   if (it == inputs_.end()) return;
   InputPartition& ip = it->second;
   ip.fetched_next = msg->offset() + 1;
+  ip.last_received = Clock::now();
   Pending p;
   RdKafka::MessageTimestamp ts = msg->timestamp();
   p.ts =
@@ -631,7 +633,11 @@ void Live::Release(CorrelatePartition& p) {
 
 void Live::WriteMarks() {
   for (auto& [k, ip] : inputs_) {
-    bool idle = ip.queue.empty() && !MayHaveMore(ip);
+    // Idle: caught up, and quiet for input_sync_wait. A partition that is merely caught up
+    // with a steady producer is not idle: its next message is due any moment, and records
+    // of other inputs must not overtake it.
+    bool idle = ip.queue.empty() && Clock::now() - ip.last_received >= cfg_.input_sync_wait &&
+                !MayHaveMore(ip);
     if (ip.marked && ip.marked_ts == ip.last_ts && ip.marked_idle == idle) continue;
     buf_.clear();
     dedup::Writer w(&buf_);
