@@ -12,9 +12,11 @@
 
 #include "dedup/codec.h"
 #include "dedup/engine.h"
+#include "processor/admin/admin_server.h"
 #include "processor/decode/dead_letter.h"
 #include "processor/decode/message.h"
 #include "processor/kafka/changelog.h"
+#include "processor/kafka/live_metrics.h"
 #include "processor/kafka/merger.h"
 #include "processor/output/render.h"
 
@@ -98,7 +100,7 @@ struct InputPartition {
   int64_t next_offset = -1;   // after the last message ingested
   int64_t fetched_next = -1;  // after the last message received
   bool paused = false;
-  int64_t last_ts = INT64_MIN;  // event time of the last message ingested
+  int64_t last_ts = INT64_MIN;      // event time of the last message ingested
   Clock::time_point last_received;  // wall time of the last message received
   // The progress mark last written for it (marks are written when they change).
   bool marked = false, marked_idle = false;
@@ -110,8 +112,13 @@ class Live : public RdKafka::RebalanceCb,
              public RdKafka::DeliveryReportCb {
  public:
   Live(std::shared_ptr<const rules::CompiledRules> rules, RunConfig config,
-       const std::atomic<bool>& stop, std::ostream& log)
-      : rules_(std::move(rules)), cfg_(std::move(config)), stop_(stop), log_(log) {}
+       const std::atomic<bool>& stop, std::ostream& log, LiveMetrics* metrics, Health* health)
+      : rules_(std::move(rules)),
+        cfg_(std::move(config)),
+        stop_(stop),
+        log_(log),
+        m_(*metrics),
+        health_(*health) {}
 
   ~Live() override {
     consumer_.reset();
@@ -126,6 +133,7 @@ class Live : public RdKafka::RebalanceCb,
                const std::string_view* value, int64_t ts);
   const RunConfig& cfg() const { return cfg_; }
   const rules::CompiledRules& rules() const { return *rules_; }
+  LiveMetrics& metrics() { return m_; }
 
   void rebalance_cb(RdKafka::KafkaConsumer* consumer, RdKafka::ErrorCode err,
                     std::vector<RdKafka::TopicPartition*>& partitions) override;
@@ -161,6 +169,8 @@ class Live : public RdKafka::RebalanceCb,
   RunConfig cfg_;
   const std::atomic<bool>& stop_;
   std::ostream& log_;
+  LiveMetrics& m_;
+  Health& health_;
 
   std::unique_ptr<RdKafka::KafkaConsumer> consumer_;
   std::unique_ptr<RdKafka::Producer> producer_;
@@ -182,6 +192,7 @@ class Live : public RdKafka::RebalanceCb,
 };
 
 void PartitionSink::OnDecision(const dedup::DecisionEvent& e) {
+  live_->metrics().decision[static_cast<int>(e.decision)]->Increment();
   if (live_->cfg().explain_topic.empty()) return;
   line_.clear();
   RenderExplain(e, &line_);
@@ -194,8 +205,9 @@ void PartitionSink::OnNotification(const dedup::Notification& n) {
   line_.clear();
   RenderNotification(n, live_->rules(), &line_);
   std::string_view v = line_;
-  const std::string& topic =
-      n.route == rules::Action::kPage ? live_->cfg().pages_topic : live_->cfg().tickets_topic;
+  bool page = n.route == rules::Action::kPage;
+  const std::string& topic = page ? live_->cfg().pages_topic : live_->cfg().tickets_topic;
+  live_->metrics().Notification(page, n.action == dedup::NotifyAction::kTrigger).Increment();
   // The dedup_key is the message key, so one incident's messages stay in order.
   live_->Produce(topic, RdKafka::Topic::PARTITION_UA, n.incident->id, &v, n.at.ms);
   (void)partition_;
@@ -386,6 +398,11 @@ void Live::event_cb(RdKafka::Event& event) {
   switch (event.type()) {
     case RdKafka::Event::EVENT_ERROR:
       if (event.fatal()) fatal_ = true;
+      m_.kafka_errors.Increment();
+      if (event.err() == RdKafka::ERR__ALL_BROKERS_DOWN) {
+        health_.SetReady(false, "all brokers are down");
+        m_.ready.Set(0);
+      }
       log_ << "noisegate: level=" << (event.fatal() ? "error" : "warn")
            << " event=kafka_error error=\"" << RdKafka::err2str(event.err()) << ": " << event.str()
            << "\"\n";
@@ -470,11 +487,13 @@ bool Live::Restore(const std::vector<int32_t>& ids) {
   }
   c->close();
   auto ms = std::chrono::duration_cast<milliseconds>(Clock::now() - started).count();
+  m_.restore_seconds.Set(static_cast<double>(ms) / 1000.0);
   for (int32_t id : ids) {
     CorrelatePartition& p = correlate_[id];
     auto cp = assemblers.at(id).Finish();
     size_t state_bytes = 0;
     if (!cp) {
+      m_.restores.Add({{"result", "failed"}}).Increment();
       log_ << "noisegate: level=error event=restore_failed partition=" << id << " error=\""
            << cp.error().detail << "\" action=\"starting this partition empty\"\n";
     } else if (cp->has_value()) {
@@ -491,17 +510,20 @@ bool Live::Restore(const std::vector<int32_t>& ids) {
         }
       }
       if (!st) {
+        m_.restores.Add({{"result", "failed"}}).Increment();
         log_ << "noisegate: level=error event=restore_failed partition=" << id << " error=\""
              << st.error().detail << "\" action=\"starting this partition empty\"\n";
         p.engine = std::make_unique<dedup::Engine>(rules_, p.sink.get());
         p.merger = InputMerger();
       } else {
+        m_.restores.Add({{"result", "ok"}}).Increment();
         p.seen = p.engine->watermark() != kMinTime;
         p.arrival_watermark = p.engine->watermark();
       }
       p.generation = (*cp)->generation;
       p.chunks = (*cp)->chunks;
     }
+    if (cp && !cp->has_value()) m_.restores.Add({{"result", "empty"}}).Increment();
     for (const auto& ch : channels_) p.merger.AddChannel(ch);
     p.last_arrival = Clock::now();
     log_ << "noisegate: level=info event=restored partition=" << id
@@ -546,6 +568,9 @@ void Live::rebalance_cb(RdKafka::KafkaConsumer* consumer, RdKafka::ErrorCode err
       }
     }
     consumer->assign(partitions);
+    health_.SetReady(true, "");
+    m_.ready.Set(1);
+    m_.partitions.Set(static_cast<double>(correlate_.size()));
   } else {
     log_ << "noisegate: level=info event=revoked partitions=" << list << "\n";
     // Everything processed so far is committed before the partitions go to their new owner.
@@ -612,6 +637,7 @@ void Live::CorrelateOne(CorrelatePartition& p, const RdKafka::Message& msg) {
   p.dirty = true;
   txn_has_work_ = true;
   if (!ok) {
+    m_.DeadLetter(std::string(reason::kBadRepartition)).Increment();
     line_.clear();
     RenderDeadLetter(msg.topic_name(), msg.partition(), msg.offset(), 0, reason::kBadRepartition,
                      "not a record this noisegate build can read", value, &line_);
@@ -721,12 +747,15 @@ void Live::IngestOne(InputPartition& ip) {
   raw.payload = std::string_view(static_cast<const char*>(m.payload()), m.len());
   raw.payload_null = m.payload() == nullptr;
   int64_t ts = DecodeMessage(*rules_, decoders_, raw, cfg_.max_message_bytes, p.ts, batch_, dead_);
+  m_.Messages(ip.topic).Increment();
   size_t r = 0, d = 0;
   while (r < batch_.size() || d < dead_.size()) {
     bool take_dead =
         d < dead_.size() && (r >= batch_.size() || dead_[d].index < batch_[r].addr.index);
     if (take_dead) {
       const DeadLetter& dl = dead_[d++];
+      m_.DeadLetter(dl.reason).Increment();
+      m_.decision[static_cast<int>(dedup::Decision::kDeadLetter)]->Increment();
       line_.clear();
       RenderDeadLetter(ip.topic, ip.partition, m.offset(), dl.index, dl.reason, dl.detail,
                        raw.payload, &line_);
@@ -740,6 +769,7 @@ void Live::IngestOne(InputPartition& ip) {
       }
     } else {
       const Record& rec = batch_[r++];
+      m_.records.Increment();
       std::string key = PartitionKey(rec, cfg_.partition_by);
       buf_.clear();
       dedup::Writer w(&buf_);
@@ -778,6 +808,7 @@ bool Live::Commit() {
     txn_started_ = Clock::now();
     return true;
   }
+  auto commit_started = Clock::now();
   for (auto& [id, p] : correlate_) {
     if (!p.dirty) continue;
     buf_.clear();
@@ -786,6 +817,7 @@ bool Live::Commit() {
     w.U8(kCheckpointVersion);
     w.Str(engine_state_);
     p.merger.Save(w);
+    m_.checkpoint_bytes.Increment(static_cast<double>(buf_.size()));
     changelog_msgs_.clear();
     EncodeCheckpoint(id, p.generation + 1, buf_, p.chunks, &changelog_msgs_);
     p.pending_chunks = 0;
@@ -828,7 +860,10 @@ bool Live::Commit() {
     }
   }
   in_txn_ = false;
+  m_.transactions.Add({{"result", error ? "aborted" : "committed"}}).Increment();
   if (error) {
+    health_.SetReady(false, "transaction failed: " + error->str());
+    m_.ready.Set(0);
     log_ << "noisegate: level=error event=commit_failed error=\"" << error->str()
          << "\" fatal=" << error->is_fatal() << " abortable=" << error->txn_requires_abort()
          << "\n";
@@ -856,6 +891,20 @@ bool Live::Commit() {
       p.dirty = false;
     }
   }
+  m_.commit_seconds.Observe(std::chrono::duration<double>(Clock::now() - commit_started).count());
+  size_t buffered = 0, open = 0;
+  int64_t newest = INT64_MIN;
+  for (auto& [id, p] : correlate_) {
+    buffered += p.merger.buffered();
+    open += p.engine->stats().open_incidents;
+    if (p.seen) newest = std::max(newest, p.engine->watermark().ms);
+  }
+  m_.buffered.Set(static_cast<double>(buffered));
+  m_.open_incidents.Set(static_cast<double>(open));
+  m_.partitions.Set(static_cast<double>(correlate_.size()));
+  if (newest != INT64_MIN) m_.event_time_lag.Set(static_cast<double>(WallMs() - newest) / 1000.0);
+  health_.SetReady(true, "");
+  m_.ready.Set(1);
   return BeginTransaction();
 }
 
@@ -888,6 +937,7 @@ void Live::Rewind() {
 
 RunExit Live::Loop() {
   while (!stop_ && !fatal_) {
+    health_.Beat();
     // Take what has arrived (a bounded batch), then do the housekeeping.
     for (int i = 0; i < 1000 && !stop_; ++i) {
       std::unique_ptr<RdKafka::Message> m(consumer_->consume(i == 0 ? 100 : 0));
@@ -965,7 +1015,20 @@ RunExit RunLive(std::shared_ptr<const rules::CompiledRules> rules, const RunConf
     log << "noisegate: embedded Kafka at " << bootstrap << "\n";
     log.flush();
   }
-  Live live(rules, cfg, stop, log);
+  auto registry = std::make_shared<prometheus::Registry>();
+  auto health = std::make_shared<Health>();
+  LiveMetrics metrics(*registry);
+  AdminServer admin(registry, health);
+  if (!cfg.metrics_listen.empty()) {
+    std::string err;
+    if (!admin.Start(cfg.metrics_listen, &err)) {
+      log << "noisegate: level=error event=admin_server error=\"" << err << "\"\n";
+      return RunExit::kFatal;
+    }
+    log << "noisegate: level=info event=admin_server listen=" << cfg.metrics_listen
+        << " port=" << admin.port() << " paths=/metrics,/healthz,/readyz\n";
+  }
+  Live live(rules, cfg, stop, log, &metrics, health.get());
   if (!live.Setup()) return stop ? RunExit::kStopped : RunExit::kFatal;
   return live.Loop();
 }

@@ -59,6 +59,7 @@ instance: $instance
 partitions: 6
 commit_interval: 300ms
 idle_timeout: 1h
+metrics_listen: 127.0.0.1:0
 topics:
   explain: noisegate.explain
 ${EXTRA_CONFIG:-}
@@ -151,6 +152,20 @@ expect_all_same_as_replay() {
   expect_incident_order noisegate.pages "$work/r.pages"
 }
 
+# admin_port NAME: the port of the admin endpoint of the newest run of NAME.
+admin_port() { sed -n 's/.*event=admin_server .*port=\([0-9]*\).*/\1/p' "$work/$1.log" | tail -1; }
+# http_status NAME PATH: the HTTP status of GET PATH on NAME's admin endpoint.
+http_status() { curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$(admin_port "$1")$2" || true; }
+# wait_status NAME PATH STATUS SECONDS
+wait_status() {
+  local t0=$SECONDS
+  while ((SECONDS - t0 < $4)); do
+    [[ $(http_status "$1" "$2") == "$3" ]] && return 0
+    sleep 0.5
+  done
+  fail "GET $2 never answered $3 within $4 s (last: $(http_status "$1" "$2"))"
+}
+
 stop_ng() {  # SIGTERM, and it must exit 0 within the shutdown bound
   local pid=$1 rc=0
   kill -TERM "$pid"
@@ -165,6 +180,20 @@ case $SCENARIO in
     start_ng a "$work/a.yaml"
     load "${dumps[@]}"
     expect_all_same_as_replay
+    # The metrics agree with the outputs, and pass Prometheus' own checker.
+    wait_status a /readyz 200 10
+    [[ $(http_status a /healthz) == 200 ]] || fail "/healthz is not 200"
+    curl -sf "http://127.0.0.1:$(admin_port a)/metrics" >"$work/metrics.txt" || fail "no /metrics"
+    promtool check metrics <"$work/metrics.txt" || fail "promtool rejects /metrics"
+    metric() { awk -v m="$1" '$1 == m {print $2}' "$work/metrics.txt"; }
+    want_new=$(grep -c '"decision":"new"' "$work/r.explain")
+    got_new=$(metric 'noisegate_decisions_total{decision="new"}')
+    [[ ${got_new%.*} == "$want_new" ]] || fail "noisegate_decisions_total{new} is $got_new, replay opened $want_new"
+    want_pages=$(grep -c '"event_action":"trigger"' "$work/r.pages")
+    got_pages=$(metric 'noisegate_notifications_total{action="trigger",route="page"}')
+    [[ ${got_pages%.*} == "$want_pages" ]] || fail "page triggers metric $got_pages, expected $want_pages"
+    [[ $(metric noisegate_ready) == 1 ]] || fail "noisegate_ready is not 1"
+    say "metrics: $want_new incidents opened, $want_pages page triggers, promtool clean"
     stop_ng "$ng_pid"
     grep -q 'event=stopped' "$work/a.log" || fail "no clean stop logged"
     ;;
@@ -199,10 +228,14 @@ case $SCENARIO in
     wait_count noisegate.explain 1000 120
     "$KAFKA" stop "$work/kafka"
     say "broker stopped"
-    sleep 8
+    wait_status a /readyz 503 30
+    say "noisegate reports not ready"
+    sleep 3
     kill -0 "$ng_pid" 2>/dev/null || fail "noisegate exited while the broker was down"
+    [[ $(http_status a /healthz) == 200 ]] || fail "/healthz is not 200 during the outage"
     "$KAFKA" restart "$work/kafka" >/dev/null
     say "broker restarted"
+    wait_status a /readyz 200 60
     expect_all_same_as_replay 400
     grep -q 'level=warn\|level=error' "$work/a.log" || fail "the outage left no trace in the log"
     stop_ng "$ng_pid"

@@ -1,0 +1,71 @@
+// AdminServer: the HTTP side of `noisegate run` for Kubernetes and Prometheus.
+//   GET /metrics  Prometheus text exposition of the registry (names prefixed noisegate_)
+//   GET /healthz  200 while the processing loop turns (liveness), 503 when it is stuck
+//   GET /readyz   200 when ready (partitions assigned and restored, last commit succeeded),
+//                 503 otherwise, with the reason as the body
+// Handlers run on civetweb's threads and only read atomics and the (thread-safe) registry.
+#pragma once
+
+#include <prometheus/registry.h>
+
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <mutex>
+#include <string>
+
+class CivetServer;
+
+namespace noisegate::processor {
+
+// What the processing loop reports; read by the HTTP handlers.
+class Health {
+ public:
+  // The loop calls this every turn.
+  void Beat() { last_beat_ms_.store(NowMs(), std::memory_order_relaxed); }
+  void SetReady(bool ready, const std::string& reason) {
+    std::lock_guard<std::mutex> lock(mu_);
+    ready_ = ready;
+    reason_ = reason;
+  }
+  bool Alive(std::chrono::milliseconds stuck_after) const {
+    int64_t last = last_beat_ms_.load(std::memory_order_relaxed);
+    return last == 0 || NowMs() - last < stuck_after.count();
+  }
+  bool Ready(std::string* reason) const {
+    std::lock_guard<std::mutex> lock(mu_);
+    *reason = reason_;
+    return ready_;
+  }
+
+ private:
+  static int64_t NowMs() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::steady_clock::now().time_since_epoch())
+        .count();
+  }
+  std::atomic<int64_t> last_beat_ms_{0};
+  mutable std::mutex mu_;
+  bool ready_ = false;
+  std::string reason_ = "starting";
+};
+
+class AdminServer {
+ public:
+  AdminServer(std::shared_ptr<prometheus::Registry> registry, std::shared_ptr<Health> health);
+  ~AdminServer();
+  // Listens on `listen` ("0.0.0.0:9464", "127.0.0.1:0" ...). Returns false with `error` set
+  // when it cannot. The bound port is then port().
+  bool Start(const std::string& listen, std::string* error);
+  int port() const { return port_; }
+
+ private:
+  class Handler;
+  std::shared_ptr<prometheus::Registry> registry_;
+  std::shared_ptr<Health> health_;
+  std::unique_ptr<CivetServer> server_;
+  std::unique_ptr<Handler> metrics_, healthz_, readyz_;
+  int port_ = 0;
+};
+
+}  // namespace noisegate::processor

@@ -1,0 +1,139 @@
+// The metrics of `noisegate run`, declared in one place. Label values are bounded: topics and
+// reasons come from the config and the dead-letter codes, decisions and routes are enums; a
+// fingerprint or incident id is never a label.
+#pragma once
+
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+
+#include <map>
+#include <memory>
+#include <string>
+
+#include "dedup/engine.h"
+
+namespace noisegate::processor {
+
+struct LiveMetrics {
+  explicit LiveMetrics(prometheus::Registry& r)
+      : messages(prometheus::BuildCounter()
+                     .Name("noisegate_ingest_messages_total")
+                     .Help("Input messages ingested, by topic")
+                     .Register(r)),
+        records(prometheus::BuildCounter()
+                    .Name("noisegate_ingest_records_total")
+                    .Help("Records decoded from input messages and sent to correlation")
+                    .Register(r)
+                    .Add({})),
+        dead_letters(prometheus::BuildCounter()
+                         .Name("noisegate_dead_letters_total")
+                         .Help("Messages or records sent to the dead-letter topic, by reason")
+                         .Register(r)),
+        decisions(prometheus::BuildCounter()
+                      .Name("noisegate_decisions_total")
+                      .Help("Engine decisions, one per record, by decision")
+                      .Register(r)),
+        notifications(prometheus::BuildCounter()
+                          .Name("noisegate_notifications_total")
+                          .Help("Events sent to the paging and ticket topics")
+                          .Register(r)),
+        transactions(prometheus::BuildCounter()
+                         .Name("noisegate_kafka_transactions_total")
+                         .Help("Kafka transactions, by result (committed, aborted)")
+                         .Register(r)),
+        commit_seconds(
+            prometheus::BuildHistogram()
+                .Name("noisegate_kafka_commit_duration_seconds")
+                .Help("Time to checkpoint, send offsets and commit a transaction")
+                .Register(r)
+                .Add({}, prometheus::Histogram::BucketBoundaries{0.005, 0.01, 0.025, 0.05, 0.1,
+                                                                 0.25, 0.5, 1, 2.5, 5, 10})),
+        checkpoint_bytes(prometheus::BuildCounter()
+                             .Name("noisegate_changelog_written_bytes_total")
+                             .Help("Checkpoint bytes written to the changelog topic")
+                             .Register(r)
+                             .Add({})),
+        restores(prometheus::BuildCounter()
+                     .Name("noisegate_changelog_restores_total")
+                     .Help("Partition restores from the changelog, by result (ok, empty, failed)")
+                     .Register(r)),
+        restore_seconds(prometheus::BuildGauge()
+                            .Name("noisegate_changelog_last_restore_duration_seconds")
+                            .Help("How long the last restore from the changelog took")
+                            .Register(r)
+                            .Add({})),
+        partitions(prometheus::BuildGauge()
+                       .Name("noisegate_correlate_partitions")
+                       .Help("Correlate partitions this replica owns")
+                       .Register(r)
+                       .Add({})),
+        buffered(prometheus::BuildGauge()
+                     .Name("noisegate_correlate_buffered_records")
+                     .Help("Records waiting for every input to pass their event time")
+                     .Register(r)
+                     .Add({})),
+        open_incidents(prometheus::BuildGauge()
+                           .Name("noisegate_open_incidents")
+                           .Help("Open incidents in the partitions this replica owns")
+                           .Register(r)
+                           .Add({})),
+        event_time_lag(prometheus::BuildGauge()
+                           .Name("noisegate_event_time_lag_seconds")
+                           .Help("Wall clock minus the newest watermark of the owned partitions")
+                           .Register(r)
+                           .Add({})),
+        ready(prometheus::BuildGauge()
+                  .Name("noisegate_ready")
+                  .Help("1 when assigned, restored and committing; 0 otherwise")
+                  .Register(r)
+                  .Add({})),
+        kafka_errors(prometheus::BuildCounter()
+                         .Name("noisegate_kafka_errors_total")
+                         .Help("Errors reported by the Kafka client (retried unless fatal)")
+                         .Register(r)
+                         .Add({})) {
+    for (int i = 0; i < dedup::kDecisionCount; ++i) {
+      decision[i] = &decisions.Add(
+          {{"decision", std::string(dedup::DecisionName(static_cast<dedup::Decision>(i)))}});
+    }
+  }
+
+  prometheus::Counter& Messages(const std::string& topic) {
+    auto it = messages_by_topic.find(topic);
+    if (it == messages_by_topic.end()) {
+      it = messages_by_topic.emplace(topic, &messages.Add({{"topic", topic}})).first;
+    }
+    return *it->second;
+  }
+  prometheus::Counter& DeadLetter(const std::string& reason) {
+    return dead_letters.Add({{"reason", reason}});
+  }
+  prometheus::Counter& Notification(bool page, bool trigger) {
+    return notifications.Add(
+        {{"route", page ? "page" : "ticket"}, {"action", trigger ? "trigger" : "resolve"}});
+  }
+
+  prometheus::Family<prometheus::Counter>& messages;
+  prometheus::Counter& records;
+  prometheus::Family<prometheus::Counter>& dead_letters;
+  prometheus::Family<prometheus::Counter>& decisions;
+  prometheus::Family<prometheus::Counter>& notifications;
+  prometheus::Family<prometheus::Counter>& transactions;
+  prometheus::Histogram& commit_seconds;
+  prometheus::Counter& checkpoint_bytes;
+  prometheus::Family<prometheus::Counter>& restores;
+  prometheus::Gauge& restore_seconds;
+  prometheus::Gauge& partitions;
+  prometheus::Gauge& buffered;
+  prometheus::Gauge& open_incidents;
+  prometheus::Gauge& event_time_lag;
+  prometheus::Gauge& ready;
+  prometheus::Counter& kafka_errors;
+  prometheus::Counter* decision[dedup::kDecisionCount];
+  std::map<std::string, prometheus::Counter*> messages_by_topic;
+};
+
+}  // namespace noisegate::processor
