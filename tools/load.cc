@@ -6,6 +6,7 @@
 
 #include <CLI/CLI.hpp>
 #include <chrono>
+#include <fstream>
 #include <iostream>
 #include <memory>
 #include <thread>
@@ -17,17 +18,30 @@ using noisegate::processor::DumpReader;
 
 namespace {
 
+int64_t WallMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
 class Reports : public RdKafka::DeliveryReportCb {
  public:
   void dr_cb(RdKafka::Message& m) override {
     if (m.err() != RdKafka::ERR_NO_ERROR) {
       ++failed;
       if (failed <= 5) std::cerr << "ng-load: delivery failed: " << m.errstr() << "\n";
-    } else {
-      ++delivered;
+      return;
+    }
+    ++delivered;
+    // For latency benchmarks: when sampled messages were appended (acknowledged).
+    if (sample != nullptr && m.offset() % sample_every == 0) {
+      *sample << m.topic_name() << '\t' << m.partition() << '\t' << m.offset() << '\t' << WallMs()
+              << '\n';
     }
   }
   uint64_t delivered = 0, failed = 0;
+  std::ostream* sample = nullptr;
+  int64_t sample_every = 100;
 };
 
 }  // namespace
@@ -40,6 +54,8 @@ int main(int argc, char** argv) {
   std::vector<std::string> files;
   std::vector<std::string> props;
   int64_t skip = 0, limit = -1;
+  std::string sample_path;
+  int64_t sample_every = 100;
   app.add_option("-b,--bootstrap", bootstrap, "bootstrap servers")->required();
   app.add_option("--rate", rate, "messages per second (0 = as fast as possible)");
   app.add_flag("!--any-partition", keep_partition,
@@ -47,12 +63,21 @@ int main(int argc, char** argv) {
   app.add_option("-X", props, "librdkafka property name=value (repeatable)");
   app.add_option("--skip", skip, "skip this many messages (in merged order) first");
   app.add_option("--limit", limit, "produce at most this many messages");
+  app.add_option("--sample", sample_path,
+                 "write topic, partition, offset and ack wall time (ms) of sampled messages");
+  app.add_option("--sample-every", sample_every, "sample messages whose offset is a multiple");
   app.add_option("DUMP", files, "dump files")->required();
   CLI11_PARSE(app, argc, argv);
 
   std::string err;
   std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
   Reports reports;
+  std::ofstream sample_file;
+  if (!sample_path.empty()) {
+    sample_file.open(sample_path);
+    reports.sample = &sample_file;
+    reports.sample_every = std::max<int64_t>(1, sample_every);
+  }
   conf->set("bootstrap.servers", bootstrap, err);
   conf->set("enable.idempotence", "true", err);
   conf->set("linger.ms", "20", err);

@@ -178,12 +178,22 @@ class Live : public RdKafka::RebalanceCb,
   int repartitions_ = 0;
   std::vector<InputMerger::ChannelKey> channels_;  // every input partition
   std::map<int32_t, CorrelatePartition> correlate_;
-  std::map<std::pair<std::string, int32_t>, InputPartition> inputs_;
+  // (topic, partition); looked up by string_view without building a string.
+  struct TopicPartitionLess {
+    using is_transparent = void;
+    template <typename A, typename B>
+    bool operator()(const A& a, const B& b) const {
+      std::string_view at = a.first, bt = b.first;
+      return at != bt ? at < bt : a.second < b.second;
+    }
+  };
+  std::map<std::pair<std::string, int32_t>, InputPartition, TopicPartitionLess> inputs_;
   bool in_txn_ = false;
   bool txn_has_work_ = false;
   bool txn_failed_ = false;
   bool fatal_ = false;
   Clock::time_point txn_started_;
+  Clock::time_point now_;  // the wall clock, read once per loop turn
   RecordBatch batch_;
   std::vector<DeadLetter> dead_;
   std::string buf_, line_, engine_state_;
@@ -273,7 +283,8 @@ bool Live::Setup() {
       {"enable.idempotence", "true"},
       {"transaction.timeout.ms", "30000"},
       {"message.max.bytes", "1000000"},
-      {"linger.ms", "5"},
+      // Batches of up to 20 ms: fewer, larger requests; the commit interval dominates latency.
+      {"linger.ms", "20"},
   });
   if (!pconf) return false;
   pconf->set("dr_cb", static_cast<RdKafka::DeliveryReportCb*>(this), err);
@@ -586,22 +597,24 @@ void Live::DropAll() {
 }
 
 void Live::Dispatch(std::unique_ptr<RdKafka::Message> msg) {
-  if (msg->topic_name() == cfg_.repartition_topic) {
+  // The topic name without the std::string copy topic_name() makes.
+  std::string_view topic = rd_kafka_topic_name(msg->c_ptr()->rkt);
+  if (topic == cfg_.repartition_topic) {
     auto it = correlate_.find(msg->partition());
     if (it == correlate_.end()) return;  // not ours (any more)
     CorrelateOne(it->second, *msg);
     return;
   }
-  auto it = inputs_.find({msg->topic_name(), msg->partition()});
+  auto it = inputs_.find(std::pair<std::string_view, int32_t>(topic, msg->partition()));
   if (it == inputs_.end()) return;
   InputPartition& ip = it->second;
   ip.fetched_next = msg->offset() + 1;
-  ip.last_received = Clock::now();
+  ip.last_received = now_;
   Pending p;
   RdKafka::MessageTimestamp ts = msg->timestamp();
   p.ts =
       ts.type != RdKafka::MessageTimestamp::MSG_TIMESTAMP_NOT_AVAILABLE ? ts.timestamp : WallMs();
-  p.arrived = Clock::now();
+  p.arrived = now_;
   p.msg = std::move(msg);
   ip.queue.push_back(std::move(p));
   if (!ip.paused && ip.queue.size() > kPauseAbove) {
@@ -653,7 +666,7 @@ void Live::Release(CorrelatePartition& p) {
   size_t n = p.merger.Release([&p](const Record& r) { p.engine->Process(r); });
   if (n == 0) return;
   p.seen = true;
-  p.last_arrival = Clock::now();
+  p.last_arrival = now_;
   p.arrival_watermark = p.engine->watermark();
 }
 
@@ -710,7 +723,7 @@ void Live::ReleaseInputs(bool all) {
       }
     }
     if (best == nullptr) return;
-    if (!all && Clock::now() - best->queue.front().arrived < cfg_.input_sync_wait) {
+    if (!all && now_ - best->queue.front().arrived < cfg_.input_sync_wait) {
       // Event-time order across inputs: an input that is behind may still deliver an
       // earlier message; wait a little for it (Kafka Streams' max.task.idle.ms).
       bool wait = false;
@@ -938,6 +951,7 @@ void Live::Rewind() {
 RunExit Live::Loop() {
   while (!stop_ && !fatal_) {
     health_.Beat();
+    now_ = Clock::now();
     // Take what has arrived (a bounded batch), then do the housekeeping.
     for (int i = 0; i < 1000 && !stop_; ++i) {
       std::unique_ptr<RdKafka::Message> m(consumer_->consume(i == 0 ? 100 : 0));
@@ -950,6 +964,7 @@ RunExit Live::Loop() {
       }
       Dispatch(std::move(m));
     }
+    now_ = Clock::now();
     ReleaseInputs(false);
     AdvanceIdle();
     producer_->poll(0);

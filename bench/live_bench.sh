@@ -1,0 +1,122 @@
+#!/usr/bin/env bash
+# End-to-end benchmark of `noisegate run` with exactly-once on a real Kafka broker (started
+# here on 127.0.0.1, like the integration tests). ng-load streams the generated estate into
+# the input topics at a fixed rate. Two runs, each on fresh topics:
+#   1. latency: with the explain topic on, ng-explain-latency reads it (read_committed) and
+#      matches sampled inputs to the moment their decision became visible: input append ->
+#      output committed (no group_wait in it: a record's decision is written when processed);
+#   2. cost: the production default (no explain topic); completion is read from /metrics.
+# Each run has a fresh broker. Each prints records/s and CPU seconds per million records for noisegate and the broker,
+# next to the replay engine's CPU for the same records and outputs.
+#
+#   bash bench/live_bench.sh            # RATE=20000 messages/s, SCALE=4 (~250k records)
+#   RATE=60000 SCALE=8 bash bench/live_bench.sh
+#   PERF=/tmp/ng.perf bash bench/live_bench.sh   # and a perf profile of noisegate (run 2)
+# Needs a build (bash tools/build.sh). A benchmark, not a test: the machine is shared and noisy.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+RATE=${RATE:-20000}
+SCALE=${SCALE:-4}
+B=build
+work=$(mktemp -d "${TMPDIR:-/tmp}/ng-live-bench.XXXXXX")
+ng=""
+cleanup() {
+  if [[ -n $ng ]]; then kill -KILL "$ng" 2>/dev/null || true; fi
+  tests/kafka/kafka.sh stop "$work/kafka" >/dev/null 2>&1 || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+export KAFKA_OWNER_PID=$$
+fresh_broker() {  # each run gets empty input topics
+  tests/kafka/kafka.sh stop "$work/kafka" >/dev/null 2>&1 || true
+  bootstrap=$(KAFKA_EXTRA_PROPS="num.partitions=3" tests/kafka/kafka.sh start "$work/kafka" 2>/dev/null)
+  export NOISEGATE_KAFKA_BOOTSTRAP_SERVERS=$bootstrap
+}
+mkdir -p "$work/estate"
+$B/ng-gen-estate --scale "$SCALE" --out "$work/estate" >/dev/null
+dumps=("$work"/estate/alerts.prometheus.jsonl "$work"/estate/alerts.newrelic.jsonl
+  "$work"/estate/alerts.datadog.jsonl "$work"/estate/logs.app.jsonl)
+# Live reads only the rules' input topics; the estate's one message for another topic is
+# replayed as a dead letter, so it is left out of the count.
+expect=$($B/noisegate replay -q --rules examples/rules.yaml --explain /dev/stdout "${dumps[@]}" \
+  2>/dev/null | grep -vc '"topic":"alerts.unknown"')
+
+cpu() {  # utime + stime of PID in seconds
+  awk -v hz="$(getconf CLK_TCK)" '{print ($14 + $15) / hz}' "/proc/$1/stat"
+}
+metric() { curl -s "http://127.0.0.1:$1/metrics" | awk -v m="$2" '$1 ~ "^"m {s += $2} END {print s + 0}'; }
+
+# run NAME EXPLAIN(yes|no): one live run on its own topic set; prints its figures.
+run() {
+  local name=$1 explain=$2 port lat="" t0 t1 ng_cpu0 broker_cpu0 perf_pid=""
+  fresh_broker
+  cat >"$work/$name.yaml" <<EOF2
+partitions: 6
+group: bench-$name
+topics:
+  pages: $name.pages
+  tickets: $name.tickets
+  dead_letter: $name.dlq
+  repartition: $name.repartition
+  changelog: $name.changelog
+  explain: $([[ $explain == yes ]] && echo "$name.explain" || echo '""')
+metrics_listen: 127.0.0.1:0
+EOF2
+  $B/noisegate topics --config "$work/$name.yaml" 2>/dev/null
+  $B/noisegate run --rules examples/rules.yaml --config "$work/$name.yaml" 2>"$work/$name.log" &
+  ng=$!
+  for _ in $(seq 300); do grep -q 'event=assigned' "$work/$name.log" && break; sleep 0.1; done
+  port=$(sed -n 's/.*event=admin_server .*port=\([0-9]*\).*/\1/p' "$work/$name.log")
+  local broker
+  broker=$(cat "$work/kafka/kafka.pid")
+  if [[ $explain == no && -n ${PERF:-} ]]; then
+    perf record -F 499 -g -o "$PERF" -p "$ng" 2>/dev/null &
+    perf_pid=$!
+  fi
+  ng_cpu0=$(cpu "$ng")
+  broker_cpu0=$(cpu "$broker")
+  if [[ $explain == yes ]]; then
+    $B/ng-explain-latency -b "$bootstrap" -t "$name.explain" --sends "$work/sends.tsv" \
+      --expect "$expect" >"$work/latency.out" &
+    lat=$!
+  fi
+  t0=$(date +%s.%N)
+  $B/ng-load -b "$bootstrap" --rate "$RATE" --sample "$work/sends.tsv" --sample-every 50 \
+    "${dumps[@]}" 2>"$work/load.log"
+  if [[ -n $lat ]]; then
+    wait "$lat" || { echo "live_bench: not every decision arrived"; exit 1; }
+  else
+    local deadline=$((SECONDS + 600))
+    while (($(metric "$port" noisegate_decisions_total) < expect)); do
+      ((SECONDS < deadline)) || { echo "live_bench: not every record was decided"; exit 1; }
+      sleep 0.2
+    done
+  fi
+  t1=$(date +%s.%N)
+  if [[ -n $perf_pid ]]; then kill -INT "$perf_pid"; wait "$perf_pid" || true; fi
+  local ng_cpu broker_cpu
+  ng_cpu=$(awk -v a="$ng_cpu0" -v b="$(cpu "$ng")" 'BEGIN {print b - a}')
+  broker_cpu=$(awk -v a="$broker_cpu0" -v b="$(cpu "$broker")" 'BEGIN {print b - a}')
+  local tx
+  tx=$(metric "$port" 'noisegate_kafka_transactions_total\{result="committed"')
+  kill -TERM "$ng" && wait "$ng" || true
+  ng=""
+  echo "run $name (explain topic $explain): $(grep -o 'produced [0-9]* messages in [0-9.]* s' "$work/load.log") at $RATE/s"
+  [[ -n $lat ]] && echo "  $(cat "$work/latency.out")"
+  awk -v n="$expect" -v ng="$ng_cpu" -v br="$broker_cpu" -v t0="$t0" -v t1="$t1" -v tx="$tx" 'BEGIN {
+    printf "  %d records in %.1f s (%.0f records/s) from first message produced to last decided; %d transactions\n", n, t1 - t0, n / (t1 - t0), tx
+    printf "  cpu: noisegate %.2f s (%.2f s per million records), broker %.2f s (%.2f s per million)\n", ng, ng * 1e6 / n, br, br * 1e6 / n
+  }'
+}
+
+replay_stats() {  # CPU seconds of replay with the outputs of the live run it is compared to
+  $B/noisegate replay -q --stats --rules examples/rules.yaml "$@" "${dumps[@]}" 2>/dev/null |
+    sed -n 's/.*cpu_seconds=\([0-9.]*\).*/\1/p'
+}
+echo "estate: $expect records (SCALE=$SCALE)"
+run latency yes
+rp=$(replay_stats --pages /dev/null --tickets /dev/null --dlq /dev/null --explain /dev/null)
+awk -v n="$expect" -v rp="$rp" 'BEGIN {printf "  replay with explain: %.2f s (%.2f s per million records)\n", rp, rp * 1e6 / n}'
+run cost no
+rp=$(replay_stats --pages /dev/null --tickets /dev/null --dlq /dev/null)
+awk -v n="$expect" -v rp="$rp" 'BEGIN {printf "  replay without explain: %.2f s (%.2f s per million records)\n", rp, rp * 1e6 / n}'
