@@ -54,6 +54,8 @@ int main(int argc, char** argv) {
   std::string check_rules;
   CLI::App* check = app.add_subcommand("check", "Validate a rules file (exit 0, or 1 with errors)");
   check->add_option("RULES", check_rules, "rules YAML file")->required();
+  std::string check_config;
+  check->add_option("--config", check_config, "also validate a run config (as for run)");
 
   ReplayOptions ro;
   std::string rules_path, diff_rules;
@@ -121,6 +123,12 @@ int main(int argc, char** argv) {
 
   if (check->parsed()) {
     auto rules = LoadOrReport(check_rules);
+    if (!check_config.empty()) {
+      auto cfg = noisegate::processor::LoadRunConfig(check_config, nullptr);
+      for (const auto& d : cfg.diagnostics) std::cerr << d.ToString() << "\n";
+      if (!cfg.diagnostics.empty()) return kExitInvalid;
+      std::cout << check_config << ": OK (run config)\n";
+    }
     if (!rules) return kExitInvalid;
     std::cout << check_rules << ": OK (" << rules->inputs.size() << " inputs, "
               << rules->correlate.size() << " correlate rules, " << rules->silences.size()

@@ -100,8 +100,10 @@ struct InputPartition {
   int64_t next_offset = -1;   // after the last message ingested
   int64_t fetched_next = -1;  // after the last message received
   bool paused = false;
-  int64_t last_ts = INT64_MIN;      // event time of the last message ingested
-  Clock::time_point last_received;  // wall time of the last message received
+  int8_t may_have_more = -1;         // ReleaseInputs' cache: -1 unknown, 0 no, 1 yes
+  int64_t last_ts = INT64_MIN;       // event time of the last message ingested
+  int64_t committed_ts = INT64_MIN;  // last_ts at the last committed transaction
+  Clock::time_point last_received;   // wall time of the last message received
   // The progress mark last written for it (marks are written when they change).
   bool marked = false, marked_idle = false;
   int64_t marked_ts = INT64_MIN;
@@ -155,7 +157,10 @@ class Live : public RdKafka::RebalanceCb,
   void IngestOne(InputPartition& ip);
   void AdvanceIdle();
   // Commits the open transaction (checkpoints + offsets); returns false on a fatal error.
-  bool Commit();
+  // After an abort it rewinds (Rewind) unless `rewind` is false (the partitions are going).
+  bool Commit(bool rewind = true);
+  // For a retriable transaction error: reports not-ready, logs, and says whether to retry.
+  bool StillRetrying(const char* what, const RdKafka::Error& error, int attempt);
   bool BeginTransaction();
   // After an aborted transaction: state back to the last checkpoint, offsets to the last
   // committed ones.
@@ -343,6 +348,9 @@ bool Live::Setup() {
       {"partition.assignment.strategy", "range"},
       {"session.timeout.ms", "10000"},
       {"enable.partition.eof", "false"},
+      // Fewer, larger fetches under load (at most 100 ms more latency when traffic is thin).
+      {"fetch.min.bytes", "65536"},
+      {"fetch.wait.max.ms", "100"},
   });
   if (!cconf) return false;
   cconf->set("rebalance_cb", static_cast<RdKafka::RebalanceCb*>(this), err);
@@ -585,7 +593,8 @@ void Live::rebalance_cb(RdKafka::KafkaConsumer* consumer, RdKafka::ErrorCode err
   } else {
     log_ << "noisegate: level=info event=revoked partitions=" << list << "\n";
     // Everything processed so far is committed before the partitions go to their new owner.
-    Commit();
+    // If that fails, the new owner starts from the last commit: nothing to rewind here.
+    Commit(/*rewind=*/false);
     DropAll();
     consumer->unassign();
   }
@@ -706,6 +715,9 @@ bool Live::MayHaveMore(const InputPartition& ip) {
 }
 
 void Live::ReleaseInputs(bool all) {
+  // Whether an empty partition may have more is asked once per call (it takes a lock in
+  // librdkafka); nothing arrives during the call.
+  for (auto& [k, ip] : inputs_) ip.may_have_more = -1;
   while (true) {
     InputPartition* best = nullptr;
     for (auto& [k, ip] : inputs_) {
@@ -728,7 +740,9 @@ void Live::ReleaseInputs(bool all) {
       // earlier message; wait a little for it (Kafka Streams' max.task.idle.ms).
       bool wait = false;
       for (auto& [k, ip] : inputs_) {
-        if (&ip != best && ip.queue.empty() && MayHaveMore(ip)) {
+        if (&ip == best || !ip.queue.empty()) continue;
+        if (ip.may_have_more < 0) ip.may_have_more = MayHaveMore(ip) ? 1 : 0;
+        if (ip.may_have_more == 1) {
           wait = true;
           break;
         }
@@ -814,7 +828,21 @@ void Live::AdvanceIdle() {
   }
 }
 
-bool Live::Commit() {
+bool Live::StillRetrying(const char* what, const RdKafka::Error& error, int attempt) {
+  // A broker outage: keep retrying (the transaction stays whole), say so on /readyz, and keep
+  // /healthz alive, since the loop is not turning meanwhile. A stop gives up after a few tries:
+  // what is not committed is processed again by the next owner.
+  health_.Beat();
+  health_.SetReady(false, std::string(what) + " retrying: " + error.str());
+  m_.ready.Set(0);
+  if (attempt < 3 || attempt % 30 == 0) {
+    log_ << "noisegate: level=warn event=" << what << "_retry attempt=" << attempt + 1
+         << " error=\"" << error.str() << "\"\n";
+  }
+  return !(stop_ && attempt >= 2);
+}
+
+bool Live::Commit(bool rewind) {
   if (!in_txn_) return !fatal_;
   WriteMarks();
   if (!txn_has_work_) {
@@ -859,17 +887,16 @@ bool Live::Commit() {
     std::unique_ptr<RdKafka::ConsumerGroupMetadata> gm(consumer_->groupMetadata());
     for (int attempt = 0;; ++attempt) {
       error.reset(producer_->send_offsets_to_transaction(offsets, gm.get(), kRequestTimeoutMs));
-      if (!error || !error->is_retriable() || stop_ || attempt >= 30) break;
-      log_ << "noisegate: level=warn event=send_offsets_retry error=\"" << error->str() << "\"\n";
+      if (!error || !error->is_retriable() || !StillRetrying("send_offsets", *error, attempt)) {
+        break;
+      }
     }
   }
   RdKafka::TopicPartition::destroy(offsets);
   if (!error) {
     for (int attempt = 0;; ++attempt) {
       error.reset(producer_->commit_transaction(kRequestTimeoutMs));
-      if (!error || !error->is_retriable() || attempt >= 30) break;
-      log_ << "noisegate: level=warn event=commit_retry error=\"" << error->str() << "\"\n";
-      if (stop_ && attempt >= 2) break;
+      if (!error || !error->is_retriable() || !StillRetrying("commit", *error, attempt)) break;
     }
   }
   in_txn_ = false;
@@ -885,16 +912,19 @@ bool Live::Commit() {
       return false;
     }
     std::unique_ptr<RdKafka::Error> abort_error;
-    for (int attempt = 0; attempt < 30; ++attempt) {
+    for (int attempt = 0;; ++attempt) {
       abort_error.reset(producer_->abort_transaction(kRequestTimeoutMs));
-      if (!abort_error || !abort_error->is_retriable()) break;
+      if (!abort_error || !abort_error->is_retriable() ||
+          !StillRetrying("abort", *abort_error, attempt)) {
+        break;
+      }
     }
     if (abort_error) {
       log_ << "noisegate: level=error event=abort_failed error=\"" << abort_error->str() << "\"\n";
       fatal_ = true;
       return false;
     }
-    Rewind();
+    if (rewind) Rewind();
     return BeginTransaction();
   }
   for (auto& [id, p] : correlate_) {
@@ -904,6 +934,7 @@ bool Live::Commit() {
       p.dirty = false;
     }
   }
+  for (auto& [k, ip] : inputs_) ip.committed_ts = ip.last_ts;
   m_.commit_seconds.Observe(std::chrono::duration<double>(Clock::now() - commit_started).count());
   size_t buffered = 0, open = 0;
   int64_t newest = INT64_MIN;
@@ -925,13 +956,22 @@ void Live::Rewind() {
   log_ << "noisegate: level=warn event=rewind reason=\"transaction aborted: back to the last "
           "checkpoint and committed offsets\"\n";
   std::vector<RdKafka::TopicPartition*> parts;
+  std::vector<RdKafka::TopicPartition*> paused;
   for (auto& [k, ip] : inputs_) {
     ip.queue.clear();
     ip.next_offset = -1;
     ip.fetched_next = -1;
+    // Progress marks must not claim what the aborted transaction ingested.
+    ip.last_ts = ip.committed_ts;
     ip.marked = false;
+    if (ip.paused) {
+      paused.push_back(RdKafka::TopicPartition::create(ip.topic, ip.partition));
+      ip.paused = false;
+    }
     parts.push_back(RdKafka::TopicPartition::create(ip.topic, ip.partition));
   }
+  if (!paused.empty()) consumer_->resume(paused);
+  RdKafka::TopicPartition::destroy(paused);
   std::vector<int32_t> ids;
   for (auto& [id, p] : correlate_) {
     ids.push_back(id);

@@ -11,8 +11,10 @@
 namespace noisegate::processor {
 namespace {
 
+// A file per test: ctest runs the tests of this binary in parallel processes.
 std::string Write(const std::string& text) {
-  std::string path = ::testing::TempDir() + "run_config_test.yaml";
+  std::string path = ::testing::TempDir() + "run_config_test." +
+                     ::testing::UnitTest::GetInstance()->current_test_info()->name() + ".yaml";
   std::ofstream(path) << text;
   return path;
 }

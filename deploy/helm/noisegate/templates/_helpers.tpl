@@ -1,0 +1,39 @@
+{{- define "noisegate.fullname" -}}
+{{- if contains .Chart.Name .Release.Name -}}
+{{- .Release.Name | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- printf "%s-%s" .Release.Name .Chart.Name | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "noisegate.labels" -}}
+app.kubernetes.io/name: {{ .Chart.Name }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
+{{- end -}}
+
+{{- define "noisegate.selector" -}}
+app.kubernetes.io/name: {{ .Chart.Name }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end -}}
+
+{{- define "noisegate.image" -}}
+{{ .Values.image.repository }}:{{ .Values.image.tag | default .Chart.AppVersion }}
+{{- end -}}
+
+{{/* The run config file: runConfig plus the non-secret Kafka properties. */}}
+{{- define "noisegate.runConfig" -}}
+{{- $kafka := merge (dict "bootstrap.servers" (required "kafka.bootstrapServers is required" .Values.kafka.bootstrapServers)) .Values.kafka.properties -}}
+{{- toYaml (merge (dict "kafka" $kafka) .Values.runConfig) -}}
+{{- end -}}
+
+{{- define "noisegate.secretEnv" -}}
+{{- range .Values.kafka.secretEnv }}
+- name: {{ .name }}
+  valueFrom:
+    secretKeyRef:
+      name: {{ .secretName }}
+      key: {{ .secretKey }}
+{{- end }}
+{{- end -}}

@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# The Helm chart (deploy/helm/noisegate) with real Helm: it lints, refuses to render without
+# a broker, renders probes on /healthz and /readyz, keeps secrets out of the ConfigMap, rolls
+# pods when the rules change, and renders rules and a run config that noisegate accepts.
+#   helm_test.sh HELM NOISEGATE
+set -euo pipefail
+HELM=$1
+NG=$(realpath "$2")
+CHART=$(cd "$(dirname "${BASH_SOURCE[0]}")/../../deploy/helm/noisegate" && pwd)
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+fail() {
+  echo "helm_test: FAIL: $*" >&2
+  exit 1
+}
+PY=/usr/bin/python3  # Debian's, with python3-yaml (tools/setup.sh)
+
+"$HELM" lint "$CHART" --set kafka.bootstrapServers=kafka:9092 >"$work/lint.out" 2>&1 ||
+  { cat "$work/lint.out"; fail "helm lint"; }
+if "$HELM" template t "$CHART" >/dev/null 2>"$work/err"; then fail "rendered without kafka.bootstrapServers"; fi
+grep -q "kafka.bootstrapServers is required" "$work/err" || fail "no clear error without a broker: $(cat "$work/err")"
+
+cat >"$work/values.yaml" <<'EOV'
+kafka:
+  bootstrapServers: kafka-0:9093,kafka-1:9093
+  properties:
+    security.protocol: SASL_SSL
+    sasl.mechanism: SCRAM-SHA-512
+    sasl.username: noisegate
+  secretEnv:
+    - {name: NOISEGATE_KAFKA_SASL_PASSWORD, secretName: kafka-creds, secretKey: password}
+runConfig:
+  group: ng-prod
+  partitions: 12
+  partition_by: [cluster]
+  commit_interval: 1s
+  idle_timeout: 10s
+  shutdown_timeout: 30s
+  metrics_listen: 0.0.0.0:9464
+EOV
+"$HELM" template rel "$CHART" -f "$work/values.yaml" >"$work/out.yaml" || fail "helm template"
+"$PY" - "$work/out.yaml" "$work" <<'EOP' || fail "rendered manifests"
+import sys, yaml
+docs = [d for d in yaml.safe_load_all(open(sys.argv[1])) if d]
+by = {(d["kind"], d["metadata"]["name"]): d for d in docs}
+def need(cond, what):
+    if not cond:
+        sys.exit("helm_test: " + what)
+dep = by[("Deployment", "rel-noisegate")]
+pod = dep["spec"]["template"]["spec"]
+c = pod["containers"][0]
+need(c["livenessProbe"]["httpGet"]["path"] == "/healthz", "liveness probe is not /healthz")
+need(c["readinessProbe"]["httpGet"]["path"] == "/readyz", "readiness probe is not /readyz")
+need(c["args"][:1] == ["run"], "container does not run noisegate run")
+need(pod["initContainers"][0]["args"][0] == "check", "no rules check before start")
+need(pod["terminationGracePeriodSeconds"] > 30, "grace period not above shutdown_timeout")
+env = {e["name"]: e for e in c.get("env", [])}
+need(env["NOISEGATE_KAFKA_SASL_PASSWORD"]["valueFrom"]["secretKeyRef"] ==
+     {"name": "kafka-creds", "key": "password"}, "password not taken from the Secret")
+cm = by[("ConfigMap", "rel-noisegate")]
+need("password" not in cm["data"]["run.yaml"], "a secret reached the ConfigMap")
+run = yaml.safe_load(cm["data"]["run.yaml"])
+need(run["kafka"]["bootstrap.servers"] == "kafka-0:9093,kafka-1:9093", "bootstrap servers")
+need(run["kafka"]["security.protocol"] == "SASL_SSL", "kafka properties not passed")
+need(run["group"] == "ng-prod" and run["partition_by"] == ["cluster"], "runConfig not passed")
+need(("Job", "rel-noisegate-topics") in by, "no topics job")
+need(by[("Job", "rel-noisegate-topics")]["metadata"]["annotations"]["helm.sh/hook"] ==
+     "pre-install,pre-upgrade", "topics job is not a pre-install/upgrade hook")
+need(("PodDisruptionBudget", "rel-noisegate") in by, "no PodDisruptionBudget")
+open(sys.argv[2] + "/rules.yaml", "w").write(cm["data"]["rules.yaml"])
+open(sys.argv[2] + "/run.yaml", "w").write(cm["data"]["run.yaml"])
+EOP
+"$NG" check "$work/rules.yaml" --config "$work/run.yaml" >/dev/null || fail "noisegate rejects the rendered rules or run config"
+
+# Other rules: a new checksum, so the Deployment rolls.
+sum1=$("$PY" -c 'import sys,yaml; print([d for d in yaml.safe_load_all(open(sys.argv[1])) if d and d["kind"]=="Deployment"][0]["spec"]["template"]["metadata"]["annotations"]["checksum/config"])' "$work/out.yaml")
+printf 'inputs:\n  - {topic: other, format: alertmanager}\n' >"$work/other-rules.yaml"
+"$HELM" template rel "$CHART" -f "$work/values.yaml" --set-file rules="$work/other-rules.yaml" >"$work/out2.yaml"
+sum2=$("$PY" -c 'import sys,yaml; print([d for d in yaml.safe_load_all(open(sys.argv[1])) if d and d["kind"]=="Deployment"][0]["spec"]["template"]["metadata"]["annotations"]["checksum/config"])' "$work/out2.yaml")
+[[ $sum1 != "$sum2" ]] || fail "changing the rules does not roll the pods"
+echo "helm_test: passed ($("$HELM" version --short))"
