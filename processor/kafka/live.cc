@@ -8,6 +8,7 @@
 #include <chrono>
 #include <deque>
 #include <map>
+#include <optional>
 #include <thread>
 
 #include "dedup/codec.h"
@@ -86,8 +87,25 @@ struct CorrelatePartition {
   EventTime arrival_watermark = kMinTime;
 };
 
+// A consumed message (librdkafka's C struct: the batch consume API hands those out).
+struct MessageFree {
+  void operator()(rd_kafka_message_t* m) const { rd_kafka_message_destroy(m); }
+};
+using MessagePtr = std::unique_ptr<rd_kafka_message_t, MessageFree>;
+
+std::string_view Payload(const rd_kafka_message_t& m) {
+  return {static_cast<const char*>(m.payload), m.len};
+}
+// The message's Kafka timestamp, if it has one.
+std::optional<int64_t> Timestamp(const rd_kafka_message_t& m) {
+  rd_kafka_timestamp_type_t type;
+  int64_t ts = rd_kafka_message_timestamp(&m, &type);
+  if (type == RD_KAFKA_TIMESTAMP_NOT_AVAILABLE) return std::nullopt;
+  return ts;
+}
+
 struct Pending {
-  std::unique_ptr<RdKafka::Message> msg;
+  MessagePtr msg;
   int64_t ts = 0;
   Clock::time_point arrived;
 };
@@ -123,6 +141,7 @@ class Live : public RdKafka::RebalanceCb,
         health_(*health) {}
 
   ~Live() override {
+    if (consumer_queue_ != nullptr) rd_kafka_queue_destroy(consumer_queue_);
     consumer_.reset();
     producer_.reset();
   }
@@ -146,8 +165,8 @@ class Live : public RdKafka::RebalanceCb,
   bool SetConf(RdKafka::Conf* conf, const std::map<std::string, std::string>& props);
   std::unique_ptr<RdKafka::Conf> ClientConf(const std::map<std::string, std::string>& defaults);
   bool Partitions(const std::string& topic, int* count);
-  void Dispatch(std::unique_ptr<RdKafka::Message> msg);
-  void CorrelateOne(CorrelatePartition& p, const RdKafka::Message& msg);
+  void Dispatch(MessagePtr msg);
+  void CorrelateOne(CorrelatePartition& p, const rd_kafka_message_t& msg);
   // Feeds the engine what the merger releases.
   void Release(CorrelatePartition& p);
   // Writes progress marks of the owned input partitions that changed (see merger.h).
@@ -178,6 +197,8 @@ class Live : public RdKafka::RebalanceCb,
   Health& health_;
 
   std::unique_ptr<RdKafka::KafkaConsumer> consumer_;
+  rd_kafka_queue_t* consumer_queue_ = nullptr;  // the consumer's, for batch consumption
+  std::vector<rd_kafka_message_t*> batch_msgs_ = std::vector<rd_kafka_message_t*>(1000);
   std::unique_ptr<RdKafka::Producer> producer_;
   std::vector<std::unique_ptr<Decoder>> decoders_;
   int repartitions_ = 0;
@@ -362,6 +383,7 @@ bool Live::Setup() {
   std::vector<std::string> topics;
   for (const rules::InputRule& in : rules_->inputs) topics.push_back(in.topic);
   topics.push_back(cfg_.repartition_topic);
+  consumer_queue_ = rd_kafka_queue_get_consumer(consumer_->c_ptr());
   if (consumer_->subscribe(topics) != RdKafka::ERR_NO_ERROR) {
     log_ << "noisegate: level=error event=subscribe\n";
     return false;
@@ -605,24 +627,21 @@ void Live::DropAll() {
   inputs_.clear();
 }
 
-void Live::Dispatch(std::unique_ptr<RdKafka::Message> msg) {
-  // The topic name without the std::string copy topic_name() makes.
-  std::string_view topic = rd_kafka_topic_name(msg->c_ptr()->rkt);
+void Live::Dispatch(MessagePtr msg) {
+  std::string_view topic = rd_kafka_topic_name(msg->rkt);
   if (topic == cfg_.repartition_topic) {
-    auto it = correlate_.find(msg->partition());
+    auto it = correlate_.find(msg->partition);
     if (it == correlate_.end()) return;  // not ours (any more)
     CorrelateOne(it->second, *msg);
     return;
   }
-  auto it = inputs_.find(std::pair<std::string_view, int32_t>(topic, msg->partition()));
+  auto it = inputs_.find(std::pair<std::string_view, int32_t>(topic, msg->partition));
   if (it == inputs_.end()) return;
   InputPartition& ip = it->second;
-  ip.fetched_next = msg->offset() + 1;
+  ip.fetched_next = msg->offset + 1;
   ip.last_received = now_;
   Pending p;
-  RdKafka::MessageTimestamp ts = msg->timestamp();
-  p.ts =
-      ts.type != RdKafka::MessageTimestamp::MSG_TIMESTAMP_NOT_AVAILABLE ? ts.timestamp : WallMs();
+  p.ts = Timestamp(*msg).value_or(WallMs());
   p.arrived = now_;
   p.msg = std::move(msg);
   ip.queue.push_back(std::move(p));
@@ -635,17 +654,18 @@ void Live::Dispatch(std::unique_ptr<RdKafka::Message> msg) {
   }
 }
 
-void Live::CorrelateOne(CorrelatePartition& p, const RdKafka::Message& msg) {
-  std::string_view value(static_cast<const char*>(msg.payload()), msg.len());
+void Live::CorrelateOne(CorrelatePartition& p, const rd_kafka_message_t& msg) {
+  std::string_view value = Payload(msg);
   dedup::Reader rd(value);
-  uint8_t kind = msg.payload() != nullptr ? rd.U8() : 0;
+  uint8_t kind = msg.payload != nullptr ? rd.U8() : 0;
   bool ok = false;
   if (kind == kRecordMessage) {
-    Record r;
+    Record& r = p.merger.Next();
     ok = dedup::DecodeRecord(rd, &r) && rd.done();
     if (ok) {
-      int order = rules_->FindInput(r.addr.topic);
-      p.merger.Add(std::move(r), order);
+      p.merger.Push(r.input);  // the input's index, set by the decoder
+    } else {
+      p.merger.Discard();
     }
   } else if (kind == kMarkMessage) {
     std::string topic(rd.Str());
@@ -655,17 +675,17 @@ void Live::CorrelateOne(CorrelatePartition& p, const RdKafka::Message& msg) {
     ok = rd.ok() && rd.done();
     if (ok) p.merger.Mark({std::move(topic), partition}, time, idle);
   }
-  p.next_offset = msg.offset() + 1;
+  p.next_offset = msg.offset + 1;
   p.dirty = true;
   txn_has_work_ = true;
   if (!ok) {
     m_.DeadLetter(std::string(reason::kBadRepartition)).Increment();
     line_.clear();
-    RenderDeadLetter(msg.topic_name(), msg.partition(), msg.offset(), 0, reason::kBadRepartition,
+    RenderDeadLetter(cfg_.repartition_topic, msg.partition, msg.offset, 0, reason::kBadRepartition,
                      "not a record this noisegate build can read", value, &line_);
     std::string_view v = line_;
     Produce(cfg_.dead_letter_topic, RdKafka::Topic::PARTITION_UA, {}, &v,
-            msg.timestamp().timestamp);
+            Timestamp(msg).value_or(WallMs()));
     return;
   }
   Release(p);
@@ -763,16 +783,14 @@ void Live::IngestOne(InputPartition& ip) {
     consumer_->resume(v);
     ip.paused = false;
   }
-  const RdKafka::Message& m = *p.msg;
+  const rd_kafka_message_t& m = *p.msg;
   RawMessage raw;
   raw.topic = ip.topic;
   raw.partition = ip.partition;
-  raw.offset = m.offset();
-  if (m.timestamp().type != RdKafka::MessageTimestamp::MSG_TIMESTAMP_NOT_AVAILABLE) {
-    raw.ts = m.timestamp().timestamp;
-  }
-  raw.payload = std::string_view(static_cast<const char*>(m.payload()), m.len());
-  raw.payload_null = m.payload() == nullptr;
+  raw.offset = m.offset;
+  raw.ts = Timestamp(m);
+  raw.payload = Payload(m);
+  raw.payload_null = m.payload == nullptr;
   int64_t ts = DecodeMessage(*rules_, decoders_, raw, cfg_.max_message_bytes, p.ts, batch_, dead_);
   m_.Messages(ip.topic).Increment();
   size_t r = 0, d = 0;
@@ -784,13 +802,13 @@ void Live::IngestOne(InputPartition& ip) {
       m_.DeadLetter(dl.reason).Increment();
       m_.decision[static_cast<int>(dedup::Decision::kDeadLetter)]->Increment();
       line_.clear();
-      RenderDeadLetter(ip.topic, ip.partition, m.offset(), dl.index, dl.reason, dl.detail,
+      RenderDeadLetter(ip.topic, ip.partition, m.offset, dl.index, dl.reason, dl.detail,
                        raw.payload, &line_);
       std::string_view v = line_;
       Produce(cfg_.dead_letter_topic, RdKafka::Topic::PARTITION_UA, {}, &v, ts);
       if (!cfg_.explain_topic.empty()) {
         line_.clear();
-        RenderDeadLetterExplain(ip.topic, ip.partition, m.offset(), dl.index, ts, &line_);
+        RenderDeadLetterExplain(ip.topic, ip.partition, m.offset, dl.index, ts, &line_);
         v = line_;
         Produce(cfg_.explain_topic, RdKafka::Topic::PARTITION_UA, {}, &v, ts);
       }
@@ -806,7 +824,7 @@ void Live::IngestOne(InputPartition& ip) {
       Produce(cfg_.repartition_topic, PartitionOf(key, repartitions_), key, &v, rec.time.ms);
     }
   }
-  ip.next_offset = m.offset() + 1;
+  ip.next_offset = m.offset + 1;
   ip.last_ts = std::max(ip.last_ts, ts);
   txn_has_work_ = true;
 }
@@ -992,15 +1010,18 @@ RunExit Live::Loop() {
   while (!stop_ && !fatal_) {
     health_.Beat();
     now_ = Clock::now();
-    // Take what has arrived (a bounded batch), then do the housekeeping.
-    for (int i = 0; i < 1000 && !stop_; ++i) {
-      std::unique_ptr<RdKafka::Message> m(consumer_->consume(i == 0 ? 100 : 0));
-      if (m->err() == RdKafka::ERR__TIMED_OUT) break;
-      if (m->err() != RdKafka::ERR_NO_ERROR) {
-        if (m->err() != RdKafka::ERR__PARTITION_EOF) {
-          log_ << "noisegate: level=warn event=consume error=\"" << m->errstr() << "\"\n";
+    // Take what has arrived (a bounded batch, in one call: it also serves the rebalance
+    // callback), then do the housekeeping.
+    ssize_t n =
+        rd_kafka_consume_batch_queue(consumer_queue_, 100, batch_msgs_.data(), batch_msgs_.size());
+    for (ssize_t i = 0; i < n; ++i) {
+      MessagePtr m(batch_msgs_[i]);
+      if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+          log_ << "noisegate: level=warn event=consume error=\"" << rd_kafka_message_errstr(m.get())
+               << "\"\n";
         }
-        break;
+        continue;
       }
       Dispatch(std::move(m));
     }

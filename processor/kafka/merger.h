@@ -11,11 +11,14 @@
 // partition, offset, index. The buffer and the marks are part of the partition's checkpoint.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <map>
 #include <string>
+#include <string_view>
 #include <tuple>
 #include <utility>
+#include <vector>
 
 #include "dedup/codec.h"
 #include "dedup/record.h"
@@ -27,12 +30,44 @@ class InputMerger {
   using ChannelKey = std::pair<std::string, int32_t>;  // input topic, partition
 
   // Declares a channel that must be heard from before anything passes it.
-  void AddChannel(const ChannelKey& key) { channels_.try_emplace(key); }
-  // A record of channel (r.addr.topic, r.addr.partition); `order` is its input's index.
+  void AddChannel(const ChannelKey& key) {
+    if (channels_.try_emplace(key).second) bound_valid_ = false;
+  }
+  // A record storage to decode the next record into; Push() or Discard() it next. Records
+  // are pooled: in the steady state a record costs no allocation here.
+  Record& Next() {
+    if (free_.empty()) {
+      pending_ = static_cast<uint32_t>(pool_.size());
+      pool_.emplace_back();
+    } else {
+      pending_ = free_.back();
+      free_.pop_back();
+    }
+    return pool_[pending_];
+  }
+  void Discard() { free_.push_back(pending_); }
+  // Buffers the record from Next(); `order` is its input's index. Its channel is
+  // (r.addr.topic, r.addr.partition).
+  void Push(int order) {
+    const Record& r = pool_[pending_];
+    // Channels are declared up front; a record of an undeclared one declares it (consecutive
+    // records mostly share a channel: skip the lookup then).
+    if (r.addr.partition != last_partition_ || r.addr.topic != last_topic_) {
+      if (channels_.find(std::pair<std::string_view, int32_t>(r.addr.topic, r.addr.partition)) ==
+          channels_.end()) {
+        channels_.try_emplace(ChannelKey{r.addr.topic, r.addr.partition});
+        bound_valid_ = false;
+      }
+      last_topic_ = r.addr.topic;
+      last_partition_ = r.addr.partition;
+    }
+    heap_.push_back(
+        Entry{Key{r.time.ms, order, r.addr.partition, r.addr.offset, r.addr.index}, pending_});
+    std::push_heap(heap_.begin(), heap_.end(), Later{});
+  }
   void Add(Record r, int order) {
-    channels_.try_emplace(ChannelKey{r.addr.topic, r.addr.partition});
-    Key k{r.time.ms, order, r.addr.partition, r.addr.offset, r.addr.index};
-    buffer_.insert_or_assign(k, std::move(r));
+    Next() = std::move(r);
+    Push(order);
   }
   // A progress mark: the channel has ingested everything up to `time`; `idle`: and it is
   // caught up, so it holds nobody back.
@@ -41,24 +76,24 @@ class InputMerger {
     c.heard = true;
     c.time = std::max(c.time, time);
     c.idle = idle;
+    bound_valid_ = false;
   }
   // Calls `process(const Record&)` for each record that may go, in order; returns how many.
   template <typename F>
   size_t Release(F&& process) {
-    int64_t bound = INT64_MAX;
-    for (const auto& [k, c] : channels_) {
-      if (!c.heard) return 0;
-      if (!c.idle) bound = std::min(bound, c.time);
-    }
+    int64_t bound = Bound();
     size_t n = 0;
-    while (!buffer_.empty() && std::get<0>(buffer_.begin()->first) <= bound) {
-      process(buffer_.begin()->second);
-      buffer_.erase(buffer_.begin());
+    while (!heap_.empty() && std::get<0>(heap_.front().key) <= bound) {
+      uint32_t slot = heap_.front().slot;
+      std::pop_heap(heap_.begin(), heap_.end(), Later{});
+      heap_.pop_back();
+      process(pool_[slot]);
+      free_.push_back(slot);
       ++n;
     }
     return n;
   }
-  size_t buffered() const { return buffer_.size(); }
+  size_t buffered() const { return heap_.size(); }
   // Channels not yet heard from (they hold everything back).
   size_t unheard() const {
     size_t n = 0;
@@ -66,6 +101,7 @@ class InputMerger {
     return n;
   }
 
+  // The checkpoint: channels, then the buffered records in release order.
   void Save(dedup::Writer& w) const {
     w.Var(channels_.size());
     for (const auto& [k, c] : channels_) {
@@ -75,15 +111,17 @@ class InputMerger {
       w.Bool(c.idle);
       w.Bool(c.heard);
     }
-    w.Var(buffer_.size());
-    for (const auto& [k, r] : buffer_) {
-      w.SVar(std::get<1>(k));
-      dedup::EncodeRecord(r, w);
+    std::vector<Entry> sorted = heap_;
+    std::sort(sorted.begin(), sorted.end(),
+              [](const Entry& a, const Entry& b) { return a.key < b.key; });
+    w.Var(sorted.size());
+    for (const Entry& e : sorted) {
+      w.SVar(std::get<1>(e.key));
+      dedup::EncodeRecord(pool_[e.slot], w);
     }
   }
   bool Load(dedup::Reader& rd) {
-    channels_.clear();
-    buffer_.clear();
+    *this = InputMerger();
     uint64_t n = rd.Count(5);
     for (uint64_t i = 0; i < n && rd.ok(); ++i) {
       ChannelKey k;
@@ -97,9 +135,11 @@ class InputMerger {
     n = rd.Count(10);
     for (uint64_t i = 0; i < n && rd.ok(); ++i) {
       int order = static_cast<int>(rd.SVar());
-      Record r;
-      if (!dedup::DecodeRecord(rd, &r)) return false;
-      Add(std::move(r), order);
+      if (!dedup::DecodeRecord(rd, &Next())) {
+        Discard();
+        return false;
+      }
+      Push(order);
     }
     return rd.ok();
   }
@@ -111,8 +151,46 @@ class InputMerger {
     bool heard = false;
   };
   using Key = std::tuple<int64_t, int, int32_t, int64_t, int32_t>;
-  std::map<ChannelKey, Channel> channels_;
-  std::map<Key, Record> buffer_;
+  struct Entry {
+    Key key;
+    uint32_t slot;
+  };
+  struct Later {  // std::*_heap keep the greatest first: invert for the earliest
+    bool operator()(const Entry& a, const Entry& b) const { return b.key < a.key; }
+  };
+  // (topic, partition) looked up by string_view.
+  struct ChannelLess {
+    using is_transparent = void;
+    template <typename A, typename B>
+    bool operator()(const A& a, const B& b) const {
+      std::string_view at = a.first, bt = b.first;
+      return at != bt ? at < bt : a.second < b.second;
+    }
+  };
+  // Release bound: the earliest mark among busy channels (INT64_MIN while one is unheard).
+  int64_t Bound() {
+    if (bound_valid_) return bound_;
+    bound_ = INT64_MAX;
+    for (const auto& [k, c] : channels_) {
+      if (!c.heard) {
+        bound_ = INT64_MIN;
+        break;
+      }
+      if (!c.idle) bound_ = std::min(bound_, c.time);
+    }
+    bound_valid_ = true;
+    return bound_;
+  }
+
+  std::map<ChannelKey, Channel, ChannelLess> channels_;
+  std::vector<Record> pool_;
+  std::vector<uint32_t> free_;
+  std::vector<Entry> heap_;
+  uint32_t pending_ = 0;
+  std::string last_topic_;
+  int32_t last_partition_ = -1;
+  int64_t bound_ = INT64_MIN;
+  bool bound_valid_ = false;
 };
 
 }  // namespace noisegate::processor
