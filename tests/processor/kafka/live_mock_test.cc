@@ -1,0 +1,156 @@
+// Fault injection on librdkafka's in-process mock cluster (fast; the exactly-once behaviour
+// itself is tested on a real broker by tests/kafka/live_test.sh, because the mock does not
+// hide aborted messages). Here: a produce request fails inside a transaction, the transaction
+// aborts, the partitions rewind to their checkpoint, and the stream goes on.
+#include <gtest/gtest.h>
+#include <librdkafka/rdkafka.h>
+#include <librdkafka/rdkafka_mock.h>
+
+#include <atomic>
+#include <chrono>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "processor/kafka/live.h"
+#include "rules/loader.h"
+
+namespace noisegate::processor {
+namespace {
+
+constexpr int kAddPartitionsToTxnApiKey = 24;
+
+int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string Alert(const std::string& name) {
+  return R"({"version":"4","status":"firing","alerts":[{"status":"firing","labels":{"alertname":")" +
+         name + R"(","severity":"critical"},"annotations":{"summary":")" + name +
+         R"("},"startsAt":"2026-11-24T00:00:00Z"}]})";
+}
+
+// Every value on `topic` so far (read_uncommitted: the mock has no other mode).
+std::vector<std::string> ReadAll(const std::string& bootstrap, const std::string& topic) {
+  char err[256];
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  rd_kafka_conf_set(conf, "bootstrap.servers", bootstrap.c_str(), err, sizeof(err));
+  rd_kafka_conf_set(conf, "enable.partition.eof", "true", err, sizeof(err));
+  rd_kafka_conf_set(conf, "group.id", "reader", err, sizeof(err));
+  rd_kafka_t* c = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof(err));
+  rd_kafka_topic_partition_list_t* parts = rd_kafka_topic_partition_list_new(1);
+  rd_kafka_topic_partition_list_add(parts, topic.c_str(), 0)->offset = RD_KAFKA_OFFSET_BEGINNING;
+  rd_kafka_assign(c, parts);
+  rd_kafka_topic_partition_list_destroy(parts);
+  std::vector<std::string> out;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (std::chrono::steady_clock::now() < deadline) {
+    rd_kafka_message_t* m = rd_kafka_consumer_poll(c, 200);
+    if (m == nullptr) continue;
+    bool eof = m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF;
+    if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+      out.emplace_back(static_cast<const char*>(m->payload), m->len);
+    }
+    rd_kafka_message_destroy(m);
+    if (eof) break;
+  }
+  rd_kafka_consumer_close(c);
+  rd_kafka_destroy(c);
+  return out;
+}
+
+bool WaitForPage(const std::string& bootstrap, const std::string& name, int seconds) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
+  while (std::chrono::steady_clock::now() < deadline) {
+    for (const std::string& v : ReadAll(bootstrap, "noisegate.pages")) {
+      if (v.find("\"event_action\":\"trigger\"") != std::string::npos &&
+          v.find(name) != std::string::npos) {
+        return true;
+      }
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  }
+  return false;
+}
+
+TEST(LiveOnMockCluster, AbortedTransactionRewindsAndTheStreamGoesOn) {
+  char err[256];
+  rd_kafka_conf_t* hconf = rd_kafka_conf_new();
+  rd_kafka_conf_set(hconf, "log_level", "3", err, sizeof(err));
+  rd_kafka_t* host = rd_kafka_new(RD_KAFKA_PRODUCER, hconf, err, sizeof(err));
+  ASSERT_NE(host, nullptr) << err;
+  rd_kafka_mock_cluster_t* mc = rd_kafka_mock_cluster_new(host, 1);
+  std::string bootstrap = rd_kafka_mock_cluster_bootstraps(mc);
+  for (const char* t :
+       {"alerts.prometheus", "noisegate.pages", "noisegate.tickets", "noisegate.dlq"}) {
+    rd_kafka_mock_topic_create(mc, t, 1, 1);
+  }
+  rd_kafka_mock_topic_create(mc, "noisegate.repartition", 2, 1);
+  rd_kafka_mock_topic_create(mc, "noisegate.changelog", 2, 1);
+
+  rules::LoadResult lr = rules::LoadRulesString(R"(
+inputs:
+  - topic: alerts.prometheus
+    format: alertmanager
+correlate:
+  - name: all
+    group_by: [alertname]
+    group_wait: 0s
+page:
+  when: [['severity="critical"']]
+)",
+                                                "mock.yaml");
+  ASSERT_TRUE(lr.rules);
+  RunConfig cfg;
+  cfg.kafka["bootstrap.servers"] = bootstrap;
+  cfg.kafka["session.timeout.ms"] = "6000";  // the mock waits this long for a second join
+  cfg.instance = "mock";
+  cfg.partitions = 2;
+  cfg.commit_interval = std::chrono::milliseconds(200);
+  cfg.idle_timeout = std::chrono::milliseconds(500);
+  cfg.metrics_listen = "";
+  std::atomic<bool> stop{false};
+  std::ostringstream log;
+  RunExit exit = RunExit::kFatal;
+  std::thread live([&] { exit = RunLive(lr.rules, cfg, stop, log); });
+
+  rd_kafka_conf_t* pconf = rd_kafka_conf_new();
+  rd_kafka_conf_set(pconf, "bootstrap.servers", bootstrap.c_str(), err, sizeof(err));
+  rd_kafka_t* producer = rd_kafka_new(RD_KAFKA_PRODUCER, pconf, err, sizeof(err));
+  auto produce = [&](const std::string& name) {
+    std::string v = Alert(name);
+    ASSERT_EQ(rd_kafka_producev(producer, RD_KAFKA_V_TOPIC("alerts.prometheus"),
+                                RD_KAFKA_V_VALUE(v.data(), v.size()),
+                                RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                                RD_KAFKA_V_TIMESTAMP(NowMs()), RD_KAFKA_V_END),
+              RD_KAFKA_RESP_ERR_NO_ERROR);
+    rd_kafka_flush(producer, 5000);
+  };
+
+  produce("BeforeTheFault");
+  EXPECT_TRUE(WaitForPage(bootstrap, "BeforeTheFault", 60)) << log.str();
+  // Adding the next partition to noisegate's transaction fails for good (only transactional
+  // producers send this request): the transaction must abort.
+  rd_kafka_mock_push_request_errors(mc, kAddPartitionsToTxnApiKey, 1,
+                                    RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED);
+  produce("AfterTheFault");
+  EXPECT_TRUE(WaitForPage(bootstrap, "AfterTheFault", 60)) << log.str();
+
+  stop = true;
+  live.join();
+  EXPECT_EQ(exit, RunExit::kStopped);
+  std::string text = log.str();
+  EXPECT_NE(text.find("event=commit_failed"), std::string::npos) << text;
+  EXPECT_NE(text.find("event=rewind"), std::string::npos) << text;
+  EXPECT_NE(text.find("event=stopped"), std::string::npos) << text;
+
+  rd_kafka_destroy(producer);
+  rd_kafka_mock_cluster_destroy(mc);
+  rd_kafka_destroy(host);
+}
+
+}  // namespace
+}  // namespace noisegate::processor
