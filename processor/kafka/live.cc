@@ -29,12 +29,12 @@ using std::chrono::milliseconds;
 
 constexpr int kRequestTimeoutMs = 10'000;
 constexpr int kEmbeddedInputPartitions = 3;
+// The largest record the repartition topic carries (well under message.max.bytes).
+constexpr size_t kMaxRecordBytes = 512 * 1024;
 // Repartition message formats (first byte): a record, or an input partition's progress mark.
 constexpr uint8_t kRecordMessage = 1, kMarkMessage = 2;
 // Checkpoint layout version (engine state + merger).
 constexpr uint8_t kCheckpointVersion = 1;
-// An input partition this far ahead of the others is paused until they catch up.
-constexpr size_t kPauseAbove = 20'000, kResumeBelow = 5'000;
 
 int64_t WallMs() {
   return std::chrono::duration_cast<milliseconds>(
@@ -117,8 +117,9 @@ struct InputPartition {
   std::deque<Pending> queue;
   int64_t next_offset = -1;   // after the last message ingested
   int64_t fetched_next = -1;  // after the last message received
-  bool paused = false;
-  int8_t may_have_more = -1;         // ReleaseInputs' cache: -1 unknown, 0 no, 1 yes
+  // At the end of what is committed: a PARTITION_EOF (reported at the last stable offset
+  // under read_committed) and nothing since. Decides whether an empty partition is idle.
+  bool at_end = false;
   int64_t last_ts = INT64_MIN;       // event time of the last message ingested
   int64_t committed_ts = INT64_MIN;  // last_ts at the last committed transaction
   Clock::time_point last_received;   // wall time of the last message received
@@ -368,7 +369,7 @@ bool Live::Setup() {
       // cooperative-sticky can abort the process in librdkafka 2.0 (see deps notes).
       {"partition.assignment.strategy", "range"},
       {"session.timeout.ms", "10000"},
-      {"enable.partition.eof", "false"},
+      {"enable.partition.eof", "true"},
       // Fewer, larger fetches under load (at most 100 ms more latency when traffic is thin).
       {"fetch.min.bytes", "65536"},
       {"fetch.wait.max.ms", "100"},
@@ -468,6 +469,7 @@ bool Live::Restore(const std::vector<int32_t>& ids) {
   for (int32_t id : ids) {
     CorrelatePartition& p = correlate_[id];
     p.id = id;
+    p.engine.reset();  // before its sink
     p.sink = std::make_unique<PartitionSink>(this, id);
     p.engine = std::make_unique<dedup::Engine>(rules_, p.sink.get());
     p.generation = 0;
@@ -640,18 +642,12 @@ void Live::Dispatch(MessagePtr msg) {
   InputPartition& ip = it->second;
   ip.fetched_next = msg->offset + 1;
   ip.last_received = now_;
+  ip.at_end = false;
   Pending p;
   p.ts = Timestamp(*msg).value_or(WallMs());
   p.arrived = now_;
   p.msg = std::move(msg);
   ip.queue.push_back(std::move(p));
-  if (!ip.paused && ip.queue.size() > kPauseAbove) {
-    std::unique_ptr<RdKafka::TopicPartition> tp(
-        RdKafka::TopicPartition::create(ip.topic, ip.partition));
-    std::vector<RdKafka::TopicPartition*> v{tp.get()};
-    consumer_->pause(v);
-    ip.paused = true;
-  }
 }
 
 void Live::CorrelateOne(CorrelatePartition& p, const rd_kafka_message_t& msg) {
@@ -725,19 +721,12 @@ void Live::WriteMarks() {
 }
 
 bool Live::MayHaveMore(const InputPartition& ip) {
-  int64_t lo = 0, hi = 0;
-  if (consumer_->get_watermark_offsets(ip.topic, ip.partition, &lo, &hi) != RdKafka::ERR_NO_ERROR ||
-      hi < 0) {
-    return true;
-  }
-  if (ip.fetched_next < 0) return hi > lo;
-  return ip.fetched_next < hi;
+  // Not the high watermark: with transactional producers it lies past commit markers and
+  // aborted messages, which a read_committed consumer never receives.
+  return !ip.at_end;
 }
 
 void Live::ReleaseInputs(bool all) {
-  // Whether an empty partition may have more is asked once per call (it takes a lock in
-  // librdkafka); nothing arrives during the call.
-  for (auto& [k, ip] : inputs_) ip.may_have_more = -1;
   while (true) {
     InputPartition* best = nullptr;
     for (auto& [k, ip] : inputs_) {
@@ -761,8 +750,7 @@ void Live::ReleaseInputs(bool all) {
       bool wait = false;
       for (auto& [k, ip] : inputs_) {
         if (&ip == best || !ip.queue.empty()) continue;
-        if (ip.may_have_more < 0) ip.may_have_more = MayHaveMore(ip) ? 1 : 0;
-        if (ip.may_have_more == 1) {
+        if (MayHaveMore(ip)) {
           wait = true;
           break;
         }
@@ -776,13 +764,6 @@ void Live::ReleaseInputs(bool all) {
 void Live::IngestOne(InputPartition& ip) {
   Pending p = std::move(ip.queue.front());
   ip.queue.pop_front();
-  if (ip.paused && ip.queue.size() < kResumeBelow) {
-    std::unique_ptr<RdKafka::TopicPartition> tp(
-        RdKafka::TopicPartition::create(ip.topic, ip.partition));
-    std::vector<RdKafka::TopicPartition*> v{tp.get()};
-    consumer_->resume(v);
-    ip.paused = false;
-  }
   const rd_kafka_message_t& m = *p.msg;
   RawMessage raw;
   raw.topic = ip.topic;
@@ -820,6 +801,20 @@ void Live::IngestOne(InputPartition& ip) {
       dedup::Writer w(&buf_);
       w.U8(kRecordMessage);
       dedup::EncodeRecord(rec, w);
+      if (buf_.size() > kMaxRecordBytes) {
+        // It could not be produced (message.max.bytes), and a transaction that cannot hold
+        // a message aborts forever: dead-letter it instead.
+        m_.DeadLetter(std::string(reason::kTooLarge)).Increment();
+        line_.clear();
+        RenderDeadLetter(ip.topic, ip.partition, m.offset, rec.addr.index, reason::kTooLarge,
+                         "record of " + std::to_string(buf_.size()) +
+                             " bytes after decoding is over the limit of " +
+                             std::to_string(kMaxRecordBytes),
+                         raw.payload, &line_);
+        std::string_view dv = line_;
+        Produce(cfg_.dead_letter_topic, RdKafka::Topic::PARTITION_UA, {}, &dv, ts);
+        continue;
+      }
       std::string_view v = buf_;
       Produce(cfg_.repartition_topic, PartitionOf(key, repartitions_), key, &v, rec.time.ms);
     }
@@ -898,10 +893,14 @@ bool Live::Commit(bool rewind) {
     }
   }
   std::unique_ptr<RdKafka::Error> error;
+  // A message that failed to produce (locally or in delivery) is not in the transaction:
+  // committing would lose it. Abort instead, and process it again.
+  bool produce_failed = false;
   if (txn_failed_) {
     producer_->flush(kRequestTimeoutMs);
+    produce_failed = true;
   }
-  if (!offsets.empty()) {
+  if (!offsets.empty() && !produce_failed) {
     std::unique_ptr<RdKafka::ConsumerGroupMetadata> gm(consumer_->groupMetadata());
     for (int attempt = 0;; ++attempt) {
       error.reset(producer_->send_offsets_to_transaction(offsets, gm.get(), kRequestTimeoutMs));
@@ -911,21 +910,22 @@ bool Live::Commit(bool rewind) {
     }
   }
   RdKafka::TopicPartition::destroy(offsets);
-  if (!error) {
+  if (!error && !produce_failed) {
     for (int attempt = 0;; ++attempt) {
       error.reset(producer_->commit_transaction(kRequestTimeoutMs));
       if (!error || !error->is_retriable() || !StillRetrying("commit", *error, attempt)) break;
     }
   }
   in_txn_ = false;
-  m_.transactions.Add({{"result", error ? "aborted" : "committed"}}).Increment();
-  if (error) {
-    health_.SetReady(false, "transaction failed: " + error->str());
+  bool failed = error != nullptr || produce_failed;
+  m_.transactions.Add({{"result", failed ? "aborted" : "committed"}}).Increment();
+  if (failed) {
+    std::string why = error ? error->str() : "a message could not be produced";
+    health_.SetReady(false, "transaction failed: " + why);
     m_.ready.Set(0);
-    log_ << "noisegate: level=error event=commit_failed error=\"" << error->str()
-         << "\" fatal=" << error->is_fatal() << " abortable=" << error->txn_requires_abort()
-         << "\n";
-    if (error->is_fatal()) {
+    log_ << "noisegate: level=error event=commit_failed error=\"" << why
+         << "\" fatal=" << (error && error->is_fatal()) << "\n";
+    if (error && error->is_fatal()) {
       fatal_ = true;
       return false;
     }
@@ -974,7 +974,6 @@ void Live::Rewind() {
   log_ << "noisegate: level=warn event=rewind reason=\"transaction aborted: back to the last "
           "checkpoint and committed offsets\"\n";
   std::vector<RdKafka::TopicPartition*> parts;
-  std::vector<RdKafka::TopicPartition*> paused;
   for (auto& [k, ip] : inputs_) {
     ip.queue.clear();
     ip.next_offset = -1;
@@ -982,14 +981,8 @@ void Live::Rewind() {
     // Progress marks must not claim what the aborted transaction ingested.
     ip.last_ts = ip.committed_ts;
     ip.marked = false;
-    if (ip.paused) {
-      paused.push_back(RdKafka::TopicPartition::create(ip.topic, ip.partition));
-      ip.paused = false;
-    }
     parts.push_back(RdKafka::TopicPartition::create(ip.topic, ip.partition));
   }
-  if (!paused.empty()) consumer_->resume(paused);
-  RdKafka::TopicPartition::destroy(paused);
   std::vector<int32_t> ids;
   for (auto& [id, p] : correlate_) {
     ids.push_back(id);
@@ -997,10 +990,31 @@ void Live::Rewind() {
   }
   Restore(ids);
   if (!parts.empty()) {
-    consumer_->committed(parts, kRequestTimeoutMs);
+    // Where to resume must be known for sure: from the beginning only for a partition that
+    // truly has no committed offset. Anything else is fatal (the pod restarts and resumes
+    // from the committed offsets, which is safe).
+    RdKafka::ErrorCode err = consumer_->committed(parts, kRequestTimeoutMs);
+    for (int attempt = 0; err != RdKafka::ERR_NO_ERROR && !stop_; ++attempt) {
+      health_.Beat();
+      if (attempt % 10 == 0) {
+        log_ << "noisegate: level=warn event=rewind_committed_retry error=\""
+             << RdKafka::err2str(err) << "\"\n";
+      }
+      err = consumer_->committed(parts, kRequestTimeoutMs);
+    }
     for (RdKafka::TopicPartition* tp : parts) {
+      if (err != RdKafka::ERR_NO_ERROR || tp->err() != RdKafka::ERR_NO_ERROR) {
+        fatal_ = true;
+        break;
+      }
       if (tp->offset() < 0) tp->set_offset(RdKafka::Topic::OFFSET_BEGINNING);
-      consumer_->seek(*tp, kRequestTimeoutMs);
+      RdKafka::ErrorCode serr = consumer_->seek(*tp, kRequestTimeoutMs);
+      if (serr != RdKafka::ERR_NO_ERROR) {
+        log_ << "noisegate: level=error event=rewind_seek_failed topic=" << tp->topic()
+             << " partition=" << tp->partition() << " error=\"" << RdKafka::err2str(serr) << "\"\n";
+        fatal_ = true;
+        break;
+      }
     }
   }
   RdKafka::TopicPartition::destroy(parts);
@@ -1016,11 +1030,15 @@ RunExit Live::Loop() {
         rd_kafka_consume_batch_queue(consumer_queue_, 100, batch_msgs_.data(), batch_msgs_.size());
     for (ssize_t i = 0; i < n; ++i) {
       MessagePtr m(batch_msgs_[i]);
+      if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF && m->rkt != nullptr) {
+        auto it = inputs_.find(
+            std::pair<std::string_view, int32_t>(rd_kafka_topic_name(m->rkt), m->partition));
+        if (it != inputs_.end()) it->second.at_end = true;
+        continue;
+      }
       if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-        if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-          log_ << "noisegate: level=warn event=consume error=\"" << rd_kafka_message_errstr(m.get())
-               << "\"\n";
-        }
+        log_ << "noisegate: level=warn event=consume error=\"" << rd_kafka_message_errstr(m.get())
+             << "\"\n";
         continue;
       }
       Dispatch(std::move(m));
