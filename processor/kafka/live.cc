@@ -205,15 +205,6 @@ class Live : public RdKafka::RebalanceCb,
   int repartitions_ = 0;
   std::vector<InputMerger::ChannelKey> channels_;  // every input partition
   std::map<int32_t, CorrelatePartition> correlate_;
-  // (topic, partition); looked up by string_view without building a string.
-  struct TopicPartitionLess {
-    using is_transparent = void;
-    template <typename A, typename B>
-    bool operator()(const A& a, const B& b) const {
-      std::string_view at = a.first, bt = b.first;
-      return at != bt ? at < bt : a.second < b.second;
-    }
-  };
   std::map<std::pair<std::string, int32_t>, InputPartition, TopicPartitionLess> inputs_;
   bool in_txn_ = false;
   bool txn_has_work_ = false;

@@ -25,6 +25,17 @@
 
 namespace noisegate::processor {
 
+// Orders (topic, partition) pairs and finds them by (string_view, partition) without
+// building a string: the key of maps over topic partitions on per-record paths.
+struct TopicPartitionLess {
+  using is_transparent = void;
+  template <typename A, typename B>
+  bool operator()(const A& a, const B& b) const {
+    std::string_view at = a.first, bt = b.first;
+    return at != bt ? at < bt : a.second < b.second;
+  }
+};
+
 class InputMerger {
  public:
   using ChannelKey = std::pair<std::string, int32_t>;  // input topic, partition
@@ -158,15 +169,6 @@ class InputMerger {
   struct Later {  // std::*_heap keep the greatest first: invert for the earliest
     bool operator()(const Entry& a, const Entry& b) const { return b.key < a.key; }
   };
-  // (topic, partition) looked up by string_view.
-  struct ChannelLess {
-    using is_transparent = void;
-    template <typename A, typename B>
-    bool operator()(const A& a, const B& b) const {
-      std::string_view at = a.first, bt = b.first;
-      return at != bt ? at < bt : a.second < b.second;
-    }
-  };
   // Release bound: the earliest mark among busy channels (INT64_MIN while one is unheard).
   int64_t Bound() {
     if (bound_valid_) return bound_;
@@ -182,7 +184,7 @@ class InputMerger {
     return bound_;
   }
 
-  std::map<ChannelKey, Channel, ChannelLess> channels_;
+  std::map<ChannelKey, Channel, TopicPartitionLess> channels_;
   std::vector<Record> pool_;
   std::vector<uint32_t> free_;
   std::vector<Entry> heap_;

@@ -141,8 +141,7 @@ class ReplaySink : public dedup::Sink {
 void DecodeCurrent(Source& src, const rules::CompiledRules& rules, const ReplayOptions& opt,
                    int64_t fallback_ts) {
   const DumpMessage& m = src.msg;
-  RawMessage raw{m.topic, m.partition, m.offset, m.ts, m.payload, m.payload_null,
-                 m.envelope_error};
+  RawMessage raw{m.topic, m.partition, m.offset, m.ts, m.payload, m.payload_null, m.envelope_error};
   src.sort_ts = DecodeMessage(rules, src.decoders, raw, opt.max_message_bytes, fallback_ts,
                               src.batch, src.dead);
 }
