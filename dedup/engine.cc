@@ -561,7 +561,7 @@ void Engine::AttachInhibited(const Record& r, RecordLabels& labels, uint32_t fp_
   EventTime t = st.last_seen;
   int idx = inc->FindMember(Fingerprint{st.fp});
   if (idx < 0) {
-    inc->members.push_back(MakeMember(*inc, r, labels, Fingerprint{st.fp}, t));
+    AddMember(*inc, r, labels, Fingerprint{st.fp}, t);
     inc->members.back().inhibited = true;
     idx = static_cast<int>(inc->members.size() - 1);
   }
@@ -693,7 +693,7 @@ uint32_t Engine::Correlate(const Record& r, RecordLabels& labels, uint32_t fp_sl
   FpState& st = fps_[fp_slot];
   int idx = inc.FindMember(Fingerprint{st.fp});
   if (idx < 0) {
-    inc.members.push_back(MakeMember(inc, r, labels, Fingerprint{st.fp}, t));
+    AddMember(inc, r, labels, Fingerprint{st.fp}, t);
     idx = static_cast<int>(inc.members.size() - 1);
     // Change evidence: the signal's own version of its service first appeared shortly before.
     std::string_view service = r.labels.Get("service");
@@ -741,8 +741,8 @@ void Engine::SetMemberFiring(Incident& inc, Member& m, bool firing) {
   NG_CHECK(inc.firing_members >= 0 && inc.active_members >= 0);
 }
 
-Member Engine::MakeMember(const Incident& inc, const Record& r, const RecordLabels& labels,
-                          Fingerprint fp, EventTime t) const {
+void Engine::AddMember(Incident& inc, const Record& r, const RecordLabels& labels, Fingerprint fp,
+                       EventTime t) const {
   Member m;
   m.fingerprint = fp;
   m.kind = r.kind;
@@ -760,9 +760,11 @@ Member Engine::MakeMember(const Incident& inc, const Record& r, const RecordLabe
   const auto& inhibit = rules_->inhibit;
   for (size_t i = 0; i < inhibit.size(); ++i) {
     if (!inhibit[i].target.Matches(labels)) continue;
-    if (!m.targets) m.targets = std::make_unique<std::vector<InhibitTarget>>();
-    m.targets->push_back(InhibitTarget{static_cast<uint32_t>(i), inhibit[i].source.Matches(labels),
-                                       EqualHash(i, inhibit[i].equal, labels)});
+    InhibitTarget& target = inc.targets.emplace_back();
+    target.equal_hash = EqualHash(i, inhibit[i].equal, labels);
+    target.member = static_cast<uint32_t>(inc.members.size());
+    target.rule = static_cast<uint32_t>(i);
+    target.two_sided = inhibit[i].source.Matches(labels);
   }
   if (inc.members.size() < kDetailedMembers || m.severity > inc.severity) {
     m.detail = std::make_unique<MemberDetail>();
@@ -772,7 +774,7 @@ Member Engine::MakeMember(const Incident& inc, const Record& r, const RecordLabe
     m.detail->service = std::string(r.labels.Get("service"));
     m.detail->link = r.link;
   }
-  return m;
+  inc.members.push_back(std::move(m));
 }
 
 void Engine::MemberFired(FpState& st, const Record& r, EventTime t) {
@@ -876,20 +878,18 @@ void Engine::AdvanceWatermark(EventTime t) {
 void Engine::InhibitAtNotify(Incident& inc) {
   if (inhibit_sources_.empty()) return;
   bool changed = false;
-  for (Member& m : inc.members) {
-    if (!m.targets || m.inhibited || !m.firing) continue;
-    for (const InhibitTarget& target : *m.targets) {
-      auto it = inhibit_sources_.find(target.equal_hash);
-      if (it == inhibit_sources_.end()) continue;
-      bool effective = false;
-      for (const InhibitSource& src : it->second) effective |= !(target.two_sided && src.both);
-      if (!effective) continue;
-      // Muted from now on: it keeps the incident open but no longer makes it notify.
-      inc.active_members--;
-      m.inhibited = true;
-      changed = true;
-      break;
-    }
+  for (const InhibitTarget& target : inc.targets) {
+    Member& m = inc.members[target.member];
+    if (m.inhibited || !m.firing) continue;
+    auto it = inhibit_sources_.find(target.equal_hash);
+    if (it == inhibit_sources_.end()) continue;
+    bool effective = false;
+    for (const InhibitSource& src : it->second) effective |= !(target.two_sided && src.both);
+    if (!effective) continue;
+    // Muted from now on: it keeps the incident open but no longer makes it notify.
+    inc.active_members--;
+    m.inhibited = true;
+    changed = true;
   }
   if (changed) RecomputeRoute(inc);
 }
@@ -1028,6 +1028,8 @@ void Engine::CloseIncident(uint32_t slot, EventTime t) {
   inc.evidence.clear();
   inc.members.clear();
   inc.members.shrink_to_fit();
+  inc.targets.clear();
+  inc.targets.shrink_to_fit();
   free_incidents_.push_back(slot);
 }
 

@@ -157,8 +157,9 @@ class Engine {
                        uint32_t source_slot, DecisionEvent& ev);
   void MemberResolved(FpState& st, EventTime t);
   static void SetMemberFiring(Incident& inc, Member& m, bool firing);
-  Member MakeMember(const Incident& inc, const Record& r, const RecordLabels& labels,
-                    Fingerprint fp, EventTime t) const;
+  // Appends the member for fingerprint `fp` (and the inhibit rules it is a target of).
+  void AddMember(Incident& inc, const Record& r, const RecordLabels& labels, Fingerprint fp,
+                 EventTime t) const;
   void MemberFired(FpState& st, const Record& r, EventTime t);
   void Schedule(TimerKind kind, uint32_t slot, EventTime at);
   void ScheduleIncident(uint32_t slot);

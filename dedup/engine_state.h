@@ -20,14 +20,16 @@ struct Engine::FpState {
   int32_t member = -1;  // index in the incident's members
   uint32_t log_rate = kNone;
   uint32_t generation = 0;  // bumps when the slot's timer is re-armed
-  EventTime last_seen, last_change;
-  EventTime timer_at = kMaxTime;
   SignalKind kind = SignalKind::kAlert;
   bool firing = false;  // alerts: firing; logs: surging (active)
   bool flapping = false;
   uint8_t nchanges = 0;  // state changes seen (saturating); history beyond the last change
                          // lives in Engine::flap_history_, only for fingerprints that change
+  EventTime last_seen, last_change;
+  EventTime timer_at = kMaxTime;
 };
+// One per fingerprint ever seen: the fields are ordered so that none pads.
+static_assert(sizeof(Engine::FpState) == 56);
 
 // Recent state-change times of a fingerprint that changed more than once.
 struct Engine::FlapHistory {

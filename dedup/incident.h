@@ -32,11 +32,16 @@ inline constexpr size_t kDetailedMembers = 20;
 
 // An inhibit rule whose target matchers a member matches, so that the inhibition can be
 // checked again when the incident notifies (a source may start firing after the target).
+// An incident keeps these in one vector in member order, not per member: in a large incident
+// most members are some rule's target, and 16 bytes each is what keeps the state near 170 bytes
+// per active fingerprint (a vector per member cost 64).
 struct InhibitTarget {
-  uint32_t rule = 0;
-  bool two_sided = false;  // the member matches the rule's source matchers too
   uint64_t equal_hash = 0;
+  uint32_t member = 0;         // index in Incident::members
+  uint32_t rule : 31 = 0;      // index in CompiledRules::inhibit
+  uint32_t two_sided : 1 = 0;  // the member matches the rule's source matchers too
 };
+static_assert(sizeof(InhibitTarget) == 16);
 inline constexpr size_t kMaxTraces = 32;
 
 struct Member {
@@ -50,8 +55,7 @@ struct Member {
   int culprit = -1;    // topology node named in its message, or -1
   uint32_t count = 0;  // records folded into this member
   EventTime first_seen, last_seen;
-  std::unique_ptr<MemberDetail> detail;                 // null for members past the detailed ones
-  std::unique_ptr<std::vector<InhibitTarget>> targets;  // null when it is nobody's target
+  std::unique_ptr<MemberDetail> detail;  // null for members past the detailed ones
 
   std::string_view summary() const { return detail ? std::string_view(detail->summary) : ""; }
   std::string_view name() const { return detail ? std::string_view(detail->name) : ""; }
@@ -73,6 +77,7 @@ struct Incident {
   uint64_t group_hash = 0;
   std::vector<int> impacted;  // topology nodes, sorted by index
   std::vector<Member> members;
+  std::vector<InhibitTarget> targets;  // of its members, ordered by member
   uint64_t alert_records = 0, log_records = 0;
   // Evidence beyond grouping that the engine found (deploys, shared traces), in the order
   // found; rendered into custom_details.evidence.

@@ -3,6 +3,8 @@
 // against restoring indexes into a rule set they were not written for.
 #include <xxhash.h>
 
+#include <span>
+
 #include "dedup/codec.h"
 #include "dedup/engine.h"
 #include "dedup/engine_state.h"
@@ -64,7 +66,9 @@ bool GetLabels(Reader& rd, LabelSet* labels) {
   return rd.ok();
 }
 
-void PutMember(const Member& m, Writer& w) {
+// The inhibit targets of a member are written with it; `targets` are the incident's entries for
+// this member.
+void PutMember(const Member& m, std::span<const InhibitTarget> targets, Writer& w) {
   w.U64(m.fingerprint.value);
   w.U8(static_cast<uint8_t>(m.kind));
   w.U8(static_cast<uint8_t>((m.firing ? 1 : 0) | (m.inhibited ? 2 : 0) | (m.pages ? 4 : 0)));
@@ -81,10 +85,10 @@ void PutMember(const Member& m, Writer& w) {
     w.Str(m.detail->service);
     w.Str(m.detail->link);
   }
-  w.Bool(m.targets != nullptr);
-  if (m.targets) {
-    w.Var(m.targets->size());
-    for (const InhibitTarget& t : *m.targets) {
+  w.Bool(!targets.empty());
+  if (!targets.empty()) {
+    w.Var(targets.size());
+    for (const InhibitTarget& t : targets) {
       w.Var(t.rule);
       w.Bool(t.two_sided);
       w.U64(t.equal_hash);
@@ -92,7 +96,8 @@ void PutMember(const Member& m, Writer& w) {
   }
 }
 
-Member GetMember(Reader& rd) {
+// Reads member number `index` of an incident, appending its inhibit targets to `targets`.
+Member GetMember(Reader& rd, uint32_t index, std::vector<InhibitTarget>& targets) {
   Member m;
   m.fingerprint.value = rd.U64();
   m.kind = static_cast<SignalKind>(rd.U8() & 1);
@@ -114,14 +119,13 @@ Member GetMember(Reader& rd) {
     m.detail->link = rd.Str();
   }
   if (rd.Bool()) {
-    m.targets = std::make_unique<std::vector<InhibitTarget>>();
     uint64_t n = rd.Count(10);
     for (uint64_t i = 0; i < n && rd.ok(); ++i) {
-      InhibitTarget t;
-      t.rule = static_cast<uint32_t>(rd.Var());
+      InhibitTarget& t = targets.emplace_back();
+      t.member = index;
+      t.rule = static_cast<uint32_t>(rd.Var() & 0x7fffffff);
       t.two_sided = rd.Bool();
       t.equal_hash = rd.U64();
-      m.targets->push_back(t);
     }
   }
   return m;
@@ -154,7 +158,12 @@ void PutIncident(const Incident& inc, Writer& w) {
   w.Var(inc.impacted.size());
   for (int n : inc.impacted) w.SVar(n);
   w.Var(inc.members.size());
-  for (const Member& m : inc.members) PutMember(m, w);
+  size_t t = 0;
+  for (size_t i = 0; i < inc.members.size(); ++i) {
+    const size_t first = t;
+    while (t < inc.targets.size() && inc.targets[t].member == i) ++t;
+    PutMember(inc.members[i], std::span(inc.targets).subspan(first, t - first), w);
+  }
   w.Var(inc.alert_records);
   w.Var(inc.log_records);
   PutStrings(inc.evidence, w);
@@ -194,7 +203,9 @@ void GetIncident(Reader& rd, Incident* inc) {
   n = rd.Count(1);
   for (uint64_t i = 0; i < n && rd.ok(); ++i) inc->impacted.push_back(static_cast<int>(rd.SVar()));
   n = rd.Count(20);
-  for (uint64_t i = 0; i < n && rd.ok(); ++i) inc->members.push_back(GetMember(rd));
+  for (uint64_t i = 0; i < n && rd.ok(); ++i) {
+    inc->members.push_back(GetMember(rd, static_cast<uint32_t>(i), inc->targets));
+  }
   inc->alert_records = rd.Var();
   inc->log_records = rd.Var();
   GetStrings(rd, &inc->evidence);
