@@ -2,29 +2,60 @@
 
 #include <xxhash.h>
 
+#include <algorithm>
+#include <cstring>
+
 namespace noisegate::dedup {
 namespace {
 
-void AppendVarint(std::string& out, size_t n) {
+constexpr size_t kMaxVarintBytes = 10;
+
+// Writes `n` as a LEB128 varint at `p`; returns the end.
+char* PutVarint(char* p, size_t n) {
   while (n >= 0x80) {
-    out.push_back(static_cast<char>((n & 0x7f) | 0x80));
+    *p++ = static_cast<char>((n & 0x7f) | 0x80);
     n >>= 7;
   }
-  out.push_back(static_cast<char>(n));
+  *p++ = static_cast<char>(n);
+  return p;
+}
+
+// Appends (varint length, bytes) of `s` at `p`; returns the end.
+char* PutField(char* p, std::string_view s) {
+  p = PutVarint(p, s.size());
+  std::memcpy(p, s.data(), s.size());
+  return p + s.size();
 }
 
 }  // namespace
 
+void KeyBuilder::Reserve(size_t more) {
+  if (size_ + more <= capacity_) return;
+  size_t cap = std::max<size_t>(capacity_ * 2, 256);
+  while (cap < size_ + more) cap *= 2;
+  auto grown = std::make_unique_for_overwrite<char[]>(cap);
+  if (size_ > 0) std::memcpy(grown.get(), data_.get(), size_);
+  data_ = std::move(grown);
+  capacity_ = cap;
+}
+
 void KeyBuilder::Append(std::string_view name, std::string_view value) {
-  AppendVarint(buf_, name.size());
-  buf_.append(name);
-  AppendVarint(buf_, value.size());
-  buf_.append(value);
+  // Room for the pair first, then written through a pointer: no per-byte push_back with its
+  // capacity check.
+  Reserve(name.size() + value.size() + 2 * kMaxVarintBytes);
+  char* end = PutField(PutField(data_.get() + size_, name), value);
+  size_ = static_cast<size_t>(end - data_.get());
 }
 
 void KeyBuilder::AppendLabels(const LabelSet& labels, const std::vector<std::string>& names) {
   if (names.empty()) {
-    for (const Label& l : labels) Append(l.name, l.value);  // LabelSet is sorted by name
+    // All labels, which LabelSet keeps sorted by name: size the buffer once.
+    size_t bound = 0;
+    for (const Label& l : labels) bound += l.name.size() + l.value.size() + 2 * kMaxVarintBytes;
+    Reserve(bound);
+    char* end = data_.get() + size_;
+    for (const Label& l : labels) end = PutField(PutField(end, l.name), l.value);
+    size_ = static_cast<size_t>(end - data_.get());
     return;
   }
   for (const std::string& n : names) {  // the rules loader keeps these sorted and unique
@@ -37,10 +68,10 @@ Fingerprint HashKey(std::string_view key) {
   return Fingerprint{XXH3_64bits_withSeed(key.data(), key.size(), kFingerprintSeed)};
 }
 
-Fingerprint KeyBuilder::Hash() const { return HashKey(buf_); }
+Fingerprint KeyBuilder::Hash() const { return HashKey(key()); }
 
 uint64_t KeyBuilder::Verify() const {
-  return XXH3_64bits_withSeed(buf_.data(), buf_.size(), ~kFingerprintSeed);
+  return XXH3_64bits_withSeed(data_.get(), size_, ~kFingerprintSeed);
 }
 
 }  // namespace noisegate::dedup
