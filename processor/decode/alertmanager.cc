@@ -83,8 +83,8 @@ error_code AlertmanagerDecoder::DecodeDocument(ondemand::document& doc, Context&
   AlertFields bare;
   RecordIssue bare_issue;
   for (auto field_result : root) {
-    ondemand::field field;
-    NG_JSON_TRY(std::move(field_result).get(field));
+    NG_JSON_TRY(field_result.error());
+    ondemand::field& field = field_result.value_unsafe();  // in place, see json_util.h
     std::string_view key;
     NG_JSON_TRY(FieldKey(field, &key));
     ondemand::value& value = field.value();
@@ -131,8 +131,8 @@ error_code AlertmanagerDecoder::DecodeDocument(ondemand::document& doc, Context&
 error_code AlertmanagerDecoder::DecodeAlerts(ondemand::array& alerts, Context& ctx,
                                              int32_t* next_index, int depth) {
   for (auto element_result : alerts) {
-    ondemand::value element;
-    NG_JSON_TRY(std::move(element_result).get(element));
+    NG_JSON_TRY(element_result.error());
+    ondemand::value& element = element_result.value_unsafe();  // in place, see json_util.h
     const int32_t index = (*next_index)++;
     ondemand::json_type t;
     NG_JSON_TRY(element.type().get(t));
@@ -149,8 +149,8 @@ error_code AlertmanagerDecoder::DecodeAlerts(ondemand::array& alerts, Context& c
     AlertFields f;
     RecordIssue issue;
     for (auto field_result : alert) {
-      ondemand::field field;
-      NG_JSON_TRY(std::move(field_result).get(field));
+      NG_JSON_TRY(field_result.error());
+      ondemand::field& field = field_result.value_unsafe();  // in place, see json_util.h
       std::string_view key;
       NG_JSON_TRY(FieldKey(field, &key));
       NG_JSON_TRY(AlertField(key, field.value(), r, f, issue, depth + 1));
@@ -177,8 +177,8 @@ error_code AlertmanagerDecoder::AlertField(std::string_view key, ondemand::value
     ondemand::object labels;
     NG_JSON_TRY(value.get_object().get(labels));
     for (auto field_result : labels) {
-      ondemand::field field;
-      NG_JSON_TRY(std::move(field_result).get(field));
+      NG_JSON_TRY(field_result.error());
+      ondemand::field& field = field_result.value_unsafe();  // in place, see json_util.h
       std::string_view name;
       NG_JSON_TRY(FieldKey(field, &name));
       ScalarText v;
@@ -203,8 +203,8 @@ error_code AlertmanagerDecoder::AlertField(std::string_view key, ondemand::value
     ondemand::object annotations;
     NG_JSON_TRY(value.get_object().get(annotations));
     for (auto field_result : annotations) {
-      ondemand::field field;
-      NG_JSON_TRY(std::move(field_result).get(field));
+      NG_JSON_TRY(field_result.error());
+      ondemand::field& field = field_result.value_unsafe();  // in place, see json_util.h
       std::string_view name;
       NG_JSON_TRY(FieldKey(field, &name));
       ScalarText* slot = name == "summary"       ? &f.summary

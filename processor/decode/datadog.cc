@@ -89,8 +89,8 @@ class DatadogDecoder final : public JsonDecoder {
       ondemand::array array;
       NG_JSON_TRY(doc.get_array().get(array));
       for (auto element_result : array) {
-        ondemand::value element;
-        NG_JSON_TRY(std::move(element_result).get(element));
+        NG_JSON_TRY(element_result.error());
+        ondemand::value& element = element_result.value_unsafe();  // in place, see json_util.h
         NG_JSON_TRY(SkipValue(element, 1));
       }
       return simdjson::SUCCESS;
@@ -104,8 +104,8 @@ class DatadogDecoder final : public JsonDecoder {
     MonitorFields f;
     RecordIssue issue;
     for (auto field_result : root) {
-      ondemand::field field;
-      NG_JSON_TRY(std::move(field_result).get(field));
+      NG_JSON_TRY(field_result.error());
+      ondemand::field& field = field_result.value_unsafe();  // in place, see json_util.h
       std::string_view key;
       NG_JSON_TRY(FieldKey(field, &key));
       NG_JSON_TRY(Field(key, field.value(), f, r, issue));
@@ -135,8 +135,8 @@ class DatadogDecoder final : public JsonDecoder {
         ondemand::array tags;
         NG_JSON_TRY(value.get_array().get(tags));
         for (auto element_result : tags) {
-          ondemand::value element;
-          NG_JSON_TRY(std::move(element_result).get(element));
+          NG_JSON_TRY(element_result.error());
+          ondemand::value& element = element_result.value_unsafe();  // in place, see json_util.h
           ScalarText tag;
           NG_JSON_TRY(ReadScalar(element, &tag, kDepth + 1));
           if (tag.kind == JsonKind::kContainer) {

@@ -148,8 +148,8 @@ class JsonLogDecoder final : public JsonDecoder {
     NG_JSON_TRY(doc.get_array().get(lines));
     int32_t index = 0;
     for (auto element_result : lines) {
-      ondemand::value element;
-      NG_JSON_TRY(std::move(element_result).get(element));
+      NG_JSON_TRY(element_result.error());
+      ondemand::value& element = element_result.value_unsafe();  // in place, see json_util.h
       ondemand::json_type t;
       NG_JSON_TRY(element.type().get(t));
       if (t != ondemand::json_type::object) {
@@ -235,8 +235,8 @@ class JsonLogDecoder final : public JsonDecoder {
     NG_JSON_TRY(value.get_array().get(array));
     size_t i = 0;
     for (auto element_result : array) {
-      ondemand::value element;
-      NG_JSON_TRY(std::move(element_result).get(element));
+      NG_JSON_TRY(element_result.error());
+      ondemand::value& element = element_result.value_unsafe();  // in place, see json_util.h
       char digits[24];
       auto end = std::to_chars(digits, digits + sizeof(digits), i++).ptr;
       uint32_t child = FindChild(node, std::string_view(digits, end - digits));
@@ -248,8 +248,8 @@ class JsonLogDecoder final : public JsonDecoder {
 
   error_code VisitObject(ondemand::object& object, uint32_t node, int depth) {
     for (auto field_result : object) {
-      ondemand::field field;
-      NG_JSON_TRY(std::move(field_result).get(field));
+      NG_JSON_TRY(field_result.error());
+      ondemand::field& field = field_result.value_unsafe();  // in place, see json_util.h
       std::string_view key;
       NG_JSON_TRY(FieldKey(field, &key));
       uint32_t child = FindChild(node, key);

@@ -346,36 +346,19 @@ bool IsJsonNumber(std::string_view t) {
   return ScanNumber(t, &i) == Scan::kOk && i == t.size();
 }
 
-// Whether [begin, end) holds a backslash. Reads 8 bytes at a time, up to 7 bytes past `end`:
-// only call it on text inside the padded buffer. (Most strings are short, where a call to
-// memchr costs more than the scan.)
-bool HasBackslash(const char* begin, const char* end) {
-  static_assert(std::endian::native == std::endian::little, "countr_zero finds the first byte");
-  constexpr uint64_t kOnes = 0x0101010101010101ULL;
-  constexpr uint64_t kHighs = 0x8080808080808080ULL;
-  for (const char* p = begin; p < end; p += 8) {
-    uint64_t word;
-    std::memcpy(&word, p, 8);
-    const uint64_t x = word ^ (kOnes * '\\');
-    // The lowest flagged byte is exact (borrows only run upwards); that is all we need.
-    const uint64_t zero_bytes = (x - kOnes) & ~x & kHighs;
-    if (zero_bytes != 0) return p + (std::countr_zero(zero_bytes) / 8) < end;
-  }
-  return false;
-}
-
 error_code ReadString(ondemand::value& value, std::string_view* out) {
-  // The token runs from the opening quote to the next structural character, so it is the
-  // string plus trailing whitespace: a quote after the closing one would itself be structural.
-  // Strings without escapes (nearly all) are then taken as they are, with no copy.
-  const std::string_view token = TrimJsonWs(value.raw_json_token());
-  if (token.size() >= 2 && token.back() == '"' &&
-      !HasBackslash(token.data() + 1, token.data() + token.size() - 1)) {
-    *out = token.substr(1, token.size() - 2);
-    // Still consume the value: On-Demand steps over an unread value by counting brackets
-    // only, so {"a":"b":"c"],"d":1} would pass. Consumed, the next token is checked.
-    simdjson::ondemand::raw_json_string raw;
-    return value.get_raw_json_string().get(raw);
+  // Strings without escapes (nearly all) are taken as they are, with no copy: one scan from
+  // the opening quote finds the closing one.
+  const char* quote = value.raw_json_token().data();
+  if (*quote == '"') {
+    const char* end = ScanStringBody(quote + 1);
+    if (*end == '"') {
+      *out = std::string_view(quote + 1, static_cast<size_t>(end - quote - 1));
+      // Still consume the value: On-Demand steps over an unread value by counting brackets
+      // only, so {"a":"b":"c"],"d":1} would pass. Consumed, the next token is checked.
+      simdjson::ondemand::raw_json_string raw;
+      return value.get_raw_json_string().get(raw);
+    }
   }
   return value.get_string().get(*out);
 }
@@ -389,8 +372,8 @@ error_code SkipValue(ondemand::value& value, int depth) {
       ondemand::object object;
       NG_JSON_TRY(value.get_object().get(object));
       for (auto field_result : object) {
-        ondemand::field field;
-        NG_JSON_TRY(std::move(field_result).get(field));
+        NG_JSON_TRY(field_result.error());
+        ondemand::field& field = field_result.value_unsafe();  // in place, see json_util.h
         std::string_view key;
         NG_JSON_TRY(FieldKey(field, &key));  // validates the key's escapes
         NG_JSON_TRY(SkipValue(field.value(), depth + 1));
@@ -402,8 +385,8 @@ error_code SkipValue(ondemand::value& value, int depth) {
       ondemand::array array;
       NG_JSON_TRY(value.get_array().get(array));
       for (auto element_result : array) {
-        ondemand::value element;
-        NG_JSON_TRY(std::move(element_result).get(element));
+        NG_JSON_TRY(element_result.error());
+        ondemand::value& element = element_result.value_unsafe();  // in place, see json_util.h
         NG_JSON_TRY(SkipValue(element, depth + 1));
       }
       return simdjson::SUCCESS;

@@ -36,8 +36,8 @@ error_code ReadFirst(ondemand::value& value, ScalarText* slot, std::string_view 
   NG_JSON_TRY(value.get_array().get(list));
   bool first = true;
   for (auto element_result : list) {
-    ondemand::value element;
-    NG_JSON_TRY(std::move(element_result).get(element));
+    NG_JSON_TRY(element_result.error());
+    ondemand::value& element = element_result.value_unsafe();  // in place, see json_util.h
     if (!first) {
       NG_JSON_TRY(SkipValue(element, depth + 1));
       continue;
@@ -79,8 +79,8 @@ class NewRelicDecoder final : public JsonDecoder {
       ondemand::array array;
       NG_JSON_TRY(doc.get_array().get(array));
       for (auto element_result : array) {
-        ondemand::value element;
-        NG_JSON_TRY(std::move(element_result).get(element));
+        NG_JSON_TRY(element_result.error());
+        ondemand::value& element = element_result.value_unsafe();  // in place, see json_util.h
         NG_JSON_TRY(SkipValue(element, 1));
       }
       return simdjson::SUCCESS;
@@ -92,8 +92,8 @@ class NewRelicDecoder final : public JsonDecoder {
     IssueFields f;
     RecordIssue issue;
     for (auto field_result : root) {
-      ondemand::field field;
-      NG_JSON_TRY(std::move(field_result).get(field));
+      NG_JSON_TRY(field_result.error());
+      ondemand::field& field = field_result.value_unsafe();  // in place, see json_util.h
       std::string_view key;
       NG_JSON_TRY(FieldKey(field, &key));
       NG_JSON_TRY(Field(key, field.value(), f, issue));

@@ -506,7 +506,8 @@ TEST(EngineTest, ANewVersionJustBeforeASurgeIsNamedAsEvidence) {
   Harness h(kTopology);
   auto line = [](int64_t t, const std::string& version, const std::string& msg) {
     Record r = Log(t, "checkout", msg);
-    r.labels.Set("version", version);
+    r.labels.Add("version", version);  // replaces any version: the last one added wins
+    r.labels.Canonicalize();
     return r;
   };
   h.Feed(line(0, "1.0", "steady noise"));  // the version running when the engine started

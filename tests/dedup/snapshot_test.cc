@@ -86,7 +86,8 @@ std::vector<Record> Stream() {
         Record r = Log(t, services[next(2)],
                        "timeout after " + std::to_string(next(5000)) + "ms calling db");
         if (next(3) == 0) r.trace_id = "tr-" + std::to_string(next(50));
-        r.labels.Set("version", "v" + std::to_string(t / (40 * kM)));
+        r.labels.Add("version", "v" + std::to_string(t / (40 * kM)));
+        r.labels.Canonicalize();
         out.push_back(std::move(r));
       }
     }
