@@ -501,6 +501,7 @@ bool EpochToMillis(std::string_view t, EventTime* out) {
 bool ParseTimeText(std::string_view text, EventTime* out) {
   text = TrimSpace(text);
   if (text.empty()) return false;
+  if (text.size() > 4 && text[4] == '-') return ParseRfc3339(text, out);  // the common case
   if (IsJsonNumber(text)) return EpochToMillis(text, out);
   return ParseRfc3339(text, out);
 }
