@@ -3,6 +3,7 @@
 //   BM_ParseOnly          simdjson decode of Alertmanager webhook messages (one alert each)
 //   BM_ParseFingerprint   decode + canonical key + XXH3
 //   BM_FullEngine         decode + engine (dedup, topology, policy) on the example rules
+//   BM_Grouped*           the same alerts, ten to a webhook, as Alertmanager groups them
 //   BM_MixFullEngine      the same over a realistic mix of alerts and JSON error logs
 //   BM_BytesPerFingerprint  heap bytes per active fingerprint (reported as a counter)
 // Run: ./build/bench/engine_bench --benchmark_counters_tabular=true
@@ -41,19 +42,33 @@ namespace {
 
 constexpr int kActiveAlerts = 10000;
 
-// An Alertmanager webhook message with one alert, shaped like a kube-prometheus alert
-// (~840 bytes).
-std::string AlertMessage(int i) {
+// One alert as Alertmanager's webhook carries it, shaped like a kube-prometheus alert (~830
+// bytes).
+std::string AlertObject(int i) {
   std::string n = std::to_string(i);
   std::string svc = i % 3 == 0 ? "checkout-api" : i % 3 == 1 ? "search-api" : "payments-api";
-  return R"({"receiver":"noisegate","status":"firing","alerts":[{"status":"firing","labels":{"alertname":"KubePodCrashLooping","cluster":"prod-eu-1","container":"app","instance":"10.2.)" +
+  return R"({"status":"firing","labels":{"alertname":"KubePodCrashLooping","cluster":"prod-eu-1","container":"app","instance":"10.2.)" +
          std::to_string(i / 250) + "." + std::to_string(i % 250) +
          R"(:8080","job":"kube-state-metrics","namespace":"prod","pod":")" + svc + "-7d9f8b-" + n +
          R"(","prometheus":"monitoring/k8s","service":")" + svc +
          R"(","severity":"warning"},"annotations":{"description":"Pod prod/)" + svc + "-7d9f8b-" +
          n +
-         R"( (app) is in waiting state (reason: CrashLoopBackOff).","runbook_url":"https://runbooks.prometheus-operator.dev/runbooks/kubernetes/kubepodcrashlooping","summary":"Pod is crash looping."},"startsAt":"2026-11-23T00:00:00.000Z","endsAt":"0001-01-01T00:00:00Z","generatorURL":"http://prometheus.monitoring:9090/graph?g0.expr=max_over_time%28kube_pod_container_status_waiting_reason%5B5m%5D%29+%3E%3D+1","fingerprint":"a1b2c3d4e5f60718"}],"groupLabels":{"alertname":"KubePodCrashLooping"},"commonLabels":{},"commonAnnotations":{},"externalURL":"http://alertmanager.monitoring:9093","version":"4","groupKey":"{}:{alertname=\"KubePodCrashLooping\"}","truncatedAlerts":0})";
+         R"( (app) is in waiting state (reason: CrashLoopBackOff).","runbook_url":"https://runbooks.prometheus-operator.dev/runbooks/kubernetes/kubepodcrashlooping","summary":"Pod is crash looping."},"startsAt":"2026-11-23T00:00:00.000Z","endsAt":"0001-01-01T00:00:00Z","generatorURL":"http://prometheus.monitoring:9090/graph?g0.expr=max_over_time%28kube_pod_container_status_waiting_reason%5B5m%5D%29+%3E%3D+1","fingerprint":"a1b2c3d4e5f60718"})";
 }
+
+// An Alertmanager webhook message (version 4) holding alerts [first, first + count).
+std::string Webhook(int first, int count) {
+  std::string alerts;
+  for (int i = first; i < first + count; ++i) {
+    if (!alerts.empty()) alerts += ',';
+    alerts += AlertObject(i);
+  }
+  return R"({"receiver":"noisegate","status":"firing","alerts":[)" + alerts +
+         R"(],"groupLabels":{"alertname":"KubePodCrashLooping"},"commonLabels":{},"commonAnnotations":{},"externalURL":"http://alertmanager.monitoring:9093","version":"4","groupKey":"{}:{alertname=\"KubePodCrashLooping\"}","truncatedAlerts":0})";
+}
+
+// One alert per webhook (~1015 bytes): the worst case, every alert pays for an envelope.
+std::string AlertMessage(int i) { return Webhook(i, 1); }
 
 std::string LogMessage(int i) {
   const char* svc[] = {"checkout-api", "search-api", "payments-api", "web-frontend"};
@@ -91,6 +106,17 @@ Corpus Alerts() {
   return c;
 }
 
+// Webhooks of 10 alerts each, as Alertmanager sends a group that fires together.
+constexpr int kGroupSize = 10;
+Corpus GroupedAlerts() {
+  Corpus c;
+  for (int i = 0; i < kActiveAlerts; i += kGroupSize) {
+    c.messages.push_back(Webhook(i, kGroupSize));
+    c.input.push_back(0);
+  }
+  return c;
+}
+
 // 60% logs, 40% alerts: roughly what a busy estate sends.
 Corpus Mix() {
   Corpus c;
@@ -112,15 +138,17 @@ Corpus Mix() {
 // where the dump line was just read. Decoding straight out of a 10 MB corpus instead would
 // time cache misses that no production path has.
 constexpr size_t kFetchMessages = 256;
+constexpr size_t kFetchBytes = 256 << 10;
 
 class Fetch {
  public:
-  // Copies messages [first, first + kFetchMessages) of `corpus` (wrapping around).
+  // Copies messages from number `first` of `corpus` on (wrapping around): kFetchMessages, or
+  // fewer when they pass kFetchBytes.
   void Fill(const Corpus& corpus, size_t first) {
     bytes_.clear();
     spans_.clear();
     index_.clear();
-    for (size_t k = 0; k < kFetchMessages; ++k) {
+    for (size_t k = 0; k < kFetchMessages && bytes_.size() < kFetchBytes; ++k) {
       const size_t m = (first + k) % corpus.messages.size();
       spans_.emplace_back(bytes_.size(), corpus.messages[m].size());
       bytes_ += corpus.messages[m];
@@ -254,11 +282,15 @@ BENCHMARK(BM_SimdjsonOnly)->MeasureProcessCPUTime();
 void BM_ParseOnly(benchmark::State& s) { Run(s, Alerts(), Stage::kParse); }
 void BM_ParseFingerprint(benchmark::State& s) { Run(s, Alerts(), Stage::kFingerprint); }
 void BM_FullEngine(benchmark::State& s) { Run(s, Alerts(), Stage::kEngine); }
+void BM_GroupedParseOnly(benchmark::State& s) { Run(s, GroupedAlerts(), Stage::kParse); }
+void BM_GroupedFullEngine(benchmark::State& s) { Run(s, GroupedAlerts(), Stage::kEngine); }
 void BM_MixParseOnly(benchmark::State& s) { Run(s, Mix(), Stage::kParse); }
 void BM_MixFullEngine(benchmark::State& s) { Run(s, Mix(), Stage::kEngine); }
 BENCHMARK(BM_ParseOnly)->MeasureProcessCPUTime();
 BENCHMARK(BM_ParseFingerprint)->MeasureProcessCPUTime();
 BENCHMARK(BM_FullEngine)->MeasureProcessCPUTime();
+BENCHMARK(BM_GroupedParseOnly)->MeasureProcessCPUTime();
+BENCHMARK(BM_GroupedFullEngine)->MeasureProcessCPUTime();
 BENCHMARK(BM_MixParseOnly)->MeasureProcessCPUTime();
 BENCHMARK(BM_MixFullEngine)->MeasureProcessCPUTime();
 
