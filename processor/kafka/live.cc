@@ -34,7 +34,9 @@ constexpr size_t kMaxRecordBytes = 512 * 1024;
 // Repartition message formats (first byte): a record, or an input partition's progress mark.
 constexpr uint8_t kRecordMessage = 1, kMarkMessage = 2;
 // Checkpoint layout version (engine state + merger).
-constexpr uint8_t kCheckpointVersion = 1;
+// Checkpoint layout: version, then (from version 2) the repartition offset the state covers,
+// the engine state, the merger state. Version 1 (no offset) is still read.
+constexpr uint8_t kCheckpointVersion = 2;
 
 int64_t WallMs() {
   return std::chrono::duration_cast<milliseconds>(
@@ -188,6 +190,16 @@ class Live : public RdKafka::RebalanceCb,
   // Rebuilds the engines of these partitions from the changelog (read together, to its end);
   // false when asked to stop meanwhile.
   bool Restore(const std::vector<int32_t>& ids);
+  // Reads the changelog partitions `ids` to their end into fresh assemblers; false when asked
+  // to stop meanwhile (or on a fatal error).
+  bool ReadChangelog(const std::vector<int32_t>& ids,
+                     std::map<int32_t, CheckpointAssembler>* assemblers,
+                     std::map<int32_t, std::pair<uint64_t, uint64_t>>* read);
+  // The committed offsets of these repartition partitions (-1: none), once they are stable:
+  // a read_committed consumer's offset fetch waits out a pending transaction (KIP-447).
+  // False when they could not be had (asked to stop, or restore_wait passed).
+  bool CommittedRepartitionOffsets(const std::vector<int32_t>& ids,
+                                   std::map<int32_t, int64_t>* offsets);
   void DropAll();
 
   std::shared_ptr<const rules::CompiledRules> rules_;
@@ -451,25 +463,36 @@ void Live::event_cb(RdKafka::Event& event) {
   }
 }
 
-bool Live::Restore(const std::vector<int32_t>& ids) {
-  if (ids.empty()) return true;
-  auto started = Clock::now();
-  std::map<int32_t, CheckpointAssembler> assemblers;
-  std::map<int32_t, std::pair<uint64_t, uint64_t>> read;  // messages, bytes
+bool Live::CommittedRepartitionOffsets(const std::vector<int32_t>& ids,
+                                       std::map<int32_t, int64_t>* offsets) {
+  std::vector<RdKafka::TopicPartition*> parts;
+  for (int32_t id : ids)
+    parts.push_back(RdKafka::TopicPartition::create(cfg_.repartition_topic, id));
+  const auto give_up = Clock::now() + cfg_.restore_wait;
+  RdKafka::ErrorCode err = consumer_->committed(parts, kRequestTimeoutMs);
+  for (int attempt = 1; err != RdKafka::ERR_NO_ERROR && !stop_ && Clock::now() < give_up;
+       ++attempt) {
+    health_.Beat();
+    if (attempt % 10 == 1) {
+      log_ << "noisegate: level=warn event=restore_committed_retry error=\""
+           << RdKafka::err2str(err) << "\"\n";
+    }
+    err = consumer_->committed(parts, kRequestTimeoutMs);
+  }
+  for (RdKafka::TopicPartition* tp : parts) {
+    (*offsets)[tp->partition()] = tp->err() == RdKafka::ERR_NO_ERROR ? tp->offset() : -1;
+  }
+  RdKafka::TopicPartition::destroy(parts);
+  return err == RdKafka::ERR_NO_ERROR;
+}
+
+bool Live::ReadChangelog(const std::vector<int32_t>& ids,
+                         std::map<int32_t, CheckpointAssembler>* assemblers,
+                         std::map<int32_t, std::pair<uint64_t, uint64_t>>* read) {
   std::vector<RdKafka::TopicPartition*> assignment;
   for (int32_t id : ids) {
-    CorrelatePartition& p = correlate_[id];
-    p.id = id;
-    p.engine.reset();  // before its sink
-    p.sink = std::make_unique<PartitionSink>(this, id);
-    p.engine = std::make_unique<dedup::Engine>(rules_, p.sink.get());
-    p.generation = 0;
-    p.chunks = 0;
-    p.dirty = false;
-    p.seen = false;
-    p.next_offset = -1;
-    p.merger = InputMerger();
-    assemblers.emplace(id, CheckpointAssembler(id));
+    assemblers->insert_or_assign(id, CheckpointAssembler(id));
+    (*read)[id] = {0, 0};
     assignment.push_back(RdKafka::TopicPartition::create(cfg_.changelog_topic, id,
                                                          RdKafka::Topic::OFFSET_BEGINNING));
   }
@@ -511,20 +534,99 @@ bool Live::Restore(const std::vector<int32_t>& ids) {
       log_ << "noisegate: level=warn event=restore_consume error=\"" << m->errstr() << "\"\n";
       continue;
     }
-    auto it = assemblers.find(m->partition());
-    if (it == assemblers.end()) continue;
-    read[m->partition()].first++;
-    read[m->partition()].second += m->len();
+    auto it = assemblers->find(m->partition());
+    if (it == assemblers->end()) continue;
+    (*read)[m->partition()].first++;
+    (*read)[m->partition()].second += m->len();
     std::string_view key = m->key() ? std::string_view(*m->key()) : std::string_view();
     std::string_view value(static_cast<const char*>(m->payload()), m->len());
     it->second.Add(key, m->payload() ? &value : nullptr);
   }
   c->close();
+  return true;
+}
+
+namespace {
+
+// The repartition offset a checkpoint says its state covers; nullopt for a version 1
+// checkpoint, which does not say. Corrupt checkpoints are left to the full decode.
+std::optional<int64_t> CheckpointOffset(const CheckpointAssembler::Checkpoint& cp) {
+  dedup::Reader rd(cp.state);
+  if (rd.U8() != kCheckpointVersion) return std::nullopt;
+  int64_t offset = rd.SVar();
+  return rd.ok() ? std::optional<int64_t>(offset) : std::nullopt;
+}
+
+}  // namespace
+
+bool Live::Restore(const std::vector<int32_t>& ids) {
+  if (ids.empty()) return true;
+  auto started = Clock::now();
+  for (int32_t id : ids) {
+    CorrelatePartition& p = correlate_[id];
+    p.id = id;
+    p.engine.reset();  // before its sink
+    p.sink = std::make_unique<PartitionSink>(this, id);
+    p.engine = std::make_unique<dedup::Engine>(rules_, p.sink.get());
+    p.generation = 0;
+    p.chunks = 0;
+    p.dirty = false;
+    p.seen = false;
+    p.next_offset = -1;
+    p.merger = InputMerger();
+  }
+  // The previous owner may still be committing its last transaction (checkpoints and offsets
+  // together). Its offsets are waited for first; then the changelog must hold the checkpoint
+  // those offsets belong to. Its transaction marker can reach the changelog a moment after
+  // the offsets are stable, so a checkpoint older than the committed offset means "read
+  // again", not "resume with it": that would skip records the state never saw (an incident
+  // without its resolve, or paged twice).
+  std::map<int32_t, int64_t> committed;
+  if (!CommittedRepartitionOffsets(ids, &committed)) {
+    if (stop_) return false;
+    log_ << "noisegate: level=warn event=restore_committed_unknown action=\"restoring without "
+            "the consistency check\"\n";
+  }
+  std::map<int32_t, CheckpointAssembler> assemblers;
+  std::map<int32_t, std::pair<uint64_t, uint64_t>> read;  // messages, bytes
+  std::map<int32_t, Result<std::optional<CheckpointAssembler::Checkpoint>>> checkpoints;
+  std::vector<int32_t> pending = ids;
+  const auto give_up = Clock::now() + cfg_.restore_wait;
+  for (int attempt = 0; !pending.empty(); ++attempt) {
+    if (attempt > 0) {
+      health_.Beat();
+      std::this_thread::sleep_for(milliseconds(200));
+    }
+    if (!ReadChangelog(pending, &assemblers, &read)) return false;
+    std::vector<int32_t> stale;
+    for (int32_t id : pending) {
+      auto cp = assemblers.at(id).Finish();
+      const int64_t want = committed.count(id) ? committed[id] : -1;
+      std::optional<int64_t> have;
+      if (cp && cp->has_value()) have = CheckpointOffset(**cp);
+      if (have && want >= 0 && *have < want) {
+        if (Clock::now() < give_up) {
+          stale.push_back(id);
+          continue;
+        }
+        m_.restores.Add({{"result", "stale"}}).Increment();
+        log_ << "noisegate: level=error event=restore_stale partition=" << id
+             << " checkpoint_offset=" << *have << " committed_offset=" << want
+             << " action=\"restoring the newest checkpoint there is\"\n";
+      }
+      checkpoints.insert_or_assign(id, std::move(cp));
+    }
+    if (!stale.empty() && attempt % 10 == 0) {
+      log_ << "noisegate: level=warn event=restore_waiting_for_checkpoint partitions="
+           << stale.size() << "\n";
+    }
+    pending = std::move(stale);
+  }
   auto ms = std::chrono::duration_cast<milliseconds>(Clock::now() - started).count();
   m_.restore_seconds.Set(static_cast<double>(ms) / 1000.0);
   for (int32_t id : ids) {
     CorrelatePartition& p = correlate_[id];
-    auto cp = assemblers.at(id).Finish();
+    auto& cp = checkpoints.at(id);
     size_t state_bytes = 0;
     if (!cp) {
       m_.restores.Add({{"result", "failed"}}).Increment();
@@ -534,9 +636,11 @@ bool Live::Restore(const std::vector<int32_t>& ids) {
       state_bytes = (*cp)->state.size();
       dedup::Reader rd((*cp)->state);
       Status st;
-      if (rd.U8() != kCheckpointVersion) {
+      const uint8_t version = rd.U8();
+      if (version != kCheckpointVersion && version != 1) {
         st = MakeError(ErrorCode::kParse, "unknown checkpoint version");
       } else {
+        if (version >= 2) rd.SVar();  // the offset, checked above
         std::string_view engine_state = rd.Str();
         st = p.engine->LoadState(engine_state);
         if (st && (!p.merger.Load(rd) || !rd.done())) {
@@ -860,6 +964,7 @@ bool Live::Commit(bool rewind) {
     p.engine->SaveState(&engine_state_);
     dedup::Writer w(&buf_);
     w.U8(kCheckpointVersion);
+    w.SVar(p.next_offset);  // what the same transaction commits as this partition's offset
     w.Str(engine_state_);
     p.merger.Save(w);
     m_.checkpoint_bytes.Increment(static_cast<double>(buf_.size()));

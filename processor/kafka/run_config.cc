@@ -40,7 +40,7 @@ void LoadYaml(rules::YamlReader& r, const std::string& text, RunConfig* c) {
   if (!r.CheckMap(doc, "",
                   {"kafka", "group", "instance", "topics", "partitions", "partition_by",
                    "commit_interval", "idle_timeout", "input_sync_wait", "shutdown_timeout",
-                   "max_message_bytes", "metrics_listen"},
+                   "restore_wait", "max_message_bytes", "metrics_listen"},
                   "the run config (a map)")) {
     return;
   }
@@ -105,6 +105,7 @@ void LoadYaml(rules::YamlReader& r, const std::string& text, RunConfig* c) {
   dur("idle_timeout", &c->idle_timeout);
   dur("input_sync_wait", &c->input_sync_wait);
   dur("shutdown_timeout", &c->shutdown_timeout);
+  dur("restore_wait", &c->restore_wait);
   if (YAML::Node n = YamlReader::Get(doc, "max_message_bytes"); YamlReader::Has(n)) {
     if (auto v = r.Int(n, "max_message_bytes", 1024, 1 << 30)) {
       c->max_message_bytes = static_cast<size_t>(*v);

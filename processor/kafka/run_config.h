@@ -37,6 +37,10 @@ struct RunConfig {
   std::chrono::milliseconds idle_timeout{10'000};
   std::chrono::milliseconds input_sync_wait{500};
   std::chrono::milliseconds shutdown_timeout{30'000};
+  // How long a partition's restore waits for the checkpoint that matches its committed offset
+  // (the previous owner's last transaction, still being completed). Past it, the newest
+  // checkpoint there is is used, and an error is logged and counted.
+  std::chrono::milliseconds restore_wait{30'000};
   size_t max_message_bytes = 1 << 20;
   std::string metrics_listen = "0.0.0.0:9464";  // empty = no metrics endpoint
 

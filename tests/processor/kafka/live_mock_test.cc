@@ -1,7 +1,8 @@
 // Fault injection on librdkafka's in-process mock cluster (fast; the exactly-once behaviour
 // itself is tested on a real broker by tests/kafka/live_test.sh, because the mock does not
 // hide aborted messages). Here: a produce request fails inside a transaction, the transaction
-// aborts, the partitions rewind to their checkpoint, and the stream goes on.
+// aborts, the partitions rewind to their checkpoint, and the stream goes on; and a restore
+// checks that its checkpoint covers what the group has committed.
 #include <gtest/gtest.h>
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
@@ -146,6 +147,124 @@ page:
   EXPECT_NE(text.find("event=commit_failed"), std::string::npos) << text;
   EXPECT_NE(text.find("event=rewind"), std::string::npos) << text;
   EXPECT_NE(text.find("event=stopped"), std::string::npos) << text;
+
+  rd_kafka_destroy(producer);
+  rd_kafka_mock_cluster_destroy(mc);
+  rd_kafka_destroy(host);
+}
+
+// Commits `offset` for every repartition partition in the consumer group, as a previous
+// owner's last transaction would whose checkpoint is not readable yet. (The mock takes commits
+// from group members only, so this joins the group first.)
+void CommitRepartitionOffsets(const std::string& bootstrap, const std::string& group,
+                              int partitions, int64_t offset) {
+  char err[256];
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  rd_kafka_conf_set(conf, "bootstrap.servers", bootstrap.c_str(), err, sizeof(err));
+  rd_kafka_conf_set(conf, "group.id", group.c_str(), err, sizeof(err));
+  rd_kafka_conf_set(conf, "enable.auto.commit", "false", err, sizeof(err));
+  rd_kafka_conf_set(conf, "session.timeout.ms", "6000", err, sizeof(err));  // as noisegate's
+  rd_kafka_t* c = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof(err));
+  ASSERT_NE(c, nullptr) << err;
+  rd_kafka_poll_set_consumer(c);
+  rd_kafka_topic_partition_list_t* topics = rd_kafka_topic_partition_list_new(1);
+  rd_kafka_topic_partition_list_add(topics, "noisegate.repartition", RD_KAFKA_PARTITION_UA);
+  ASSERT_EQ(rd_kafka_subscribe(c, topics), RD_KAFKA_RESP_ERR_NO_ERROR);
+  rd_kafka_topic_partition_list_destroy(topics);
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  bool assigned = false;
+  while (!assigned && std::chrono::steady_clock::now() < deadline) {
+    if (rd_kafka_message_t* m = rd_kafka_consumer_poll(c, 200)) rd_kafka_message_destroy(m);
+    rd_kafka_topic_partition_list_t* a = nullptr;
+    if (rd_kafka_assignment(c, &a) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+      assigned = a->cnt == partitions;
+      rd_kafka_topic_partition_list_destroy(a);
+    }
+  }
+  EXPECT_TRUE(assigned);
+  rd_kafka_topic_partition_list_t* offsets = rd_kafka_topic_partition_list_new(partitions);
+  for (int i = 0; i < partitions; ++i) {
+    rd_kafka_topic_partition_list_add(offsets, "noisegate.repartition", i)->offset = offset;
+  }
+  EXPECT_EQ(rd_kafka_commit(c, offsets, 0), RD_KAFKA_RESP_ERR_NO_ERROR);
+  rd_kafka_topic_partition_list_destroy(offsets);
+  rd_kafka_consumer_close(c);
+  rd_kafka_destroy(c);
+}
+
+TEST(LiveOnMockCluster, RestoreWaitsForTheCheckpointOfTheCommittedOffsets) {
+  char err[256];
+  rd_kafka_conf_t* hconf = rd_kafka_conf_new();
+  rd_kafka_conf_set(hconf, "log_level", "3", err, sizeof(err));
+  rd_kafka_t* host = rd_kafka_new(RD_KAFKA_PRODUCER, hconf, err, sizeof(err));
+  ASSERT_NE(host, nullptr) << err;
+  rd_kafka_mock_cluster_t* mc = rd_kafka_mock_cluster_new(host, 1);
+  std::string bootstrap = rd_kafka_mock_cluster_bootstraps(mc);
+  for (const char* t :
+       {"alerts.prometheus", "noisegate.pages", "noisegate.tickets", "noisegate.dlq"}) {
+    rd_kafka_mock_topic_create(mc, t, 1, 1);
+  }
+  rd_kafka_mock_topic_create(mc, "noisegate.repartition", 2, 1);
+  rd_kafka_mock_topic_create(mc, "noisegate.changelog", 2, 1);
+  rules::LoadResult lr = rules::LoadRulesString(R"(
+inputs:
+  - topic: alerts.prometheus
+    format: alertmanager
+correlate:
+  - name: all
+    group_by: [alertname]
+    group_wait: 0s
+page:
+  when: [['severity="critical"']]
+)",
+                                                "mock.yaml");
+  ASSERT_TRUE(lr.rules);
+  RunConfig cfg;
+  cfg.kafka["bootstrap.servers"] = bootstrap;
+  cfg.kafka["session.timeout.ms"] = "6000";
+  cfg.instance = "mock";
+  cfg.partitions = 2;
+  cfg.commit_interval = std::chrono::milliseconds(200);
+  cfg.restore_wait = std::chrono::milliseconds(1500);
+  cfg.metrics_listen = "";
+
+  rd_kafka_conf_t* pconf = rd_kafka_conf_new();
+  rd_kafka_conf_set(pconf, "bootstrap.servers", bootstrap.c_str(), err, sizeof(err));
+  rd_kafka_t* producer = rd_kafka_new(RD_KAFKA_PRODUCER, pconf, err, sizeof(err));
+  // Runs noisegate until `name` has paged; returns its log.
+  auto run_until_page = [&](const std::string& name) {
+    std::atomic<bool> stop{false};
+    std::ostringstream log;
+    RunExit exit = RunExit::kFatal;
+    std::thread live([&] { exit = RunLive(lr.rules, cfg, stop, log); });
+    std::string v = Alert(name);
+    EXPECT_EQ(rd_kafka_producev(producer, RD_KAFKA_V_TOPIC("alerts.prometheus"),
+                                RD_KAFKA_V_VALUE(v.data(), v.size()),
+                                RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                                RD_KAFKA_V_TIMESTAMP(NowMs()), RD_KAFKA_V_END),
+              RD_KAFKA_RESP_ERR_NO_ERROR);
+    rd_kafka_flush(producer, 5000);
+    EXPECT_TRUE(WaitForPage(bootstrap, name, 60)) << log.str();
+    stop = true;
+    live.join();
+    EXPECT_EQ(exit, RunExit::kStopped) << log.str();
+    return log.str();
+  };
+
+  run_until_page("First");
+  // A restart finds the checkpoint its committed offsets belong to: no waiting.
+  std::string second = run_until_page("Second");
+  EXPECT_NE(second.find("event=restored"), std::string::npos) << second;
+  EXPECT_EQ(second.find("event=restore_waiting_for_checkpoint"), std::string::npos) << second;
+  EXPECT_EQ(second.find("event=restore_stale"), std::string::npos) << second;
+
+  // Offsets committed past every checkpoint: the restore waits restore_wait for a newer
+  // checkpoint, then says so and goes on with the newest there is.
+  CommitRepartitionOffsets(bootstrap, cfg.group, cfg.partitions, 1000);
+  std::string third = run_until_page("Third");
+  EXPECT_NE(third.find("event=restore_waiting_for_checkpoint"), std::string::npos) << third;
+  EXPECT_NE(third.find("event=restore_stale"), std::string::npos) << third;
+  EXPECT_NE(third.find("committed_offset=1000"), std::string::npos) << third;
 
   rd_kafka_destroy(producer);
   rd_kafka_mock_cluster_destroy(mc);

@@ -33,6 +33,7 @@ partitions: 12
 partition_by: [cluster]
 commit_interval: 250ms
 idle_timeout: 30s
+restore_wait: 5s
 max_message_bytes: 2000000
 )");
   RunConfigResult r = LoadRunConfig(path, nullptr);
@@ -49,6 +50,7 @@ max_message_bytes: 2000000
   EXPECT_EQ(c.partition_by, std::vector<std::string>{"cluster"});
   EXPECT_EQ(c.commit_interval.count(), 250);
   EXPECT_EQ(c.idle_timeout.count(), 30000);
+  EXPECT_EQ(c.restore_wait.count(), 5000);
   EXPECT_EQ(c.max_message_bytes, 2000000u);
   EXPECT_EQ(c.Redacted().at("sasl.password"), "[redacted]");
   EXPECT_EQ(c.Redacted().at("security.protocol"), "SASL_SSL");
