@@ -198,6 +198,10 @@ class Live : public RdKafka::RebalanceCb,
   // The committed offsets of these repartition partitions (-1: none), once they are stable:
   // a read_committed consumer's offset fetch waits out a pending transaction (KIP-447).
   // False when they could not be had (asked to stop, or restore_wait passed).
+  // consumer_->committed(parts), retried (logging `event` every tenth try) until it works,
+  // a stop is asked or `give_up` passes.
+  RdKafka::ErrorCode FetchCommitted(std::vector<RdKafka::TopicPartition*>& parts, const char* event,
+                                    Clock::time_point give_up);
   bool CommittedRepartitionOffsets(const std::vector<int32_t>& ids,
                                    std::map<int32_t, int64_t>* offsets);
   void DropAll();
@@ -463,22 +467,28 @@ void Live::event_cb(RdKafka::Event& event) {
   }
 }
 
+RdKafka::ErrorCode Live::FetchCommitted(std::vector<RdKafka::TopicPartition*>& parts,
+                                        const char* event, Clock::time_point give_up) {
+  RdKafka::ErrorCode err = consumer_->committed(parts, kRequestTimeoutMs);
+  for (int attempt = 0; err != RdKafka::ERR_NO_ERROR && !stop_ && Clock::now() < give_up;
+       ++attempt) {
+    health_.Beat();
+    if (attempt % 10 == 0) {
+      log_ << "noisegate: level=warn event=" << event << " error=\"" << RdKafka::err2str(err)
+           << "\"\n";
+    }
+    err = consumer_->committed(parts, kRequestTimeoutMs);
+  }
+  return err;
+}
+
 bool Live::CommittedRepartitionOffsets(const std::vector<int32_t>& ids,
                                        std::map<int32_t, int64_t>* offsets) {
   std::vector<RdKafka::TopicPartition*> parts;
   for (int32_t id : ids)
     parts.push_back(RdKafka::TopicPartition::create(cfg_.repartition_topic, id));
-  const auto give_up = Clock::now() + cfg_.restore_wait;
-  RdKafka::ErrorCode err = consumer_->committed(parts, kRequestTimeoutMs);
-  for (int attempt = 1; err != RdKafka::ERR_NO_ERROR && !stop_ && Clock::now() < give_up;
-       ++attempt) {
-    health_.Beat();
-    if (attempt % 10 == 1) {
-      log_ << "noisegate: level=warn event=restore_committed_retry error=\""
-           << RdKafka::err2str(err) << "\"\n";
-    }
-    err = consumer_->committed(parts, kRequestTimeoutMs);
-  }
+  RdKafka::ErrorCode err =
+      FetchCommitted(parts, "restore_committed_retry", Clock::now() + cfg_.restore_wait);
   for (RdKafka::TopicPartition* tp : parts) {
     (*offsets)[tp->partition()] = tp->err() == RdKafka::ERR_NO_ERROR ? tp->offset() : -1;
   }
@@ -1089,15 +1099,8 @@ void Live::Rewind() {
     // Where to resume must be known for sure: from the beginning only for a partition that
     // truly has no committed offset. Anything else is fatal (the pod restarts and resumes
     // from the committed offsets, which is safe).
-    RdKafka::ErrorCode err = consumer_->committed(parts, kRequestTimeoutMs);
-    for (int attempt = 0; err != RdKafka::ERR_NO_ERROR && !stop_; ++attempt) {
-      health_.Beat();
-      if (attempt % 10 == 0) {
-        log_ << "noisegate: level=warn event=rewind_committed_retry error=\""
-             << RdKafka::err2str(err) << "\"\n";
-      }
-      err = consumer_->committed(parts, kRequestTimeoutMs);
-    }
+    RdKafka::ErrorCode err =
+        FetchCommitted(parts, "rewind_committed_retry", Clock::time_point::max());
     for (RdKafka::TopicPartition* tp : parts) {
       if (err != RdKafka::ERR_NO_ERROR || tp->err() != RdKafka::ERR_NO_ERROR) {
         fatal_ = true;

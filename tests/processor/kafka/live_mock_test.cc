@@ -9,6 +9,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <memory>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -77,22 +78,27 @@ bool WaitForPage(const std::string& bootstrap, const std::string& name, int seco
   return false;
 }
 
-TEST(LiveOnMockCluster, AbortedTransactionRewindsAndTheStreamGoesOn) {
-  char err[256];
-  rd_kafka_conf_t* hconf = rd_kafka_conf_new();
-  rd_kafka_conf_set(hconf, "log_level", "3", err, sizeof(err));
-  rd_kafka_t* host = rd_kafka_new(RD_KAFKA_PRODUCER, hconf, err, sizeof(err));
-  ASSERT_NE(host, nullptr) << err;
-  rd_kafka_mock_cluster_t* mc = rd_kafka_mock_cluster_new(host, 1);
-  std::string bootstrap = rd_kafka_mock_cluster_bootstraps(mc);
-  for (const char* t :
-       {"alerts.prometheus", "noisegate.pages", "noisegate.tickets", "noisegate.dlq"}) {
-    rd_kafka_mock_topic_create(mc, t, 1, 1);
-  }
-  rd_kafka_mock_topic_create(mc, "noisegate.repartition", 2, 1);
-  rd_kafka_mock_topic_create(mc, "noisegate.changelog", 2, 1);
-
-  rules::LoadResult lr = rules::LoadRulesString(R"(
+// librdkafka's in-process mock cluster with noisegate's topics, a producer into it, and the
+// rules and run config both tests use.
+class MockEstate {
+ public:
+  MockEstate() {
+    char err[256];
+    rd_kafka_conf_t* hconf = rd_kafka_conf_new();
+    rd_kafka_conf_set(hconf, "log_level", "3", err, sizeof(err));
+    host_ = rd_kafka_new(RD_KAFKA_PRODUCER, hconf, err, sizeof(err));
+    mc_ = rd_kafka_mock_cluster_new(host_, 1);
+    bootstrap_ = rd_kafka_mock_cluster_bootstraps(mc_);
+    for (const char* t :
+         {"alerts.prometheus", "noisegate.pages", "noisegate.tickets", "noisegate.dlq"}) {
+      rd_kafka_mock_topic_create(mc_, t, 1, 1);
+    }
+    rd_kafka_mock_topic_create(mc_, "noisegate.repartition", 2, 1);
+    rd_kafka_mock_topic_create(mc_, "noisegate.changelog", 2, 1);
+    rd_kafka_conf_t* pconf = rd_kafka_conf_new();
+    rd_kafka_conf_set(pconf, "bootstrap.servers", bootstrap_.c_str(), err, sizeof(err));
+    producer_ = rd_kafka_new(RD_KAFKA_PRODUCER, pconf, err, sizeof(err));
+    rules_ = rules::LoadRulesString(R"(
 inputs:
   - topic: alerts.prometheus
     format: alertmanager
@@ -103,42 +109,66 @@ correlate:
 page:
   when: [['severity="critical"']]
 )",
-                                                "mock.yaml");
-  ASSERT_TRUE(lr.rules);
-  RunConfig cfg;
-  cfg.kafka["bootstrap.servers"] = bootstrap;
-  cfg.kafka["session.timeout.ms"] = "6000";  // the mock waits this long for a second join
-  cfg.instance = "mock";
-  cfg.partitions = 2;
-  cfg.commit_interval = std::chrono::milliseconds(200);
-  cfg.idle_timeout = std::chrono::milliseconds(500);
-  cfg.metrics_listen = "";
-  std::atomic<bool> stop{false};
-  std::ostringstream log;
-  RunExit exit = RunExit::kFatal;
-  std::thread live([&] { exit = RunLive(lr.rules, cfg, stop, log); });
+                                    "mock.yaml");
+  }
+  ~MockEstate() {
+    rd_kafka_destroy(producer_);
+    rd_kafka_mock_cluster_destroy(mc_);
+    rd_kafka_destroy(host_);
+  }
+  MockEstate(const MockEstate&) = delete;
+  MockEstate& operator=(const MockEstate&) = delete;
 
-  rd_kafka_conf_t* pconf = rd_kafka_conf_new();
-  rd_kafka_conf_set(pconf, "bootstrap.servers", bootstrap.c_str(), err, sizeof(err));
-  rd_kafka_t* producer = rd_kafka_new(RD_KAFKA_PRODUCER, pconf, err, sizeof(err));
-  auto produce = [&](const std::string& name) {
+  rd_kafka_mock_cluster_t* mock() { return mc_; }
+  const std::string& bootstrap() const { return bootstrap_; }
+  std::shared_ptr<const rules::CompiledRules> rules() const { return rules_.rules; }
+  RunConfig Config() const {
+    RunConfig cfg;
+    cfg.kafka["bootstrap.servers"] = bootstrap_;
+    cfg.kafka["session.timeout.ms"] = "6000";  // the mock waits this long for a second join
+    cfg.instance = "mock";
+    cfg.partitions = 2;
+    cfg.commit_interval = std::chrono::milliseconds(200);
+    cfg.idle_timeout = std::chrono::milliseconds(500);
+    cfg.metrics_listen = "";
+    return cfg;
+  }
+  // Produces a critical alert named `name` and waits until it is delivered.
+  void ProduceAlert(const std::string& name) {
     std::string v = Alert(name);
-    ASSERT_EQ(rd_kafka_producev(producer, RD_KAFKA_V_TOPIC("alerts.prometheus"),
+    EXPECT_EQ(rd_kafka_producev(producer_, RD_KAFKA_V_TOPIC("alerts.prometheus"),
                                 RD_KAFKA_V_VALUE(v.data(), v.size()),
                                 RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
                                 RD_KAFKA_V_TIMESTAMP(NowMs()), RD_KAFKA_V_END),
               RD_KAFKA_RESP_ERR_NO_ERROR);
-    rd_kafka_flush(producer, 5000);
-  };
+    rd_kafka_flush(producer_, 5000);
+  }
 
-  produce("BeforeTheFault");
-  EXPECT_TRUE(WaitForPage(bootstrap, "BeforeTheFault", 60)) << log.str();
+ private:
+  rd_kafka_t* host_ = nullptr;
+  rd_kafka_mock_cluster_t* mc_ = nullptr;
+  std::string bootstrap_;
+  rd_kafka_t* producer_ = nullptr;
+  rules::LoadResult rules_;
+};
+
+TEST(LiveOnMockCluster, AbortedTransactionRewindsAndTheStreamGoesOn) {
+  MockEstate estate;
+  ASSERT_TRUE(estate.rules());
+  RunConfig cfg = estate.Config();
+  std::atomic<bool> stop{false};
+  std::ostringstream log;
+  RunExit exit = RunExit::kFatal;
+  std::thread live([&] { exit = RunLive(estate.rules(), cfg, stop, log); });
+
+  estate.ProduceAlert("BeforeTheFault");
+  EXPECT_TRUE(WaitForPage(estate.bootstrap(), "BeforeTheFault", 60)) << log.str();
   // Adding the next partition to noisegate's transaction fails for good (only transactional
   // producers send this request): the transaction must abort.
-  rd_kafka_mock_push_request_errors(mc, kAddPartitionsToTxnApiKey, 1,
+  rd_kafka_mock_push_request_errors(estate.mock(), kAddPartitionsToTxnApiKey, 1,
                                     RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED);
-  produce("AfterTheFault");
-  EXPECT_TRUE(WaitForPage(bootstrap, "AfterTheFault", 60)) << log.str();
+  estate.ProduceAlert("AfterTheFault");
+  EXPECT_TRUE(WaitForPage(estate.bootstrap(), "AfterTheFault", 60)) << log.str();
 
   stop = true;
   live.join();
@@ -147,10 +177,6 @@ page:
   EXPECT_NE(text.find("event=commit_failed"), std::string::npos) << text;
   EXPECT_NE(text.find("event=rewind"), std::string::npos) << text;
   EXPECT_NE(text.find("event=stopped"), std::string::npos) << text;
-
-  rd_kafka_destroy(producer);
-  rd_kafka_mock_cluster_destroy(mc);
-  rd_kafka_destroy(host);
 }
 
 // Commits `offset` for every repartition partition in the consumer group, as a previous
@@ -193,58 +219,18 @@ void CommitRepartitionOffsets(const std::string& bootstrap, const std::string& g
 }
 
 TEST(LiveOnMockCluster, RestoreWaitsForTheCheckpointOfTheCommittedOffsets) {
-  char err[256];
-  rd_kafka_conf_t* hconf = rd_kafka_conf_new();
-  rd_kafka_conf_set(hconf, "log_level", "3", err, sizeof(err));
-  rd_kafka_t* host = rd_kafka_new(RD_KAFKA_PRODUCER, hconf, err, sizeof(err));
-  ASSERT_NE(host, nullptr) << err;
-  rd_kafka_mock_cluster_t* mc = rd_kafka_mock_cluster_new(host, 1);
-  std::string bootstrap = rd_kafka_mock_cluster_bootstraps(mc);
-  for (const char* t :
-       {"alerts.prometheus", "noisegate.pages", "noisegate.tickets", "noisegate.dlq"}) {
-    rd_kafka_mock_topic_create(mc, t, 1, 1);
-  }
-  rd_kafka_mock_topic_create(mc, "noisegate.repartition", 2, 1);
-  rd_kafka_mock_topic_create(mc, "noisegate.changelog", 2, 1);
-  rules::LoadResult lr = rules::LoadRulesString(R"(
-inputs:
-  - topic: alerts.prometheus
-    format: alertmanager
-correlate:
-  - name: all
-    group_by: [alertname]
-    group_wait: 0s
-page:
-  when: [['severity="critical"']]
-)",
-                                                "mock.yaml");
-  ASSERT_TRUE(lr.rules);
-  RunConfig cfg;
-  cfg.kafka["bootstrap.servers"] = bootstrap;
-  cfg.kafka["session.timeout.ms"] = "6000";
-  cfg.instance = "mock";
-  cfg.partitions = 2;
-  cfg.commit_interval = std::chrono::milliseconds(200);
+  MockEstate estate;
+  ASSERT_TRUE(estate.rules());
+  RunConfig cfg = estate.Config();
   cfg.restore_wait = std::chrono::milliseconds(1500);
-  cfg.metrics_listen = "";
-
-  rd_kafka_conf_t* pconf = rd_kafka_conf_new();
-  rd_kafka_conf_set(pconf, "bootstrap.servers", bootstrap.c_str(), err, sizeof(err));
-  rd_kafka_t* producer = rd_kafka_new(RD_KAFKA_PRODUCER, pconf, err, sizeof(err));
   // Runs noisegate until `name` has paged; returns its log.
   auto run_until_page = [&](const std::string& name) {
     std::atomic<bool> stop{false};
     std::ostringstream log;
     RunExit exit = RunExit::kFatal;
-    std::thread live([&] { exit = RunLive(lr.rules, cfg, stop, log); });
-    std::string v = Alert(name);
-    EXPECT_EQ(rd_kafka_producev(producer, RD_KAFKA_V_TOPIC("alerts.prometheus"),
-                                RD_KAFKA_V_VALUE(v.data(), v.size()),
-                                RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-                                RD_KAFKA_V_TIMESTAMP(NowMs()), RD_KAFKA_V_END),
-              RD_KAFKA_RESP_ERR_NO_ERROR);
-    rd_kafka_flush(producer, 5000);
-    EXPECT_TRUE(WaitForPage(bootstrap, name, 60)) << log.str();
+    std::thread live([&] { exit = RunLive(estate.rules(), cfg, stop, log); });
+    estate.ProduceAlert(name);
+    EXPECT_TRUE(WaitForPage(estate.bootstrap(), name, 60)) << log.str();
     stop = true;
     live.join();
     EXPECT_EQ(exit, RunExit::kStopped) << log.str();
@@ -260,15 +246,11 @@ page:
 
   // Offsets committed past every checkpoint: the restore waits restore_wait for a newer
   // checkpoint, then says so and goes on with the newest there is.
-  CommitRepartitionOffsets(bootstrap, cfg.group, cfg.partitions, 1000);
+  CommitRepartitionOffsets(estate.bootstrap(), cfg.group, cfg.partitions, 1000);
   std::string third = run_until_page("Third");
   EXPECT_NE(third.find("event=restore_waiting_for_checkpoint"), std::string::npos) << third;
   EXPECT_NE(third.find("event=restore_stale"), std::string::npos) << third;
   EXPECT_NE(third.find("committed_offset=1000"), std::string::npos) << third;
-
-  rd_kafka_destroy(producer);
-  rd_kafka_mock_cluster_destroy(mc);
-  rd_kafka_destroy(host);
 }
 
 }  // namespace
