@@ -13,7 +13,10 @@ bool IsFrame(char c) {
          c == ';' || c == '<' || c == '>';
 }
 
-bool StartsWith(std::string_view s, std::string_view p) { return s.substr(0, p.size()) == p; }
+// Most tokens differ from the prefix in their first byte: that check comes before memcmp.
+bool StartsWith(std::string_view s, std::string_view p) {
+  return s.size() >= p.size() && (p.empty() || s[0] == p[0]) && s.substr(0, p.size()) == p;
+}
 
 bool IsUuid(std::string_view t) {
   if (t.size() != 36) return false;
