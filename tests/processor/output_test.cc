@@ -57,6 +57,20 @@ TEST(DumpReaderTest, KeepsInvalidUtf8PayloadBytesSoTheMessageReachesTheDeadLette
   EXPECT_FALSE(m.ts.has_value());
 }
 
+// The payload scan looks 16 bytes at a time for the next quote or backslash: escapes at every
+// offset of a block, and a string that ends mid-block, come out whole.
+TEST(DumpReaderTest, PayloadEscapesAtEveryOffset) {
+  for (size_t at = 0; at < 40; ++at) {
+    const std::string plain(at, 'p');
+    DumpMessage m;
+    std::string err;
+    ASSERT_TRUE(
+        ParseEnvelope(R"({"topic":"t","offset":1,"payload":")" + plain + R"(\"x\\y"})", &m, &err))
+        << at << ": " << err;
+    EXPECT_EQ(m.payload, plain + "\"x\\y") << at;
+  }
+}
+
 TEST(DumpReaderTest, ANullTimestampIsNoTimestamp) {
   DumpMessage m;
   std::string err;

@@ -87,3 +87,58 @@ TEST(Registry, UnknownFormatGivesNoDecoder) {
 
 }  // namespace
 }  // namespace noisegate::processor
+
+namespace noisegate::processor {
+namespace {
+
+// ScanStringBody reads 16 or 8 bytes at a time: the stop byte must be found at every offset
+// of a block, and the first of several wins.
+TEST(ScanStringBody, FindsTheFirstQuoteBackslashOrControlByteAtEveryOffset) {
+  for (char stop : {'"', '\\', '\n', '\x01', '\x1f'}) {
+    for (size_t at = 0; at < 40; ++at) {
+      std::string buf(at, 'a');
+      buf += stop;
+      buf += "b\"";
+      buf.append(64, '\0');  // padding, as the decoders' buffer has
+      const char* found = ScanStringBody(buf.data());
+      EXPECT_EQ(static_cast<size_t>(found - buf.data()), at) << "stop byte " << int(stop);
+    }
+  }
+  // Bytes >= 0x80 (UTF-8) and 0x20 are ordinary string bytes.
+  std::string utf8 = "caf\xc3\xa9 \x7f\xff\"";
+  utf8.append(64, '\0');
+  EXPECT_EQ(ScanStringBody(utf8.data()) - utf8.data(), 8);
+}
+
+std::string AlertWithLabel(const std::string& raw_value) {
+  return R"({"status":"firing","labels":{"alertname":"A","v":")" + raw_value + R"("}})";
+}
+
+// Escapes at every offset of the scan's blocks decode to their characters; a raw control byte
+// inside a string is malformed JSON and rejects the message.
+TEST(ReadString, EscapesAndControlBytesAtEveryOffset) {
+  auto decoder = MakeDecoder("alertmanager", DecoderConfig{});
+  RecordBatch out;
+  std::vector<DeadLetter> dead;
+  MessageMeta meta;
+  meta.topic = "t";
+  meta.kafka_ts = 1;
+  for (size_t at = 0; at < 40; ++at) {
+    const std::string prefix(at, 'x');
+    out.Reset();
+    dead.clear();
+    decoder->Decode(AlertWithLabel(prefix + R"(\"q\\n\u00e9)"), meta, out, dead);
+    ASSERT_EQ(out.size(), 1u) << at << (dead.empty() ? "" : dead[0].detail);
+    EXPECT_EQ(out[0].labels.Get("v"), prefix + "\"q\\n\xc3\xa9") << at;
+
+    out.Reset();
+    dead.clear();
+    decoder->Decode(AlertWithLabel(prefix + "\x01" + "tail"), meta, out, dead);
+    EXPECT_EQ(out.size(), 0u) << at;
+    ASSERT_EQ(dead.size(), 1u) << at;
+    EXPECT_EQ(dead[0].reason, "not_json") << at << ": " << dead[0].detail;
+  }
+}
+
+}  // namespace
+}  // namespace noisegate::processor
