@@ -1,5 +1,7 @@
 #include "dedup/log_template.h"
 
+#include <algorithm>
+
 namespace noisegate::dedup {
 namespace {
 
@@ -120,6 +122,12 @@ bool MixesLettersAndDigits(std::string_view t) {
 // Masks one whitespace-free token (frame punctuation already stripped).
 void MaskCore(std::string_view t, std::string* out) {
   if (t.empty()) return;
+  // Plain words, most tokens of a message, have nothing to mask: every rule below needs a
+  // digit or punctuation.
+  if (std::all_of(t.begin(), t.end(), [](char c) { return IsAlpha(c); })) {
+    out->append(t);
+    return;
+  }
   if (StartsWith(t, "http://") || StartsWith(t, "https://") || StartsWith(t, "jdbc:") ||
       StartsWith(t, "postgres://") || StartsWith(t, "redis://") || StartsWith(t, "mysql://")) {
     out->append("<url>");

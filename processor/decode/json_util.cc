@@ -501,7 +501,11 @@ bool EpochToMillis(std::string_view t, EventTime* out) {
 bool ParseTimeText(std::string_view text, EventTime* out) {
   text = TrimSpace(text);
   if (text.empty()) return false;
-  if (text.size() > 4 && text[4] == '-') return ParseRfc3339(text, out);  // the common case
+  // The common case first: "2026-..." (a JSON number never has a '-' after four digits).
+  if (text.size() > 4 && text[4] == '-' && IsDigit(text[0]) && IsDigit(text[1]) &&
+      IsDigit(text[2]) && IsDigit(text[3])) {
+    return ParseRfc3339(text, out);
+  }
   if (IsJsonNumber(text)) return EpochToMillis(text, out);
   return ParseRfc3339(text, out);
 }

@@ -9,6 +9,7 @@
 #include <deque>
 #include <map>
 #include <optional>
+#include <set>
 #include <thread>
 
 #include "dedup/codec.h"
@@ -477,6 +478,7 @@ RdKafka::ErrorCode Live::FetchCommitted(std::vector<RdKafka::TopicPartition*>& p
       log_ << "noisegate: level=warn event=" << event << " error=\"" << RdKafka::err2str(err)
            << "\"\n";
     }
+    std::this_thread::sleep_for(milliseconds(100));  // an error may come back at once
     err = consumer_->committed(parts, kRequestTimeoutMs);
   }
   return err;
@@ -601,6 +603,7 @@ bool Live::Restore(const std::vector<int32_t>& ids) {
   std::map<int32_t, std::pair<uint64_t, uint64_t>> read;  // messages, bytes
   std::map<int32_t, Result<std::optional<CheckpointAssembler::Checkpoint>>> checkpoints;
   std::vector<int32_t> pending = ids;
+  std::set<int32_t> stale_ids;  // restored past restore_wait from an older checkpoint
   const auto give_up = Clock::now() + cfg_.restore_wait;
   for (int attempt = 0; !pending.empty(); ++attempt) {
     if (attempt > 0) {
@@ -612,18 +615,32 @@ bool Live::Restore(const std::vector<int32_t>& ids) {
     for (int32_t id : pending) {
       auto cp = assemblers.at(id).Finish();
       const int64_t want = committed.count(id) ? committed[id] : -1;
+      // Behind: a committed offset needs the checkpoint written with it. No checkpoint at all
+      // is behind too (every offset commit comes with one); a version 1 checkpoint does not
+      // say what it covers and is taken as it is.
+      bool behind = false;
       std::optional<int64_t> have;
-      if (cp && cp->has_value()) have = CheckpointOffset(**cp);
-      if (have && want >= 0 && *have < want) {
+      if (cp && want >= 0) {
+        if (!cp->has_value()) {
+          behind = true;
+        } else if ((have = CheckpointOffset(**cp)) && *have >= 0 && *have < want) {
+          behind = true;
+        }
+      }
+      if (behind) {
         if (Clock::now() < give_up) {
           stale.push_back(id);
           continue;
         }
+        stale_ids.insert(id);
         m_.restores.Add({{"result", "stale"}}).Increment();
         log_ << "noisegate: level=error event=restore_stale partition=" << id
-             << " checkpoint_offset=" << *have << " committed_offset=" << want
+             << " checkpoint_offset=" << (have ? *have : -1) << " committed_offset=" << want
              << " action=\"restoring the newest checkpoint there is\"\n";
       }
+      // The state covers the committed offset from here on, whatever comes in next (an idle
+      // partition's checkpoint then still says so).
+      correlate_[id].next_offset = want;
       checkpoints.insert_or_assign(id, std::move(cp));
     }
     if (!stale.empty() && attempt % 10 == 0) {
@@ -664,14 +681,16 @@ bool Live::Restore(const std::vector<int32_t>& ids) {
         p.engine = std::make_unique<dedup::Engine>(rules_, p.sink.get());
         p.merger = InputMerger();
       } else {
-        m_.restores.Add({{"result", "ok"}}).Increment();
+        if (!stale_ids.count(id)) m_.restores.Add({{"result", "ok"}}).Increment();
         p.seen = p.engine->watermark() != kMinTime;
         p.arrival_watermark = p.engine->watermark();
       }
       p.generation = (*cp)->generation;
       p.chunks = (*cp)->chunks;
     }
-    if (cp && !cp->has_value()) m_.restores.Add({{"result", "empty"}}).Increment();
+    if (cp && !cp->has_value() && !stale_ids.count(id)) {
+      m_.restores.Add({{"result", "empty"}}).Increment();
+    }
     for (const auto& ch : channels_) p.merger.AddChannel(ch);
     p.last_arrival = Clock::now();
     log_ << "noisegate: level=info event=restored partition=" << id
