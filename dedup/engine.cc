@@ -1,6 +1,7 @@
 #include "dedup/engine.h"
 
 #include <algorithm>
+#include <cmath>
 
 #define XXH_STATIC_LINKING_ONLY
 #include <xxhash.h>
@@ -150,9 +151,22 @@ Engine::~Engine() = default;
 
 EngineStats Engine::stats() const {
   EngineStats s = stats_;
-  s.active_fingerprints = 0;
-  for (const FpState& f : fps_) s.active_fingerprints += f.firing ? 1 : 0;
   s.open_incidents = open_order_.size();
+  return s;
+}
+
+StateSizes Engine::state_sizes() const {
+  StateSizes s;
+  s.fingerprints = fp_index_.live();
+  s.log_signals = log_rates_.size() - free_log_rates_.size();
+  s.flap_histories = flap_history_.size();
+  s.incidents = open_order_.size();
+  s.groups = groups_.size();
+  s.inhibit_sources = inhibit_sources_.size();
+  s.held = held_.size();
+  s.versions = versions_.size();
+  s.traces = traces_.size();
+  s.timers = timers_.size();
   return s;
 }
 
@@ -186,8 +200,13 @@ void Engine::Process(const Record& r) {
 uint32_t Engine::LookupOrInsert(Fingerprint fp, uint64_t verify, SignalKind kind) {
   auto [slot, inserted] = fp_index_.FindOrInsert(fp.value, verify);
   if (inserted) {
-    NG_CHECK(slot == fps_.size());
-    FpState& st = fps_.emplace_back();
+    if (slot == fps_.size()) fps_.emplace_back();
+    FpState& st = fps_[slot];
+    NG_CHECK(slot + 1 == fps_.size() || st.free());
+    // A reused slot keeps counting generations, so the timers of its last owner stay stale.
+    const uint32_t generation = st.generation;
+    st = FpState{};
+    st.generation = generation;
     st.fp = fp.value;
     st.kind = kind;
   }
@@ -265,6 +284,7 @@ void Engine::ProcessAlert(const Record& r, RecordLabels& labels, DecisionEvent& 
     } else {
       ev.decision = inc != nullptr ? Decision::kDeduplicated : Decision::kResolved;
     }
+    if (!fps_[slot].flapping) ScheduleExpiry(slot);
     return;
   }
 
@@ -331,8 +351,13 @@ void Engine::ProcessLog(const Record& r, RecordLabels& labels, DecisionEvent& ev
   double alpha = std::min(
       1.0, static_cast<double>(width) / std::max<int64_t>(1, surge.baseline_window.count()));
   if (fps_[slot].log_rate == kNone) {
-    fps_[slot].log_rate = static_cast<uint32_t>(log_rates_.size());
-    log_rates_.emplace_back();
+    if (!free_log_rates_.empty()) {
+      fps_[slot].log_rate = free_log_rates_.back();
+      free_log_rates_.pop_back();
+    } else {
+      fps_[slot].log_rate = static_cast<uint32_t>(log_rates_.size());
+      log_rates_.emplace_back();
+    }
   }
   LogRate& rate = log_rates_[fps_[slot].log_rate];
   rate.Advance(t.ms / width, alpha);
@@ -348,6 +373,7 @@ void Engine::ProcessLog(const Record& r, RecordLabels& labels, DecisionEvent& ev
     bool warm = t >= first_record_ + surge.warmup;
     if (!warm || recent < static_cast<uint32_t>(surge.min_count) ||
         recent < surge.over_baseline * baseline_per_window) {
+      ScheduleExpiry(slot);
       // Not a surge of its own, but part of a request that is already failing end to end.
       uint32_t traced = IncidentOfTrace(r);
       if (traced != kNone) {
@@ -702,12 +728,12 @@ uint32_t Engine::Correlate(const Record& r, RecordLabels& labels, uint32_t fp_sl
       scratch_.assign(service);
       scratch_.push_back('\0');
       scratch_.append(version);
-      auto v = versions_.find(scratch_);
-      if (v != versions_.end() && v->second > versions_first_record_ + kDeployWindow / 30 &&
-          t >= v->second && t - v->second <= kDeployWindow) {
+      std::optional<EventTime> first = VersionFirstSeen(scratch_, t);
+      if (first && *first > versions_first_record_ + kDeployWindow / 30 && t >= *first &&
+          t - *first <= kDeployWindow) {
         AddEvidence(inc, "deploy: " + std::string(service) + " " + std::string(version) +
-                             " first seen " + FormatRfc3339(v->second) + ", " +
-                             std::to_string((t - v->second).count() / 1000) +
+                             " first seen " + FormatRfc3339(*first) + ", " +
+                             std::to_string((t - *first).count() / 1000) +
                              "s before its errors surged");
       }
     }
@@ -948,8 +974,21 @@ void Engine::FireFingerprintTimer(uint32_t slot, EventTime t) {
     UpdateInhibitSources(slot, nullptr, false);
     if (IncidentOf(st) != nullptr) MemberResolved(st, t);
   }
-  // Re-arm for whatever is still due: a flapping release, a quiet log, a stale alert.
+  // Re-arm for whatever is still due: a flapping release, a quiet log, a stale alert, the
+  // expiry of an inert fingerprint.
   EventTime next = kMaxTime;
+  if (!st.firing && !st.flapping) {
+    EventTime expiry = ExpiryOf(st);
+    if (t >= expiry) {
+      if (IncidentOf(st) == nullptr) {
+        Evict(slot);
+        return;
+      }
+      // Still a member of an open incident: a re-fire must fold into it. Look again later.
+      expiry = t + std::max<Millis>(rules.state.retention, Millis{60'000});
+    }
+    next = expiry;
+  }
   if (st.flapping) next = std::min(next, st.last_change + rules.dedup.flapping.stable_for);
   if (st.firing && st.kind == SignalKind::kLog) {
     next = std::min(next, st.last_seen + rules.logs.surge.quiet_for);
@@ -1033,6 +1072,58 @@ void Engine::CloseIncident(uint32_t slot, EventTime t) {
   free_incidents_.push_back(slot);
 }
 
+EventTime Engine::ExpiryOf(const FpState& st) const {
+  const rules::CompiledRules& rules = *rules_;
+  EventTime e = st.last_seen + rules.state.retention;
+  // Flapping counts the changes within `within`: older ones never count again.
+  if (rules.dedup.flapping.changes > 0 && st.nchanges > 0) {
+    e = std::max(e, st.last_change + rules.dedup.flapping.within);
+  }
+  if (st.kind == SignalKind::kLog && st.log_rate != kNone) {
+    const rules::SurgeRule& surge = rules.logs.surge;
+    const LogRate& rate = log_rates_[st.log_rate];
+    int64_t width = std::max<int64_t>(1, surge.within.count() / 4);
+    double alpha = std::min(
+        1.0, static_cast<double>(width) / std::max<int64_t>(1, surge.baseline_window.count()));
+    // Every counted line has left the window ...
+    EventTime quiet = st.last_seen + Millis{surge.within.count() + width};
+    e = std::max(e, quiet);
+    // ... and the baseline, with those lines folded in, has decayed so far that starting
+    // again from zero moves the surge threshold by less than 1e-6 lines.
+    double b = rate.baseline + rate.Recent() * alpha;
+    double eps = 1e-6 / (4 * std::max(surge.over_baseline, 1e-9));
+    if (b > eps) {
+      int64_t steps = 1;
+      if (alpha < 1)
+        steps = static_cast<int64_t>(std::ceil(std::log(eps / b) / std::log1p(-alpha)));
+      e = std::max(e, quiet + Millis{std::min<int64_t>(steps, INT64_MAX / 4 / width) * width});
+    }
+  }
+  return e;
+}
+
+void Engine::ScheduleExpiry(uint32_t slot) {
+  FpState& st = fps_[slot];
+  if (st.timer_at != kMaxTime && st.timer_at > watermark_) return;  // it re-arms when due
+  Schedule(TimerKind::kFingerprint, slot, ExpiryOf(st));
+}
+
+void Engine::Evict(uint32_t slot) {
+  FpState& st = fps_[slot];
+  fp_index_.Erase(st.fp, slot);
+  flap_history_.erase(slot);
+  held_.erase(slot);
+  if (st.log_rate != kNone) {
+    log_rates_[st.log_rate] = LogRate{};
+    free_log_rates_.push_back(st.log_rate);
+  }
+  const uint32_t generation = st.generation + 1;  // its queued timers are stale from now on
+  st = FpState{};
+  st.generation = generation;
+  st.member = kFreeMember;
+  ++stats_.fingerprints_expired;
+}
+
 void Engine::NoteVersion(const Record& r, EventTime t) {
   std::string_view version = r.labels.Get("version");
   std::string_view service = r.labels.Get("service");
@@ -1040,10 +1131,30 @@ void Engine::NoteVersion(const Record& r, EventTime t) {
   scratch_.assign(service);
   scratch_.push_back('\0');
   scratch_.append(version);
-  if (versions_.empty()) versions_first_record_ = t;
+  if (versions_first_record_ == kMinTime) versions_first_record_ = t;
   // The first time each (service, version) shows up. Versions seen in the engine's first
-  // moments were running before it started: they carry no deploy evidence.
-  versions_.try_emplace(scratch_, t);
+  // moments were running before it started: they carry no deploy evidence. One not seen for
+  // state.version_retention counts as new when it comes back.
+  const Millis retention = rules_->state.version_retention;
+  auto [it, inserted] = versions_.try_emplace(scratch_, VersionSeen{t, t});
+  if (!inserted) {
+    if (t - it->second.last >= retention) it->second.first = t;
+    it->second.last = std::max(it->second.last, t);
+  }
+  // Forgotten pairs are never read (VersionFirstSeen checks the time): the sweep only frees
+  // their memory, so when it runs changes no decision.
+  if (t >= next_version_sweep_) {
+    absl::erase_if(versions_, [&](const auto& v) { return t - v.second.last >= retention; });
+    next_version_sweep_ = t + std::max<Millis>(retention / 4, Millis{60'000});
+  }
+}
+
+std::optional<EventTime> Engine::VersionFirstSeen(const std::string& key, EventTime t) const {
+  auto v = versions_.find(key);
+  if (v == versions_.end() || t - v->second.last >= rules_->state.version_retention) {
+    return std::nullopt;
+  }
+  return v->second.first;
 }
 
 void Engine::RememberTrace(const Record& r, uint32_t slot) {

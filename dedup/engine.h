@@ -67,11 +67,39 @@ class Sink {
 
 struct EngineStats {
   uint64_t records = 0;
+  uint64_t fingerprints_expired = 0;  // inert fingerprints dropped (state.retention)
   uint64_t late = 0;
   uint64_t incidents_opened = 0;
   uint64_t incidents_closed = 0;
-  size_t active_fingerprints = 0;
   size_t open_incidents = 0;
+};
+
+// Entries of per-key state by kind, for the state gauges and the soak benchmark.
+struct StateSizes {
+  size_t fingerprints = 0;     // alert and log signals held (active or recently active)
+  size_t log_signals = 0;      // log rate counters in use
+  size_t flap_histories = 0;   // fingerprints with recent state changes
+  size_t incidents = 0;        // open incidents
+  size_t groups = 0;           // group keys with open incidents
+  size_t inhibit_sources = 0;  // (rule, equal labels) keys with firing sources
+  size_t held = 0;             // records of flapping alerts held back
+  size_t versions = 0;         // (service, version) pairs remembered
+  size_t traces = 0;           // trace ids tied to open incidents
+  size_t timers = 0;           // queued timers (stale ones included)
+
+  StateSizes& operator+=(const StateSizes& o) {
+    fingerprints += o.fingerprints;
+    log_signals += o.log_signals;
+    flap_histories += o.flap_histories;
+    incidents += o.incidents;
+    groups += o.groups;
+    inhibit_sources += o.inhibit_sources;
+    held += o.held;
+    versions += o.versions;
+    traces += o.traces;
+    timers += o.timers;
+    return *this;
+  }
 };
 
 class Engine {
@@ -107,6 +135,7 @@ class Engine {
   // the watermark knows whether anything will happen.
   EventTime NextTimer() const { return timers_.empty() ? kMaxTime : timers_.top().at; }
   EngineStats stats() const;
+  StateSizes state_sizes() const;
   const rules::CompiledRules& rules() const { return *rules_; }
   // Open incidents in opening order (for summaries and tests).
   std::vector<const Incident*> OpenIncidents() const;
@@ -169,7 +198,17 @@ class Engine {
   void FireFingerprintTimer(uint32_t slot, EventTime t);
   void Notify(Incident& inc, NotifyAction action, std::string_view reason, EventTime t);
   void CloseIncident(uint32_t slot, EventTime t);
+  // When an inert fingerprint may be dropped: state.retention after its last record, and not
+  // before its flap window is over and its log rate has decayed to nothing.
+  EventTime ExpiryOf(const FpState& st) const;
+  // Arms the expiry timer of an inert fingerprint, unless a timer is already pending.
+  void ScheduleExpiry(uint32_t slot);
+  // Drops an inert fingerprint's state; its slot is reused by the next new fingerprint.
+  void Evict(uint32_t slot);
   void NoteVersion(const Record& r, EventTime t);
+  // The time a (service, version) pair was first seen, or nullopt when it is not remembered
+  // (never seen, or not seen for state.version_retention).
+  std::optional<EventTime> VersionFirstSeen(const std::string& key, EventTime t) const;
   void RememberTrace(const Record& r, uint32_t slot);
   // The open incident a log line's trace id already belongs to, or kNone.
   uint32_t IncidentOfTrace(const Record& r);
@@ -191,6 +230,7 @@ class Engine {
   absl::flat_hash_map<uint32_t, FlapHistory> flap_history_;
   FingerprintIndex fp_index_;       // fingerprint (+ canonical key) -> slot in fps_
   std::vector<LogRate> log_rates_;  // indexed by FpState::log_rate
+  std::vector<uint32_t> free_log_rates_;
   std::vector<Incident> incidents_;
   std::vector<uint32_t> free_incidents_;
   std::vector<uint32_t> open_order_;  // slots of open incidents, in opening order
@@ -206,9 +246,13 @@ class Engine {
   absl::flat_hash_map<uint32_t, std::vector<uint64_t>> source_of_;  // slot -> its entries
   // The last record of each flapping alert, correlated when it becomes stable.
   absl::flat_hash_map<uint32_t, Record> held_;
-  // Change evidence: when each (service, version) was first seen (event time).
-  absl::flat_hash_map<std::string, EventTime> versions_;
+  // Change evidence: when each (service, version) was first and last seen (event time).
+  struct VersionSeen {
+    EventTime first, last;
+  };
+  absl::flat_hash_map<std::string, VersionSeen> versions_;
   EventTime versions_first_record_ = kMinTime;
+  EventTime next_version_sweep_ = kMinTime;
   // Trace evidence: trace id -> (incident slot, generation) of an open incident it belongs to.
   absl::flat_hash_map<std::string, std::pair<uint32_t, uint32_t>> traces_;
   std::priority_queue<Timer, std::vector<Timer>, std::greater<Timer>> timers_;

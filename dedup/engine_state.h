@@ -11,6 +11,8 @@
 namespace noisegate::dedup {
 
 inline constexpr uint32_t kNone = UINT32_MAX;
+// FpState::member of a slot that holds no fingerprint (expired, waiting for reuse).
+inline constexpr int32_t kFreeMember = -2;
 inline constexpr int kMaxFlapChanges = rules::kMaxFlappingChanges;
 
 struct Engine::FpState {
@@ -27,8 +29,11 @@ struct Engine::FpState {
                          // lives in Engine::flap_history_, only for fingerprints that change
   EventTime last_seen, last_change;
   EventTime timer_at = kMaxTime;
+
+  bool free() const { return member == kFreeMember; }
 };
-// One per fingerprint ever seen: the fields are ordered so that none pads.
+// One per fingerprint active or recently active (expired ones leave a free slot that the next
+// new fingerprint takes): the fields are ordered so that none pads.
 static_assert(sizeof(Engine::FpState) == 56);
 
 // Recent state-change times of a fingerprint that changed more than once.

@@ -13,7 +13,9 @@ namespace noisegate::dedup {
 namespace {
 
 constexpr uint64_t kMagic = 0x3174617473676e;  // "ngstat1"
-constexpr uint32_t kVersion = 1;
+// Version 2 adds expired fingerprint slots, free log rates and when versions were last seen;
+// version 1 is still read.
+constexpr uint32_t kVersion = 2;
 
 // Everything in the rules that engine state points into by index or hashes into keys.
 uint64_t RulesDigest(const rules::CompiledRules& r) {
@@ -322,6 +324,8 @@ void Engine::SaveState(std::string* out) const {
     for (uint32_t c : lr.counts) w.Var(c);
     w.F64(lr.baseline);
   }
+  w.Var(free_log_rates_.size());
+  for (uint32_t i : free_log_rates_) w.Var(i);
 
   w.Var(incidents_.size());
   for (const Incident& inc : incidents_) PutIncident(inc, w);
@@ -356,11 +360,13 @@ void Engine::SaveState(std::string* out) const {
     EncodeRecord(r, w);
   }
   w.Var(versions_.size());
-  for (const auto& [v, t] : versions_) {
+  for (const auto& [v, seen] : versions_) {
     w.Str(v);
-    w.Time(t);
+    w.Time(seen.first);
+    w.Time(seen.last);
   }
   w.Time(versions_first_record_);
+  w.Time(next_version_sweep_);
   w.Var(traces_.size());
   for (const auto& [trace, where] : traces_) {
     w.Str(trace);
@@ -385,8 +391,9 @@ Status Engine::LoadState(std::string_view bytes) {
   };
   Reader rd(bytes);
   if (rd.U64() != kMagic) return corrupt("not a noisegate state");
-  if (uint64_t v = rd.Var(); v != kVersion) {
-    return corrupt("format version " + std::to_string(v) + ", this build reads " +
+  const uint64_t version = rd.Var();
+  if (version != kVersion && version != 1) {
+    return corrupt("format version " + std::to_string(version) + ", this build reads 1 and " +
                    std::to_string(kVersion));
   }
   if (rd.U64() != RulesDigest(*rules_)) {
@@ -426,7 +433,7 @@ Status Engine::LoadState(std::string_view bytes) {
     index[i].second = next == 0 ? FingerprintIndex::kNoSlot : static_cast<uint32_t>(next - 1);
   }
   if (!rd.ok()) return corrupt("cut short in fingerprints");
-  fp_index_.Restore(fps_, index);
+  fp_index_.Restore(fps_, index, [&](size_t i) { return fps_[i].free(); });
 
   uint64_t n = rd.Count(12);
   for (uint64_t i = 0; i < n && rd.ok(); ++i) {
@@ -442,6 +449,14 @@ Status Engine::LoadState(std::string_view bytes) {
     lr.bucket = rd.SVar();
     for (uint32_t& c : lr.counts) c = static_cast<uint32_t>(rd.Var());
     lr.baseline = rd.F64();
+  }
+  if (version >= 2) {
+    n = rd.Count(1);
+    for (uint64_t i = 0; i < n && rd.ok(); ++i) {
+      uint64_t k = rd.Var();
+      if (k >= log_rates_.size()) rd.Fail();
+      free_log_rates_.push_back(static_cast<uint32_t>(k));
+    }
   }
 
   n = rd.Count(30);
@@ -487,9 +502,13 @@ Status Engine::LoadState(std::string_view bytes) {
   n = rd.Count(2);
   for (uint64_t i = 0; i < n && rd.ok(); ++i) {
     std::string v(rd.Str());
-    versions_[std::move(v)] = rd.Time();
+    VersionSeen& seen = versions_[std::move(v)];
+    seen.first = rd.Time();
+    // Version 1 did not say when a pair was last seen: it is taken as seen now.
+    seen.last = version >= 2 ? rd.Time() : watermark_;
   }
   versions_first_record_ = rd.Time();
+  if (version >= 2) next_version_sweep_ = rd.Time();
   n = rd.Count(3);
   for (uint64_t i = 0; i < n && rd.ok(); ++i) {
     std::string trace(rd.Str());
@@ -513,6 +532,12 @@ Status Engine::LoadState(std::string_view bytes) {
     if ((st.incident != kNone && st.incident >= incidents_.size()) ||
         (st.log_rate != kNone && st.log_rate >= log_rates_.size())) {
       return corrupt("fingerprint points past the incidents or log rates");
+    }
+  }
+  if (version == 1) {
+    // Written before state expired: arm the expiry of every inert fingerprint.
+    for (uint32_t slot = 0; slot < fps_.size(); ++slot) {
+      if (!fps_[slot].firing && !fps_[slot].flapping) ScheduleExpiry(slot);
     }
   }
   return {};

@@ -195,6 +195,7 @@ int main(int argc, char** argv) {
       return kExitUsage;
     }
     ro.progress = !quiet;
+    ro.keep_members = !diff_rules.empty();
     auto result = noisegate::processor::RunReplay(rules, ro, std::cerr);
     if (!result) {
       std::cerr << "noisegate: " << result.error().detail << "\n";
@@ -208,7 +209,8 @@ int main(int argc, char** argv) {
                    ru.ru_stime.tv_usec / 1e6;
       std::cout << "stats: records=" << result->records << " cpu_seconds=" << cpu
                 << " records_per_cpu_second=" << static_cast<uint64_t>(result->records / cpu)
-                << " peak_rss_mib=" << ru.ru_maxrss / 1024 << "\n";
+                << " peak_rss_mib=" << ru.ru_maxrss / 1024 << " peak_rss_kib=" << ru.ru_maxrss
+                << "\n";
     }
     if (!diff_rules.empty()) {
       auto other = LoadOrReport(diff_rules);

@@ -72,6 +72,18 @@ struct LogRule {
   SurgeRule surge;
 };
 
+// How long the engine keeps per-key state that can no longer change a decision (resolved
+// alerts, quiet log signals, versions). The engine drops such state on event time, so memory
+// follows what is active or recently active, never what was ever seen.
+struct StateRule {
+  // An inert fingerprint (not firing, not flapping, its flap window over, its log rate back
+  // to nothing, its incident closed) is kept this long after its last record, then dropped.
+  Millis retention{3'600'000};
+  // A (service, version) pair not seen for this long is forgotten: seen again, it counts as
+  // new (a redeploy or rollback).
+  Millis version_retention{7 * 86'400'000};
+};
+
 struct Silence {
   std::string name;  // "silences[N]" unless named
   MatcherSet matchers;
@@ -134,6 +146,7 @@ struct CompiledRules {
   std::vector<CorrelateRule> correlate;
   PageRule page;
   std::vector<DropRule> drop;
+  StateRule state;
   // Allowed lateness: records older than the watermark minus this are counted late.
   Millis allowed_lateness{60'000};
 

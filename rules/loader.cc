@@ -209,6 +209,22 @@ void LoadDedup(YamlReader& r, const YAML::Node& node, CompiledRules* rules) {
   }
 }
 
+void LoadState(YamlReader& r, const YAML::Node& node, CompiledRules* rules) {
+  const std::string path = "state";
+  if (!r.CheckMap(node, path, {"retention", "version_retention"},
+                  "a map like {retention: 1h, version_retention: 7d}")) {
+    return;
+  }
+  if (YAML::Node n = YamlReader::Get(node, "retention"); YamlReader::Has(n)) {
+    if (auto d = r.Duration(n, JoinPath(path, "retention"), true)) rules->state.retention = *d;
+  }
+  if (YAML::Node n = YamlReader::Get(node, "version_retention"); YamlReader::Has(n)) {
+    if (auto d = r.Duration(n, JoinPath(path, "version_retention"), false)) {
+      rules->state.version_retention = *d;
+    }
+  }
+}
+
 namespace {
 
 // "5x", "2.5x" or "3": how many times the baseline rate a surge must reach.
@@ -346,7 +362,7 @@ void LoadDocument(YamlReader& r, const std::string& text, CompiledRules* rules) 
   }
   if (!r.CheckMap(root, "",
                   {"inputs", "topology", "dedup", "logs", "time_intervals", "silences", "inhibit",
-                   "correlate", "page", "drop", "allowed_lateness"},
+                   "correlate", "page", "drop", "state", "allowed_lateness"},
                   "a map of sections (inputs, topology, dedup, ..., correlate)")) {
     return;
   }
@@ -361,7 +377,8 @@ void LoadDocument(YamlReader& r, const std::string& text, CompiledRules* rules) 
       {"inhibit", LoadInhibit},
       {"correlate", LoadCorrelate},
       {"page", LoadPage},
-      {"drop", LoadDrop}};
+      {"drop", LoadDrop},
+      {"state", LoadState}};
   for (auto [key, load] : kSections) {
     YAML::Node n = YamlReader::Get(root, key);
     if (YamlReader::Has(n)) load(r, n, rules);

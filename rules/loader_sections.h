@@ -15,6 +15,7 @@ void LoadInputs(YamlReader& r, const YAML::Node& node, CompiledRules* rules);
 void LoadTopology(YamlReader& r, const YAML::Node& node, CompiledRules* rules);
 void LoadDedup(YamlReader& r, const YAML::Node& node, CompiledRules* rules);
 void LoadLogs(YamlReader& r, const YAML::Node& node, CompiledRules* rules);
+void LoadState(YamlReader& r, const YAML::Node& node, CompiledRules* rules);
 void LoadTimeIntervals(YamlReader& r, const YAML::Node& node, CompiledRules* rules);
 void LoadSilences(YamlReader& r, const YAML::Node& node, CompiledRules* rules);
 void LoadInhibit(YamlReader& r, const YAML::Node& node, CompiledRules* rules);

@@ -1081,11 +1081,17 @@ bool Live::Commit(bool rewind) {
   m_.commit_seconds.Observe(std::chrono::duration<double>(Clock::now() - commit_started).count());
   size_t buffered = 0, open = 0;
   int64_t newest = INT64_MIN;
+  dedup::StateSizes state;
+  uint64_t expired = 0;
   for (auto& [id, p] : correlate_) {
     buffered += p.merger.buffered();
-    open += p.engine->stats().open_incidents;
+    dedup::EngineStats stats = p.engine->stats();
+    open += stats.open_incidents;
+    expired += stats.fingerprints_expired;
+    state += p.engine->state_sizes();
     if (p.seen) newest = std::max(newest, p.engine->watermark().ms);
   }
+  m_.SetState(state, expired);
   m_.buffered.Set(static_cast<double>(buffered));
   m_.open_incidents.Set(static_cast<double>(open));
   m_.partitions.Set(static_cast<double>(correlate_.size()));

@@ -80,6 +80,17 @@ struct LiveMetrics {
                            .Help("Open incidents in the partitions this replica owns")
                            .Register(r)
                            .Add({})),
+        state_entries(prometheus::BuildGauge()
+                          .Name("noisegate_state_entries")
+                          .Help("Entries of engine state in the owned partitions, by kind; "
+                                "inert ones expire after state.retention")
+                          .Register(r)),
+        state_expired(prometheus::BuildGauge()
+                          .Name("noisegate_state_fingerprints_expired")
+                          .Help("Inert fingerprints the owned partitions' engines have dropped "
+                                "since their state began (carried through restores)")
+                          .Register(r)
+                          .Add({})),
         event_time_lag(prometheus::BuildGauge()
                            .Name("noisegate_event_time_lag_seconds")
                            .Help("Wall clock minus the newest watermark of the owned partitions")
@@ -111,6 +122,21 @@ struct LiveMetrics {
   prometheus::Counter& DeadLetter(const std::string& reason) {
     return dead_letters.Add({{"reason", reason}});
   }
+  // Sets the state gauges from the engines' sizes, summed over the owned partitions.
+  void SetState(const dedup::StateSizes& s, uint64_t expired) {
+    const std::pair<const char*, size_t> kinds[] = {{"fingerprints", s.fingerprints},
+                                                    {"log_signals", s.log_signals},
+                                                    {"flap_histories", s.flap_histories},
+                                                    {"incidents", s.incidents},
+                                                    {"groups", s.groups},
+                                                    {"inhibit_sources", s.inhibit_sources},
+                                                    {"held_records", s.held},
+                                                    {"versions", s.versions},
+                                                    {"traces", s.traces},
+                                                    {"timers", s.timers}};
+    for (auto [kind, n] : kinds) state_entries.Add({{"kind", kind}}).Set(static_cast<double>(n));
+    state_expired.Set(static_cast<double>(expired));
+  }
   prometheus::Counter& Notification(bool page, bool trigger) {
     return notifications.Add(
         {{"route", page ? "page" : "ticket"}, {"action", trigger ? "trigger" : "resolve"}});
@@ -129,6 +155,8 @@ struct LiveMetrics {
   prometheus::Gauge& partitions;
   prometheus::Gauge& buffered;
   prometheus::Gauge& open_incidents;
+  prometheus::Family<prometheus::Gauge>& state_entries;
+  prometheus::Gauge& state_expired;
   prometheus::Gauge& event_time_lag;
   prometheus::Gauge& ready;
   prometheus::Counter& kafka_errors;

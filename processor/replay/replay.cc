@@ -91,12 +91,14 @@ class ReplaySink : public dedup::Sink {
       (trigger ? s_->ticket_triggers : s_->ticket_resolves)++;
       if (trigger && n.reason == "open") s_->tickets_opened++;
     }
-    EmittedEvent ev{n.action, n.route, n.at.ms, n.incident->id, std::string(n.reason),
-                    line_,    {},      {}};
+    EmittedEvent ev{n.action, n.route, n.at.ms, n.incident->id, std::string(n.reason), {}, {}};
     if (trigger) {
       ev.summary = IncidentSummary(*n.incident, rules_);
-      for (const dedup::Member& m : n.incident->members)
-        ev.fingerprints.push_back(m.fingerprint.value);
+      if (opt_.keep_members) {
+        for (const dedup::Member& m : n.incident->members) {
+          ev.fingerprints.push_back(m.fingerprint.value);
+        }
+      }
     }
     s_->events.push_back(std::move(ev));
     OutFile& out = page ? pages : tickets;
@@ -233,6 +235,8 @@ Result<ReplaySummary> RunReplay(std::shared_ptr<const rules::CompiledRules> rule
   engine.Finish();
   summary.incidents_opened = engine.stats().incidents_opened;
   summary.open_incidents_at_end = engine.stats().open_incidents;
+  summary.state_at_end = engine.state_sizes();
+  summary.fingerprints_expired = engine.stats().fingerprints_expired;
   // Dead letters are counted as records too: each is one input record with one decision.
   summary.records += summary.dead_letters;
   return summary;
@@ -251,6 +255,9 @@ void PrintSummary(const ReplaySummary& s, std::ostream& out) {
   if (s.late) out << "late records:      " << s.late << "\n";
   out << "incidents opened:  " << s.incidents_opened << " (" << s.open_incidents_at_end
       << " still open at the end)\n";
+  out << "state at the end:  " << s.state_at_end.fingerprints << " fingerprints ("
+      << s.fingerprints_expired << " inert ones expired on the way), " << s.state_at_end.log_signals
+      << " log signals, " << s.state_at_end.versions << " versions\n";
   out << "pages:             " << s.pages_opened << " incidents paged (" << s.page_triggers
       << " triggers, " << s.page_resolves << " resolves)\n";
   out << "tickets:           " << s.tickets_opened << " incidents ticketed (" << s.ticket_triggers

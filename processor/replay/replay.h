@@ -29,18 +29,20 @@ struct ReplayOptions {
   size_t max_message_bytes = 1 << 20;
   std::string pages_topic = "noisegate.pages";
   std::string tickets_topic = "noisegate.tickets";
+  // Keep each trigger's member fingerprints in the summary (for --diff). Off, the summary's
+  // memory grows only by a few dozen bytes per notification over a long replay.
+  bool keep_members = false;
 };
 
-// An output line kept in memory (for --diff and rule tests).
+// A notification kept in memory (for the summary and --diff).
 struct EmittedEvent {
   dedup::NotifyAction action;
   rules::Action route;
   int64_t at_ms;
   std::string incident;
   std::string reason;
-  std::string json;  // the exact line written
   std::string summary;
-  std::vector<uint64_t> fingerprints;  // the incident's members when it was sent
+  std::vector<uint64_t> fingerprints;  // its members when it was sent (keep_members only)
 };
 
 struct ReplaySummary {
@@ -56,6 +58,8 @@ struct ReplaySummary {
   std::map<std::string, uint64_t, std::less<>> rule_hits;
   std::map<std::string, uint64_t> dead_letter_reasons;
   size_t open_incidents_at_end = 0;
+  dedup::StateSizes state_at_end;  // engine state held at the end
+  uint64_t fingerprints_expired = 0;
   std::vector<EmittedEvent> events;  // pages and tickets, in output order
 };
 

@@ -126,6 +126,7 @@ TEST_F(ReplayTest, DiffShowsPagesThatOnlyOneRuleVersionSends) {
                                        Envelope("a", 1, 2000, Alert("Slow", "warning")));
   ReplayOptions opt;
   opt.dumps = {{a, std::nullopt}};
+  opt.keep_members = true;  // as `replay --diff` sets it
   std::ostringstream log, out;
   auto base = RunReplay(Rules(), opt, log);
   auto pages_warnings = RunReplay(Rules(), opt, log);

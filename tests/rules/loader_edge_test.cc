@@ -92,6 +92,28 @@ TEST(LoaderDocumentTest, UnknownKeyFarFromAnyListsTheKnownKeys) {
   EXPECT_THAT(d.message, HasSubstr("expected one of fingerprint, flapping or resolve_timeout"));
 }
 
+TEST(LoaderStateTest, RetentionsAreReadAndDefaultSafely) {
+  auto defaults = LoadOk("");
+  ASSERT_NE(defaults, nullptr);
+  EXPECT_EQ(defaults->state.retention, Millis{3'600'000});
+  EXPECT_EQ(defaults->state.version_retention, Millis{7 * 86'400'000});
+  auto set = LoadOk("state: {retention: 0s, version_retention: 2d}\n");
+  ASSERT_NE(set, nullptr);
+  EXPECT_EQ(set->state.retention, Millis{0});
+  EXPECT_EQ(set->state.version_retention, Millis{2 * 86'400'000});
+}
+
+TEST(LoaderStateTest, BadRetentionNamesItsPlace) {
+  Diagnostic d = OnlyError("state:\n  retention: soon\n");
+  EXPECT_EQ(d.line, 2);
+  EXPECT_EQ(d.column, 14);
+  EXPECT_EQ(d.path, "state.retention");
+  d = OnlyError("state: {version_retention: 0s}\n");
+  EXPECT_EQ(d.path, "state.version_retention");
+  d = OnlyError("state: {keep: 1h}\n");
+  EXPECT_EQ(d.path, "state.keep");
+}
+
 TEST(LoaderDocumentTest, NullValueIsNotADefault) {
   Diagnostic d = OnlyError("allowed_lateness:\n");
   EXPECT_EQ(d.ToString(),

@@ -1,0 +1,117 @@
+// A varied rule set and stream for engine tests that compare two runs: topology, flapping,
+// inhibition, silences, surges with a baseline, traces, versions, several correlate rules;
+// and Lines(), which flattens what a sink captured into comparable lines.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "tests/dedup/engine_test_util.h"
+
+namespace noisegate::dedup::testing {
+
+// Every kind of state at once: topology, flapping, inhibition, silences, surges with a
+// baseline, traces, versions, several correlate rules and repeats.
+inline constexpr char kVariedRules[] = R"(
+topology:
+  services:
+    web: {user_facing: true, depends_on: [api]}
+    api: {user_facing: true, depends_on: [db]}
+  components:
+    - match: ['cluster="pg"']
+      component: db
+dedup:
+  flapping: {changes: 4, within: 10m, stable_for: 5m}
+  resolve_timeout: 30m
+logs:
+  surge: {min_count: 5, within: 1m, over_baseline: 3x, baseline_window: 30m, warmup: 10m}
+silences:
+  - matchers: ['namespace="dev"']
+inhibit:
+  - source: ['alertname="NodeDown"']
+    target: ['severity=~"warning|critical"']
+    equal: [node]
+correlate:
+  - name: nodes
+    match: ['alertname=~"Node.*"']
+    group_by: [node]
+    group_wait: 30s
+    close_after: 5m
+  - name: impact
+    group_by: [impacted_service]
+    group_wait: 30s
+    group_interval: 2m
+    close_after: 10m
+    max_duration: 2h
+    max_members: 40
+page:
+  when:
+    - ['impacted_user_facing="true"', 'severity="critical"']
+    - ['alertname="NodeDown"']
+  repeat_interval: 1h
+)";
+
+// A deterministic, varied stream: alerts that fire, repeat, resolve and flap; node outages
+// that inhibit pod alerts; error logs that hum along and then surge, with traces and versions.
+inline std::vector<Record> VariedStream() {
+  std::vector<Record> out;
+  uint64_t x = 0x9e3779b97f4a7c15;
+  auto next = [&x](uint64_t n) {
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    return x % n;
+  };
+  const char* alerts[] = {"HighLatency", "ErrorRate", "PodCrash", "DiskFull", "NodeDown"};
+  const char* sev[] = {"warning", "critical"};
+  const char* services[] = {"web", "api", "other"};
+  int64_t t = 0;
+  for (int i = 0; i < 3000; ++i) {
+    t += static_cast<int64_t>(next(4000));
+    if (i % 250 == 249) t += 25 * kM;  // quiet spells, so incidents close and new ones open
+    uint64_t kind = next(10);
+    if (kind < 5) {
+      std::string name = alerts[next(5)];
+      Labels labels{
+          {"alertname", name}, {"severity", sev[next(2)]}, {"node", "n" + std::to_string(next(3))}};
+      if (name != "NodeDown") labels.push_back({"service", services[next(3)]});
+      if (next(7) == 0) labels.push_back({"cluster", "pg"});
+      if (next(20) == 0) labels.push_back({"namespace", "dev"});
+      out.push_back(Alert(t, labels, next(3) == 0));
+    } else {
+      bool surge = (t / (10 * kM)) % 3 == 2;  // every third 10-minute block surges
+      int burst = surge ? 4 : 1;
+      for (int k = 0; k < burst; ++k) {
+        Record r = Log(t, services[next(2)],
+                       "timeout after " + std::to_string(next(5000)) + "ms calling db");
+        if (next(3) == 0) r.trace_id = "tr-" + std::to_string(next(50));
+        r.labels.Add("version", "v" + std::to_string(t / (40 * kM)));
+        r.labels.Canonicalize();
+        out.push_back(std::move(r));
+      }
+    }
+  }
+  return out;
+}
+
+// Flattens what a sink captured into comparable lines.
+inline std::vector<std::string> Lines(const CaptureSink& s) {
+  std::vector<std::string> out;
+  for (const Decided& d : s.decisions) {
+    out.push_back("d " + std::string(DecisionName(d.decision)) + " " + d.incident + " " + d.rule +
+                  " " + ToHex(d.fingerprint));
+  }
+  for (const Sent& n : s.sent) {
+    std::string imp;
+    for (int i : n.impacted) imp += std::to_string(i) + ",";
+    std::string ev;
+    for (const std::string& e : n.evidence) ev += e + ";";
+    out.push_back("n " + std::to_string(static_cast<int>(n.action)) + " " +
+                  std::to_string(static_cast<int>(n.route)) + " " + std::to_string(n.at) + " " +
+                  n.incident + " " + n.reason + " " + std::to_string(n.members) + " " + imp + " " +
+                  std::string(SeverityName(n.severity)) + " " + ev);
+  }
+  return out;
+}
+
+}  // namespace noisegate::dedup::testing
