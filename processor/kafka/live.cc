@@ -418,20 +418,52 @@ bool Live::BeginTransaction() {
 void Live::Produce(const std::string& topic, int32_t partition, std::string_view key,
                    const std::string_view* value, int64_t ts) {
   txn_has_work_ = true;
+  if (txn_failed_) return;  // the transaction aborts anyway: what it holds is done again
+  Clock::time_point full_since{};
+  Clock::time_point next_log{};
   while (true) {
     RdKafka::ErrorCode err = producer_->produce(
         topic, partition, RdKafka::Producer::RK_MSG_COPY,
         value ? const_cast<char*>(value->data()) : nullptr, value ? value->size() : 0,
         key.empty() ? nullptr : key.data(), key.size(), ts, nullptr);
-    if (err == RdKafka::ERR_NO_ERROR) return;
-    if (err == RdKafka::ERR__QUEUE_FULL) {
-      producer_->poll(50);
-      continue;
+    if (err == RdKafka::ERR_NO_ERROR) {
+      if (full_since != Clock::time_point{}) {
+        log_ << "noisegate: level=info event=produce_queue_drained waited_ms="
+             << std::chrono::duration_cast<milliseconds>(Clock::now() - full_since).count() << "\n";
+      }
+      return;
     }
-    log_ << "noisegate: level=error event=produce topic=" << topic << " error=\""
-         << RdKafka::err2str(err) << "\"\n";
-    txn_failed_ = true;
-    return;
+    if (err != RdKafka::ERR__QUEUE_FULL) {
+      log_ << "noisegate: level=error event=produce topic=" << topic << " error=\""
+           << RdKafka::err2str(err) << "\"\n";
+      txn_failed_ = true;
+      return;
+    }
+    // The producer's queue is full: the broker is slow or away. Wait for deliveries, keep
+    // /healthz alive and say why we are not ready; but only so long (the consumer is not
+    // served meanwhile, and a stop must not wait on the broker). Giving up fails the
+    // transaction: it aborts and everything in it is processed again.
+    auto now = Clock::now();
+    if (full_since == Clock::time_point{}) full_since = now;
+    health_.Beat();
+    if (now >= next_log) {
+      health_.SetReady(false, "producer queue full");
+      m_.ready.Set(0);
+      log_ << "noisegate: level=warn event=produce_queue_full topic=" << topic
+           << " queued=" << producer_->outq_len()
+           << " waited_ms=" << std::chrono::duration_cast<milliseconds>(now - full_since).count()
+           << "\n";
+      next_log = now + milliseconds(5000);
+    }
+    if (stop_ || now - full_since >= cfg_.produce_wait) {
+      log_ << "noisegate: level=error event=produce_gave_up topic=" << topic
+           << " waited_ms=" << std::chrono::duration_cast<milliseconds>(now - full_since).count()
+           << " reason=\"" << (stop_ ? "stopping" : "produce_wait passed")
+           << "\" action=\"aborting the transaction; its input is processed again\"\n";
+      txn_failed_ = true;
+      return;
+    }
+    producer_->poll(50);
   }
 }
 
@@ -836,7 +868,7 @@ void Live::WriteMarks() {
     w.Bool(idle);
     std::string_view v = buf_;
     for (int32_t p = 0; p < repartitions_; ++p) {
-      Produce(cfg_.repartition_topic, p, {}, &v, ip.last_ts == INT64_MIN ? WallMs() : ip.last_ts);
+      Produce(cfg_.repartition_topic, p, {}, &v, WallMs());
     }
     ip.marked = true;
     ip.marked_ts = ip.last_ts;
@@ -940,7 +972,10 @@ void Live::IngestOne(InputPartition& ip) {
         continue;
       }
       std::string_view v = buf_;
-      Produce(cfg_.repartition_topic, PartitionOf(key, repartitions_), key, &v, rec.time.ms);
+      // The wall clock, not the event time (which the record carries): the topic's
+      // retention must count from when the record was written, or a backfill of old
+      // events would be deleted before the correlate stage reads it.
+      Produce(cfg_.repartition_topic, PartitionOf(key, repartitions_), key, &v, WallMs());
     }
   }
   ip.next_offset = m.offset + 1;
@@ -1063,7 +1098,11 @@ bool Live::Commit(bool rewind) {
       }
     }
     if (abort_error) {
-      log_ << "noisegate: level=error event=abort_failed error=\"" << abort_error->str() << "\"\n";
+      // Stopping: nothing is lost (the next owner fences this producer and resumes from the
+      // committed offsets), so the stop stays clean. Otherwise the pod restarts.
+      log_ << "noisegate: level=error event=abort_failed error=\"" << abort_error->str()
+           << "\" stopping=" << (stop_ ? 1 : 0) << "\n";
+      if (stop_) return false;
       fatal_ = true;
       return false;
     }

@@ -40,7 +40,7 @@ void LoadYaml(rules::YamlReader& r, const std::string& text, RunConfig* c) {
   if (!r.CheckMap(doc, "",
                   {"kafka", "group", "instance", "topics", "partitions", "partition_by",
                    "commit_interval", "idle_timeout", "input_sync_wait", "shutdown_timeout",
-                   "restore_wait", "max_message_bytes", "metrics_listen"},
+                   "restore_wait", "produce_wait", "max_message_bytes", "metrics_listen"},
                   "the run config (a map)")) {
     return;
   }
@@ -106,6 +106,7 @@ void LoadYaml(rules::YamlReader& r, const std::string& text, RunConfig* c) {
   dur("input_sync_wait", &c->input_sync_wait);
   dur("shutdown_timeout", &c->shutdown_timeout);
   dur("restore_wait", &c->restore_wait);
+  dur("produce_wait", &c->produce_wait);
   if (YAML::Node n = YamlReader::Get(doc, "max_message_bytes"); YamlReader::Has(n)) {
     if (auto v = r.Int(n, "max_message_bytes", 1024, 1 << 30)) {
       c->max_message_bytes = static_cast<size_t>(*v);

@@ -41,6 +41,9 @@ struct RunConfig {
   // (the previous owner's last transaction, still being completed). Past it, the newest
   // checkpoint there is is used, and an error is logged and counted.
   std::chrono::milliseconds restore_wait{30'000};
+  // How long producing one message may wait on a full producer queue (broker slow or away)
+  // before the transaction is given up: aborted, and its input processed again.
+  std::chrono::milliseconds produce_wait{60'000};
   size_t max_message_bytes = 1 << 20;
   std::string metrics_listen = "0.0.0.0:9464";  // empty = no metrics endpoint
 

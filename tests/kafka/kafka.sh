@@ -135,6 +135,10 @@ share.coordinator.state.topic.min.isr=1
 group.initial.rebalance.delay.ms=0
 auto.create.topics.enable=true
 delete.topic.enable=true
+# The tests' estates carry fixed event times, days or weeks old by the time a test runs, and
+# their messages keep those times. Time-based retention would delete them at the broker's
+# first retention check (5 minutes after start): a long scenario then lost its input.
+log.retention.ms=-1
 # Small machine (2 cores).
 num.network.threads=2
 num.io.threads=2
