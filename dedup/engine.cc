@@ -145,6 +145,22 @@ Engine::Engine(std::shared_ptr<const rules::CompiledRules> rules, Sink* sink)
     input_fp_override_.push_back(fp.has_value());
     input_fp_labels_.push_back(fp ? SortedUnique(*fp) : std::vector<std::string>{});
   }
+  for (const rules::CorrelateRule& c : rules_->correlate) {
+    correlate_seed_.push_back(XXH3_64bits(c.name.data(), c.name.size()));
+  }
+  for (const rules::InhibitRule& in : rules_->inhibit) inhibit_seed_.push_back(InhibitIdentity(in));
+}
+
+uint64_t Engine::InhibitIdentity(const rules::InhibitRule& rule) {
+  // Its content, not its name: unnamed rules are named by position ("inhibit[2]").
+  std::string id = rule.source.ToString();
+  id.push_back('\x1f');
+  id += rule.target.ToString();
+  for (const std::string& e : rule.equal) {
+    id.push_back('\x1f');
+    id += e;
+  }
+  return XXH3_64bits(id.data(), id.size());
 }
 
 Engine::~Engine() = default;
@@ -237,7 +253,9 @@ bool Engine::RecordChange(uint32_t slot, EventTime t) {
 Incident* Engine::IncidentOf(const FpState& st) {
   if (st.incident == kNone) return nullptr;
   Incident& inc = incidents_[st.incident];
-  if (inc.generation != st.incident_generation || inc.state == IncidentState::kClosed) {
+  // An incident whose correlate rule a rules change removed takes nothing more: it closes.
+  if (inc.generation != st.incident_generation || inc.state == IncidentState::kClosed ||
+      inc.rule < 0) {
     return nullptr;
   }
   return &inc;
@@ -473,10 +491,10 @@ bool Engine::RuleMuted(const rules::CorrelateRule& rule, EventTime t) const {
 
 namespace {
 
-uint64_t EqualHash(size_t rule, const std::vector<std::string>& equal,
+uint64_t EqualHash(uint64_t seed, const std::vector<std::string>& equal,
                    const rules::LabelSource& labels) {
   XXH3_state_t state;
-  XXH3_64bits_reset_withSeed(&state, rule);
+  XXH3_64bits_reset_withSeed(&state, seed);
   for (const std::string& name : equal) {
     std::string_view v = labels.Get(name);
     uint64_t len = v.size();
@@ -494,7 +512,7 @@ void Engine::UpdateInhibitSources(uint32_t fp_slot, const RecordLabels* labels, 
   if (firing) {
     for (size_t i = 0; i < rules.size(); ++i) {
       if (!rules[i].source.Matches(*labels)) continue;
-      uint64_t h = EqualHash(i, rules[i].equal, *labels);
+      uint64_t h = EqualHash(inhibit_seed_[i], rules[i].equal, *labels);
       inhibit_sources_[h].push_back(InhibitSource{fp_slot, rules[i].target.Matches(*labels)});
       source_of_[fp_slot].push_back(h);
     }
@@ -520,7 +538,7 @@ int64_t Engine::FindInhibitor(const RecordLabels& labels, const FpState& self,
   const auto& rules = rules_->inhibit;
   for (size_t i = 0; i < rules.size(); ++i) {
     if (!rules[i].target.Matches(labels)) continue;
-    auto it = inhibit_sources_.find(EqualHash(i, rules[i].equal, labels));
+    auto it = inhibit_sources_.find(EqualHash(inhibit_seed_[i], rules[i].equal, labels));
     if (it == inhibit_sources_.end()) continue;
     // Alertmanager: an alert that matches both sides is not inhibited by sources that also
     // match both sides, so an alert never inhibits itself or its peers.
@@ -644,7 +662,7 @@ uint32_t Engine::Correlate(const Record& r, RecordLabels& labels, uint32_t fp_sl
   std::sort(impacts.begin(), impacts.end());
 
   XXH3_state_t hs;
-  XXH3_64bits_reset_withSeed(&hs, static_cast<uint64_t>(rule_index));
+  XXH3_64bits_reset_withSeed(&hs, correlate_seed_[rule_index]);
   bool by_impact = false;
   for (const std::string& dim : rule.group_by) {
     if (dim == "impacted_service") {
@@ -787,7 +805,7 @@ void Engine::AddMember(Incident& inc, const Record& r, const RecordLabels& label
   for (size_t i = 0; i < inhibit.size(); ++i) {
     if (!inhibit[i].target.Matches(labels)) continue;
     InhibitTarget& target = inc.targets.emplace_back();
-    target.equal_hash = EqualHash(i, inhibit[i].equal, labels);
+    target.equal_hash = EqualHash(inhibit_seed_[i], inhibit[i].equal, labels);
     target.member = static_cast<uint32_t>(inc.members.size());
     target.rule = static_cast<uint32_t>(i);
     target.two_sided = inhibit[i].source.Matches(labels);
@@ -853,6 +871,13 @@ void Engine::Schedule(TimerKind kind, uint32_t slot, EventTime at) {
 void Engine::ScheduleIncident(uint32_t slot) {
   Incident& inc = incidents_[slot];
   if (inc.state == IncidentState::kClosed) return;
+  if (inc.rule < 0) {  // its rule is gone: closes now
+    if (watermark_ < inc.scheduled) {
+      inc.scheduled = watermark_;
+      timers_.push(Timer{watermark_, TimerKind::kIncident, slot, inc.generation});
+    }
+    return;
+  }
   const rules::CorrelateRule& rule = rules_->correlate[inc.rule];
   EventTime next = kMaxTime;
   if (inc.state == IncidentState::kPending) {
@@ -922,6 +947,10 @@ void Engine::InhibitAtNotify(Incident& inc) {
 
 void Engine::FireIncidentTimer(uint32_t slot, EventTime t) {
   Incident& inc = incidents_[slot];
+  if (inc.rule < 0) {
+    CloseIncident(slot, t);  // a paged incident always gets its resolve
+    return;
+  }
   const rules::CorrelateRule& rule = rules_->correlate[inc.rule];
   // Alertmanager checks inhibition when it notifies: a source that started firing after its
   // targets joined this incident still mutes them.
@@ -968,8 +997,9 @@ void Engine::FireFingerprintTimer(uint32_t slot, EventTime t) {
   if (st.firing && st.kind == SignalKind::kLog && t >= st.last_seen + rules.logs.surge.quiet_for) {
     st.firing = false;
     if (IncidentOf(st) != nullptr) MemberResolved(st, t);
-  } else if (st.firing && st.kind == SignalKind::kAlert && timeout.count() > 0 &&
-             t >= st.last_seen + timeout) {
+  } else if (st.firing && st.kind == SignalKind::kAlert &&
+             ((timeout.count() > 0 && t >= st.last_seen + timeout) ||
+              (st.last_seen < refresh_before_ && t >= refresh_before_ + kRefreshGrace))) {
     st.firing = false;
     UpdateInhibitSources(slot, nullptr, false);
     if (IncidentOf(st) != nullptr) MemberResolved(st, t);
@@ -995,6 +1025,9 @@ void Engine::FireFingerprintTimer(uint32_t slot, EventTime t) {
   }
   if (st.firing && st.kind == SignalKind::kAlert && timeout.count() > 0) {
     next = std::min(next, st.last_seen + timeout);
+  }
+  if (st.firing && st.kind == SignalKind::kAlert && st.last_seen < refresh_before_) {
+    next = std::min(next, refresh_before_ + kRefreshGrace);
   }
   if (next != kMaxTime) Schedule(TimerKind::kFingerprint, slot, next);
 }
@@ -1186,7 +1219,8 @@ void Engine::Finish() {
   // Send what group_wait holds back, at the time it was due.
   std::vector<uint32_t> pending;
   for (uint32_t slot : open_order_) {
-    if (incidents_[slot].state == IncidentState::kPending) pending.push_back(slot);
+    const Incident& inc = incidents_[slot];
+    if (inc.state == IncidentState::kPending && inc.rule >= 0) pending.push_back(slot);
   }
   auto due_of = [&](uint32_t slot) {
     const Incident& inc = incidents_[slot];

@@ -121,14 +121,24 @@ class Engine {
   void Finish();
 
   // Checkpoints (dedup/snapshot.cc). SaveState writes everything the engine knows (open
-  // incidents, fingerprints, windows, timers, log baselines, held records) but not the rules.
-  // LoadState, on a freshly constructed engine with the same rules, restores it so that
-  // processing continues exactly as if it had never stopped. It fails on corrupt bytes, on
-  // another format version, or when the state was written under rules whose indexes
-  // (inputs, topology, inhibit and correlate rules, fingerprint labels) differ; after a
-  // failure the engine is unspecified and must be discarded.
+  // incidents, fingerprints, windows, timers, log baselines, held records) but not the rules,
+  // with the names its indexes stand for. LoadState, on a freshly constructed engine, restores
+  // it so that processing continues exactly as if it had never stopped; the engine's rules may
+  // differ from those the state was written under (a reload, or a restart with new rules):
+  // state is matched by name (input topic, correlate rule name, topology node name, inhibit
+  // rule content), so reordering keeps everything. An open incident whose correlate rule is
+  // gone is closed, with a resolve if it notified, at the next event time. After a change of
+  // fingerprint labels, alerts still firing under the old fingerprints resolve unless heard
+  // again within kRefreshGrace (their records now arrive under new fingerprints). LoadState
+  // fails on corrupt bytes or an unknown format version; after a failure the engine is
+  // unspecified and must be discarded.
   void SaveState(std::string* out) const;
   Status LoadState(std::string_view bytes);
+
+  // How long alerts firing under fingerprints that a rules change replaced may go unheard
+  // before they count as resolved: Alertmanager's default repeat_interval, within which it
+  // sends a still-firing alert again.
+  static constexpr Millis kRefreshGrace{4 * 3'600'000};
 
   EventTime watermark() const { return watermark_; }
   // When the earliest pending timer is due (kMaxTime when none): a driver that advances
@@ -159,6 +169,7 @@ class Engine {
     }
   };
 
+  static uint64_t InhibitIdentity(const rules::InhibitRule& rule);
   void ProcessAlert(const Record& r, RecordLabels& labels, DecisionEvent& ev);
   void ProcessLog(const Record& r, RecordLabels& labels, DecisionEvent& ev);
   uint32_t LookupOrInsert(Fingerprint fp, uint64_t verify, SignalKind kind);
@@ -222,6 +233,13 @@ class Engine {
   std::vector<std::vector<std::string>> input_fp_labels_;  // per input (empty = default)
   std::vector<char> input_fp_override_;
   std::vector<std::string> log_fp_labels_;
+  // Hash seeds of the rules' identities: a correlate rule's name, an inhibit rule's content.
+  // Group and inhibition keys are seeded with them, not with positions, so that reordering
+  // the rules keeps every key.
+  std::vector<uint64_t> correlate_seed_;
+  std::vector<uint64_t> inhibit_seed_;
+  // Alerts firing and last seen before this time were fingerprinted under other labels.
+  EventTime refresh_before_ = kMinTime;
   EventTime watermark_ = kMinTime;
   EventTime first_record_ = kMinTime;
   EngineStats stats_;

@@ -3,6 +3,7 @@
 // against restoring indexes into a rule set they were not written for.
 #include <xxhash.h>
 
+#include <algorithm>
 #include <span>
 
 #include "dedup/codec.h"
@@ -13,12 +14,14 @@ namespace noisegate::dedup {
 namespace {
 
 constexpr uint64_t kMagic = 0x3174617473676e;  // "ngstat1"
-// Version 2 adds expired fingerprint slots, free log rates and when versions were last seen;
-// version 1 is still read.
-constexpr uint32_t kVersion = 2;
+// Version 2 adds expired fingerprint slots, free log rates and when versions were last seen.
+// Version 3 replaces the rules digest with the names the state's indexes stand for, so state
+// survives a rules change. Versions 1 and 2 are still read (under unchanged rules).
+constexpr uint32_t kVersion = 3;
 
-// Everything in the rules that engine state points into by index or hashes into keys.
-uint64_t RulesDigest(const rules::CompiledRules& r) {
+// Versions 1 and 2: everything in the rules that engine state points into by index or hashes
+// into keys; the state only loads under rules with the same digest.
+uint64_t LegacyRulesDigest(const rules::CompiledRules& r) {
   std::string d;
   Writer w(&d);
   auto list = [&](const std::vector<std::string>& v) {
@@ -47,6 +50,47 @@ uint64_t RulesDigest(const rules::CompiledRules& r) {
     list(c.group_by);
   }
   return XXH3_64bits(d.data(), d.size());
+}
+
+// What decides fingerprints: when it changes, the same alert gets another fingerprint.
+uint64_t FingerprintDigest(const rules::CompiledRules& r) {
+  std::string d;
+  Writer w(&d);
+  auto list = [&](std::vector<std::string> v) {
+    std::sort(v.begin(), v.end());
+    v.erase(std::unique(v.begin(), v.end()), v.end());
+    w.Var(v.size());
+    for (const std::string& s : v) w.Str(s);
+  };
+  list(r.dedup.fingerprint);
+  list(r.logs.fingerprint);
+  w.Bool(r.logs.template_auto);
+  std::vector<const rules::InputRule*> inputs;
+  for (const rules::InputRule& in : r.inputs) inputs.push_back(&in);
+  std::sort(inputs.begin(), inputs.end(),
+            [](const auto* a, const auto* b) { return a->topic < b->topic; });
+  for (const rules::InputRule* in : inputs) {
+    w.Str(in->topic);
+    w.Str(in->format);
+    w.Bool(in->fingerprint.has_value());
+    if (in->fingerprint) list(*in->fingerprint);
+  }
+  return XXH3_64bits(d.data(), d.size());
+}
+
+// Old index -> new index (-1: gone) of one kind of rule element, matched by key.
+template <typename Key>
+std::vector<int> MatchByKey(const std::vector<Key>& old_keys, const std::vector<Key>& new_keys) {
+  std::vector<int> map(old_keys.size(), -1);
+  for (size_t i = 0; i < old_keys.size(); ++i) {
+    auto it = std::find(new_keys.begin(), new_keys.end(), old_keys[i]);
+    if (it != new_keys.end()) map[i] = static_cast<int>(it - new_keys.begin());
+  }
+  return map;
+}
+
+int Remapped(const std::vector<int>& map, int old) {
+  return old >= 0 && static_cast<size_t>(old) < map.size() ? map[old] : -1;
 }
 
 void PutLabels(const LabelSet& labels, Writer& w) {
@@ -282,7 +326,25 @@ void Engine::SaveState(std::string* out) const {
   Writer w(out);
   w.U64(kMagic);
   w.Var(kVersion);
-  w.U64(RulesDigest(*rules_));
+  // What the indexes in the state stand for, and the hash seeds of the rules that key it.
+  w.Var(rules_->inputs.size());
+  for (const rules::InputRule& in : rules_->inputs) w.Str(in.topic);
+  w.Var(rules_->topology.size());
+  for (size_t i = 0; i < rules_->topology.size(); ++i) {
+    w.Str(rules_->topology.node(static_cast<int>(i)).name);
+  }
+  w.Var(rules_->inhibit.size());
+  for (size_t i = 0; i < rules_->inhibit.size(); ++i) {
+    w.U64(InhibitIdentity(rules_->inhibit[i]));
+    w.U64(inhibit_seed_[i]);
+  }
+  w.Var(rules_->correlate.size());
+  for (size_t i = 0; i < rules_->correlate.size(); ++i) {
+    w.Str(rules_->correlate[i].name);
+    w.U64(correlate_seed_[i]);
+  }
+  w.U64(FingerprintDigest(*rules_));
+  w.Time(refresh_before_);
   w.Time(watermark_);
   w.Time(first_record_);
   w.Var(stats_.records);
@@ -392,13 +454,68 @@ Status Engine::LoadState(std::string_view bytes) {
   Reader rd(bytes);
   if (rd.U64() != kMagic) return corrupt("not a noisegate state");
   const uint64_t version = rd.Var();
-  if (version != kVersion && version != 1) {
-    return corrupt("format version " + std::to_string(version) + ", this build reads 1 and " +
+  if (version < 1 || version > kVersion) {
+    return corrupt("format version " + std::to_string(version) + ", this build reads 1 to " +
                    std::to_string(kVersion));
   }
-  if (rd.U64() != RulesDigest(*rules_)) {
-    return corrupt(
-        "written under different rules (inputs, topology, inhibit or correlate rules changed)");
+  // Old index -> new index, per kind of rule element.
+  std::vector<int> input_map, node_map, inhibit_map, correlate_map;
+  bool fingerprints_changed = false;
+  auto identity = [](size_t n) {
+    std::vector<int> v(n);
+    for (size_t i = 0; i < n; ++i) v[i] = static_cast<int>(i);
+    return v;
+  };
+  if (version <= 2) {
+    if (rd.U64() != LegacyRulesDigest(*rules_)) {
+      return corrupt(
+          "written by an older noisegate under different rules (inputs, topology, "
+          "inhibit or correlate rules changed); it loads only under the same rules");
+    }
+    input_map = identity(rules_->inputs.size());
+    node_map = identity(rules_->topology.size());
+    inhibit_map = identity(rules_->inhibit.size());
+    correlate_map = identity(rules_->correlate.size());
+    // Those versions seeded group and inhibition keys with rule positions.
+    for (size_t i = 0; i < inhibit_seed_.size(); ++i) inhibit_seed_[i] = i;
+    for (size_t i = 0; i < correlate_seed_.size(); ++i) correlate_seed_[i] = i;
+  } else {
+    std::vector<std::string> old_inputs, new_inputs, old_nodes, new_nodes, old_rules, new_rules;
+    std::vector<uint64_t> old_inhibit, new_inhibit, inhibit_seeds, correlate_seeds;
+    uint64_t n = rd.Count(1);
+    for (uint64_t i = 0; i < n && rd.ok(); ++i) old_inputs.emplace_back(rd.Str());
+    n = rd.Count(1);
+    for (uint64_t i = 0; i < n && rd.ok(); ++i) old_nodes.emplace_back(rd.Str());
+    n = rd.Count(16);
+    for (uint64_t i = 0; i < n && rd.ok(); ++i) {
+      old_inhibit.push_back(rd.U64());
+      inhibit_seeds.push_back(rd.U64());
+    }
+    n = rd.Count(9);
+    for (uint64_t i = 0; i < n && rd.ok(); ++i) {
+      old_rules.emplace_back(rd.Str());
+      correlate_seeds.push_back(rd.U64());
+    }
+    fingerprints_changed = rd.U64() != FingerprintDigest(*rules_);
+    refresh_before_ = rd.Time();
+    if (!rd.ok()) return corrupt("cut short in the rule names");
+    for (const rules::InputRule& in : rules_->inputs) new_inputs.push_back(in.topic);
+    for (size_t i = 0; i < rules_->topology.size(); ++i) {
+      new_nodes.push_back(rules_->topology.node(static_cast<int>(i)).name);
+    }
+    for (const rules::InhibitRule& in : rules_->inhibit) new_inhibit.push_back(InhibitIdentity(in));
+    for (const rules::CorrelateRule& c : rules_->correlate) new_rules.push_back(c.name);
+    input_map = MatchByKey(old_inputs, new_inputs);
+    node_map = MatchByKey(old_nodes, new_nodes);
+    inhibit_map = MatchByKey(old_inhibit, new_inhibit);
+    correlate_map = MatchByKey(old_rules, new_rules);
+    // A rule that stays keeps the seed its keys were made with, wherever it now stands.
+    for (size_t i = 0; i < inhibit_map.size(); ++i) {
+      if (inhibit_map[i] >= 0) inhibit_seed_[inhibit_map[i]] = inhibit_seeds[i];
+    }
+    for (size_t i = 0; i < correlate_map.size(); ++i) {
+      if (correlate_map[i] >= 0) correlate_seed_[correlate_map[i]] = correlate_seeds[i];
+    }
   }
   watermark_ = rd.Time();
   first_record_ = rd.Time();
@@ -463,7 +580,7 @@ Status Engine::LoadState(std::string_view bytes) {
   incidents_.resize(n);
   for (Incident& inc : incidents_) {
     GetIncident(rd, &inc);
-    if (inc.rule >= static_cast<int>(rules_->correlate.size())) rd.Fail();
+    if (inc.rule >= static_cast<int>(correlate_map.size())) rd.Fail();
     if (!rd.ok()) break;
   }
   auto slots = [&](std::vector<uint32_t>* v, uint64_t limit) {
@@ -538,6 +655,42 @@ Status Engine::LoadState(std::string_view bytes) {
     // Written before state expired: arm the expiry of every inert fingerprint.
     for (uint32_t slot = 0; slot < fps_.size(); ++slot) {
       if (!fps_[slot].firing && !fps_[slot].flapping) ScheduleExpiry(slot);
+    }
+  }
+  // Indexes into the rules the state was written under, to indexes into these rules.
+  for (Incident& inc : incidents_) {
+    inc.rule = Remapped(correlate_map, inc.rule);
+    for (Member& m : inc.members) {
+      m.component = Remapped(node_map, m.component);
+      m.culprit = Remapped(node_map, m.culprit);
+    }
+    std::vector<int> impacted;
+    for (int node : inc.impacted) {
+      if (int now = Remapped(node_map, node); now >= 0) impacted.push_back(now);
+    }
+    std::sort(impacted.begin(), impacted.end());
+    inc.impacted = std::move(impacted);
+    for (InhibitTarget& t : inc.targets) {
+      int now = Remapped(inhibit_map, static_cast<int>(t.rule));
+      t.member = now < 0 ? UINT32_MAX : t.member;  // marks it for removal
+      t.rule = static_cast<uint32_t>(std::max(now, 0));
+    }
+    std::erase_if(inc.targets, [](const InhibitTarget& t) { return t.member == UINT32_MAX; });
+  }
+  for (auto& [slot, r] : held_) r.input = Remapped(input_map, r.input);
+  // An open incident whose rule is gone closes at the next event time, with its resolve.
+  for (uint32_t slot : open_order_) {
+    if (incidents_[slot].rule < 0) ScheduleIncident(slot);
+  }
+  if (fingerprints_changed) {
+    // Alerts now arrive under other fingerprints: those firing under the old ones resolve
+    // unless heard again (under the old one) within the grace.
+    refresh_before_ = watermark_ + Millis{1};
+    for (uint32_t slot = 0; slot < fps_.size(); ++slot) {
+      const FpState& st = fps_[slot];
+      if (st.firing && st.kind == SignalKind::kAlert) {
+        Schedule(TimerKind::kFingerprint, slot, refresh_before_ + kRefreshGrace);
+      }
     }
   }
   return {};

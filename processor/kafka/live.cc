@@ -702,7 +702,8 @@ bool Live::Restore(const std::vector<int32_t>& ids) {
         if (version >= 2) rd.SVar();  // the offset, checked above
         std::string_view engine_state = rd.Str();
         st = p.engine->LoadState(engine_state);
-        if (st && (!p.merger.Load(rd) || !rd.done())) {
+        auto input_of = [this](std::string_view topic) { return rules_->FindInput(topic); };
+        if (st && (!p.merger.Load(rd, input_of) || !rd.done())) {
           st = MakeError(ErrorCode::kParse, "checkpoint: merger state is corrupt");
         }
       }

@@ -131,7 +131,10 @@ class InputMerger {
       dedup::EncodeRecord(pool_[e.slot], w);
     }
   }
-  bool Load(dedup::Reader& rd) {
+  // `input_of(topic)` gives each buffered record its input's index under the rules loaded
+  // now (it may differ from when the checkpoint was written: inputs are kept by topic).
+  template <typename InputOf>
+  bool Load(dedup::Reader& rd, InputOf&& input_of) {
     *this = InputMerger();
     uint64_t n = rd.Count(5);
     for (uint64_t i = 0; i < n && rd.ok(); ++i) {
@@ -145,12 +148,14 @@ class InputMerger {
     }
     n = rd.Count(10);
     for (uint64_t i = 0; i < n && rd.ok(); ++i) {
-      int order = static_cast<int>(rd.SVar());
-      if (!dedup::DecodeRecord(rd, &Next())) {
+      rd.SVar();  // the input's index when it was written
+      Record& r = Next();
+      if (!dedup::DecodeRecord(rd, &r)) {
         Discard();
         return false;
       }
-      Push(order);
+      r.input = input_of(std::string_view(r.addr.topic));
+      Push(r.input);
     }
     return rd.ok();
   }

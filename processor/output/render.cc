@@ -183,8 +183,13 @@ void RenderNotification(const dedup::Notification& n, const rules::CompiledRules
     w.Key(dim);
     w.String(value);
   }
-  const auto& by = rules.correlate[inc.rule].group_by;
-  if (std::find(by.begin(), by.end(), "impacted_service") != by.end()) {
+  // (An incident whose rule a reload removed is rendered once more, for its resolve.)
+  bool by_impact = inc.rule < 0 ? !inc.impacted.empty() : false;
+  if (inc.rule >= 0) {
+    const auto& by = rules.correlate[inc.rule].group_by;
+    by_impact = std::find(by.begin(), by.end(), "impacted_service") != by.end();
+  }
+  if (by_impact) {
     w.Key("impacted_service");
     w.BeginArray();
     for (int s : inc.impacted) w.String(topo.node(s).name);

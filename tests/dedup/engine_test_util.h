@@ -62,6 +62,7 @@ struct Sent {
   std::vector<int> impacted;
   Severity severity;
   std::vector<std::string> evidence;
+  std::vector<std::string> impacted_names;  // when the sink knows the topology
 };
 
 struct Decided {
@@ -78,9 +79,20 @@ class CaptureSink : public Sink {
         Decided{e.decision, std::string(e.incident), std::string(e.rule), e.fingerprint});
   }
   void OnNotification(const Notification& n) override {
-    sent.push_back(Sent{n.action, n.route, n.at.ms - kT0, n.incident->id, std::string(n.reason),
-                        n.incident->members.size(), n.incident->impacted, n.incident->severity,
-                        n.incident->evidence});
+    sent.push_back(Sent{n.action,
+                        n.route,
+                        n.at.ms - kT0,
+                        n.incident->id,
+                        std::string(n.reason),
+                        n.incident->members.size(),
+                        n.incident->impacted,
+                        n.incident->severity,
+                        n.incident->evidence,
+                        {}});
+    if (topology != nullptr) {
+      for (int i : n.incident->impacted)
+        sent.back().impacted_names.push_back(topology->node(i).name);
+    }
   }
   std::vector<Decision> Kinds() const {
     std::vector<Decision> out;
@@ -89,6 +101,8 @@ class CaptureSink : public Sink {
   }
   std::vector<Decided> decisions;
   std::vector<Sent> sent;
+  // Set, impacted services are also kept by name (indexes change when the rules do).
+  const rules::Topology* topology = nullptr;
 };
 
 // An engine with its sink, fed in one call.

@@ -103,7 +103,11 @@ inline std::vector<std::string> Lines(const CaptureSink& s) {
   }
   for (const Sent& n : s.sent) {
     std::string imp;
-    for (int i : n.impacted) imp += std::to_string(i) + ",";
+    if (!n.impacted_names.empty()) {
+      for (const std::string& name : n.impacted_names) imp += name + ",";
+    } else {
+      for (int i : n.impacted) imp += std::to_string(i) + ",";
+    }
     std::string ev;
     for (const std::string& e : n.evidence) ev += e + ";";
     out.push_back("n " + std::to_string(static_cast<int>(n.action)) + " " +
