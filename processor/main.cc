@@ -32,6 +32,8 @@ constexpr int kExitFatal = 4;  // run: fatal Kafka error, or shutdown past its t
 
 std::atomic<bool> g_stop{false};
 extern "C" void OnStopSignal(int) { g_stop.store(true); }
+std::atomic<bool> g_reload{false};
+extern "C" void OnReloadSignal(int) { g_reload.store(true); }
 
 std::shared_ptr<const noisegate::rules::CompiledRules> LoadOrReport(const std::string& path) {
   noisegate::rules::LoadResult r = noisegate::rules::LoadRulesFile(path);
@@ -165,6 +167,10 @@ int main(int argc, char** argv) {
     sigemptyset(&sa.sa_mask);
     sigaction(SIGTERM, &sa, nullptr);
     sigaction(SIGINT, &sa, nullptr);
+    struct sigaction hup {};
+    hup.sa_handler = OnReloadSignal;
+    sigemptyset(&hup.sa_mask);
+    sigaction(SIGHUP, &hup, nullptr);  // reload the rules, as Prometheus does
     // Shutdown is bounded: past shutdown_timeout after the signal, exit anyway. Nothing is
     // lost by that: what was not committed is processed again by the next owner.
     auto limit = cfg.config.shutdown_timeout;
@@ -174,7 +180,7 @@ int main(int argc, char** argv) {
       std::cerr << "noisegate: level=error event=shutdown_timeout\n";
       std::_Exit(kExitFatal);
     }).detach();
-    auto exit = noisegate::processor::RunLive(rules, cfg.config, g_stop, std::cerr);
+    auto exit = noisegate::processor::RunLive(rules, cfg.config, g_stop, std::cerr, &g_reload);
     return exit == noisegate::processor::RunExit::kStopped ? kExitOk : kExitFatal;
   }
 

@@ -9,13 +9,25 @@ namespace noisegate::processor {
 
 class AdminServer::Handler : public CivetHandler {
  public:
-  enum Kind { kMetrics, kHealthz, kReadyz };
+  enum Kind { kMetrics, kHealthz, kReadyz, kReload };
   Handler(Kind kind, AdminServer* owner) : kind_(kind), owner_(owner) {}
+
+  bool handlePost(CivetServer*, mg_connection* conn) override {
+    if (kind_ != kReload || !owner_->reloads_) return Reply(conn, 405, "use GET\n");
+    uint64_t id = owner_->reloads_->Request();
+    Reloads::Outcome outcome;
+    if (!owner_->reloads_->Wait(id, std::chrono::seconds(60), &outcome)) {
+      return Reply(conn, 503, "the reload was not done within 60 s; it still will be\n");
+    }
+    return Reply(conn, outcome.ok ? 200 : 500, outcome.message + "\n");
+  }
 
   bool handleGet(CivetServer*, mg_connection* conn) override {
     int status = 200;
     std::string body, type = "text/plain; charset=utf-8";
     switch (kind_) {
+      case kReload:
+        return Reply(conn, 405, "use POST\n");
       case kMetrics: {
         std::ostringstream out;
         prometheus::TextSerializer().Serialize(out, owner_->registry_->Collect());
@@ -42,22 +54,31 @@ class AdminServer::Handler : public CivetHandler {
         break;
       }
     }
+    return Reply(conn, status, body, type);
+  }
+
+ private:
+  static bool Reply(mg_connection* conn, int status, const std::string& body,
+                    const std::string& type = "text/plain; charset=utf-8") {
+    const char* text = status == 200   ? "OK"
+                       : status == 405 ? "Method Not Allowed"
+                       : status == 500 ? "Internal Server Error"
+                                       : "Service Unavailable";
     mg_printf(conn,
               "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
               "Connection: close\r\n\r\n",
-              status, status == 200 ? "OK" : "Service Unavailable", type.c_str(), body.size());
+              status, text, type.c_str(), body.size());
     mg_write(conn, body.data(), body.size());
     return true;
   }
 
- private:
   Kind kind_;
   AdminServer* owner_;
 };
 
 AdminServer::AdminServer(std::shared_ptr<prometheus::Registry> registry,
-                         std::shared_ptr<Health> health)
-    : registry_(std::move(registry)), health_(std::move(health)) {}
+                         std::shared_ptr<Health> health, std::shared_ptr<Reloads> reloads)
+    : registry_(std::move(registry)), health_(std::move(health)), reloads_(std::move(reloads)) {}
 
 AdminServer::~AdminServer() {
   if (server_) server_->close();
@@ -81,6 +102,8 @@ bool AdminServer::Start(const std::string& listen, std::string* error) {
   server_->addHandler("/metrics", metrics_.get());
   server_->addHandler("/healthz", healthz_.get());
   server_->addHandler("/readyz", readyz_.get());
+  reload_ = std::make_unique<Handler>(Handler::kReload, this);
+  server_->addHandler("/-/reload", reload_.get());
   std::vector<int> ports = server_->getListeningPorts();
   port_ = ports.empty() ? 0 : ports[0];
   return true;

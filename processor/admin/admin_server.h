@@ -3,6 +3,9 @@
 //   GET /healthz  200 while the processing loop turns (liveness), 503 when it is stuck
 //   GET /readyz   200 when ready (partitions assigned and restored, last commit succeeded),
 //                 503 otherwise, with the reason as the body
+//   POST /-/reload  reloads the rules (as Prometheus' and Alertmanager's /-/reload): 200 once
+//                 the new rules run, 500 with the diagnostics when they are refused (the old
+//                 rules keep running), 503 when the loop did not get to it in time
 // Handlers run on civetweb's threads and only read atomics and the (thread-safe) registry.
 #pragma once
 
@@ -13,6 +16,8 @@
 #include <memory>
 #include <mutex>
 #include <string>
+
+#include "processor/admin/reloads.h"
 
 class CivetServer;
 
@@ -52,7 +57,8 @@ class Health {
 
 class AdminServer {
  public:
-  AdminServer(std::shared_ptr<prometheus::Registry> registry, std::shared_ptr<Health> health);
+  AdminServer(std::shared_ptr<prometheus::Registry> registry, std::shared_ptr<Health> health,
+              std::shared_ptr<Reloads> reloads);
   ~AdminServer();
   // Listens on `listen` ("0.0.0.0:9464", "127.0.0.1:0" ...). Returns false with `error` set
   // when it cannot. The bound port is then port().
@@ -63,8 +69,9 @@ class AdminServer {
   class Handler;
   std::shared_ptr<prometheus::Registry> registry_;
   std::shared_ptr<Health> health_;
+  std::shared_ptr<Reloads> reloads_;
   std::unique_ptr<CivetServer> server_;
-  std::unique_ptr<Handler> metrics_, healthz_, readyz_;
+  std::unique_ptr<Handler> metrics_, healthz_, readyz_, reload_;
   int port_ = 0;
 };
 

@@ -21,6 +21,7 @@
 #include "processor/kafka/live_metrics.h"
 #include "processor/kafka/merger.h"
 #include "processor/output/render.h"
+#include "rules/loader.h"
 
 namespace noisegate::processor {
 namespace {
@@ -53,6 +54,25 @@ std::string PartitionKey(const Record& r, const std::vector<std::string>& labels
     key.append(r.labels.Get(labels[i]));
   }
   return key;
+}
+
+bool ReadRulesText(const std::string& path, std::string* out) {
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  if (f == nullptr) return false;
+  out->clear();
+  char buf[65536];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof(buf), f)) > 0) out->append(buf, n);
+  bool ok = !std::ferror(f);
+  std::fclose(f);
+  return ok;
+}
+
+std::string ContentHash(std::string_view text) {
+  char buf[24];
+  std::snprintf(buf, sizeof(buf), "%016llx",
+                static_cast<unsigned long long>(XXH3_64bits(text.data(), text.size())));
+  return buf;
 }
 
 int32_t PartitionOf(std::string_view key, int32_t partitions) {
@@ -136,13 +156,16 @@ class Live : public RdKafka::RebalanceCb,
              public RdKafka::DeliveryReportCb {
  public:
   Live(std::shared_ptr<const rules::CompiledRules> rules, RunConfig config,
-       const std::atomic<bool>& stop, std::ostream& log, LiveMetrics* metrics, Health* health)
+       const std::atomic<bool>& stop, std::atomic<bool>* reload_signal, std::ostream& log,
+       LiveMetrics* metrics, Health* health, Reloads* reloads)
       : rules_(std::move(rules)),
         cfg_(std::move(config)),
         stop_(stop),
+        reload_signal_(reload_signal),
         log_(log),
         m_(*metrics),
-        health_(*health) {}
+        health_(*health),
+        reloads_(*reloads) {}
 
   ~Live() override {
     if (consumer_queue_ != nullptr) rd_kafka_queue_destroy(consumer_queue_);
@@ -206,13 +229,25 @@ class Live : public RdKafka::RebalanceCb,
   bool CommittedRepartitionOffsets(const std::vector<int32_t>& ids,
                                    std::map<int32_t, int64_t>* offsets);
   void DropAll();
+  // Reloads the rules when asked (SIGHUP, POST /-/reload) or when the file changed.
+  void MaybeReload();
+  // Loads the rules file again and, if it is valid, swaps it in at a transaction boundary
+  // with every partition's state kept (matched by name, see dedup::Engine::LoadState).
+  Reloads::Outcome Reload(const std::string& reason);
+  // The channels (input partitions) of the rules' input topics.
+  bool ListChannels(const rules::CompiledRules& rules, std::vector<InputMerger::ChannelKey>* out);
 
   std::shared_ptr<const rules::CompiledRules> rules_;
   RunConfig cfg_;
   const std::atomic<bool>& stop_;
+  std::atomic<bool>* reload_signal_;
   std::ostream& log_;
   LiveMetrics& m_;
   Health& health_;
+  Reloads& reloads_;
+  std::string rules_hash_;    // of the running rules file's content
+  std::string refused_hash_;  // of the last content refused (not tried again until it changes)
+  Clock::time_point next_rules_check_{};
 
   std::unique_ptr<RdKafka::KafkaConsumer> consumer_;
   rd_kafka_queue_t* consumer_queue_ = nullptr;  // the consumer's, for batch consumption
@@ -345,14 +380,10 @@ bool Live::Setup() {
     std::this_thread::sleep_for(milliseconds(1000));
   }
   if (stop_) return false;
-  for (const rules::InputRule& in : rules_->inputs) {
-    int n = 0;
-    if (!Partitions(in.topic, &n)) {
-      log_ << "noisegate: level=warn event=input_topic_missing topic=" << in.topic << "\n";
-      continue;
-    }
-    for (int i = 0; i < n; ++i) channels_.emplace_back(in.topic, i);
-  }
+  ListChannels(*rules_, &channels_);
+  std::string text;
+  if (ReadRulesText(rules_->path, &text)) rules_hash_ = ContentHash(text);
+  m_.SetRules(rules_->path, rules_hash_);
   if (changelog_partitions != repartitions_) {
     log_ << "noisegate: level=error event=setup error=\"topic " << cfg_.changelog_topic << " has "
          << changelog_partitions << " partitions but " << cfg_.repartition_topic << " has "
@@ -399,6 +430,135 @@ bool Live::Setup() {
   }
   log_ << "noisegate: level=info event=subscribed repartition_partitions=" << repartitions_ << "\n";
   return true;
+}
+
+bool Live::ListChannels(const rules::CompiledRules& rules,
+                        std::vector<InputMerger::ChannelKey>* out) {
+  out->clear();
+  bool all = true;
+  for (const rules::InputRule& in : rules.inputs) {
+    int n = 0;
+    if (!Partitions(in.topic, &n)) {
+      log_ << "noisegate: level=warn event=input_topic_missing topic=" << in.topic << "\n";
+      all = false;
+      continue;
+    }
+    for (int i = 0; i < n; ++i) out->emplace_back(in.topic, i);
+  }
+  return all;
+}
+
+void Live::MaybeReload() {
+  const uint64_t request = reloads_.Pending();
+  const bool signalled = reload_signal_ != nullptr && reload_signal_->exchange(false);
+  std::string reason = request ? "http" : signalled ? "sighup" : "";
+  if (reason.empty()) {
+    // The file on disk, every rules_check_interval: a ConfigMap update swaps a symlink, so
+    // the content is what is compared, not the file's times.
+    if (cfg_.rules_check_interval.count() == 0 || now_ < next_rules_check_) return;
+    next_rules_check_ = now_ + cfg_.rules_check_interval;
+    std::string text;
+    if (!ReadRulesText(rules_->path, &text)) return;  // mid-swap or gone: look again later
+    std::string hash = ContentHash(text);
+    if (hash == rules_hash_ || hash == refused_hash_) return;
+    reason = "file_changed";
+  }
+  Reloads::Outcome outcome = Reload(reason);
+  if (request) reloads_.Done(request, std::move(outcome));
+}
+
+Reloads::Outcome Live::Reload(const std::string& reason) {
+  const std::string& path = rules_->path;
+  std::string text;
+  std::string hash = ReadRulesText(path, &text) ? ContentHash(text) : "";
+  auto refuse = [&](const std::string& why, const std::vector<std::string>& details) {
+    refused_hash_ = hash;
+    m_.rules_reloads.Add({{"result", "failure"}}).Increment();
+    m_.rules_last_reload_successful.Set(0);
+    log_ << "noisegate: level=error event=rules_reload_failed reason=" << reason << " path=" << path
+         << " error=\"" << why << "\" action=\"the running rules (hash " << rules_hash_
+         << ") stay\"\n";
+    std::string message = "rules reload failed: " + why;
+    for (const std::string& d : details) {
+      log_ << "noisegate: level=error event=rules_diagnostic detail=\"" << d << "\"\n";
+      message += "\n" + d;
+    }
+    return Reloads::Outcome{false, message};
+  };
+  if (!hash.empty() && hash == rules_hash_) {
+    m_.rules_reloads.Add({{"result", "success"}}).Increment();
+    m_.rules_last_reload_successful.Set(1);
+    return Reloads::Outcome{true, "rules unchanged (hash " + hash + ")"};
+  }
+  rules::LoadResult loaded = rules::LoadRulesFile(path);
+  if (!loaded.rules) {
+    std::vector<std::string> details;
+    for (const rules::Diagnostic& d : loaded.diagnostics) details.push_back(d.ToString());
+    return refuse(std::to_string(details.size()) + " problem(s) in " + path, details);
+  }
+  std::shared_ptr<const rules::CompiledRules> next = std::move(loaded.rules);
+  std::string err;
+  std::vector<std::unique_ptr<Decoder>> decoders = MakeDecoders(*next, &err);
+  if (decoders.size() != next->inputs.size()) return refuse(err, {});
+
+  // A transaction boundary: what the old rules decided is committed with their state first.
+  if (!Commit()) return refuse("the commit before the swap failed", {});
+  auto input_of = [&next](std::string_view topic) { return next->FindInput(topic); };
+  std::map<int32_t, std::pair<std::unique_ptr<dedup::Engine>, InputMerger>> fresh;
+  for (auto& [id, p] : correlate_) {
+    p.engine->SaveState(&engine_state_);
+    buf_.clear();
+    dedup::Writer w(&buf_);
+    p.merger.Save(w);
+    auto engine = std::make_unique<dedup::Engine>(next, p.sink.get());
+    Status st = engine->LoadState(engine_state_);
+    InputMerger merger;
+    dedup::Reader rd(buf_);
+    if (!st || !merger.Load(rd, input_of) || !rd.done()) {
+      return refuse("partition " + std::to_string(id) + "'s state does not carry over: " +
+                        (st ? std::string("merger state") : st.error().detail),
+                    {});
+    }
+    fresh.emplace(id, std::make_pair(std::move(engine), std::move(merger)));
+  }
+  std::set<std::string> before, after;
+  for (const rules::InputRule& in : rules_->inputs) before.insert(in.topic);
+  for (const rules::InputRule& in : next->inputs) after.insert(in.topic);
+  rules_ = next;
+  decoders_ = std::move(decoders);
+  for (auto& [k, ip] : inputs_) ip.order = rules_->FindInput(ip.topic);
+  if (before != after) ListChannels(*rules_, &channels_);
+  for (auto& [id, p] : correlate_) {
+    auto& [engine, merger] = fresh.at(id);
+    p.engine = std::move(engine);
+    p.merger = std::move(merger);
+    // Channels of inputs that are gone hold nobody back; new inputs must be heard from.
+    p.merger.RetainChannels(
+        [&after](const InputMerger::ChannelKey& k) { return after.count(k.first) > 0; });
+    for (const auto& ch : channels_) p.merger.AddChannel(ch);
+    p.dirty = true;  // the next checkpoint is written under the new rules
+  }
+  txn_has_work_ = true;
+  if (before != after) {
+    // New or removed input topics: subscribe anew; the rebalance that follows hands out
+    // the partitions again (each restored under the new rules).
+    std::vector<std::string> topics(after.begin(), after.end());
+    topics.push_back(cfg_.repartition_topic);
+    if (consumer_->subscribe(topics) != RdKafka::ERR_NO_ERROR) {
+      log_ << "noisegate: level=error event=subscribe\n";
+    }
+  }
+  rules_hash_ = hash;
+  refused_hash_.clear();
+  m_.rules_reloads.Add({{"result", "success"}}).Increment();
+  m_.rules_last_reload_successful.Set(1);
+  m_.SetRules(path, hash);
+  uint64_t records = 0;  // what the partitions' state has seen, for the log
+  for (auto& [id, p] : correlate_) records += p.engine->stats().records;
+  log_ << "noisegate: level=info event=rules_reloaded reason=" << reason << " path=" << path
+       << " hash=" << hash << " partitions=" << correlate_.size() << " records=" << records
+       << " inputs_changed=" << (before != after ? 1 : 0) << "\n";
+  return Reloads::Outcome{true, "rules reloaded (hash " + hash + ")"};
 }
 
 bool Live::BeginTransaction() {
@@ -1188,6 +1348,8 @@ RunExit Live::Loop() {
   while (!stop_ && !fatal_) {
     health_.Beat();
     now_ = Clock::now();
+    MaybeReload();
+    if (fatal_) break;
     // Take what has arrived (a bounded batch, in one call: it also serves the rebalance
     // callback), then do the housekeeping.
     ssize_t n =
@@ -1241,7 +1403,8 @@ struct Embedded {
 }  // namespace
 
 RunExit RunLive(std::shared_ptr<const rules::CompiledRules> rules, const RunConfig& config,
-                const std::atomic<bool>& stop, std::ostream& log) {
+                const std::atomic<bool>& stop, std::ostream& log,
+                std::atomic<bool>* reload_signal) {
   RunConfig cfg = config;
   Embedded embedded;
   if (cfg.embedded()) {
@@ -1276,7 +1439,8 @@ RunExit RunLive(std::shared_ptr<const rules::CompiledRules> rules, const RunConf
   auto registry = std::make_shared<prometheus::Registry>();
   auto health = std::make_shared<Health>();
   LiveMetrics metrics(*registry);
-  AdminServer admin(registry, health);
+  auto reloads = std::make_shared<Reloads>();
+  AdminServer admin(registry, health, reloads);
   if (!cfg.metrics_listen.empty()) {
     std::string err;
     if (!admin.Start(cfg.metrics_listen, &err)) {
@@ -1284,9 +1448,9 @@ RunExit RunLive(std::shared_ptr<const rules::CompiledRules> rules, const RunConf
       return RunExit::kFatal;
     }
     log << "noisegate: level=info event=admin_server listen=" << cfg.metrics_listen
-        << " port=" << admin.port() << " paths=/metrics,/healthz,/readyz\n";
+        << " port=" << admin.port() << " paths=/metrics,/healthz,/readyz,/-/reload\n";
   }
-  Live live(rules, cfg, stop, log, &metrics, health.get());
+  Live live(rules, cfg, stop, reload_signal, log, &metrics, health.get(), reloads.get());
   if (!live.Setup()) return stop ? RunExit::kStopped : RunExit::kFatal;
   return live.Loop();
 }

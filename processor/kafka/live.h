@@ -25,7 +25,10 @@ enum class RunExit {
 };
 
 // Runs until `stop` becomes true. Logs one line per event on `log`; never logs secrets.
+// `reload_signal` (set by a SIGHUP handler; may be null) asks for a rules reload, as do
+// POST /-/reload and a change of the rules file (rules->path) on disk.
 RunExit RunLive(std::shared_ptr<const rules::CompiledRules> rules, const RunConfig& config,
-                const std::atomic<bool>& stop, std::ostream& log);
+                const std::atomic<bool>& stop, std::ostream& log,
+                std::atomic<bool>* reload_signal = nullptr);
 
 }  // namespace noisegate::processor

@@ -91,6 +91,21 @@ struct LiveMetrics {
                                 "since their state began (carried through restores)")
                           .Register(r)
                           .Add({})),
+        rules_reloads(prometheus::BuildCounter()
+                          .Name("noisegate_rules_reloads_total")
+                          .Help("Rules reloads (SIGHUP, POST /-/reload, a changed file), by "
+                                "result (success, failure: the old rules keep running)")
+                          .Register(r)),
+        rules_last_reload_successful(prometheus::BuildGauge()
+                                         .Name("noisegate_rules_last_reload_successful")
+                                         .Help("1 when the last rules reload succeeded (or none "
+                                               "was tried), 0 when it was refused")
+                                         .Register(r)
+                                         .Add({})),
+        rules_info(prometheus::BuildGauge()
+                       .Name("noisegate_rules_info")
+                       .Help("1, labelled with the path and content hash of the running rules")
+                       .Register(r)),
         event_time_lag(prometheus::BuildGauge()
                            .Name("noisegate_event_time_lag_seconds")
                            .Help("Wall clock minus the newest watermark of the owned partitions")
@@ -137,6 +152,12 @@ struct LiveMetrics {
     for (auto [kind, n] : kinds) state_entries.Add({{"kind", kind}}).Set(static_cast<double>(n));
     state_expired.Set(static_cast<double>(expired));
   }
+  // The running rules: their path and content hash, as an info metric.
+  void SetRules(const std::string& path, const std::string& hash) {
+    if (rules_info_now != nullptr) rules_info.Remove(rules_info_now);
+    rules_info_now = &rules_info.Add({{"path", path}, {"hash", hash}});
+    rules_info_now->Set(1);
+  }
   prometheus::Counter& Notification(bool page, bool trigger) {
     return notifications.Add(
         {{"route", page ? "page" : "ticket"}, {"action", trigger ? "trigger" : "resolve"}});
@@ -157,6 +178,10 @@ struct LiveMetrics {
   prometheus::Gauge& open_incidents;
   prometheus::Family<prometheus::Gauge>& state_entries;
   prometheus::Gauge& state_expired;
+  prometheus::Family<prometheus::Counter>& rules_reloads;
+  prometheus::Gauge& rules_last_reload_successful;
+  prometheus::Family<prometheus::Gauge>& rules_info;
+  prometheus::Gauge* rules_info_now = nullptr;
   prometheus::Gauge& event_time_lag;
   prometheus::Gauge& ready;
   prometheus::Counter& kafka_errors;

@@ -44,6 +44,13 @@ class InputMerger {
   void AddChannel(const ChannelKey& key) {
     if (channels_.try_emplace(key).second) bound_valid_ = false;
   }
+  // Forgets the channels `keep(key)` rejects (inputs a rules reload removed): they hold
+  // nothing back any more. Their buffered records stay and are released in order.
+  template <typename Keep>
+  void RetainChannels(Keep&& keep) {
+    std::erase_if(channels_, [&](const auto& kv) { return !keep(kv.first); });
+    bound_valid_ = false;
+  }
   // A record storage to decode the next record into; Push() or Discard() it next. Records
   // are pooled: in the steady state a record costs no allocation here.
   Record& Next() {

@@ -37,11 +37,12 @@ namespace {
 void LoadYaml(rules::YamlReader& r, const std::string& text, RunConfig* c) {
   YAML::Node doc = YAML::Load(text);
   if (!doc.IsDefined() || doc.IsNull()) return;
-  if (!r.CheckMap(doc, "",
-                  {"kafka", "group", "instance", "topics", "partitions", "partition_by",
-                   "commit_interval", "idle_timeout", "input_sync_wait", "shutdown_timeout",
-                   "restore_wait", "produce_wait", "max_message_bytes", "metrics_listen"},
-                  "the run config (a map)")) {
+  if (!r.CheckMap(
+          doc, "",
+          {"kafka", "group", "instance", "topics", "partitions", "partition_by", "commit_interval",
+           "idle_timeout", "input_sync_wait", "shutdown_timeout", "restore_wait", "produce_wait",
+           "rules_check_interval", "max_message_bytes", "metrics_listen"},
+          "the run config (a map)")) {
     return;
   }
   using rules::YamlReader;
@@ -107,6 +108,9 @@ void LoadYaml(rules::YamlReader& r, const std::string& text, RunConfig* c) {
   dur("shutdown_timeout", &c->shutdown_timeout);
   dur("restore_wait", &c->restore_wait);
   dur("produce_wait", &c->produce_wait);
+  if (YAML::Node n = YamlReader::Get(doc, "rules_check_interval"); YamlReader::Has(n)) {
+    if (auto v = r.Duration(n, "rules_check_interval", true)) c->rules_check_interval = *v;
+  }
   if (YAML::Node n = YamlReader::Get(doc, "max_message_bytes"); YamlReader::Has(n)) {
     if (auto v = r.Int(n, "max_message_bytes", 1024, 1 << 30)) {
       c->max_message_bytes = static_cast<size_t>(*v);

@@ -44,6 +44,9 @@ struct RunConfig {
   // How long producing one message may wait on a full producer queue (broker slow or away)
   // before the transaction is given up: aborted, and its input processed again.
   std::chrono::milliseconds produce_wait{60'000};
+  // How often the rules file is read to see whether it changed (0 = never; SIGHUP and
+  // POST /-/reload still reload).
+  std::chrono::milliseconds rules_check_interval{5'000};
   size_t max_message_bytes = 1 << 20;
   std::string metrics_listen = "0.0.0.0:9464";  // empty = no metrics endpoint
 

@@ -72,10 +72,15 @@ open(sys.argv[2] + "/run.yaml", "w").write(cm["data"]["run.yaml"])
 EOP
 "$NG" check "$work/rules.yaml" --config "$work/run.yaml" >/dev/null || fail "noisegate rejects the rendered rules or run config"
 
-# Other rules: a new checksum, so the Deployment rolls.
-sum1=$("$PY" -c 'import sys,yaml; print([d for d in yaml.safe_load_all(open(sys.argv[1])) if d and d["kind"]=="Deployment"][0]["spec"]["template"]["metadata"]["annotations"]["checksum/config"])' "$work/out.yaml")
+# Other rules: the same checksum (the pods reload the rules in place, they do not roll);
+# another run config: a new checksum, so the Deployment rolls.
+checksum() {
+  "$PY" -c 'import sys,yaml; print([d for d in yaml.safe_load_all(open(sys.argv[1])) if d and d["kind"]=="Deployment"][0]["spec"]["template"]["metadata"]["annotations"]["checksum/config"])' "$1"
+}
+sum1=$(checksum "$work/out.yaml")
 printf 'inputs:\n  - {topic: other, format: alertmanager}\n' >"$work/other-rules.yaml"
 "$HELM" template rel "$CHART" -f "$work/values.yaml" --set-file rules="$work/other-rules.yaml" >"$work/out2.yaml"
-sum2=$("$PY" -c 'import sys,yaml; print([d for d in yaml.safe_load_all(open(sys.argv[1])) if d and d["kind"]=="Deployment"][0]["spec"]["template"]["metadata"]["annotations"]["checksum/config"])' "$work/out2.yaml")
-[[ $sum1 != "$sum2" ]] || fail "changing the rules does not roll the pods"
+[[ $sum1 == "$(checksum "$work/out2.yaml")" ]] || fail "changing the rules rolls the pods (they reload in place)"
+"$HELM" template rel "$CHART" -f "$work/values.yaml" --set runConfig.commit_interval=2s >"$work/out3.yaml"
+[[ $sum1 != "$(checksum "$work/out3.yaml")" ]] || fail "changing the run config does not roll the pods"
 echo "helm_test: passed ($("$HELM" version --short))"

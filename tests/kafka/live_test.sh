@@ -6,7 +6,8 @@
 #
 #   live_test.sh NOISEGATE NG_LOAD NG_GEN_ESTATE SCENARIO
 #
-# Scenarios: same_as_replay, sigkill, broker_outage, scale_out, dead_letters, idle_watermark.
+# Scenarios: same_as_replay, sigkill, broker_outage, scale_out, dead_letters, idle_watermark,
+# reload.
 # A failing scenario keeps its work directory (logs, outputs) and prints where it is.
 set -euo pipefail
 
@@ -180,6 +181,22 @@ wait_decided() {
     sleep 0.2
   done
   fail "$1 decided $n records in $3 s, expected $2"
+}
+
+# wait_log NAME PATTERN SECONDS: until NAME's log has a line matching PATTERN (grep -E).
+wait_log() {
+  local t0=$SECONDS
+  while ((SECONDS - t0 < $3)); do
+    grep -Eq "$2" "$work/$1.log" && return 0
+    sleep 0.5
+  done
+  fail "no log line matching '$2' within $3 s"
+}
+
+# metric_of NAME SERIES: the value of one series on NAME's /metrics (0 when absent).
+metric_of() {
+  { curl -s "http://127.0.0.1:$(admin_port "$1")/metrics" || true; } |
+    awk -v m="$2" '$1 == m {v = $2} END {printf "%d", v}'
 }
 
 stop_ng() {  # SIGTERM, and it must exit 0 within the shutdown bound
@@ -372,6 +389,69 @@ EOF
     consume noisegate.pages | grep -q '"event_action":"trigger".*Lonely' || fail "no trigger for the lone alert"
     ((waited >= 4)) || fail "paged after ${waited}s, before group_wait (5s)"
     say "the lone alert paged after ${waited}s (group_wait 5s, idle_timeout 2s)"
+    stop_ng "$ng_pid"
+    ;;
+
+  reload)
+    # The rules reloaded mid-stream. The same rules in another order are swapped in by
+    # SIGHUP (or the file watch) with every partition's state kept; a broken file is refused
+    # (found by the file watch, and again by POST /-/reload, which answers 500 with
+    # file:line:column) and the rules before it keep running. The outputs stay identical to
+    # replay's.
+    SCALE=4 estate
+    cp "$RULES" "$work/rules.yaml"
+    EXTRA_CONFIG="rules_check_interval: 1s" write_config "$work/a.yaml" a
+    # The same rules in another order: topology services and drop rules reversed.
+    python3 "$HERE/reorder_rules.py" "$RULES" "$work/rules.reordered"
+    ! cmp -s "$RULES" "$work/rules.reordered" || fail "the reordered rules are the same file"
+    "$NG" check "$work/rules.reordered" >/dev/null || fail "the reordered rules do not load"
+    load "${dumps[@]}"
+    start_ng a "$work/a.yaml" "$work/rules.yaml"
+    wait_decided a 20000 180
+    cp "$work/rules.reordered" "$work/rules.new"
+    mv "$work/rules.new" "$work/rules.yaml"
+    kill -HUP "$ng_pid"
+    wait_log a 'event=rules_reloaded reason=(sighup|file_changed)' 60
+    decided=$(sed -n 's/.*event=rules_reloaded .* records=\([0-9]*\).*/\1/p' "$work/a.log" | head -1)
+    total=$(wc -l <"$work/r.explain")
+    ((decided < total * 9 / 10)) || fail "the reload came too late ($decided of $total records)"
+    say "the reordered rules were reloaded after $decided of $total records, state kept"
+    printf 'correlate:\n  - name: all\n    group_wait: soon\n' >"$work/rules.new"
+    mv "$work/rules.new" "$work/rules.yaml"
+    wait_log a 'event=rules_reload_failed reason=file_changed' 60
+    wait_log a 'event=rules_diagnostic detail=".*rules.yaml:3:17: correlate\[0\]\.group_wait' 5
+    code=$(curl -s -o "$work/reload.body" -w '%{http_code}' -X POST \
+      "http://127.0.0.1:$(admin_port a)/-/reload" || true)
+    [[ $code == 500 ]] || fail "POST /-/reload of a broken file answered $code, not 500"
+    grep -q 'rules.yaml:3:17: correlate\[0\].group_wait' "$work/reload.body" ||
+      fail "the 500 does not name the problem: $(cat "$work/reload.body")"
+    (($(metric_of a 'noisegate_rules_reloads_total{result="failure"}') >= 2)) ||
+      fail "failed reloads are not counted"
+    [[ $(metric_of a noisegate_rules_last_reload_successful) == 0 ]] ||
+      fail "noisegate_rules_last_reload_successful is not 0 after a refused file"
+    say "a broken rules file was refused; the rules before it kept running"
+    # Back to the reordered rules; SIGHUP reloads them (the watch would too: either counts).
+    cp "$work/rules.reordered" "$work/rules.new"
+    mv "$work/rules.new" "$work/rules.yaml"
+    before=$(metric_of a 'noisegate_rules_reloads_total{result="success"}')
+    kill -HUP "$ng_pid"
+    t0=$SECONDS
+    while (($(metric_of a 'noisegate_rules_reloads_total{result="success"}') <= before)); do
+      ((SECONDS - t0 < 30)) || fail "SIGHUP did not reload"
+      sleep 0.5
+    done
+    # SIGHUP with nothing changed reloads too (the file watch never does): counted.
+    before=$(metric_of a 'noisegate_rules_reloads_total{result="success"}')
+    kill -HUP "$ng_pid"
+    t0=$SECONDS
+    while (($(metric_of a 'noisegate_rules_reloads_total{result="success"}') <= before)); do
+      ((SECONDS - t0 < 30)) || fail "SIGHUP did not reload unchanged rules"
+      sleep 0.5
+    done
+    [[ $(metric_of a noisegate_rules_last_reload_successful) == 1 ]] ||
+      fail "noisegate_rules_last_reload_successful is not 1 after a good reload"
+    kill -0 "$ng_pid" || fail "noisegate exited on SIGHUP"
+    expect_all_same_as_replay 400
     stop_ng "$ng_pid"
     ;;
 

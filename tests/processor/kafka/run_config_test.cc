@@ -34,6 +34,8 @@ partition_by: [cluster]
 commit_interval: 250ms
 idle_timeout: 30s
 restore_wait: 5s
+produce_wait: 20s
+rules_check_interval: 0s
 max_message_bytes: 2000000
 )");
   RunConfigResult r = LoadRunConfig(path, nullptr);
@@ -51,6 +53,8 @@ max_message_bytes: 2000000
   EXPECT_EQ(c.commit_interval.count(), 250);
   EXPECT_EQ(c.idle_timeout.count(), 30000);
   EXPECT_EQ(c.restore_wait.count(), 5000);
+  EXPECT_EQ(c.produce_wait.count(), 20000);
+  EXPECT_EQ(c.rules_check_interval.count(), 0);
   EXPECT_EQ(c.max_message_bytes, 2000000u);
   EXPECT_EQ(c.Redacted().at("sasl.password"), "[redacted]");
   EXPECT_EQ(c.Redacted().at("security.protocol"), "SASL_SSL");
