@@ -508,7 +508,6 @@ uint64_t EqualHash(uint64_t seed, const std::vector<std::string>& equal,
 
 void Engine::UpdateInhibitSources(uint32_t fp_slot, const RecordLabels* labels, bool firing) {
   const auto& rules = rules_->inhibit;
-  if (rules.empty()) return;
   if (firing) {
     for (size_t i = 0; i < rules.size(); ++i) {
       if (!rules[i].source.Matches(*labels)) continue;
@@ -1143,6 +1142,7 @@ void Engine::ScheduleExpiry(uint32_t slot) {
 
 void Engine::Evict(uint32_t slot) {
   FpState& st = fps_[slot];
+  NG_CHECK(!source_of_.contains(slot));  // only firing alerts are inhibition sources
   fp_index_.Erase(st.fp, slot);
   flap_history_.erase(slot);
   held_.erase(slot);

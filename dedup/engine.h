@@ -136,9 +136,9 @@ class Engine {
   Status LoadState(std::string_view bytes);
 
   // How long alerts firing under fingerprints that a rules change replaced may go unheard
-  // before they count as resolved: Alertmanager's default repeat_interval, within which it
-  // sends a still-firing alert again.
-  static constexpr Millis kRefreshGrace{4 * 3'600'000};
+  // before they count as resolved: Alertmanager's default repeat_interval (4h), within which
+  // it sends a still-firing alert again, plus a margin for its group_interval alignment.
+  static constexpr Millis kRefreshGrace{5 * 3'600'000};
 
   EventTime watermark() const { return watermark_; }
   // When the earliest pending timer is due (kMaxTime when none): a driver that advances

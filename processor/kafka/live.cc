@@ -18,6 +18,7 @@
 #include "processor/decode/dead_letter.h"
 #include "processor/decode/message.h"
 #include "processor/kafka/changelog.h"
+#include "processor/kafka/failpoint.h"
 #include "processor/kafka/live_metrics.h"
 #include "processor/kafka/merger.h"
 #include "processor/output/render.h"
@@ -214,11 +215,14 @@ class Live : public RdKafka::RebalanceCb,
   // Rebuilds the engines of these partitions from the changelog (read together, to its end);
   // false when asked to stop meanwhile.
   bool Restore(const std::vector<int32_t>& ids);
-  // Reads the changelog partitions `ids` to their end into fresh assemblers; false when asked
-  // to stop meanwhile (or on a fatal error).
+  // Reads the changelog partitions `ids` to their end into their assemblers, each from
+  // `(*next)[id]` (from the beginning when absent: a new assembler then), and moves `next`
+  // on: a retry reads on from where the last read stopped. False when asked to stop
+  // meanwhile (or on a fatal error).
   bool ReadChangelog(const std::vector<int32_t>& ids,
                      std::map<int32_t, CheckpointAssembler>* assemblers,
-                     std::map<int32_t, std::pair<uint64_t, uint64_t>>* read);
+                     std::map<int32_t, std::pair<uint64_t, uint64_t>>* read,
+                     std::map<int32_t, int64_t>* next);
   // The committed offsets of these repartition partitions (-1: none), once they are stable:
   // a read_committed consumer's offset fetch waits out a pending transaction (KIP-447).
   // False when they could not be had (asked to stop, or restore_wait passed).
@@ -261,6 +265,7 @@ class Live : public RdKafka::RebalanceCb,
   bool in_txn_ = false;
   bool txn_has_work_ = false;
   bool txn_failed_ = false;
+  bool last_commit_ok_ = false;  // the last Commit() committed (or had nothing to commit)
   bool fatal_ = false;
   Clock::time_point txn_started_;
   Clock::time_point now_;  // the wall clock, read once per loop turn
@@ -290,6 +295,7 @@ void PartitionSink::OnNotification(const dedup::Notification& n) {
   live_->metrics().Notification(page, n.action == dedup::NotifyAction::kTrigger).Increment();
   // The dedup_key is the message key, so one incident's messages stay in order.
   live_->Produce(topic, RdKafka::Topic::PARTITION_UA, n.incident->id, &v, n.at.ms);
+  Failpoint::Hit("after_produce");
   (void)partition_;
 }
 
@@ -471,10 +477,11 @@ Reloads::Outcome Live::Reload(const std::string& reason) {
   const std::string& path = rules_->path;
   std::string text;
   std::string hash = ReadRulesText(path, &text) ? ContentHash(text) : "";
-  auto refuse = [&](const std::string& why, const std::vector<std::string>& details) {
-    refused_hash_ = hash;
-    m_.rules_reloads.Add({{"result", "failure"}}).Increment();
-    m_.rules_last_reload_successful.Set(0);
+  // `rules_problem`: the file itself was refused (not tried again until it changes); other
+  // failures (a commit that did not go through) are tried again at the next check.
+  auto refuse = [&](const std::string& why, const std::vector<std::string>& details,
+                    bool rules_problem = true) {
+    if (rules_problem) refused_hash_ = hash;
     log_ << "noisegate: level=error event=rules_reload_failed reason=" << reason << " path=" << path
          << " error=\"" << why << "\" action=\"the running rules (hash " << rules_hash_
          << ") stay\"\n";
@@ -483,6 +490,8 @@ Reloads::Outcome Live::Reload(const std::string& reason) {
       log_ << "noisegate: level=error event=rules_diagnostic detail=\"" << d << "\"\n";
       message += "\n" + d;
     }
+    m_.rules_reloads.Add({{"result", "failure"}}).Increment();
+    m_.rules_last_reload_successful.Set(0);
     return Reloads::Outcome{false, message};
   };
   if (!hash.empty() && hash == rules_hash_) {
@@ -490,7 +499,8 @@ Reloads::Outcome Live::Reload(const std::string& reason) {
     m_.rules_last_reload_successful.Set(1);
     return Reloads::Outcome{true, "rules unchanged (hash " + hash + ")"};
   }
-  rules::LoadResult loaded = rules::LoadRulesFile(path);
+  // The text that was hashed is the text loaded: a file swapped meanwhile is seen next time.
+  rules::LoadResult loaded = rules::LoadRulesString(text, path);
   if (!loaded.rules) {
     std::vector<std::string> details;
     for (const rules::Diagnostic& d : loaded.diagnostics) details.push_back(d.ToString());
@@ -502,7 +512,11 @@ Reloads::Outcome Live::Reload(const std::string& reason) {
   if (decoders.size() != next->inputs.size()) return refuse(err, {});
 
   // A transaction boundary: what the old rules decided is committed with their state first.
-  if (!Commit()) return refuse("the commit before the swap failed", {});
+  // Only a commit that went through is one (an aborted one rewinds, and a rewind cut short
+  // by a stop leaves engines that must not be carried over).
+  if (!Commit() || !last_commit_ok_ || stop_ || fatal_) {
+    return refuse("the commit before the swap did not go through; trying again", {}, false);
+  }
   auto input_of = [&next](std::string_view topic) { return next->FindInput(topic); };
   std::map<int32_t, std::pair<std::unique_ptr<dedup::Engine>, InputMerger>> fresh;
   for (auto& [id, p] : correlate_) {
@@ -524,8 +538,21 @@ Reloads::Outcome Live::Reload(const std::string& reason) {
   std::set<std::string> before, after;
   for (const rules::InputRule& in : rules_->inputs) before.insert(in.topic);
   for (const rules::InputRule& in : next->inputs) after.insert(in.topic);
+  if (before != after) {
+    // New or removed input topics: subscribe anew first (nothing is swapped if that fails);
+    // the rebalance that follows hands the partitions out again, each restored under the
+    // new rules.
+    std::vector<std::string> topics(after.begin(), after.end());
+    topics.push_back(cfg_.repartition_topic);
+    if (consumer_->subscribe(topics) != RdKafka::ERR_NO_ERROR) {
+      return refuse("could not subscribe to the new input topics", {}, false);
+    }
+  }
   rules_ = next;
   decoders_ = std::move(decoders);
+  // Removed inputs: what was fetched of them and not ingested is left (their offsets are
+  // no longer committed); their partitions go with the rebalance.
+  std::erase_if(inputs_, [&after](const auto& kv) { return !after.contains(kv.second.topic); });
   for (auto& [k, ip] : inputs_) ip.order = rules_->FindInput(ip.topic);
   if (before != after) ListChannels(*rules_, &channels_);
   for (auto& [id, p] : correlate_) {
@@ -539,25 +566,16 @@ Reloads::Outcome Live::Reload(const std::string& reason) {
     p.dirty = true;  // the next checkpoint is written under the new rules
   }
   txn_has_work_ = true;
-  if (before != after) {
-    // New or removed input topics: subscribe anew; the rebalance that follows hands out
-    // the partitions again (each restored under the new rules).
-    std::vector<std::string> topics(after.begin(), after.end());
-    topics.push_back(cfg_.repartition_topic);
-    if (consumer_->subscribe(topics) != RdKafka::ERR_NO_ERROR) {
-      log_ << "noisegate: level=error event=subscribe\n";
-    }
-  }
   rules_hash_ = hash;
   refused_hash_.clear();
-  m_.rules_reloads.Add({{"result", "success"}}).Increment();
-  m_.rules_last_reload_successful.Set(1);
-  m_.SetRules(path, hash);
   uint64_t records = 0;  // what the partitions' state has seen, for the log
   for (auto& [id, p] : correlate_) records += p.engine->stats().records;
   log_ << "noisegate: level=info event=rules_reloaded reason=" << reason << " path=" << path
        << " hash=" << hash << " partitions=" << correlate_.size() << " records=" << records
        << " inputs_changed=" << (before != after ? 1 : 0) << "\n";
+  m_.rules_reloads.Add({{"result", "success"}}).Increment();
+  m_.rules_last_reload_successful.Set(1);
+  m_.SetRules(path, hash);
   return Reloads::Outcome{true, "rules reloaded (hash " + hash + ")"};
 }
 
@@ -692,13 +710,18 @@ bool Live::CommittedRepartitionOffsets(const std::vector<int32_t>& ids,
 
 bool Live::ReadChangelog(const std::vector<int32_t>& ids,
                          std::map<int32_t, CheckpointAssembler>* assemblers,
-                         std::map<int32_t, std::pair<uint64_t, uint64_t>>* read) {
+                         std::map<int32_t, std::pair<uint64_t, uint64_t>>* read,
+                         std::map<int32_t, int64_t>* next) {
   std::vector<RdKafka::TopicPartition*> assignment;
   for (int32_t id : ids) {
-    assemblers->insert_or_assign(id, CheckpointAssembler(id));
-    (*read)[id] = {0, 0};
-    assignment.push_back(RdKafka::TopicPartition::create(cfg_.changelog_topic, id,
-                                                         RdKafka::Topic::OFFSET_BEGINNING));
+    auto at = next->find(id);
+    if (at == next->end()) {
+      assemblers->insert_or_assign(id, CheckpointAssembler(id));
+      (*read)[id] = {0, 0};
+    }
+    assignment.push_back(RdKafka::TopicPartition::create(
+        cfg_.changelog_topic, id,
+        at == next->end() ? RdKafka::Topic::OFFSET_BEGINNING : at->second));
   }
   std::string err;
   auto conf = ClientConf({
@@ -742,6 +765,7 @@ bool Live::ReadChangelog(const std::vector<int32_t>& ids,
     if (it == assemblers->end()) continue;
     (*read)[m->partition()].first++;
     (*read)[m->partition()].second += m->len();
+    (*next)[m->partition()] = m->offset() + 1;
     std::string_view key = m->key() ? std::string_view(*m->key()) : std::string_view();
     std::string_view value(static_cast<const char*>(m->payload()), m->len());
     it->second.Add(key, m->payload() ? &value : nullptr);
@@ -793,6 +817,7 @@ bool Live::Restore(const std::vector<int32_t>& ids) {
   }
   std::map<int32_t, CheckpointAssembler> assemblers;
   std::map<int32_t, std::pair<uint64_t, uint64_t>> read;  // messages, bytes
+  std::map<int32_t, int64_t> next;                        // where a retry reads on
   std::map<int32_t, Result<std::optional<CheckpointAssembler::Checkpoint>>> checkpoints;
   std::vector<int32_t> pending = ids;
   std::set<int32_t> stale_ids;  // restored past restore_wait from an older checkpoint
@@ -802,7 +827,8 @@ bool Live::Restore(const std::vector<int32_t>& ids) {
       health_.Beat();
       std::this_thread::sleep_for(milliseconds(200));
     }
-    if (!ReadChangelog(pending, &assemblers, &read)) return false;
+    if (!ReadChangelog(pending, &assemblers, &read, &next)) return false;
+    Failpoint::Hit("restore");
     std::vector<int32_t> stale;
     for (int32_t id : pending) {
       auto cp = assemblers.at(id).Finish();
@@ -884,6 +910,9 @@ bool Live::Restore(const std::vector<int32_t>& ids) {
     if (cp && !cp->has_value() && !stale_ids.count(id)) {
       m_.restores.Add({{"result", "empty"}}).Increment();
     }
+    // A checkpoint written under other rules may name channels of inputs that are gone.
+    p.merger.RetainChannels(
+        [this](const InputMerger::ChannelKey& k) { return rules_->FindInput(k.first) >= 0; });
     for (const auto& ch : channels_) p.merger.AddChannel(ch);
     p.last_arrival = Clock::now();
     log_ << "noisegate: level=info event=restored partition=" << id
@@ -933,6 +962,7 @@ void Live::rebalance_cb(RdKafka::KafkaConsumer* consumer, RdKafka::ErrorCode err
     m_.partitions.Set(static_cast<double>(correlate_.size()));
   } else {
     log_ << "noisegate: level=info event=revoked partitions=" << list << "\n";
+    Failpoint::Hit("revoke");
     // Everything processed so far is committed before the partitions go to their new owner.
     // If that fails, the new owner starts from the last commit: nothing to rewind here.
     Commit(/*rewind=*/false);
@@ -976,7 +1006,10 @@ void Live::CorrelateOne(CorrelatePartition& p, const rd_kafka_message_t& msg) {
     Record& r = p.merger.Next();
     ok = dedup::DecodeRecord(rd, &r) && rd.done();
     if (ok) {
-      p.merger.Push(r.input);  // the input's index, set by the decoder
+      // The input's index under the rules running here: the ingesting replica may have run
+      // other rules (a reload not yet everywhere), and inputs are matched by topic.
+      r.input = rules_->FindInput(r.addr.topic);
+      p.merger.Push(r.input, r.input >= 0);
     } else {
       p.merger.Discard();
     }
@@ -986,7 +1019,10 @@ void Live::CorrelateOne(CorrelatePartition& p, const rd_kafka_message_t& msg) {
     int64_t time = rd.SVar();
     bool idle = rd.Bool();
     ok = rd.ok() && rd.done();
-    if (ok) p.merger.Mark({std::move(topic), partition}, time, idle);
+    // Marks of a topic that is no input here (removed by a reload) are ignored: nobody
+    // will mark it idle at the end, and it would hold everything back.
+    if (ok && rules_->FindInput(topic) >= 0)
+      p.merger.Mark({std::move(topic), partition}, time, idle);
   }
   p.next_offset = msg.offset + 1;
   p.dirty = true;
@@ -1176,10 +1212,12 @@ bool Live::StillRetrying(const char* what, const RdKafka::Error& error, int atte
 }
 
 bool Live::Commit(bool rewind) {
+  last_commit_ok_ = false;
   if (!in_txn_) return !fatal_;
   WriteMarks();
   if (!txn_has_work_) {
     txn_started_ = Clock::now();
+    last_commit_ok_ = true;
     return true;
   }
   auto commit_started = Clock::now();
@@ -1200,6 +1238,7 @@ bool Live::Commit(bool rewind) {
       if (m.value && m.key.find('/') != std::string::npos) ++p.pending_chunks;
       std::string_view v = m.value ? std::string_view(*m.value) : std::string_view();
       Produce(cfg_.changelog_topic, id, m.key, m.value ? &v : nullptr, WallMs());
+      Failpoint::Hit("checkpoint_mid");
     }
   }
   std::vector<RdKafka::TopicPartition*> offsets;
@@ -1232,6 +1271,7 @@ bool Live::Commit(bool rewind) {
   }
   RdKafka::TopicPartition::destroy(offsets);
   if (!error && !produce_failed) {
+    Failpoint::Hit("before_commit");
     for (int attempt = 0;; ++attempt) {
       error.reset(producer_->commit_transaction(kRequestTimeoutMs));
       if (!error || !error->is_retriable() || !StillRetrying("commit", *error, attempt)) break;
@@ -1270,6 +1310,8 @@ bool Live::Commit(bool rewind) {
     if (rewind) Rewind();
     return BeginTransaction();
   }
+  last_commit_ok_ = true;
+  Failpoint::Hit("after_commit");
   for (auto& [id, p] : correlate_) {
     if (p.dirty) {
       p.generation += 1;

@@ -65,12 +65,13 @@ class InputMerger {
   }
   void Discard() { free_.push_back(pending_); }
   // Buffers the record from Next(); `order` is its input's index. Its channel is
-  // (r.addr.topic, r.addr.partition).
-  void Push(int order) {
+  // (r.addr.topic, r.addr.partition); `declare` false: a record of a topic that is no input
+  // (any more) does not make its channel one that must be heard from.
+  void Push(int order, bool declare = true) {
     const Record& r = pool_[pending_];
     // Channels are declared up front; a record of an undeclared one declares it (consecutive
     // records mostly share a channel: skip the lookup then).
-    if (r.addr.partition != last_partition_ || r.addr.topic != last_topic_) {
+    if (declare && (r.addr.partition != last_partition_ || r.addr.topic != last_topic_)) {
       if (channels_.find(std::pair<std::string_view, int32_t>(r.addr.topic, r.addr.partition)) ==
           channels_.end()) {
         channels_.try_emplace(ChannelKey{r.addr.topic, r.addr.partition});

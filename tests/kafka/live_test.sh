@@ -46,6 +46,14 @@ fail() {
   exit 1
 }
 
+# A busy machine: every scenario runs with a CPU hog on each core (NG_TEST_HOGS=N for
+# another count, 0 for none), because a guarantee that holds only on an idle machine is not
+# one. The hogs run at the same priority as the broker and noisegate.
+for ((i = 0; i < ${NG_TEST_HOGS:-$(nproc)}; i++)); do
+  (while :; do :; done) &
+  pids+=($!)
+done
+
 export KAFKA_OWNER_PID=$$
 # Input topics are auto-created with 3 partitions, like the sample estate's.
 bootstrap=$(KAFKA_EXTRA_PROPS="num.partitions=3" "$KAFKA" start "$work/kafka")
@@ -154,7 +162,12 @@ expect_all_same_as_replay() {
 }
 
 # admin_port NAME: the port of the admin endpoint of the newest run of NAME.
-admin_port() { sed -n 's/.*event=admin_server .*port=\([0-9]*\).*/\1/p' "$work/$1.log" | tail -1; }
+# (Empty until the run has opened its log and logged its port: a restarted process opens
+# its log a moment after start_ng returns.)
+admin_port() {
+  { sed -n 's/.*event=admin_server .*port=\([0-9]*\).*/\1/p' "$work/$1.log" 2>/dev/null || true; } |
+    tail -1
+}
 # http_status NAME PATH: the HTTP status of GET PATH on NAME's admin endpoint.
 http_status() { curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$(admin_port "$1")$2" || true; }
 # wait_status NAME PATH STATUS SECONDS
@@ -193,10 +206,22 @@ wait_log() {
   fail "no log line matching '$2' within $3 s"
 }
 
-# metric_of NAME SERIES: the value of one series on NAME's /metrics (0 when absent).
+# metric_of NAME SERIES: the value of one series on NAME's /metrics (-1 when absent, so no
+# comparison passes on a missing series).
 metric_of() {
   { curl -s "http://127.0.0.1:$(admin_port "$1")/metrics" || true; } |
-    awk -v m="$2" '$1 == m {v = $2} END {printf "%d", v}'
+    awk -v m="$2" 'BEGIN {v = -1} $1 == m {v = $2} END {printf "%d", v}'
+}
+
+# hup_reloads NAME PID: SIGHUP, and one more successful rules reload is counted.
+hup_reloads() {
+  local series='noisegate_rules_reloads_total{result="success"}' before t0=$SECONDS
+  before=$(metric_of "$1" "$series")
+  kill -HUP "$2"
+  while (($(metric_of "$1" "$series") <= before)); do
+    ((SECONDS - t0 < 30)) || fail "SIGHUP did not reload"
+    sleep 0.5
+  done
 }
 
 stop_ng() {  # SIGTERM, and it must exit 0 within the shutdown bound
@@ -239,21 +264,59 @@ case $SCENARIO in
     ;;
 
   sigkill)
-    # SIGKILL noisegate at random points while it works through the stream, restart it each
-    # time: every page exactly once, the state restored from the changelog.
+    # noisegate is SIGKILLed a dozen times while it works through the stream, and restarted
+    # each time: half the kills are aimed at the dangerous moments by crash points
+    # (NOISEGATE_FAILPOINT: during a restore, between produce and commit, in the middle of a
+    # checkpoint, right after a commit), half come from outside after a random number of
+    # decisions. Every page exactly once, the state restored from the changelog.
     SCALE=4 estate
     load "${dumps[@]}"
-    start_ng a "$work/a.yaml"
-    for round in 1 2 3 4; do
-      # Kill while it works: once this run has decided a random number of records (its
-      # own /metrics), so that each round lands mid-stream however slow the machine is.
-      after=$(awk -v s="$RANDOM" 'BEGIN {srand(s); printf "%d", 3000 + rand() * 30000}')
-      wait_decided a "$after" 180
-      say "round $round: SIGKILL after $after decisions of this run"
-      kill -KILL "$ng_pid"
+    total=$(wc -l <"$work/r.explain")
+    lives=(restore:1 before_commit:2 - after_produce:1 checkpoint_mid:3 - after_commit:1
+      before_commit:1 - checkpoint_mid:1 after_commit:2 - restore:1 -)
+    kills=0
+    for point in "${lives[@]}"; do
+      hits=$(grep -c 'event=failpoint' "$work/a.log" 2>/dev/null || true)
+      if [[ $point == - ]]; then
+        start_ng a "$work/a.yaml"
+      else
+        NOISEGATE_FAILPOINT=$point start_ng a "$work/a.yaml"
+      fi
+      after=$(awk -v s="$RANDOM" 'BEGIN {srand(s); printf "%d", 2000 + rand() * 30000}')
+      # An aimed life ends at its crash point; the others are SIGKILLed once they have
+      # committed and decided $after records. Any life ends when the stream is done.
+      t0=$SECONDS
+      checked=$SECONDS
+      while kill -0 "$ng_pid" 2>/dev/null; do
+        if ((SECONDS - checked >= 3)); then  # (reading the whole topic takes a while)
+          checked=$SECONDS
+          (($(consume noisegate.explain | wc -l) >= total)) && break
+        fi
+        if [[ $point == - ]]; then
+          port=$(admin_port a)
+          metrics=$({ [[ -n $port ]] && curl -s "http://127.0.0.1:$port/metrics" || true; })
+          n=$(awk '/^noisegate_decisions_total/ {s += $2} END {printf "%d", s}' <<<"$metrics")
+          c=$(awk '$1 == "noisegate_kafka_transactions_total{result=\"committed\"}" {printf "%d", $2}' <<<"$metrics")
+          ((n >= after && ${c:-0} >= 1)) && break
+        fi
+        ((SECONDS - t0 < 180)) || fail "life $((kills + 1)) ($point) neither ended nor finished"
+        sleep 0.2
+      done
+      kill -KILL "$ng_pid" 2>/dev/null || true
       wait "$ng_pid" 2>/dev/null || true
-      start_ng a "$work/a.yaml"
+      kills=$((kills + 1))
+      if (($(grep -c 'event=failpoint' "$work/a.log" || true) > hits)); then
+        say "life $kills: SIGKILL at crash point $point"
+      else
+        say "life $kills: SIGKILL from outside ($point; $after decisions)"
+      fi
+      (($(consume noisegate.explain | wc -l) >= total)) && break
     done
+    aimed=$(grep -c 'event=failpoint' "$work/a.log" || true)
+    ((kills >= 10)) || fail "only $kills SIGKILLs before the stream was done"
+    ((aimed >= 5)) || fail "only $aimed kills hit their crash point"
+    say "$kills SIGKILLs, $aimed of them at crash points"
+    start_ng a "$work/a.yaml"
     expect_all_same_as_replay 400
     grep -Eq 'event=restored .*state_bytes=[1-9]' "$work/a.log" ||
       fail "no partition state was restored from the changelog"
@@ -283,16 +346,28 @@ case $SCENARIO in
     ;;
 
   scale_out)
-    # Two replicas share the partitions; one leaves (SIGTERM), then comes back. Partitions and
+    # Two replicas share the partitions; one dies in a rebalance (SIGKILL in its revoke
+    # callback) and comes back, the other leaves (SIGTERM) and comes back. Partitions and
     # their state move between them; incidents keep their dedup_keys; no duplicate trigger.
     SCALE=4 estate
     write_config "$work/b.yaml" b
     load "${dumps[@]}"
-    start_ng a "$work/a.yaml"
+    # a dies in the middle of the first rebalance: in its revoke callback, before it commits.
+    NOISEGATE_FAILPOINT=revoke:1 start_ng a "$work/a.yaml"
     a_pid=$ng_pid
     sleep 3
     start_ng b "$work/b.yaml"
     b_pid=$ng_pid
+    t0=$SECONDS
+    while kill -0 "$a_pid" 2>/dev/null; do
+      ((SECONDS - t0 < 60)) || fail "a did not reach its crash point in the rebalance"
+      sleep 0.2
+    done
+    wait "$a_pid" 2>/dev/null || true
+    grep -q 'event=failpoint name=revoke' "$work/a.log" || fail "a died, but not in the rebalance"
+    say "a was SIGKILLed in its revoke callback; it comes back"
+    start_ng a "$work/a.yaml"
+    a_pid=$ng_pid
     sleep 6
     say "b leaves"
     stop_ng "$b_pid"
@@ -406,15 +481,24 @@ EOF
     ! cmp -s "$RULES" "$work/rules.reordered" || fail "the reordered rules are the same file"
     "$NG" check "$work/rules.reordered" >/dev/null || fail "the reordered rules do not load"
     load "${dumps[@]}"
-    start_ng a "$work/a.yaml" "$work/rules.yaml"
-    wait_decided a 20000 180
+    # noisegate stops itself (SIGSTOP) right after it produced its third notification, the
+    # database outage's page (not committed yet; the incident open); the file is swapped and
+    # SIGHUP sent while it stands still, then it goes on.
+    NOISEGATE_FAILPOINT=after_produce:3:stop start_ng a "$work/a.yaml" "$work/rules.yaml"
+    t0=$SECONDS
+    until [[ $(awk '{print $3}' "/proc/$ng_pid/stat" 2>/dev/null) == T ]]; do
+      ((SECONDS - t0 < 120)) || fail "noisegate never stopped at its third notification"
+      sleep 0.1
+    done
     cp "$work/rules.reordered" "$work/rules.new"
     mv "$work/rules.new" "$work/rules.yaml"
     kill -HUP "$ng_pid"
+    kill -CONT "$ng_pid"
     wait_log a 'event=rules_reloaded reason=(sighup|file_changed)' 60
     decided=$(sed -n 's/.*event=rules_reloaded .* records=\([0-9]*\).*/\1/p' "$work/a.log" | head -1)
     total=$(wc -l <"$work/r.explain")
-    ((decided < total * 9 / 10)) || fail "the reload came too late ($decided of $total records)"
+    ((decided > total / 10 && decided < total * 9 / 10)) ||
+      fail "the reload was not mid-stream ($decided of $total records)"
     say "the reordered rules were reloaded after $decided of $total records, state kept"
     printf 'correlate:\n  - name: all\n    group_wait: soon\n' >"$work/rules.new"
     mv "$work/rules.new" "$work/rules.yaml"
@@ -430,24 +514,13 @@ EOF
     [[ $(metric_of a noisegate_rules_last_reload_successful) == 0 ]] ||
       fail "noisegate_rules_last_reload_successful is not 0 after a refused file"
     say "a broken rules file was refused; the rules before it kept running"
-    # Back to the reordered rules; SIGHUP reloads them (the watch would too: either counts).
-    cp "$work/rules.reordered" "$work/rules.new"
+    # Back to the original order: a second swap, by SIGHUP (or the watch: either counts).
+    cp "$RULES" "$work/rules.new"
     mv "$work/rules.new" "$work/rules.yaml"
-    before=$(metric_of a 'noisegate_rules_reloads_total{result="success"}')
-    kill -HUP "$ng_pid"
-    t0=$SECONDS
-    while (($(metric_of a 'noisegate_rules_reloads_total{result="success"}') <= before)); do
-      ((SECONDS - t0 < 30)) || fail "SIGHUP did not reload"
-      sleep 0.5
-    done
+    hup_reloads a "$ng_pid"
+    (($(grep -c 'event=rules_reloaded' "$work/a.log") >= 2)) || fail "the second swap was not done"
     # SIGHUP with nothing changed reloads too (the file watch never does): counted.
-    before=$(metric_of a 'noisegate_rules_reloads_total{result="success"}')
-    kill -HUP "$ng_pid"
-    t0=$SECONDS
-    while (($(metric_of a 'noisegate_rules_reloads_total{result="success"}') <= before)); do
-      ((SECONDS - t0 < 30)) || fail "SIGHUP did not reload unchanged rules"
-      sleep 0.5
-    done
+    hup_reloads a "$ng_pid"
     [[ $(metric_of a noisegate_rules_last_reload_successful) == 1 ]] ||
       fail "noisegate_rules_last_reload_successful is not 1 after a good reload"
     kill -0 "$ng_pid" || fail "noisegate exited on SIGHUP"
