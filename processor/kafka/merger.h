@@ -97,12 +97,13 @@ class InputMerger {
     c.idle = idle;
     bound_valid_ = false;
   }
-  // Calls `process(const Record&)` for each record that may go, in order; returns how many.
+  // Calls `process(const Record&)` for each record that may go, in order, at most `limit`
+  // of them; returns how many.
   template <typename F>
-  size_t Release(F&& process) {
+  size_t Release(F&& process, size_t limit = SIZE_MAX) {
     int64_t bound = Bound();
     size_t n = 0;
-    while (!heap_.empty() && std::get<0>(heap_.front().key) <= bound) {
+    while (n < limit && !heap_.empty() && std::get<0>(heap_.front().key) <= bound) {
       uint32_t slot = heap_.front().slot;
       std::pop_heap(heap_.begin(), heap_.end(), Later{});
       heap_.pop_back();

@@ -1,0 +1,286 @@
+// The live driver's internals, shared by its source files (not an interface):
+//   live.cc          setup, the loop, callbacks, RunLive and the embedded cluster
+//   live_stages.cc   ingest (input partitions -> repartition) and correlate (merge -> engine)
+//   live_txn.cc      transactions: produce, commit with checkpoints and offsets, rewind
+//   live_restore.cc  restoring partitions from the changelog, rebalances
+//   live_reload.cc   reloading the rules
+#pragma once
+
+#include <librdkafka/rdkafka.h>
+#include <librdkafka/rdkafkacpp.h>
+#include <xxhash.h>
+
+#include <chrono>
+#include <cstdio>
+#include <deque>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "dedup/codec.h"
+#include "dedup/engine.h"
+#include "processor/admin/admin_server.h"
+#include "processor/decode/dead_letter.h"
+#include "processor/decode/message.h"
+#include "processor/kafka/changelog.h"
+#include "processor/kafka/live.h"
+#include "processor/kafka/live_metrics.h"
+#include "processor/kafka/merger.h"
+
+namespace noisegate::processor::live_internal {
+
+using Clock = std::chrono::steady_clock;
+using std::chrono::milliseconds;
+
+inline constexpr int kRequestTimeoutMs = 10'000;
+inline constexpr int kEmbeddedInputPartitions = 3;
+// The largest record the repartition topic carries (well under message.max.bytes).
+inline constexpr size_t kMaxRecordBytes = 512 * 1024;
+// The most records one correlate partition hands its engine per loop turn.
+inline constexpr size_t kMaxReleasePerCall = 10'000;
+// Repartition message formats (first byte): a record, or an input partition's progress mark.
+inline constexpr uint8_t kRecordMessage = 1, kMarkMessage = 2;
+// Checkpoint layout (engine state + merger): version, then (from version 2) the repartition offset
+// the state covers, the engine state, the merger state. Version 1 (no offset) is still read.
+inline constexpr uint8_t kCheckpointVersion = 2;
+
+inline int64_t WallMs() {
+  return std::chrono::duration_cast<milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// The key that decides a record's correlate partition: the values of `labels`, joined.
+inline std::string PartitionKey(const Record& r, const std::vector<std::string>& labels) {
+  std::string key;
+  for (size_t i = 0; i < labels.size(); ++i) {
+    if (i > 0) key.push_back('\x1f');
+    key.append(r.labels.Get(labels[i]));
+  }
+  return key;
+}
+
+inline bool ReadRulesText(const std::string& path, std::string* out) {
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  if (f == nullptr) return false;
+  out->clear();
+  char buf[65536];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof(buf), f)) > 0) out->append(buf, n);
+  bool ok = !std::ferror(f);
+  std::fclose(f);
+  return ok;
+}
+
+inline std::string ContentHash(std::string_view text) {
+  char buf[24];
+  std::snprintf(buf, sizeof(buf), "%016llx",
+                static_cast<unsigned long long>(XXH3_64bits(text.data(), text.size())));
+  return buf;
+}
+
+inline int32_t PartitionOf(std::string_view key, int32_t partitions) {
+  return static_cast<int32_t>(XXH3_64bits(key.data(), key.size()) %
+                              static_cast<uint64_t>(partitions));
+}
+
+class Live;
+
+// Where one correlate partition's engine sends its outputs: the live topics.
+class PartitionSink : public dedup::Sink {
+ public:
+  PartitionSink(Live* live, int32_t partition) : live_(live), partition_(partition) {}
+  void OnDecision(const dedup::DecisionEvent& e) override;
+  void OnNotification(const dedup::Notification& n) override;
+
+ private:
+  Live* live_;
+  int32_t partition_;
+  std::string line_;
+};
+
+struct CorrelatePartition {
+  int32_t id = 0;
+  std::unique_ptr<PartitionSink> sink;
+  std::unique_ptr<dedup::Engine> engine;
+  InputMerger merger;           // records wait here until every input has passed their time
+  uint64_t generation = 0;      // of the last checkpoint written or restored
+  uint32_t chunks = 0;          // chunks of that checkpoint
+  uint32_t pending_chunks = 0;  // chunks of the checkpoint in the open transaction
+  bool dirty = false;           // state changed since the last checkpoint
+  int64_t next_offset = -1;
+  bool seen = false;     // processed a record (or restored state) since assignment
+  bool backlog = false;  // the merger may hold more records that may go
+  Clock::time_point last_arrival;
+  EventTime arrival_watermark = kMinTime;
+};
+
+// A consumed message (librdkafka's C struct: the batch consume API hands those out).
+struct MessageFree {
+  void operator()(rd_kafka_message_t* m) const { rd_kafka_message_destroy(m); }
+};
+using MessagePtr = std::unique_ptr<rd_kafka_message_t, MessageFree>;
+
+inline std::string_view Payload(const rd_kafka_message_t& m) {
+  return {static_cast<const char*>(m.payload), m.len};
+}
+// The message's Kafka timestamp, if it has one.
+inline std::optional<int64_t> Timestamp(const rd_kafka_message_t& m) {
+  rd_kafka_timestamp_type_t type;
+  int64_t ts = rd_kafka_message_timestamp(&m, &type);
+  if (type == RD_KAFKA_TIMESTAMP_NOT_AVAILABLE) return std::nullopt;
+  return ts;
+}
+
+struct Pending {
+  MessagePtr msg;
+  int64_t ts = 0;
+  Clock::time_point arrived;
+};
+
+struct InputPartition {
+  std::string topic;
+  int32_t partition = 0;
+  int order = 0;  // the input's index in the rules: ties in event time go to the earlier input
+  std::deque<Pending> queue;
+  int64_t next_offset = -1;   // after the last message ingested
+  int64_t fetched_next = -1;  // after the last message received
+  // At the end of what is committed: a PARTITION_EOF (reported at the last stable offset
+  // under read_committed) and nothing since. Decides whether an empty partition is idle.
+  bool at_end = false;
+  int64_t last_ts = INT64_MIN;       // event time of the last message ingested
+  int64_t committed_ts = INT64_MIN;  // last_ts at the last committed transaction
+  Clock::time_point last_received;   // wall time of the last message received
+  // The progress mark last written for it (marks are written when they change).
+  bool marked = false, marked_idle = false;
+  int64_t marked_ts = INT64_MIN;
+};
+
+class Live : public RdKafka::RebalanceCb,
+             public RdKafka::EventCb,
+             public RdKafka::DeliveryReportCb {
+ public:
+  Live(std::shared_ptr<const rules::CompiledRules> rules, RunConfig config,
+       const std::atomic<bool>& stop, std::atomic<bool>* reload_signal, std::ostream& log,
+       LiveMetrics* metrics, Health* health, Reloads* reloads)
+      : rules_(std::move(rules)),
+        cfg_(std::move(config)),
+        stop_(stop),
+        reload_signal_(reload_signal),
+        log_(log),
+        m_(*metrics),
+        health_(*health),
+        reloads_(*reloads) {}
+
+  ~Live() override {
+    if (consumer_queue_ != nullptr) rd_kafka_queue_destroy(consumer_queue_);
+    consumer_.reset();
+    producer_.reset();
+  }
+
+  bool Setup();
+  RunExit Loop();
+
+  // Produces one message into the open transaction.
+  void Produce(const std::string& topic, int32_t partition, std::string_view key,
+               const std::string_view* value, int64_t ts);
+  const RunConfig& cfg() const { return cfg_; }
+  const rules::CompiledRules& rules() const { return *rules_; }
+  LiveMetrics& metrics() { return m_; }
+
+  void rebalance_cb(RdKafka::KafkaConsumer* consumer, RdKafka::ErrorCode err,
+                    std::vector<RdKafka::TopicPartition*>& partitions) override;
+  void event_cb(RdKafka::Event& event) override;
+  void dr_cb(RdKafka::Message& message) override;
+
+ private:
+  bool SetConf(RdKafka::Conf* conf, const std::map<std::string, std::string>& props);
+  std::unique_ptr<RdKafka::Conf> ClientConf(const std::map<std::string, std::string>& defaults);
+  bool Partitions(const std::string& topic, int* count);
+  void Dispatch(MessagePtr msg);
+  void CorrelateOne(CorrelatePartition& p, const rd_kafka_message_t& msg);
+  // Feeds the engine what the merger releases.
+  void Release(CorrelatePartition& p);
+  // Writes progress marks of the owned input partitions that changed (see merger.h).
+  void WriteMarks();
+  void ReleaseInputs(bool all);
+  bool MayHaveMore(const InputPartition& ip);
+  void IngestOne(InputPartition& ip);
+  void AdvanceIdle();
+  // Commits the open transaction (checkpoints + offsets); returns false on a fatal error.
+  // After an abort it rewinds (Rewind) unless `rewind` is false (the partitions are going).
+  bool Commit(bool rewind = true);
+  // For a retriable transaction error: reports not-ready, logs, and says whether to retry.
+  bool StillRetrying(const char* what, const RdKafka::Error& error, int attempt);
+  bool BeginTransaction();
+  // After an aborted transaction: state back to the last checkpoint, offsets to the last
+  // committed ones.
+  void Rewind();
+  // Rebuilds the engines of these partitions from the changelog (read together, to its end);
+  // false when asked to stop meanwhile.
+  bool Restore(const std::vector<int32_t>& ids);
+  // Reads the changelog partitions `ids` to their end into their assemblers, each from
+  // `(*next)[id]` (from the beginning when absent: a new assembler then), and moves `next`
+  // on: a retry reads on from where the last read stopped. False when asked to stop
+  // meanwhile (or on a fatal error).
+  bool ReadChangelog(const std::vector<int32_t>& ids,
+                     std::map<int32_t, CheckpointAssembler>* assemblers,
+                     std::map<int32_t, std::pair<uint64_t, uint64_t>>* read,
+                     std::map<int32_t, int64_t>* next);
+  // The committed offsets of these repartition partitions (-1: none), once they are stable:
+  // a read_committed consumer's offset fetch waits out a pending transaction (KIP-447).
+  // False when they could not be had (asked to stop, or restore_wait passed).
+  // consumer_->committed(parts), retried (logging `event` every tenth try) until it works,
+  // a stop is asked or `give_up` passes.
+  RdKafka::ErrorCode FetchCommitted(std::vector<RdKafka::TopicPartition*>& parts, const char* event,
+                                    Clock::time_point give_up);
+  bool CommittedRepartitionOffsets(const std::vector<int32_t>& ids,
+                                   std::map<int32_t, int64_t>* offsets);
+  void DropAll();
+  // Reloads the rules when asked (SIGHUP, POST /-/reload) or when the file changed.
+  void MaybeReload();
+  // Loads the rules file again and, if it is valid, swaps it in at a transaction boundary
+  // with every partition's state kept (matched by name, see dedup::Engine::LoadState).
+  Reloads::Outcome Reload(const std::string& reason);
+  // The channels (input partitions) of the rules' input topics.
+  bool ListChannels(const rules::CompiledRules& rules, std::vector<InputMerger::ChannelKey>* out);
+
+  std::shared_ptr<const rules::CompiledRules> rules_;
+  RunConfig cfg_;
+  const std::atomic<bool>& stop_;
+  std::atomic<bool>* reload_signal_;
+  std::ostream& log_;
+  LiveMetrics& m_;
+  Health& health_;
+  Reloads& reloads_;
+  std::string rules_hash_;    // of the running rules file's content
+  std::string refused_hash_;  // of the last content refused (not tried again until it changes)
+  Clock::time_point next_rules_check_{};
+
+  std::unique_ptr<RdKafka::KafkaConsumer> consumer_;
+  rd_kafka_queue_t* consumer_queue_ = nullptr;  // the consumer's, for batch consumption
+  std::vector<rd_kafka_message_t*> batch_msgs_ = std::vector<rd_kafka_message_t*>(1000);
+  std::unique_ptr<RdKafka::Producer> producer_;
+  std::vector<std::unique_ptr<Decoder>> decoders_;
+  int repartitions_ = 0;
+  std::vector<InputMerger::ChannelKey> channels_;  // every input partition
+  std::map<int32_t, CorrelatePartition> correlate_;
+  std::map<std::pair<std::string, int32_t>, InputPartition, TopicPartitionLess> inputs_;
+  bool in_txn_ = false;
+  bool txn_has_work_ = false;
+  bool txn_failed_ = false;
+  bool last_commit_ok_ = false;  // the last Commit() committed (or had nothing to commit)
+  bool fatal_ = false;
+  Clock::time_point txn_started_;
+  Clock::time_point now_;  // the wall clock, read once per loop turn
+  RecordBatch batch_;
+  std::vector<DeadLetter> dead_;
+  std::string buf_, line_, engine_state_;
+  std::vector<ChangelogMessage> changelog_msgs_;
+  uint64_t delivery_errors_logged_ = 0;
+};
+
+}  // namespace noisegate::processor::live_internal

@@ -1,0 +1,234 @@
+// The live driver's two stages: ingest (input partitions -> decoded records on the
+// repartition topic, dead letters) and correlate (repartition -> event-time merge -> engine).
+#include "processor/kafka/live_internal.h"
+#include "processor/output/render.h"
+
+namespace noisegate::processor::live_internal {
+
+void Live::Dispatch(MessagePtr msg) {
+  std::string_view topic = rd_kafka_topic_name(msg->rkt);
+  if (topic == cfg_.repartition_topic) {
+    auto it = correlate_.find(msg->partition);
+    if (it == correlate_.end()) return;  // not ours (any more)
+    CorrelateOne(it->second, *msg);
+    return;
+  }
+  auto it = inputs_.find(std::pair<std::string_view, int32_t>(topic, msg->partition));
+  if (it == inputs_.end()) return;
+  InputPartition& ip = it->second;
+  ip.fetched_next = msg->offset + 1;
+  ip.last_received = now_;
+  ip.at_end = false;
+  Pending p;
+  p.ts = Timestamp(*msg).value_or(WallMs());
+  p.arrived = now_;
+  p.msg = std::move(msg);
+  ip.queue.push_back(std::move(p));
+}
+
+void Live::CorrelateOne(CorrelatePartition& p, const rd_kafka_message_t& msg) {
+  std::string_view value = Payload(msg);
+  dedup::Reader rd(value);
+  uint8_t kind = msg.payload != nullptr ? rd.U8() : 0;
+  bool ok = false;
+  if (kind == kRecordMessage) {
+    Record& r = p.merger.Next();
+    ok = dedup::DecodeRecord(rd, &r) && rd.done();
+    if (ok) {
+      // The input's index under the rules running here: the ingesting replica may have run
+      // other rules (a reload not yet everywhere), and inputs are matched by topic.
+      r.input = rules_->FindInput(r.addr.topic);
+      p.merger.Push(r.input, r.input >= 0);
+    } else {
+      p.merger.Discard();
+    }
+  } else if (kind == kMarkMessage) {
+    std::string topic(rd.Str());
+    auto partition = static_cast<int32_t>(rd.SVar());
+    int64_t time = rd.SVar();
+    bool idle = rd.Bool();
+    ok = rd.ok() && rd.done();
+    // Marks of a topic that is no input here (removed by a reload) are ignored: nobody
+    // will mark it idle at the end, and it would hold everything back.
+    if (ok && rules_->FindInput(topic) >= 0)
+      p.merger.Mark({std::move(topic), partition}, time, idle);
+  }
+  p.next_offset = msg.offset + 1;
+  p.dirty = true;
+  txn_has_work_ = true;
+  if (!ok) {
+    m_.DeadLetter(std::string(reason::kBadRepartition)).Increment();
+    line_.clear();
+    RenderDeadLetter(cfg_.repartition_topic, msg.partition, msg.offset, 0, reason::kBadRepartition,
+                     "not a record this noisegate build can read", value, &line_);
+    std::string_view v = line_;
+    Produce(cfg_.dead_letter_topic, RdKafka::Topic::PARTITION_UA, {}, &v,
+            Timestamp(msg).value_or(WallMs()));
+    return;
+  }
+  Release(p);
+}
+
+void Live::Release(CorrelatePartition& p) {
+  // Bounded per call, so that a large backlog does not keep the loop from its heartbeats,
+  // commits and reloads; the loop calls again while there is more.
+  size_t n = p.merger.Release([&p](const Record& r) { p.engine->Process(r); }, kMaxReleasePerCall);
+  p.backlog = n == kMaxReleasePerCall;
+  if (n == 0) return;
+  p.dirty = true;  // (a backlog may be released in a later transaction than its messages)
+  txn_has_work_ = true;
+  p.seen = true;
+  p.last_arrival = now_;
+  p.arrival_watermark = p.engine->watermark();
+}
+
+void Live::WriteMarks() {
+  for (auto& [k, ip] : inputs_) {
+    // Idle: caught up, and quiet for input_sync_wait. A partition that is merely caught up
+    // with a steady producer is not idle: its next message is due any moment, and records
+    // of other inputs must not overtake it.
+    bool idle = ip.queue.empty() && Clock::now() - ip.last_received >= cfg_.input_sync_wait &&
+                !MayHaveMore(ip);
+    if (ip.marked && ip.marked_ts == ip.last_ts && ip.marked_idle == idle) continue;
+    buf_.clear();
+    dedup::Writer w(&buf_);
+    w.U8(kMarkMessage);
+    w.Str(ip.topic);
+    w.SVar(ip.partition);
+    w.SVar(ip.last_ts);
+    w.Bool(idle);
+    std::string_view v = buf_;
+    for (int32_t p = 0; p < repartitions_; ++p) {
+      Produce(cfg_.repartition_topic, p, {}, &v, WallMs());
+    }
+    ip.marked = true;
+    ip.marked_ts = ip.last_ts;
+    ip.marked_idle = idle;
+  }
+}
+
+bool Live::MayHaveMore(const InputPartition& ip) {
+  // Not the high watermark: with transactional producers it lies past commit markers and
+  // aborted messages, which a read_committed consumer never receives.
+  return !ip.at_end;
+}
+
+void Live::ReleaseInputs(bool all) {
+  while (true) {
+    InputPartition* best = nullptr;
+    for (auto& [k, ip] : inputs_) {
+      if (ip.queue.empty()) continue;
+      if (best == nullptr) {
+        best = &ip;
+        continue;
+      }
+      const Pending& a = ip.queue.front();
+      const Pending& b = best->queue.front();
+      if (a.ts < b.ts ||
+          (a.ts == b.ts && (ip.order < best->order ||
+                            (ip.order == best->order && ip.partition < best->partition)))) {
+        best = &ip;
+      }
+    }
+    if (best == nullptr) return;
+    if (!all && now_ - best->queue.front().arrived < cfg_.input_sync_wait) {
+      // Event-time order across inputs: an input that is behind may still deliver an
+      // earlier message; wait a little for it (Kafka Streams' max.task.idle.ms).
+      bool wait = false;
+      for (auto& [k, ip] : inputs_) {
+        if (&ip == best || !ip.queue.empty()) continue;
+        if (MayHaveMore(ip)) {
+          wait = true;
+          break;
+        }
+      }
+      if (wait) return;
+    }
+    IngestOne(*best);
+  }
+}
+
+void Live::IngestOne(InputPartition& ip) {
+  Pending p = std::move(ip.queue.front());
+  ip.queue.pop_front();
+  const rd_kafka_message_t& m = *p.msg;
+  RawMessage raw;
+  raw.topic = ip.topic;
+  raw.partition = ip.partition;
+  raw.offset = m.offset;
+  raw.ts = Timestamp(m);
+  raw.payload = Payload(m);
+  raw.payload_null = m.payload == nullptr;
+  int64_t ts = DecodeMessage(*rules_, decoders_, raw, cfg_.max_message_bytes, p.ts, batch_, dead_);
+  m_.Messages(ip.topic).Increment();
+  size_t r = 0, d = 0;
+  while (r < batch_.size() || d < dead_.size()) {
+    bool take_dead =
+        d < dead_.size() && (r >= batch_.size() || dead_[d].index < batch_[r].addr.index);
+    if (take_dead) {
+      const DeadLetter& dl = dead_[d++];
+      m_.DeadLetter(dl.reason).Increment();
+      m_.decision[static_cast<int>(dedup::Decision::kDeadLetter)]->Increment();
+      line_.clear();
+      RenderDeadLetter(ip.topic, ip.partition, m.offset, dl.index, dl.reason, dl.detail,
+                       raw.payload, &line_);
+      std::string_view v = line_;
+      Produce(cfg_.dead_letter_topic, RdKafka::Topic::PARTITION_UA, {}, &v, ts);
+      if (!cfg_.explain_topic.empty()) {
+        line_.clear();
+        RenderDeadLetterExplain(ip.topic, ip.partition, m.offset, dl.index, ts, &line_);
+        v = line_;
+        Produce(cfg_.explain_topic, RdKafka::Topic::PARTITION_UA, {}, &v, ts);
+      }
+    } else {
+      const Record& rec = batch_[r++];
+      m_.records.Increment();
+      std::string key = PartitionKey(rec, cfg_.partition_by);
+      buf_.clear();
+      dedup::Writer w(&buf_);
+      w.U8(kRecordMessage);
+      dedup::EncodeRecord(rec, w);
+      if (buf_.size() > kMaxRecordBytes) {
+        // It could not be produced (message.max.bytes), and a transaction that cannot hold
+        // a message aborts forever: dead-letter it instead.
+        m_.DeadLetter(std::string(reason::kTooLarge)).Increment();
+        line_.clear();
+        RenderDeadLetter(ip.topic, ip.partition, m.offset, rec.addr.index, reason::kTooLarge,
+                         "record of " + std::to_string(buf_.size()) +
+                             " bytes after decoding is over the limit of " +
+                             std::to_string(kMaxRecordBytes),
+                         raw.payload, &line_);
+        std::string_view dv = line_;
+        Produce(cfg_.dead_letter_topic, RdKafka::Topic::PARTITION_UA, {}, &dv, ts);
+        continue;
+      }
+      std::string_view v = buf_;
+      // The wall clock, not the event time (which the record carries): the topic's
+      // retention must count from when the record was written, or a backfill of old
+      // events would be deleted before the correlate stage reads it.
+      Produce(cfg_.repartition_topic, PartitionOf(key, repartitions_), key, &v, WallMs());
+    }
+  }
+  ip.next_offset = m.offset + 1;
+  ip.last_ts = std::max(ip.last_ts, ts);
+  txn_has_work_ = true;
+}
+
+void Live::AdvanceIdle() {
+  auto now = Clock::now();
+  for (auto& [id, p] : correlate_) {
+    if (!p.seen || p.merger.buffered() > 0 || now - p.last_arrival < cfg_.idle_timeout) continue;
+    // Idle: event time goes on with the wall clock from the last record's time, so a lone
+    // alert still pages after group_wait.
+    EventTime target =
+        p.arrival_watermark + std::chrono::duration_cast<milliseconds>(now - p.last_arrival);
+    if (target <= p.engine->watermark()) continue;
+    if (p.engine->NextTimer() <= target) {
+      p.dirty = true;
+      txn_has_work_ = true;
+    }
+    p.engine->AdvanceWatermark(target);
+  }
+}
+
+}  // namespace noisegate::processor::live_internal

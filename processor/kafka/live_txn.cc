@@ -1,0 +1,265 @@
+// The live driver's transactions: produce into the open one, commit outputs, checkpoints
+// and offsets together, and rewind to the last checkpoint after an abort.
+#include <thread>
+
+#include "processor/kafka/failpoint.h"
+#include "processor/kafka/live_internal.h"
+
+namespace noisegate::processor::live_internal {
+
+bool Live::BeginTransaction() {
+  std::unique_ptr<RdKafka::Error> e(producer_->begin_transaction());
+  if (e) {
+    log_ << "noisegate: level=error event=begin_transaction error=\"" << e->str() << "\"\n";
+    fatal_ = true;
+    return false;
+  }
+  in_txn_ = true;
+  txn_has_work_ = false;
+  txn_failed_ = false;
+  txn_started_ = Clock::now();
+  return true;
+}
+
+void Live::Produce(const std::string& topic, int32_t partition, std::string_view key,
+                   const std::string_view* value, int64_t ts) {
+  txn_has_work_ = true;
+  if (txn_failed_) return;  // the transaction aborts anyway: what it holds is done again
+  Clock::time_point full_since{};
+  Clock::time_point next_log{};
+  while (true) {
+    RdKafka::ErrorCode err = producer_->produce(
+        topic, partition, RdKafka::Producer::RK_MSG_COPY,
+        value ? const_cast<char*>(value->data()) : nullptr, value ? value->size() : 0,
+        key.empty() ? nullptr : key.data(), key.size(), ts, nullptr);
+    if (err == RdKafka::ERR_NO_ERROR) {
+      if (full_since != Clock::time_point{}) {
+        log_ << "noisegate: level=info event=produce_queue_drained waited_ms="
+             << std::chrono::duration_cast<milliseconds>(Clock::now() - full_since).count() << "\n";
+      }
+      return;
+    }
+    if (err != RdKafka::ERR__QUEUE_FULL) {
+      log_ << "noisegate: level=error event=produce topic=" << topic << " error=\""
+           << RdKafka::err2str(err) << "\"\n";
+      txn_failed_ = true;
+      return;
+    }
+    // The producer's queue is full: the broker is slow or away. Wait for deliveries, keep
+    // /healthz alive and say why we are not ready; but only so long (the consumer is not
+    // served meanwhile, and a stop must not wait on the broker). Giving up fails the
+    // transaction: it aborts and everything in it is processed again.
+    auto now = Clock::now();
+    if (full_since == Clock::time_point{}) full_since = now;
+    health_.Beat();
+    if (now >= next_log) {
+      health_.SetReady(false, "producer queue full");
+      m_.ready.Set(0);
+      log_ << "noisegate: level=warn event=produce_queue_full topic=" << topic
+           << " queued=" << producer_->outq_len()
+           << " waited_ms=" << std::chrono::duration_cast<milliseconds>(now - full_since).count()
+           << "\n";
+      next_log = now + milliseconds(5000);
+    }
+    if (stop_ || now - full_since >= cfg_.produce_wait) {
+      log_ << "noisegate: level=error event=produce_gave_up topic=" << topic
+           << " waited_ms=" << std::chrono::duration_cast<milliseconds>(now - full_since).count()
+           << " reason=\"" << (stop_ ? "stopping" : "produce_wait passed")
+           << "\" action=\"aborting the transaction; its input is processed again\"\n";
+      txn_failed_ = true;
+      return;
+    }
+    producer_->poll(50);
+  }
+}
+
+bool Live::StillRetrying(const char* what, const RdKafka::Error& error, int attempt) {
+  // A broker outage: keep retrying (the transaction stays whole), say so on /readyz, and keep
+  // /healthz alive, since the loop is not turning meanwhile. A stop gives up after a few tries:
+  // what is not committed is processed again by the next owner.
+  health_.Beat();
+  health_.SetReady(false, std::string(what) + " retrying: " + error.str());
+  m_.ready.Set(0);
+  if (attempt < 3 || attempt % 30 == 0) {
+    log_ << "noisegate: level=warn event=" << what << "_retry attempt=" << attempt + 1
+         << " error=\"" << error.str() << "\"\n";
+  }
+  return !(stop_ && attempt >= 2);
+}
+
+bool Live::Commit(bool rewind) {
+  last_commit_ok_ = false;
+  if (!in_txn_) return !fatal_;
+  WriteMarks();
+  if (!txn_has_work_) {
+    txn_started_ = Clock::now();
+    last_commit_ok_ = true;
+    return true;
+  }
+  auto commit_started = Clock::now();
+  for (auto& [id, p] : correlate_) {
+    if (!p.dirty) continue;
+    buf_.clear();
+    p.engine->SaveState(&engine_state_);
+    dedup::Writer w(&buf_);
+    w.U8(kCheckpointVersion);
+    w.SVar(p.next_offset);  // what the same transaction commits as this partition's offset
+    w.Str(engine_state_);
+    p.merger.Save(w);
+    m_.checkpoint_bytes.Increment(static_cast<double>(buf_.size()));
+    changelog_msgs_.clear();
+    EncodeCheckpoint(id, p.generation + 1, buf_, p.chunks, &changelog_msgs_);
+    p.pending_chunks = 0;
+    for (const ChangelogMessage& m : changelog_msgs_) {
+      if (m.value && m.key.find('/') != std::string::npos) ++p.pending_chunks;
+      std::string_view v = m.value ? std::string_view(*m.value) : std::string_view();
+      Produce(cfg_.changelog_topic, id, m.key, m.value ? &v : nullptr, WallMs());
+      Failpoint::Hit("checkpoint_mid");
+    }
+  }
+  std::vector<RdKafka::TopicPartition*> offsets;
+  for (auto& [k, ip] : inputs_) {
+    if (ip.next_offset >= 0) {
+      offsets.push_back(RdKafka::TopicPartition::create(ip.topic, ip.partition, ip.next_offset));
+    }
+  }
+  for (auto& [id, p] : correlate_) {
+    if (p.next_offset >= 0) {
+      offsets.push_back(RdKafka::TopicPartition::create(cfg_.repartition_topic, id, p.next_offset));
+    }
+  }
+  std::unique_ptr<RdKafka::Error> error;
+  // A message that failed to produce (locally or in delivery) is not in the transaction:
+  // committing would lose it. Abort instead, and process it again.
+  bool produce_failed = false;
+  if (txn_failed_) {
+    producer_->flush(kRequestTimeoutMs);
+    produce_failed = true;
+  }
+  if (!offsets.empty() && !produce_failed) {
+    std::unique_ptr<RdKafka::ConsumerGroupMetadata> gm(consumer_->groupMetadata());
+    for (int attempt = 0;; ++attempt) {
+      error.reset(producer_->send_offsets_to_transaction(offsets, gm.get(), kRequestTimeoutMs));
+      if (!error || !error->is_retriable() || !StillRetrying("send_offsets", *error, attempt)) {
+        break;
+      }
+    }
+  }
+  RdKafka::TopicPartition::destroy(offsets);
+  if (!error && !produce_failed) {
+    Failpoint::Hit("before_commit");
+    for (int attempt = 0;; ++attempt) {
+      error.reset(producer_->commit_transaction(kRequestTimeoutMs));
+      if (!error || !error->is_retriable() || !StillRetrying("commit", *error, attempt)) break;
+    }
+  }
+  in_txn_ = false;
+  bool failed = error != nullptr || produce_failed;
+  m_.transactions.Add({{"result", failed ? "aborted" : "committed"}}).Increment();
+  if (failed) {
+    std::string why = error ? error->str() : "a message could not be produced";
+    health_.SetReady(false, "transaction failed: " + why);
+    m_.ready.Set(0);
+    log_ << "noisegate: level=error event=commit_failed error=\"" << why
+         << "\" fatal=" << (error && error->is_fatal()) << "\n";
+    if (error && error->is_fatal()) {
+      fatal_ = true;
+      return false;
+    }
+    std::unique_ptr<RdKafka::Error> abort_error;
+    for (int attempt = 0;; ++attempt) {
+      abort_error.reset(producer_->abort_transaction(kRequestTimeoutMs));
+      if (!abort_error || !abort_error->is_retriable() ||
+          !StillRetrying("abort", *abort_error, attempt)) {
+        break;
+      }
+    }
+    if (abort_error) {
+      // Stopping: nothing is lost (the next owner fences this producer and resumes from the
+      // committed offsets), so the stop stays clean. Otherwise the pod restarts.
+      log_ << "noisegate: level=error event=abort_failed error=\"" << abort_error->str()
+           << "\" stopping=" << (stop_ ? 1 : 0) << "\n";
+      if (stop_) return false;
+      fatal_ = true;
+      return false;
+    }
+    if (rewind) Rewind();
+    return BeginTransaction();
+  }
+  last_commit_ok_ = true;
+  Failpoint::Hit("after_commit");
+  for (auto& [id, p] : correlate_) {
+    if (p.dirty) {
+      p.generation += 1;
+      p.chunks = p.pending_chunks;
+      p.dirty = false;
+    }
+  }
+  for (auto& [k, ip] : inputs_) ip.committed_ts = ip.last_ts;
+  m_.commit_seconds.Observe(std::chrono::duration<double>(Clock::now() - commit_started).count());
+  size_t buffered = 0, open = 0;
+  int64_t newest = INT64_MIN;
+  dedup::StateSizes state;
+  uint64_t expired = 0;
+  for (auto& [id, p] : correlate_) {
+    buffered += p.merger.buffered();
+    dedup::EngineStats stats = p.engine->stats();
+    open += stats.open_incidents;
+    expired += stats.fingerprints_expired;
+    state += p.engine->state_sizes();
+    if (p.seen) newest = std::max(newest, p.engine->watermark().ms);
+  }
+  m_.SetState(state, expired);
+  m_.buffered.Set(static_cast<double>(buffered));
+  m_.open_incidents.Set(static_cast<double>(open));
+  m_.partitions.Set(static_cast<double>(correlate_.size()));
+  if (newest != INT64_MIN) m_.event_time_lag.Set(static_cast<double>(WallMs() - newest) / 1000.0);
+  health_.SetReady(true, "");
+  m_.ready.Set(1);
+  return BeginTransaction();
+}
+
+void Live::Rewind() {
+  log_ << "noisegate: level=warn event=rewind reason=\"transaction aborted: back to the last "
+          "checkpoint and committed offsets\"\n";
+  std::vector<RdKafka::TopicPartition*> parts;
+  for (auto& [k, ip] : inputs_) {
+    ip.queue.clear();
+    ip.next_offset = -1;
+    ip.fetched_next = -1;
+    // Progress marks must not claim what the aborted transaction ingested.
+    ip.last_ts = ip.committed_ts;
+    ip.marked = false;
+    parts.push_back(RdKafka::TopicPartition::create(ip.topic, ip.partition));
+  }
+  std::vector<int32_t> ids;
+  for (auto& [id, p] : correlate_) {
+    ids.push_back(id);
+    parts.push_back(RdKafka::TopicPartition::create(cfg_.repartition_topic, id));
+  }
+  Restore(ids);
+  if (!parts.empty()) {
+    // Where to resume must be known for sure: from the beginning only for a partition that
+    // truly has no committed offset. Anything else is fatal (the pod restarts and resumes
+    // from the committed offsets, which is safe).
+    RdKafka::ErrorCode err =
+        FetchCommitted(parts, "rewind_committed_retry", Clock::time_point::max());
+    for (RdKafka::TopicPartition* tp : parts) {
+      if (err != RdKafka::ERR_NO_ERROR || tp->err() != RdKafka::ERR_NO_ERROR) {
+        fatal_ = true;
+        break;
+      }
+      if (tp->offset() < 0) tp->set_offset(RdKafka::Topic::OFFSET_BEGINNING);
+      RdKafka::ErrorCode serr = consumer_->seek(*tp, kRequestTimeoutMs);
+      if (serr != RdKafka::ERR_NO_ERROR) {
+        log_ << "noisegate: level=error event=rewind_seek_failed topic=" << tp->topic()
+             << " partition=" << tp->partition() << " error=\"" << RdKafka::err2str(serr) << "\"\n";
+        fatal_ = true;
+        break;
+      }
+    }
+  }
+  RdKafka::TopicPartition::destroy(parts);
+}
+
+}  // namespace noisegate::processor::live_internal
