@@ -7,12 +7,14 @@
 //                         (BM_GroupedSimdjsonOnly is their floor)
 //   BM_MixFullEngine      the same over a realistic mix of alerts and JSON error logs
 //   BM_BytesPerFingerprint  heap bytes per active fingerprint (reported as a counter)
+//   BM_CheckpointRoundTrip  checkpoint size, write and load time for 1M active fingerprints
 // Run: ./build/bench/engine_bench --benchmark_counters_tabular=true
 #include <benchmark/benchmark.h>
 #include <malloc.h>
 #include <simdjson.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
@@ -331,6 +333,42 @@ void BM_BytesPerFingerprint(benchmark::State& state) {
   state.counters["bytes_per_fingerprint"] = per_fp;
 }
 BENCHMARK(BM_BytesPerFingerprint)->Arg(100000)->Iterations(1)->Unit(benchmark::kMillisecond);
+
+// A checkpoint of N active fingerprints (firing alerts, in incidents of up to 500 members):
+// its size, and how long the engine takes to write it and to load it back (what a restore
+// spends besides reading the changelog). The time reported is the load.
+void BM_CheckpointRoundTrip(benchmark::State& state) {
+  const int n = static_cast<int>(state.range(0));
+  auto rules = ExampleRules();
+  auto decoder = processor::MakeDecoder("alertmanager", processor::DecoderConfig{});
+  NullSink sink;
+  dedup::Engine engine(rules, &sink);
+  processor::RecordBatch batch;
+  std::vector<processor::DeadLetter> dead;
+  processor::MessageMeta meta;
+  meta.topic = "bench";
+  meta.input = 0;
+  meta.kafka_ts = 1795392000000;
+  for (int i = 0; i < n; ++i) {
+    batch.Reset();
+    decoder->Decode(AlertMessage(i), meta, batch, dead);
+    engine.Process(batch[0]);
+  }
+  std::string bytes;
+  auto t0 = std::chrono::steady_clock::now();
+  engine.SaveState(&bytes);
+  double save_ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  for (auto _ : state) {
+    dedup::Engine back(rules, &sink);
+    if (!back.LoadState(bytes)) state.SkipWithError("the checkpoint did not load");
+    benchmark::DoNotOptimize(&back);
+  }
+  state.counters["checkpoint_bytes_per_fp"] = static_cast<double>(bytes.size()) / n;
+  state.counters["checkpoint_mb"] = static_cast<double>(bytes.size()) / 1e6;
+  state.counters["save_ms"] = save_ms;
+}
+BENCHMARK(BM_CheckpointRoundTrip)->Arg(1000000)->Iterations(1)->Unit(benchmark::kMillisecond);
 
 }  // namespace
 }  // namespace noisegate
