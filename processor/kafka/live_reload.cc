@@ -41,7 +41,7 @@ void Live::MaybeReload() {
 }
 
 Reloads::Outcome Live::Reload(const std::string& reason) {
-  const std::string& path = rules_->path;
+  const std::string path = rules_->path;  // a copy: the old rules go with the swap
   std::string text;
   std::string hash = ReadRulesText(path, &text) ? ContentHash(text) : "";
   // `rules_problem`: the file itself was refused (not tried again until it changes); other
