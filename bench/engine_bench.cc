@@ -17,6 +17,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
+#include <map>
 #include <memory>
 #include <new>
 #include <string>
@@ -170,7 +171,9 @@ class Fetch {
   std::vector<size_t> index_;
 };
 
-enum class Stage { kParse, kFingerprint, kEngine };
+// kCheckpointed: the engine as the live driver runs it, tracking what changes and encoding the
+// changed entries of its state once per fetch (a commit; live commits far less often).
+enum class Stage { kParse, kFingerprint, kEngine, kCheckpointed };
 
 void Run(benchmark::State& state, const Corpus& corpus, Stage stage) {
   auto rules = ExampleRules();
@@ -180,6 +183,14 @@ void Run(benchmark::State& state, const Corpus& corpus, Stage stage) {
   }
   NullSink sink;
   dedup::Engine engine(rules, &sink);
+  if (stage == Stage::kCheckpointed) engine.TrackChanges(/*all=*/false);
+  size_t entry_bytes = 0;
+  std::string globals;
+  const dedup::Engine::PutEntry put = [&entry_bytes](dedup::Engine::EntryKind, uint32_t,
+                                                     std::string_view v) {
+    entry_bytes += v.size();
+  };
+  const dedup::Engine::EraseEntry erase = [](dedup::Engine::EntryKind, uint32_t) {};
   processor::RecordBatch batch;
   std::vector<processor::DeadLetter> dead;
   dedup::KeyBuilder key;
@@ -216,11 +227,15 @@ void Run(benchmark::State& state, const Corpus& corpus, Stage stage) {
           key.Begin(batch[r].kind);
           key.AppendLabels(batch[r].labels, {});
           benchmark::DoNotOptimize(key.Hash());
-        } else if (stage == Stage::kEngine) {
+        } else {
           engine.Process(batch[r]);
         }
       }
     }
+    if (stage == Stage::kCheckpointed) engine.SaveChanges(put, erase, &globals);
+  }
+  if (stage == Stage::kCheckpointed && records > 0) {
+    state.counters["entry_bytes_per_record"] = static_cast<double>(entry_bytes) / records;
   }
   state.SetItemsProcessed(static_cast<int64_t>(records));
   state.SetBytesProcessed(static_cast<int64_t>(bytes));
@@ -292,6 +307,7 @@ void BM_GroupedParseOnly(benchmark::State& s) { Run(s, GroupedAlerts(), Stage::k
 void BM_GroupedFullEngine(benchmark::State& s) { Run(s, GroupedAlerts(), Stage::kEngine); }
 void BM_MixParseOnly(benchmark::State& s) { Run(s, Mix(), Stage::kParse); }
 void BM_MixFullEngine(benchmark::State& s) { Run(s, Mix(), Stage::kEngine); }
+void BM_MixCheckpointed(benchmark::State& s) { Run(s, Mix(), Stage::kCheckpointed); }
 BENCHMARK(BM_ParseOnly)->MeasureProcessCPUTime();
 BENCHMARK(BM_ParseFingerprint)->MeasureProcessCPUTime();
 BENCHMARK(BM_FullEngine)->MeasureProcessCPUTime();
@@ -299,6 +315,7 @@ BENCHMARK(BM_GroupedParseOnly)->MeasureProcessCPUTime();
 BENCHMARK(BM_GroupedFullEngine)->MeasureProcessCPUTime();
 BENCHMARK(BM_MixParseOnly)->MeasureProcessCPUTime();
 BENCHMARK(BM_MixFullEngine)->MeasureProcessCPUTime();
+BENCHMARK(BM_MixCheckpointed)->MeasureProcessCPUTime();
 
 // Heap bytes per active fingerprint: N distinct firing alerts held by the engine, measured
 // as the growth of the allocator's in-use bytes.
@@ -334,15 +351,9 @@ void BM_BytesPerFingerprint(benchmark::State& state) {
 }
 BENCHMARK(BM_BytesPerFingerprint)->Arg(100000)->Iterations(1)->Unit(benchmark::kMillisecond);
 
-// A checkpoint of N active fingerprints (firing alerts, in incidents of up to 500 members):
-// its size, and how long the engine takes to write it and to load it back (what a restore
-// spends besides reading the changelog). The time reported is the load.
-void BM_CheckpointRoundTrip(benchmark::State& state) {
-  const int n = static_cast<int>(state.range(0));
-  auto rules = ExampleRules();
+// Feeds `n` distinct firing alerts (in incidents of up to 500 members).
+void LoadActiveAlerts(dedup::Engine& engine, int n) {
   auto decoder = processor::MakeDecoder("alertmanager", processor::DecoderConfig{});
-  NullSink sink;
-  dedup::Engine engine(rules, &sink);
   processor::RecordBatch batch;
   std::vector<processor::DeadLetter> dead;
   processor::MessageMeta meta;
@@ -354,6 +365,17 @@ void BM_CheckpointRoundTrip(benchmark::State& state) {
     decoder->Decode(AlertMessage(i), meta, batch, dead);
     engine.Process(batch[0]);
   }
+}
+
+// A checkpoint of N active fingerprints (firing alerts, in incidents of up to 500 members):
+// its size, and how long the engine takes to write it and to load it back (what a restore
+// spends besides reading the changelog). The time reported is the load.
+void BM_CheckpointRoundTrip(benchmark::State& state) {
+  const int n = static_cast<int>(state.range(0));
+  auto rules = ExampleRules();
+  NullSink sink;
+  dedup::Engine engine(rules, &sink);
+  LoadActiveAlerts(engine, n);
   std::string bytes;
   auto t0 = std::chrono::steady_clock::now();
   engine.SaveState(&bytes);
@@ -369,6 +391,45 @@ void BM_CheckpointRoundTrip(benchmark::State& state) {
   state.counters["save_ms"] = save_ms;
 }
 BENCHMARK(BM_CheckpointRoundTrip)->Arg(1000000)->Iterations(1)->Unit(benchmark::kMillisecond);
+
+// The same N active fingerprints as per-entry checkpoints (what the live changelog holds): the
+// first checkpoint, which writes every entry (save_ms), its size, and the load from entries
+// that a restore does after reading them (the time reported).
+void BM_EntriesRoundTrip(benchmark::State& state) {
+  const int n = static_cast<int>(state.range(0));
+  auto rules = ExampleRules();
+  NullSink sink;
+  dedup::Engine engine(rules, &sink);
+  LoadActiveAlerts(engine, n);
+  std::map<std::pair<dedup::Engine::EntryKind, uint32_t>, std::string> entries;
+  std::string globals;
+  auto t0 = std::chrono::steady_clock::now();
+  engine.TrackChanges(/*all=*/true);
+  engine.SaveChanges(
+      [&entries](dedup::Engine::EntryKind k, uint32_t slot, std::string_view v) {
+        entries[{k, slot}] = std::string(v);
+      },
+      [](dedup::Engine::EntryKind, uint32_t) {}, &globals);
+  double save_ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  size_t bytes = globals.size();
+  dedup::Engine::Entries view;
+  view.globals = globals;
+  for (const auto& [key, v] : entries) {
+    bytes += v.size();
+    (key.first == dedup::Engine::EntryKind::kFingerprint ? view.fingerprints : view.incidents)
+        .emplace_back(key.second, v);
+  }
+  for (auto _ : state) {
+    dedup::Engine back(rules, &sink);
+    if (!back.LoadEntries(view)) state.SkipWithError("the entries did not load");
+    benchmark::DoNotOptimize(&back);
+  }
+  state.counters["entry_bytes_per_fp"] = static_cast<double>(bytes) / n;
+  state.counters["entries"] = static_cast<double>(entries.size());
+  state.counters["save_ms"] = save_ms;
+}
+BENCHMARK(BM_EntriesRoundTrip)->Arg(1000000)->Iterations(1)->Unit(benchmark::kMillisecond);
 
 }  // namespace
 }  // namespace noisegate

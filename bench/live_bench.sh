@@ -18,15 +18,8 @@ cd "$(dirname "$0")/.."
 RATE=${RATE:-20000}
 SCALE=${SCALE:-4}
 B=build
-work=$(mktemp -d "${TMPDIR:-/tmp}/ng-live-bench.XXXXXX")
-ng=""
-cleanup() {
-  if [[ -n $ng ]]; then kill -KILL "$ng" 2>/dev/null || true; fi
-  tests/kafka/kafka.sh stop "$work/kafka" >/dev/null 2>&1 || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-export KAFKA_OWNER_PID=$$
+source bench/lib.sh
+bench_work ng-live-bench
 fresh_broker() {  # each run gets empty input topics
   tests/kafka/kafka.sh stop "$work/kafka" >/dev/null 2>&1 || true
   bootstrap=$(KAFKA_EXTRA_PROPS="num.partitions=3" tests/kafka/kafka.sh start "$work/kafka" 2>/dev/null)

@@ -217,7 +217,7 @@ uint32_t Engine::LookupOrInsert(Fingerprint fp, uint64_t verify, SignalKind kind
   auto [slot, inserted] = fp_index_.FindOrInsert(fp.value, verify);
   if (inserted) {
     if (slot == fps_.size()) fps_.emplace_back();
-    FpState& st = fps_[slot];
+    FpState& st = Fp(slot);
     NG_CHECK(slot + 1 == fps_.size() || st.free());
     // A reused slot keeps counting generations, so the timers of its last owner stay stale.
     const uint32_t generation = st.generation;
@@ -230,7 +230,7 @@ uint32_t Engine::LookupOrInsert(Fingerprint fp, uint64_t verify, SignalKind kind
 }
 
 bool Engine::RecordChange(uint32_t slot, EventTime t) {
-  FpState& st = fps_[slot];
+  FpState& st = Fp(slot);
   const rules::FlappingRule& fl = rules_->dedup.flapping;
   EventTime previous = st.last_change;
   st.last_change = t;
@@ -250,15 +250,20 @@ bool Engine::RecordChange(uint32_t slot, EventTime t) {
   return st.flapping;
 }
 
-Incident* Engine::IncidentOf(const FpState& st) {
-  if (st.incident == kNone) return nullptr;
-  Incident& inc = incidents_[st.incident];
+uint32_t Engine::IncidentSlotOf(const FpState& st) const {
+  if (st.incident == kNone) return kNone;
+  const Incident& inc = incidents_[st.incident];
   // An incident whose correlate rule a rules change removed takes nothing more: it closes.
   if (inc.generation != st.incident_generation || inc.state == IncidentState::kClosed ||
       inc.rule < 0) {
-    return nullptr;
+    return kNone;
   }
-  return &inc;
+  return st.incident;
+}
+
+Incident* Engine::IncidentOf(const FpState& st) {
+  uint32_t slot = IncidentSlotOf(st);
+  return slot == kNone ? nullptr : &Inc(slot);
 }
 
 void Engine::ProcessAlert(const Record& r, RecordLabels& labels, DecisionEvent& ev) {
@@ -275,13 +280,13 @@ void Engine::ProcessAlert(const Record& r, RecordLabels& labels, DecisionEvent& 
   // A drop rule never swallows the resolve of an alert that is firing: its incident must
   // hear it (the resolve may carry other labels, e.g. a lower severity). Dropped records
   // leave no state behind.
-  bool resolving = r.state == AlertState::kResolved && slot != kNone && fps_[slot].firing;
+  bool resolving = r.state == AlertState::kResolved && slot != kNone && Fp(slot).firing;
   if (!resolving && Dropped(labels, ev)) return;
   if (slot == kNone) slot = LookupOrInsert(fp, verify, SignalKind::kAlert);
   EventTime t = std::max(r.time, watermark_);
 
   if (r.state == AlertState::kResolved) {
-    FpState& st = fps_[slot];
+    FpState& st = Fp(slot);
     st.last_seen = t;
     Incident* inc = IncidentOf(st);
     if (inc != nullptr) {
@@ -297,22 +302,22 @@ void Engine::ProcessAlert(const Record& r, RecordLabels& labels, DecisionEvent& 
         Schedule(TimerKind::kFingerprint, slot, t + rules.dedup.flapping.stable_for);
       }
       UpdateInhibitSources(slot, nullptr, false);
-      if (inc != nullptr) MemberResolved(fps_[slot], t);
+      if (inc != nullptr) MemberResolved(Fp(slot), t);
       ev.decision = Decision::kResolved;
     } else {
       ev.decision = inc != nullptr ? Decision::kDeduplicated : Decision::kResolved;
     }
-    if (!fps_[slot].flapping) ScheduleExpiry(slot);
+    if (!Fp(slot).flapping) ScheduleExpiry(slot);
     return;
   }
 
-  bool activation = !fps_[slot].firing;
+  bool activation = !Fp(slot).firing;
   if (activation) {
-    fps_[slot].firing = true;
+    Fp(slot).firing = true;
     RecordChange(slot, t);
     UpdateInhibitSources(slot, &labels, true);
   }
-  FpState& st = fps_[slot];
+  FpState& st = Fp(slot);
   st.last_seen = t;
   if (rules.dedup.resolve_timeout.count() > 0) {
     Schedule(TimerKind::kFingerprint, slot, t + rules.dedup.resolve_timeout);
@@ -368,21 +373,21 @@ void Engine::ProcessLog(const Record& r, RecordLabels& labels, DecisionEvent& ev
   int64_t width = std::max<int64_t>(1, surge.within.count() / 4);
   double alpha = std::min(
       1.0, static_cast<double>(width) / std::max<int64_t>(1, surge.baseline_window.count()));
-  if (fps_[slot].log_rate == kNone) {
+  if (Fp(slot).log_rate == kNone) {
     if (!free_log_rates_.empty()) {
-      fps_[slot].log_rate = free_log_rates_.back();
+      Fp(slot).log_rate = free_log_rates_.back();
       free_log_rates_.pop_back();
     } else {
-      fps_[slot].log_rate = static_cast<uint32_t>(log_rates_.size());
+      Fp(slot).log_rate = static_cast<uint32_t>(log_rates_.size());
       log_rates_.emplace_back();
     }
   }
-  LogRate& rate = log_rates_[fps_[slot].log_rate];
+  LogRate& rate = log_rates_[Fp(slot).log_rate];
   rate.Advance(t.ms / width, alpha);
   rate.counts[static_cast<size_t>(((t.ms / width) % 4 + 4) % 4)]++;
 
   NoteVersion(r, t);
-  FpState& st = fps_[slot];
+  FpState& st = Fp(slot);
   st.last_seen = t;
   bool activation = false;
   if (!st.firing) {
@@ -395,7 +400,7 @@ void Engine::ProcessLog(const Record& r, RecordLabels& labels, DecisionEvent& ev
       // Not a surge of its own, but part of a request that is already failing end to end.
       uint32_t traced = IncidentOfTrace(r);
       if (traced != kNone) {
-        Incident& inc = incidents_[traced];
+        Incident& inc = Inc(traced);
         inc.log_records++;
         inc.last_activity = t;
         inc.last_seen = std::max(inc.last_seen, t);
@@ -444,7 +449,7 @@ void Engine::MuteOrCorrelate(const Record& r, RecordLabels& labels, uint32_t slo
   ev.decision = d;
   ev.rule = rule;
   if (inc_slot != kNone) {
-    ev.incident = incidents_[inc_slot].id;
+    ev.incident = Inc(inc_slot).id;
     if (r.kind == SignalKind::kLog) RememberTrace(r, inc_slot);
   }
 }
@@ -547,7 +552,7 @@ int64_t Engine::FindInhibitor(const RecordLabels& labels, const FpState& self,
     for (const InhibitSource& src : it->second) {
       if (two_sided && src.both) continue;
       if (chosen < 0) chosen = src.slot;
-      if (IncidentOf(fps_[src.slot]) != nullptr) {
+      if (IncidentSlotOf(fps_[src.slot]) != kNone) {
         chosen = src.slot;
         break;
       }
@@ -588,7 +593,7 @@ bool Engine::StillInhibited(const RecordLabels& labels, FpState& st, DecisionEve
   }
   // Its inhibitor is gone while it still fires: from now on it counts as a member, so it
   // re-enters as a fresh firing member (severity, route and escalation are recomputed).
-  Incident& inc = incidents_[st.incident];
+  Incident& inc = Inc(st.incident);
   Member& m = inc.members[st.member];
   SetMemberFiring(inc, m, false);  // while still counted as inhibited
   m.inhibited = false;
@@ -599,7 +604,7 @@ void Engine::AttachInhibited(const Record& r, RecordLabels& labels, uint32_t fp_
                              uint32_t source_slot, DecisionEvent& ev) {
   Incident* inc = source_slot < fps_.size() ? IncidentOf(fps_[source_slot]) : nullptr;
   if (inc == nullptr) return;
-  FpState& st = fps_[fp_slot];
+  FpState& st = Fp(fp_slot);
   ev.incident = inc->id;
   EventTime t = st.last_seen;
   int idx = inc->FindMember(Fingerprint{st.fp});
@@ -629,7 +634,7 @@ void Engine::AttachInhibited(const Record& r, RecordLabels& labels, uint32_t fp_
 uint32_t Engine::Correlate(const Record& r, RecordLabels& labels, uint32_t fp_slot, EventTime t,
                            Decision* decision, std::string_view* rule_name, uint32_t extra_count) {
   const rules::CompiledRules& rules = *rules_;
-  const uint64_t fp_value = fps_[fp_slot].fp;
+  const uint64_t fp_value = Fp(fp_slot).fp;
   int rule_index = -1;
   for (size_t i = 0; i < rules.correlate.size(); ++i) {
     if (rules.correlate[i].match.Matches(labels)) {
@@ -694,7 +699,7 @@ uint32_t Engine::Correlate(const Record& r, RecordLabels& labels, uint32_t fp_sl
       chosen = static_cast<uint32_t>(incidents_.size());
       incidents_.emplace_back();
     }
-    Incident& inc = incidents_[chosen];
+    Incident& inc = Inc(chosen);
     uint32_t gen = inc.generation + 1;
     inc = Incident{};
     inc.generation = gen;
@@ -722,7 +727,7 @@ uint32_t Engine::Correlate(const Record& r, RecordLabels& labels, uint32_t fp_sl
     ++stats_.incidents_opened;
     Schedule(TimerKind::kIncident, chosen, t + rule.group_wait);
   }
-  Incident& inc = incidents_[chosen];
+  Incident& inc = Inc(chosen);
   *decision = opened ? Decision::kNew : Decision::kGrouped;
 
   // Impacted services grow with the incident.
@@ -733,7 +738,7 @@ uint32_t Engine::Correlate(const Record& r, RecordLabels& labels, uint32_t fp_sl
   }
   if (inc.impacted.size() != before && inc.notified) inc.escalation_pending = true;
 
-  FpState& st = fps_[fp_slot];
+  FpState& st = Fp(fp_slot);
   int idx = inc.FindMember(Fingerprint{st.fp});
   if (idx < 0) {
     AddMember(inc, r, labels, Fingerprint{st.fp}, t);
@@ -821,7 +826,7 @@ void Engine::AddMember(Incident& inc, const Record& r, const RecordLabels& label
 }
 
 void Engine::MemberFired(FpState& st, const Record& r, EventTime t) {
-  Incident& inc = incidents_[st.incident];
+  Incident& inc = Inc(st.incident);
   Member& m = inc.members[st.member];
   SetMemberFiring(inc, m, true);
   if (!m.inhibited && m.severity > inc.severity) {
@@ -837,7 +842,7 @@ void Engine::MemberFired(FpState& st, const Record& r, EventTime t) {
 }
 
 void Engine::MemberResolved(FpState& st, EventTime t) {
-  Incident& inc = incidents_[st.incident];
+  Incident& inc = Inc(st.incident);
   Member& m = inc.members[st.member];
   SetMemberFiring(inc, m, false);
   inc.last_activity = t;
@@ -855,20 +860,20 @@ void Engine::RecomputeRoute(Incident& inc) {
 
 void Engine::Schedule(TimerKind kind, uint32_t slot, EventTime at) {
   if (kind == TimerKind::kIncident) {
-    Incident& inc = incidents_[slot];
+    Incident& inc = Inc(slot);
     if (at >= inc.scheduled) return;
     inc.scheduled = at;
     timers_.push(Timer{at, kind, slot, inc.generation});
     return;
   }
-  FpState& st = fps_[slot];
+  FpState& st = Fp(slot);
   if (st.timer_at <= at && st.timer_at > watermark_) return;
   st.timer_at = at;
   timers_.push(Timer{at, kind, slot, ++st.generation});
 }
 
 void Engine::ScheduleIncident(uint32_t slot) {
-  Incident& inc = incidents_[slot];
+  Incident& inc = Inc(slot);
   if (inc.state == IncidentState::kClosed) return;
   if (inc.rule < 0) {  // its rule is gone: closes now
     if (watermark_ < inc.scheduled) {
@@ -908,7 +913,7 @@ void Engine::AdvanceWatermark(EventTime t) {
     // Timers fire at their own time, so outputs carry the event time they were due.
     watermark_ = std::max(watermark_, tm.at);
     if (tm.kind == TimerKind::kIncident) {
-      Incident& inc = incidents_[tm.slot];
+      Incident& inc = Inc(tm.slot);
       if (inc.generation != tm.generation || inc.scheduled != tm.at ||
           inc.state == IncidentState::kClosed) {
         continue;
@@ -916,7 +921,7 @@ void Engine::AdvanceWatermark(EventTime t) {
       inc.scheduled = kMaxTime;
       FireIncidentTimer(tm.slot, tm.at);
     } else {
-      FpState& st = fps_[tm.slot];
+      FpState& st = Fp(tm.slot);
       if (st.generation != tm.generation) continue;
       st.timer_at = kMaxTime;
       FireFingerprintTimer(tm.slot, tm.at);
@@ -945,7 +950,7 @@ void Engine::InhibitAtNotify(Incident& inc) {
 }
 
 void Engine::FireIncidentTimer(uint32_t slot, EventTime t) {
-  Incident& inc = incidents_[slot];
+  Incident& inc = Inc(slot);
   if (inc.rule < 0) {
     CloseIncident(slot, t);  // a paged incident always gets its resolve
     return;
@@ -985,13 +990,13 @@ void Engine::FireIncidentTimer(uint32_t slot, EventTime t) {
 
 void Engine::FireFingerprintTimer(uint32_t slot, EventTime t) {
   const rules::CompiledRules& rules = *rules_;
-  if (fps_[slot].flapping && t >= fps_[slot].last_change + rules.dedup.flapping.stable_for) {
-    fps_[slot].flapping = false;
-    fps_[slot].nchanges = 0;
+  if (Fp(slot).flapping && t >= Fp(slot).last_change + rules.dedup.flapping.stable_for) {
+    Fp(slot).flapping = false;
+    Fp(slot).nchanges = 0;
     flap_history_.erase(slot);
     ReleaseHeld(slot, t);
   }
-  FpState& st = fps_[slot];
+  FpState& st = Fp(slot);
   const Millis timeout = rules.dedup.resolve_timeout;
   if (st.firing && st.kind == SignalKind::kLog && t >= st.last_seen + rules.logs.surge.quiet_for) {
     st.firing = false;
@@ -1036,7 +1041,7 @@ void Engine::ReleaseHeld(uint32_t slot, EventTime t) {
   if (it == held_.end()) return;
   Record held = std::move(it->second);
   held_.erase(it);
-  FpState& st = fps_[slot];
+  FpState& st = Fp(slot);
   if (!st.firing || st.kind != SignalKind::kAlert) return;
   RecordLabels labels(held, rules_->topology);
   DecisionEvent ev;  // not an input record: no explain line
@@ -1079,7 +1084,7 @@ void Engine::Notify(Incident& inc, NotifyAction action, std::string_view reason,
 }
 
 void Engine::CloseIncident(uint32_t slot, EventTime t) {
-  Incident& inc = incidents_[slot];
+  Incident& inc = Inc(slot);
   if (inc.notified) Notify(inc, NotifyAction::kResolve, "resolve", t);
   inc.state = IncidentState::kClosed;
   ++stats_.incidents_closed;
@@ -1135,13 +1140,13 @@ EventTime Engine::ExpiryOf(const FpState& st) const {
 }
 
 void Engine::ScheduleExpiry(uint32_t slot) {
-  FpState& st = fps_[slot];
+  FpState& st = Fp(slot);
   if (st.timer_at != kMaxTime && st.timer_at > watermark_) return;  // it re-arms when due
   Schedule(TimerKind::kFingerprint, slot, ExpiryOf(st));
 }
 
 void Engine::Evict(uint32_t slot) {
-  FpState& st = fps_[slot];
+  FpState& st = Fp(slot);
   NG_CHECK(!source_of_.contains(slot));  // only firing alerts are inhibition sources
   fp_index_.Erase(st.fp, slot);
   flap_history_.erase(slot);
@@ -1192,7 +1197,7 @@ std::optional<EventTime> Engine::VersionFirstSeen(const std::string& key, EventT
 
 void Engine::RememberTrace(const Record& r, uint32_t slot) {
   if (r.trace_id.empty()) return;
-  Incident& inc = incidents_[slot];
+  Incident& inc = Inc(slot);
   if (inc.traces.size() >= kMaxTraces) return;
   auto [it, inserted] = traces_.try_emplace(r.trace_id, slot, inc.generation);
   if (inserted) inc.traces.push_back(r.trace_id);
@@ -1229,7 +1234,7 @@ void Engine::Finish() {
   std::stable_sort(pending.begin(), pending.end(),
                    [&](uint32_t a, uint32_t b) { return due_of(a) < due_of(b); });
   for (uint32_t slot : pending) {
-    Incident& inc = incidents_[slot];
+    Incident& inc = Inc(slot);
     EventTime due = inc.opened + rules_->correlate[inc.rule].group_wait;
     inc.state = IncidentState::kOpen;
     InhibitAtNotify(inc);

@@ -7,6 +7,7 @@
 #include <absl/container/flat_hash_map.h>
 
 #include <deque>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <queue>
@@ -22,6 +23,9 @@
 #include "rules/compiled_rules.h"
 
 namespace noisegate::dedup {
+
+class Writer;
+class Reader;
 
 enum class Decision : uint8_t {
   kNew,             // opened an incident
@@ -135,6 +139,33 @@ class Engine {
   void SaveState(std::string* out) const;
   Status LoadState(std::string_view bytes);
 
+  // Per-entry checkpoints (dedup/state_entries.cc), for a compacted changelog with one key per
+  // entry: every fingerprint slot and every incident slot is an entry of its own, and the rest
+  // (names, watermark, open-incident indexes, inhibition sources, versions, traces: what is
+  // proportional to open incidents and firing alerts, not to all fingerprints) is one
+  // "globals" value. Timers are not written: each entry says when its timer is due.
+  //
+  // After TrackChanges, the engine remembers which entries change. SaveChanges hands each
+  // changed entry to `put` (bytes) or, for a fingerprint slot that expired, to `erase`, in
+  // slot order, forgets the changes, and writes the globals. Writing what a commit changed
+  // costs what changed, not what the engine holds. `all` marks every entry changed (a first
+  // checkpoint, or one after a whole-state load). An engine that tracks before LoadState marks
+  // what loading under other rules changes (a reload).
+  enum class EntryKind : uint8_t { kFingerprint, kIncident };
+  using PutEntry = std::function<void(EntryKind, uint32_t slot, std::string_view bytes)>;
+  using EraseEntry = std::function<void(EntryKind, uint32_t slot)>;
+  void TrackChanges(bool all);
+  void SaveChanges(const PutEntry& put, const EraseEntry& erase, std::string* globals);
+  // The newest value of each entry, as SaveChanges wrote them. LoadEntries, on a freshly
+  // constructed engine, restores the state (with the same matching by name as LoadState) and
+  // tracks changes from there; it fails when entries are missing or corrupt, and the engine
+  // must then be discarded.
+  struct Entries {
+    std::string_view globals;
+    std::vector<std::pair<uint32_t, std::string_view>> fingerprints, incidents;
+  };
+  Status LoadEntries(const Entries& entries);
+
   // How long alerts firing under fingerprints that a rules change replaced may go unheard
   // before they count as resolved: Alertmanager's default repeat_interval (4h), within which
   // it sends a still-firing alert again, plus a margin for its group_interval alignment.
@@ -170,6 +201,39 @@ class Engine {
   };
 
   static uint64_t InhibitIdentity(const rules::InhibitRule& rule);
+  // Slots changed since the last SaveChanges (when tracking).
+  class ChangeSet {
+   public:
+    void Mark(uint32_t slot) {
+      if (slot >= bits_.size() * 64) bits_.resize(slot / 64 + 1 + bits_.size() / 2);
+      uint64_t& word = bits_[slot / 64];
+      const uint64_t bit = uint64_t{1} << (slot % 64);
+      if ((word & bit) == 0) {
+        word |= bit;
+        list_.push_back(slot);
+      }
+    }
+    // The marked slots in ascending order; clears the marks.
+    std::vector<uint32_t> Take();
+    size_t size() const { return list_.size(); }
+
+   private:
+    std::vector<uint64_t> bits_;
+    std::vector<uint32_t> list_;
+  };
+  // Every mutable access to a fingerprint or incident slot goes through these, so that a
+  // per-entry checkpoint knows what changed (defined in engine_state.h).
+  FpState& Fp(uint32_t slot);
+  Incident& Inc(uint32_t slot);
+  struct RuleRemap;
+  void SaveIdentity(Writer& w) const;
+  Status LoadIdentity(Reader& rd, uint64_t version, RuleRemap* remap);
+  void SaveOpenIndexes(Writer& w) const;
+  void LoadOpenIndexes(Reader& rd, size_t incidents, size_t fps);
+  void SaveVersionsAndTraces(Writer& w) const;
+  void LoadVersionsAndTraces(Reader& rd, uint64_t version);
+  // Checks what was loaded and maps it onto these rules.
+  Status FinishLoad(const RuleRemap& remap, uint64_t version);
   void ProcessAlert(const Record& r, RecordLabels& labels, DecisionEvent& ev);
   void ProcessLog(const Record& r, RecordLabels& labels, DecisionEvent& ev);
   uint32_t LookupOrInsert(Fingerprint fp, uint64_t verify, SignalKind kind);
@@ -179,7 +243,8 @@ class Engine {
                      Decision* decision, std::string_view* rule, uint32_t extra_count);
   // A flapping alert that became stable while firing joins an incident as if it just fired.
   void ReleaseHeld(uint32_t slot, EventTime t);
-  Incident* IncidentOf(const FpState& st);
+  Incident* IncidentOf(const FpState& st);           // marks it changed
+  uint32_t IncidentSlotOf(const FpState& st) const;  // its open incident's slot, or kNone
   bool Dropped(const RecordLabels& labels, DecisionEvent& ev) const;
   // A signal that is not in an incident yet: inhibited, silenced, or correlated.
   void MuteOrCorrelate(const Record& r, RecordLabels& labels, uint32_t slot, uint32_t extra_count,
@@ -274,6 +339,8 @@ class Engine {
   // Trace evidence: trace id -> (incident slot, generation) of an open incident it belongs to.
   absl::flat_hash_map<std::string, std::pair<uint32_t, uint32_t>> traces_;
   std::priority_queue<Timer, std::vector<Timer>, std::greater<Timer>> timers_;
+  bool tracking_ = false;
+  ChangeSet changed_fps_, changed_incidents_;
   KeyBuilder key_;
   std::string template_buf_;
   std::string scratch_;

@@ -75,4 +75,14 @@ struct Engine::LogRate {
   uint32_t Recent() const { return counts[0] + counts[1] + counts[2] + counts[3]; }
 };
 
+inline Engine::FpState& Engine::Fp(uint32_t slot) {
+  if (tracking_) changed_fps_.Mark(slot);
+  return fps_[slot];
+}
+
+inline Incident& Engine::Inc(uint32_t slot) {
+  if (tracking_) changed_incidents_.Mark(slot);
+  return incidents_[slot];
+}
+
 }  // namespace noisegate::dedup

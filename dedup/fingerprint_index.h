@@ -84,6 +84,8 @@ class FingerprintIndex {
     free_.push_back(slot);
     std::push_heap(free_.begin(), free_.end(), std::greater<>());
   }
+  // The second hash of the identity in `slot`.
+  uint64_t verify(uint32_t slot) const { return verify_[slot]; }
   // Slots handed out so far (live and free).
   size_t size() const { return verify_.size(); }
   // Identities held now.

@@ -1,6 +1,8 @@
-// Engine checkpoints: the whole state of one engine as bytes, for the live driver's changelog
-// (processor/kafka). The layout is private to noisegate and versioned; a rules digest guards
-// against restoring indexes into a rule set they were not written for.
+// Engine checkpoints: the whole state of one engine as bytes (a rules reload, tests, and the
+// changelog of noisegate before per-entry checkpoints), and the parts of the state that the
+// per-entry changelog (dedup/state_entries.cc) shares with it: the names the state's indexes
+// stand for, the open-incident indexes, versions and traces. The layout is private to
+// noisegate and versioned.
 #include <xxhash.h>
 
 #include <algorithm>
@@ -9,6 +11,7 @@
 #include "dedup/codec.h"
 #include "dedup/engine.h"
 #include "dedup/engine_state.h"
+#include "dedup/state_codec.h"
 
 namespace noisegate::dedup {
 namespace {
@@ -93,239 +96,9 @@ int Remapped(const std::vector<int>& map, int old) {
   return old >= 0 && static_cast<size_t>(old) < map.size() ? map[old] : -1;
 }
 
-void PutLabels(const LabelSet& labels, Writer& w) {
-  w.Var(labels.size());
-  for (const Label& l : labels) {
-    w.Str(l.name);
-    w.Str(l.value);
-  }
-}
-
-bool GetLabels(Reader& rd, LabelSet* labels) {
-  labels->Clear();
-  uint64_t n = rd.Count(2);
-  for (uint64_t i = 0; i < n && rd.ok(); ++i) {
-    std::string_view name = rd.Str();
-    std::string_view value = rd.Str();
-    labels->Add(name, value);
-  }
-  return rd.ok();
-}
-
-// The inhibit targets of a member are written with it; `targets` are the incident's entries for
-// this member.
-void PutMember(const Member& m, std::span<const InhibitTarget> targets, Writer& w) {
-  w.U64(m.fingerprint.value);
-  w.U8(static_cast<uint8_t>(m.kind));
-  w.U8(static_cast<uint8_t>((m.firing ? 1 : 0) | (m.inhibited ? 2 : 0) | (m.pages ? 4 : 0)));
-  w.U8(static_cast<uint8_t>(m.severity));
-  w.SVar(m.component);
-  w.SVar(m.culprit);
-  w.Var(m.count);
-  w.Time(m.first_seen);
-  w.Time(m.last_seen);
-  w.Bool(m.detail != nullptr);
-  if (m.detail) {
-    w.Str(m.detail->summary);
-    w.Str(m.detail->name);
-    w.Str(m.detail->service);
-    w.Str(m.detail->link);
-  }
-  w.Bool(!targets.empty());
-  if (!targets.empty()) {
-    w.Var(targets.size());
-    for (const InhibitTarget& t : targets) {
-      w.Var(t.rule);
-      w.Bool(t.two_sided);
-      w.U64(t.equal_hash);
-    }
-  }
-}
-
-// Reads member number `index` of an incident, appending its inhibit targets to `targets`.
-Member GetMember(Reader& rd, uint32_t index, std::vector<InhibitTarget>& targets) {
-  Member m;
-  m.fingerprint.value = rd.U64();
-  m.kind = static_cast<SignalKind>(rd.U8() & 1);
-  uint8_t flags = rd.U8();
-  m.firing = flags & 1;
-  m.inhibited = flags & 2;
-  m.pages = flags & 4;
-  m.severity = static_cast<Severity>(rd.U8() & 3);
-  m.component = static_cast<int>(rd.SVar());
-  m.culprit = static_cast<int>(rd.SVar());
-  m.count = static_cast<uint32_t>(rd.Var());
-  m.first_seen = rd.Time();
-  m.last_seen = rd.Time();
-  if (rd.Bool()) {
-    m.detail = std::make_unique<MemberDetail>();
-    m.detail->summary = rd.Str();
-    m.detail->name = rd.Str();
-    m.detail->service = rd.Str();
-    m.detail->link = rd.Str();
-  }
-  if (rd.Bool()) {
-    uint64_t n = rd.Count(10);
-    for (uint64_t i = 0; i < n && rd.ok(); ++i) {
-      InhibitTarget& t = targets.emplace_back();
-      t.member = index;
-      t.rule = static_cast<uint32_t>(rd.Var() & 0x7fffffff);
-      t.two_sided = rd.Bool();
-      t.equal_hash = rd.U64();
-    }
-  }
-  return m;
-}
-
-void PutStrings(const std::vector<std::string>& v, Writer& w) {
-  w.Var(v.size());
-  for (const std::string& s : v) w.Str(s);
-}
-
-void GetStrings(Reader& rd, std::vector<std::string>* v) {
-  uint64_t n = rd.Count(1);
-  v->clear();
-  for (uint64_t i = 0; i < n && rd.ok(); ++i) v->emplace_back(rd.Str());
-}
-
-void PutIncident(const Incident& inc, Writer& w) {
-  w.Str(inc.id);
-  w.SVar(inc.rule);
-  w.Str(inc.rule_name);
-  w.Var(inc.generation);
-  w.U8(static_cast<uint8_t>(inc.state));
-  w.Bool(inc.sealed);
-  w.Var(inc.group.size());
-  for (const auto& [k, v] : inc.group) {
-    w.Str(k);
-    w.Str(v);
-  }
-  w.U64(inc.group_hash);
-  w.Var(inc.impacted.size());
-  for (int n : inc.impacted) w.SVar(n);
-  w.Var(inc.members.size());
-  size_t t = 0;
-  for (size_t i = 0; i < inc.members.size(); ++i) {
-    const size_t first = t;
-    while (t < inc.targets.size() && inc.targets[t].member == i) ++t;
-    PutMember(inc.members[i], std::span(inc.targets).subspan(first, t - first), w);
-  }
-  w.Var(inc.alert_records);
-  w.Var(inc.log_records);
-  PutStrings(inc.evidence, w);
-  PutStrings(inc.traces, w);
-  w.Time(inc.opened);
-  w.Time(inc.first_seen);
-  w.Time(inc.last_seen);
-  w.Time(inc.last_activity);
-  w.U8(static_cast<uint8_t>(inc.severity));
-  w.SVar(inc.firing_members);
-  w.SVar(inc.active_members);
-  w.U8(static_cast<uint8_t>(inc.route));
-  w.U8(static_cast<uint8_t>((inc.notified ? 1 : 0) | (inc.paged ? 2 : 0) | (inc.ticketed ? 4 : 0) |
-                            (inc.escalation_pending ? 8 : 0)));
-  w.U8(static_cast<uint8_t>(inc.notified_route));
-  w.U8(static_cast<uint8_t>(inc.notified_severity));
-  w.Var(inc.notified_impacted);
-  w.Time(inc.last_notified);
-  w.Time(inc.scheduled);
-}
-
-void GetIncident(Reader& rd, Incident* inc) {
-  inc->id = rd.Str();
-  inc->rule = static_cast<int>(rd.SVar());
-  inc->rule_name = rd.Str();
-  inc->generation = static_cast<uint32_t>(rd.Var());
-  uint8_t state = rd.U8();
-  if (state > static_cast<uint8_t>(IncidentState::kClosed)) rd.Fail();
-  inc->state = static_cast<IncidentState>(state);
-  inc->sealed = rd.Bool();
-  uint64_t n = rd.Count(2);
-  for (uint64_t i = 0; i < n && rd.ok(); ++i) {
-    std::string k(rd.Str());
-    inc->group.emplace_back(std::move(k), std::string(rd.Str()));
-  }
-  inc->group_hash = rd.U64();
-  n = rd.Count(1);
-  for (uint64_t i = 0; i < n && rd.ok(); ++i) inc->impacted.push_back(static_cast<int>(rd.SVar()));
-  n = rd.Count(20);
-  for (uint64_t i = 0; i < n && rd.ok(); ++i) {
-    inc->members.push_back(GetMember(rd, static_cast<uint32_t>(i), inc->targets));
-  }
-  inc->alert_records = rd.Var();
-  inc->log_records = rd.Var();
-  GetStrings(rd, &inc->evidence);
-  GetStrings(rd, &inc->traces);
-  inc->opened = rd.Time();
-  inc->first_seen = rd.Time();
-  inc->last_seen = rd.Time();
-  inc->last_activity = rd.Time();
-  inc->severity = static_cast<Severity>(rd.U8() & 3);
-  inc->firing_members = static_cast<int>(rd.SVar());
-  inc->active_members = static_cast<int>(rd.SVar());
-  auto action = [&rd]() {
-    uint8_t a = rd.U8();
-    if (a > static_cast<uint8_t>(rules::Action::kDrop)) rd.Fail();
-    return static_cast<rules::Action>(a);
-  };
-  inc->route = action();
-  uint8_t flags = rd.U8();
-  inc->notified = flags & 1;
-  inc->paged = flags & 2;
-  inc->ticketed = flags & 4;
-  inc->escalation_pending = flags & 8;
-  inc->notified_route = action();
-  inc->notified_severity = static_cast<Severity>(rd.U8() & 3);
-  inc->notified_impacted = rd.Var();
-  inc->last_notified = rd.Time();
-  inc->scheduled = rd.Time();
-}
-
 }  // namespace
 
-void EncodeRecord(const Record& r, Writer& w) {
-  w.Str(r.addr.topic);
-  w.SVar(r.addr.partition);
-  w.SVar(r.addr.offset);
-  w.SVar(r.addr.index);
-  w.Time(r.time);
-  w.U8(static_cast<uint8_t>(r.kind));
-  w.U8(static_cast<uint8_t>(r.state));
-  w.SVar(r.input);
-  PutLabels(r.labels, w);
-  w.Str(r.summary);
-  w.Str(r.description);
-  w.Str(r.link);
-  w.Str(r.trace_id);
-  w.Time(r.ends_at);
-}
-
-bool DecodeRecord(Reader& rd, Record* r) {
-  r->addr.topic = rd.Str();
-  r->addr.partition = static_cast<int32_t>(rd.SVar());
-  r->addr.offset = rd.SVar();
-  r->addr.index = static_cast<int32_t>(rd.SVar());
-  r->time = rd.Time();
-  uint8_t kind = rd.U8();
-  uint8_t state = rd.U8();
-  if (kind > 1 || state > 1) rd.Fail();
-  r->kind = static_cast<SignalKind>(kind & 1);
-  r->state = static_cast<AlertState>(state & 1);
-  r->input = static_cast<int32_t>(rd.SVar());
-  GetLabels(rd, &r->labels);
-  r->summary = rd.Str();
-  r->description = rd.Str();
-  r->link = rd.Str();
-  r->trace_id = rd.Str();
-  r->ends_at = rd.Time();
-  return rd.ok();
-}
-
-void Engine::SaveState(std::string* out) const {
-  out->clear();
-  Writer w(out);
-  w.U64(kMagic);
-  w.Var(kVersion);
+void Engine::SaveIdentity(Writer& w) const {
   // What the indexes in the state stand for, and the hash seeds of the rules that key it.
   w.Var(rules_->inputs.size());
   for (const rules::InputRule& in : rules_->inputs) w.Str(in.topic);
@@ -351,46 +124,76 @@ void Engine::SaveState(std::string* out) const {
   w.Var(stats_.late);
   w.Var(stats_.incidents_opened);
   w.Var(stats_.incidents_closed);
+}
 
-  // Fingerprints, in slot order; the index is rebuilt from (fp, verify) in the same order.
-  w.Var(fps_.size());
-  for (size_t slot = 0; slot < fps_.size(); ++slot) {
-    const FpState& st = fps_[slot];
-    w.U64(st.fp);
-    w.Var(st.incident);
-    w.Var(st.incident_generation);
-    w.SVar(st.member);
-    w.Var(st.log_rate);
-    w.Var(st.generation);
-    w.Time(st.last_seen);
-    w.Time(st.last_change);
-    w.Time(st.timer_at);
-    w.U8(static_cast<uint8_t>(st.kind));
-    w.U8(static_cast<uint8_t>((st.firing ? 1 : 0) | (st.flapping ? 2 : 0)));
-    w.U8(st.nchanges);
+Status Engine::LoadIdentity(Reader& rd, uint64_t version, RuleRemap* remap) {
+  auto identity = [](size_t n) {
+    std::vector<int> v(n);
+    for (size_t i = 0; i < n; ++i) v[i] = static_cast<int>(i);
+    return v;
+  };
+  if (version <= 2) {
+    if (rd.U64() != LegacyRulesDigest(*rules_)) {
+      return MakeError(ErrorCode::kParse,
+                       "engine state: written by an older noisegate under different rules "
+                       "(inputs, topology, inhibit or correlate rules changed); it loads only "
+                       "under the same rules");
+    }
+    remap->input = identity(rules_->inputs.size());
+    remap->node = identity(rules_->topology.size());
+    remap->inhibit = identity(rules_->inhibit.size());
+    remap->correlate = identity(rules_->correlate.size());
+    // Those versions seeded group and inhibition keys with rule positions.
+    for (size_t i = 0; i < inhibit_seed_.size(); ++i) inhibit_seed_[i] = i;
+    for (size_t i = 0; i < correlate_seed_.size(); ++i) correlate_seed_[i] = i;
+  } else {
+    std::vector<std::string> old_inputs, new_inputs, old_nodes, new_nodes, old_rules, new_rules;
+    std::vector<uint64_t> old_inhibit, new_inhibit, inhibit_seeds, correlate_seeds;
+    uint64_t n = rd.Count(1);
+    for (uint64_t i = 0; i < n && rd.ok(); ++i) old_inputs.emplace_back(rd.Str());
+    n = rd.Count(1);
+    for (uint64_t i = 0; i < n && rd.ok(); ++i) old_nodes.emplace_back(rd.Str());
+    n = rd.Count(16);
+    for (uint64_t i = 0; i < n && rd.ok(); ++i) {
+      old_inhibit.push_back(rd.U64());
+      inhibit_seeds.push_back(rd.U64());
+    }
+    n = rd.Count(9);
+    for (uint64_t i = 0; i < n && rd.ok(); ++i) {
+      old_rules.emplace_back(rd.Str());
+      correlate_seeds.push_back(rd.U64());
+    }
+    remap->fingerprints_changed = rd.U64() != FingerprintDigest(*rules_);
+    refresh_before_ = rd.Time();
+    if (!rd.ok()) return MakeError(ErrorCode::kParse, "engine state: cut short in the rule names");
+    for (const rules::InputRule& in : rules_->inputs) new_inputs.push_back(in.topic);
+    for (size_t i = 0; i < rules_->topology.size(); ++i) {
+      new_nodes.push_back(rules_->topology.node(static_cast<int>(i)).name);
+    }
+    for (const rules::InhibitRule& in : rules_->inhibit) new_inhibit.push_back(InhibitIdentity(in));
+    for (const rules::CorrelateRule& c : rules_->correlate) new_rules.push_back(c.name);
+    remap->input = MatchByKey(old_inputs, new_inputs);
+    remap->node = MatchByKey(old_nodes, new_nodes);
+    remap->inhibit = MatchByKey(old_inhibit, new_inhibit);
+    remap->correlate = MatchByKey(old_rules, new_rules);
+    // A rule that stays keeps the seed its keys were made with, wherever it now stands.
+    for (size_t i = 0; i < remap->inhibit.size(); ++i) {
+      if (remap->inhibit[i] >= 0) inhibit_seed_[remap->inhibit[i]] = inhibit_seeds[i];
+    }
+    for (size_t i = 0; i < remap->correlate.size(); ++i) {
+      if (remap->correlate[i] >= 0) correlate_seed_[remap->correlate[i]] = correlate_seeds[i];
+    }
   }
-  fp_index_.ForEachSlot([&](uint64_t verify, uint32_t next) {
-    w.U64(verify);
-    w.Var(next == FingerprintIndex::kNoSlot ? 0 : uint64_t{next} + 1);
-  });
-  w.Var(flap_history_.size());
-  for (const auto& [slot, h] : flap_history_) {
-    w.Var(slot);
-    for (int64_t c : h.changes) w.SVar(c);
-    w.U8(h.head);
-    w.U8(h.count);
-  }
-  w.Var(log_rates_.size());
-  for (const LogRate& lr : log_rates_) {
-    w.SVar(lr.bucket);
-    for (uint32_t c : lr.counts) w.Var(c);
-    w.F64(lr.baseline);
-  }
-  w.Var(free_log_rates_.size());
-  for (uint32_t i : free_log_rates_) w.Var(i);
+  watermark_ = rd.Time();
+  first_record_ = rd.Time();
+  stats_.records = rd.Var();
+  stats_.late = rd.Var();
+  stats_.incidents_opened = rd.Var();
+  stats_.incidents_closed = rd.Var();
+  return {};
+}
 
-  w.Var(incidents_.size());
-  for (const Incident& inc : incidents_) PutIncident(inc, w);
+void Engine::SaveOpenIndexes(Writer& w) const {
   w.Var(free_incidents_.size());
   for (uint32_t s : free_incidents_) w.Var(s);
   w.Var(open_order_.size());
@@ -416,11 +219,40 @@ void Engine::SaveState(std::string* out) const {
     w.Var(hashes.size());
     for (uint64_t h : hashes) w.U64(h);
   }
-  w.Var(held_.size());
-  for (const auto& [slot, r] : held_) {
-    w.Var(slot);
-    EncodeRecord(r, w);
+}
+
+void Engine::LoadOpenIndexes(Reader& rd, size_t incidents, size_t fps) {
+  auto slots = [&](std::vector<uint32_t>* v, uint64_t limit) {
+    uint64_t k = rd.Count(1);
+    for (uint64_t i = 0; i < k && rd.ok(); ++i) {
+      uint64_t s = rd.Var();
+      if (s >= limit) rd.Fail();
+      v->push_back(static_cast<uint32_t>(s));
+    }
+  };
+  slots(&free_incidents_, incidents);
+  slots(&open_order_, incidents);
+  uint64_t n = rd.Count(9);
+  for (uint64_t i = 0; i < n && rd.ok(); ++i) slots(&groups_[rd.U64()], incidents);
+  n = rd.Count(9);
+  for (uint64_t i = 0; i < n && rd.ok(); ++i) {
+    std::vector<InhibitSource>& v = inhibit_sources_[rd.U64()];
+    uint64_t k = rd.Count(2);
+    for (uint64_t j = 0; j < k && rd.ok(); ++j) {
+      uint64_t s = rd.Var();
+      if (s >= fps) rd.Fail();
+      v.push_back(InhibitSource{static_cast<uint32_t>(s), rd.Bool()});
+    }
   }
+  n = rd.Count(2);
+  for (uint64_t i = 0; i < n && rd.ok(); ++i) {
+    std::vector<uint64_t>& v = source_of_[static_cast<uint32_t>(rd.Var())];
+    uint64_t k = rd.Count(8);
+    for (uint64_t j = 0; j < k && rd.ok(); ++j) v.push_back(rd.U64());
+  }
+}
+
+void Engine::SaveVersionsAndTraces(Writer& w) const {
   w.Var(versions_.size());
   for (const auto& [v, seen] : versions_) {
     w.Str(v);
@@ -435,6 +267,116 @@ void Engine::SaveState(std::string* out) const {
     w.Var(where.first);
     w.Var(where.second);
   }
+}
+
+void Engine::LoadVersionsAndTraces(Reader& rd, uint64_t version) {
+  uint64_t n = rd.Count(2);
+  for (uint64_t i = 0; i < n && rd.ok(); ++i) {
+    std::string v(rd.Str());
+    VersionSeen& seen = versions_[std::move(v)];
+    seen.first = rd.Time();
+    // Version 1 did not say when a pair was last seen: it is taken as seen now.
+    seen.last = version >= 2 ? rd.Time() : watermark_;
+  }
+  versions_first_record_ = rd.Time();
+  if (version >= 2) next_version_sweep_ = rd.Time();
+  n = rd.Count(3);
+  for (uint64_t i = 0; i < n && rd.ok(); ++i) {
+    std::string trace(rd.Str());
+    auto slot = static_cast<uint32_t>(rd.Var());
+    auto gen = static_cast<uint32_t>(rd.Var());
+    traces_[std::move(trace)] = {slot, gen};
+  }
+}
+
+Status Engine::FinishLoad(const RuleRemap& remap, uint64_t version) {
+  for (const FpState& st : fps_) {
+    if ((st.incident != kNone && st.incident >= incidents_.size()) ||
+        (st.log_rate != kNone && st.log_rate >= log_rates_.size())) {
+      return MakeError(ErrorCode::kParse,
+                       "engine state: fingerprint points past the incidents or log rates");
+    }
+  }
+  if (version == 1) {
+    // Written before state expired: arm the expiry of every inert fingerprint.
+    for (uint32_t slot = 0; slot < fps_.size(); ++slot) {
+      if (!fps_[slot].firing && !fps_[slot].flapping) ScheduleExpiry(slot);
+    }
+  }
+  // Indexes into the rules the state was written under, to indexes into these rules.
+  for (Incident& inc : incidents_) {
+    inc.rule = Remapped(remap.correlate, inc.rule);
+    for (Member& m : inc.members) {
+      m.component = Remapped(remap.node, m.component);
+      m.culprit = Remapped(remap.node, m.culprit);
+    }
+    std::vector<int> impacted;
+    for (int node : inc.impacted) {
+      if (int now = Remapped(remap.node, node); now >= 0) impacted.push_back(now);
+    }
+    std::sort(impacted.begin(), impacted.end());
+    inc.impacted = std::move(impacted);
+    for (InhibitTarget& t : inc.targets) {
+      int now = Remapped(remap.inhibit, static_cast<int>(t.rule));
+      t.member = now < 0 ? UINT32_MAX : t.member;  // marks it for removal
+      t.rule = static_cast<uint32_t>(std::max(now, 0));
+    }
+    std::erase_if(inc.targets, [](const InhibitTarget& t) { return t.member == UINT32_MAX; });
+  }
+  for (auto& [slot, r] : held_) r.input = Remapped(remap.input, r.input);
+  // Entries written under the old rules hold the old indexes: every one is written again.
+  if (tracking_ && remap.changed()) TrackChanges(/*all=*/true);
+  // An open incident whose rule is gone closes at the next event time, with its resolve.
+  for (uint32_t slot : open_order_) {
+    if (incidents_[slot].rule < 0) ScheduleIncident(slot);
+  }
+  if (remap.fingerprints_changed) {
+    // Alerts now arrive under other fingerprints: those firing under the old ones resolve
+    // unless heard again (under the old one) within the grace.
+    refresh_before_ = watermark_ + Millis{1};
+    for (uint32_t slot = 0; slot < fps_.size(); ++slot) {
+      const FpState& st = fps_[slot];
+      if (st.firing && st.kind == SignalKind::kAlert) {
+        Schedule(TimerKind::kFingerprint, slot, refresh_before_ + kRefreshGrace);
+      }
+    }
+  }
+  return {};
+}
+
+void Engine::SaveState(std::string* out) const {
+  out->clear();
+  Writer w(out);
+  w.U64(kMagic);
+  w.Var(kVersion);
+  SaveIdentity(w);
+
+  // Fingerprints, in slot order; the index is rebuilt from (fp, verify) in the same order.
+  w.Var(fps_.size());
+  for (const FpState& st : fps_) state_codec::PutFpFields(st, w);
+  fp_index_.ForEachSlot([&](uint64_t verify, uint32_t next) {
+    w.U64(verify);
+    w.Var(next == FingerprintIndex::kNoSlot ? 0 : uint64_t{next} + 1);
+  });
+  w.Var(flap_history_.size());
+  for (const auto& [slot, h] : flap_history_) {
+    w.Var(slot);
+    state_codec::PutFlapHistory(h, w);
+  }
+  w.Var(log_rates_.size());
+  for (const LogRate& lr : log_rates_) state_codec::PutLogRate(lr, w);
+  w.Var(free_log_rates_.size());
+  for (uint32_t i : free_log_rates_) w.Var(i);
+
+  w.Var(incidents_.size());
+  for (const Incident& inc : incidents_) state_codec::PutIncident(inc, w);
+  SaveOpenIndexes(w);
+  w.Var(held_.size());
+  for (const auto& [slot, r] : held_) {
+    w.Var(slot);
+    EncodeRecord(r, w);
+  }
+  SaveVersionsAndTraces(w);
   auto timers = timers_;
   w.Var(timers.size());
   while (!timers.empty()) {
@@ -458,89 +400,12 @@ Status Engine::LoadState(std::string_view bytes) {
     return corrupt("format version " + std::to_string(version) + ", this build reads 1 to " +
                    std::to_string(kVersion));
   }
-  // Old index -> new index, per kind of rule element.
-  std::vector<int> input_map, node_map, inhibit_map, correlate_map;
-  bool fingerprints_changed = false;
-  auto identity = [](size_t n) {
-    std::vector<int> v(n);
-    for (size_t i = 0; i < n; ++i) v[i] = static_cast<int>(i);
-    return v;
-  };
-  if (version <= 2) {
-    if (rd.U64() != LegacyRulesDigest(*rules_)) {
-      return corrupt(
-          "written by an older noisegate under different rules (inputs, topology, "
-          "inhibit or correlate rules changed); it loads only under the same rules");
-    }
-    input_map = identity(rules_->inputs.size());
-    node_map = identity(rules_->topology.size());
-    inhibit_map = identity(rules_->inhibit.size());
-    correlate_map = identity(rules_->correlate.size());
-    // Those versions seeded group and inhibition keys with rule positions.
-    for (size_t i = 0; i < inhibit_seed_.size(); ++i) inhibit_seed_[i] = i;
-    for (size_t i = 0; i < correlate_seed_.size(); ++i) correlate_seed_[i] = i;
-  } else {
-    std::vector<std::string> old_inputs, new_inputs, old_nodes, new_nodes, old_rules, new_rules;
-    std::vector<uint64_t> old_inhibit, new_inhibit, inhibit_seeds, correlate_seeds;
-    uint64_t n = rd.Count(1);
-    for (uint64_t i = 0; i < n && rd.ok(); ++i) old_inputs.emplace_back(rd.Str());
-    n = rd.Count(1);
-    for (uint64_t i = 0; i < n && rd.ok(); ++i) old_nodes.emplace_back(rd.Str());
-    n = rd.Count(16);
-    for (uint64_t i = 0; i < n && rd.ok(); ++i) {
-      old_inhibit.push_back(rd.U64());
-      inhibit_seeds.push_back(rd.U64());
-    }
-    n = rd.Count(9);
-    for (uint64_t i = 0; i < n && rd.ok(); ++i) {
-      old_rules.emplace_back(rd.Str());
-      correlate_seeds.push_back(rd.U64());
-    }
-    fingerprints_changed = rd.U64() != FingerprintDigest(*rules_);
-    refresh_before_ = rd.Time();
-    if (!rd.ok()) return corrupt("cut short in the rule names");
-    for (const rules::InputRule& in : rules_->inputs) new_inputs.push_back(in.topic);
-    for (size_t i = 0; i < rules_->topology.size(); ++i) {
-      new_nodes.push_back(rules_->topology.node(static_cast<int>(i)).name);
-    }
-    for (const rules::InhibitRule& in : rules_->inhibit) new_inhibit.push_back(InhibitIdentity(in));
-    for (const rules::CorrelateRule& c : rules_->correlate) new_rules.push_back(c.name);
-    input_map = MatchByKey(old_inputs, new_inputs);
-    node_map = MatchByKey(old_nodes, new_nodes);
-    inhibit_map = MatchByKey(old_inhibit, new_inhibit);
-    correlate_map = MatchByKey(old_rules, new_rules);
-    // A rule that stays keeps the seed its keys were made with, wherever it now stands.
-    for (size_t i = 0; i < inhibit_map.size(); ++i) {
-      if (inhibit_map[i] >= 0) inhibit_seed_[inhibit_map[i]] = inhibit_seeds[i];
-    }
-    for (size_t i = 0; i < correlate_map.size(); ++i) {
-      if (correlate_map[i] >= 0) correlate_seed_[correlate_map[i]] = correlate_seeds[i];
-    }
-  }
-  watermark_ = rd.Time();
-  first_record_ = rd.Time();
-  stats_.records = rd.Var();
-  stats_.late = rd.Var();
-  stats_.incidents_opened = rd.Var();
-  stats_.incidents_closed = rd.Var();
+  RuleRemap remap;
+  if (Status st = LoadIdentity(rd, version, &remap); !st) return st;
 
   uint64_t nfps = rd.Count(20);
   for (uint64_t i = 0; i < nfps && rd.ok(); ++i) {
-    FpState& st = fps_.emplace_back();
-    st.fp = rd.U64();
-    st.incident = static_cast<uint32_t>(rd.Var());
-    st.incident_generation = static_cast<uint32_t>(rd.Var());
-    st.member = static_cast<int32_t>(rd.SVar());
-    st.log_rate = static_cast<uint32_t>(rd.Var());
-    st.generation = static_cast<uint32_t>(rd.Var());
-    st.last_seen = rd.Time();
-    st.last_change = rd.Time();
-    st.timer_at = rd.Time();
-    st.kind = static_cast<SignalKind>(rd.U8() & 1);
-    uint8_t flags = rd.U8();
-    st.firing = flags & 1;
-    st.flapping = flags & 2;
-    st.nchanges = rd.U8();
+    state_codec::GetFpFields(rd, &fps_.emplace_back());
   }
   std::vector<std::pair<uint64_t, uint32_t>> index(nfps);
   for (uint64_t i = 0; i < nfps && rd.ok(); ++i) {
@@ -555,18 +420,11 @@ Status Engine::LoadState(std::string_view bytes) {
   uint64_t n = rd.Count(12);
   for (uint64_t i = 0; i < n && rd.ok(); ++i) {
     auto slot = static_cast<uint32_t>(rd.Var());
-    FlapHistory& h = flap_history_[slot];
-    for (int64_t& c : h.changes) c = rd.SVar();
-    h.head = static_cast<uint8_t>(rd.U8() % kMaxFlapChanges);
-    h.count = std::min<uint8_t>(rd.U8(), kMaxFlapChanges);
+    state_codec::GetFlapHistory(rd, &flap_history_[slot]);
   }
   n = rd.Count(13);
   log_rates_.resize(n);
-  for (LogRate& lr : log_rates_) {
-    lr.bucket = rd.SVar();
-    for (uint32_t& c : lr.counts) c = static_cast<uint32_t>(rd.Var());
-    lr.baseline = rd.F64();
-  }
+  for (LogRate& lr : log_rates_) state_codec::GetLogRate(rd, &lr);
   if (version >= 2) {
     n = rd.Count(1);
     for (uint64_t i = 0; i < n && rd.ok(); ++i) {
@@ -579,60 +437,17 @@ Status Engine::LoadState(std::string_view bytes) {
   n = rd.Count(30);
   incidents_.resize(n);
   for (Incident& inc : incidents_) {
-    GetIncident(rd, &inc);
-    if (inc.rule >= static_cast<int>(correlate_map.size())) rd.Fail();
+    state_codec::GetIncident(rd, &inc);
+    if (inc.rule >= static_cast<int>(remap.correlate.size())) rd.Fail();
     if (!rd.ok()) break;
   }
-  auto slots = [&](std::vector<uint32_t>* v, uint64_t limit) {
-    uint64_t k = rd.Count(1);
-    for (uint64_t i = 0; i < k && rd.ok(); ++i) {
-      uint64_t s = rd.Var();
-      if (s >= limit) rd.Fail();
-      v->push_back(static_cast<uint32_t>(s));
-    }
-  };
-  slots(&free_incidents_, incidents_.size());
-  slots(&open_order_, incidents_.size());
-  n = rd.Count(9);
-  for (uint64_t i = 0; i < n && rd.ok(); ++i) slots(&groups_[rd.U64()], incidents_.size());
-  n = rd.Count(9);
-  for (uint64_t i = 0; i < n && rd.ok(); ++i) {
-    std::vector<InhibitSource>& v = inhibit_sources_[rd.U64()];
-    uint64_t k = rd.Count(2);
-    for (uint64_t j = 0; j < k && rd.ok(); ++j) {
-      uint64_t s = rd.Var();
-      if (s >= nfps) rd.Fail();
-      v.push_back(InhibitSource{static_cast<uint32_t>(s), rd.Bool()});
-    }
-  }
-  n = rd.Count(2);
-  for (uint64_t i = 0; i < n && rd.ok(); ++i) {
-    std::vector<uint64_t>& v = source_of_[static_cast<uint32_t>(rd.Var())];
-    uint64_t k = rd.Count(8);
-    for (uint64_t j = 0; j < k && rd.ok(); ++j) v.push_back(rd.U64());
-  }
+  LoadOpenIndexes(rd, incidents_.size(), nfps);
   n = rd.Count(10);
   for (uint64_t i = 0; i < n && rd.ok(); ++i) {
     auto slot = static_cast<uint32_t>(rd.Var());
     if (!DecodeRecord(rd, &held_[slot])) break;
   }
-  n = rd.Count(2);
-  for (uint64_t i = 0; i < n && rd.ok(); ++i) {
-    std::string v(rd.Str());
-    VersionSeen& seen = versions_[std::move(v)];
-    seen.first = rd.Time();
-    // Version 1 did not say when a pair was last seen: it is taken as seen now.
-    seen.last = version >= 2 ? rd.Time() : watermark_;
-  }
-  versions_first_record_ = rd.Time();
-  if (version >= 2) next_version_sweep_ = rd.Time();
-  n = rd.Count(3);
-  for (uint64_t i = 0; i < n && rd.ok(); ++i) {
-    std::string trace(rd.Str());
-    auto slot = static_cast<uint32_t>(rd.Var());
-    auto gen = static_cast<uint32_t>(rd.Var());
-    traces_[std::move(trace)] = {slot, gen};
-  }
+  LoadVersionsAndTraces(rd, version);
   n = rd.Count(4);
   for (uint64_t i = 0; i < n && rd.ok(); ++i) {
     Timer t;
@@ -645,55 +460,7 @@ Status Engine::LoadState(std::string_view bytes) {
   }
   if (!rd.ok()) return corrupt("cut short or corrupt");
   if (!rd.done()) return corrupt("trailing bytes");
-  for (const FpState& st : fps_) {
-    if ((st.incident != kNone && st.incident >= incidents_.size()) ||
-        (st.log_rate != kNone && st.log_rate >= log_rates_.size())) {
-      return corrupt("fingerprint points past the incidents or log rates");
-    }
-  }
-  if (version == 1) {
-    // Written before state expired: arm the expiry of every inert fingerprint.
-    for (uint32_t slot = 0; slot < fps_.size(); ++slot) {
-      if (!fps_[slot].firing && !fps_[slot].flapping) ScheduleExpiry(slot);
-    }
-  }
-  // Indexes into the rules the state was written under, to indexes into these rules.
-  for (Incident& inc : incidents_) {
-    inc.rule = Remapped(correlate_map, inc.rule);
-    for (Member& m : inc.members) {
-      m.component = Remapped(node_map, m.component);
-      m.culprit = Remapped(node_map, m.culprit);
-    }
-    std::vector<int> impacted;
-    for (int node : inc.impacted) {
-      if (int now = Remapped(node_map, node); now >= 0) impacted.push_back(now);
-    }
-    std::sort(impacted.begin(), impacted.end());
-    inc.impacted = std::move(impacted);
-    for (InhibitTarget& t : inc.targets) {
-      int now = Remapped(inhibit_map, static_cast<int>(t.rule));
-      t.member = now < 0 ? UINT32_MAX : t.member;  // marks it for removal
-      t.rule = static_cast<uint32_t>(std::max(now, 0));
-    }
-    std::erase_if(inc.targets, [](const InhibitTarget& t) { return t.member == UINT32_MAX; });
-  }
-  for (auto& [slot, r] : held_) r.input = Remapped(input_map, r.input);
-  // An open incident whose rule is gone closes at the next event time, with its resolve.
-  for (uint32_t slot : open_order_) {
-    if (incidents_[slot].rule < 0) ScheduleIncident(slot);
-  }
-  if (fingerprints_changed) {
-    // Alerts now arrive under other fingerprints: those firing under the old ones resolve
-    // unless heard again (under the old one) within the grace.
-    refresh_before_ = watermark_ + Millis{1};
-    for (uint32_t slot = 0; slot < fps_.size(); ++slot) {
-      const FpState& st = fps_[slot];
-      if (st.firing && st.kind == SignalKind::kAlert) {
-        Schedule(TimerKind::kFingerprint, slot, refresh_before_ + kRefreshGrace);
-      }
-    }
-  }
-  return {};
+  return FinishLoad(remap, version);
 }
 
 }  // namespace noisegate::dedup

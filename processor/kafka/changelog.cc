@@ -9,8 +9,9 @@ namespace {
 
 constexpr uint8_t kChunkTag = 'C';
 constexpr uint8_t kManifestTag = 'M';
+constexpr uint8_t kGlobalsTag = 'G';          // globals inline
+constexpr uint8_t kGlobalsManifestTag = 'H';  // globals in chunks "<p>/g/<i>"
 
-std::string ManifestKey(int32_t p) { return std::to_string(p); }
 size_t VarLen(uint64_t v) {
   size_t n = 1;
   while (v >= 0x80) {
@@ -20,98 +21,202 @@ size_t VarLen(uint64_t v) {
   return n;
 }
 
-std::string ChunkKey(int32_t p, uint32_t i) { return std::to_string(p) + "/" + std::to_string(i); }
+// A slot number of at most 10 digits, no sign, no leading zeros.
+std::optional<uint32_t> ParseSlot(std::string_view s) {
+  if (s.empty() || s.size() > 10 || (s.size() > 1 && s[0] == '0')) return std::nullopt;
+  uint64_t v = 0;
+  for (char ch : s) {
+    if (ch < '0' || ch > '9') return std::nullopt;
+    v = v * 10 + static_cast<uint64_t>(ch - '0');
+  }
+  if (v > UINT32_MAX) return std::nullopt;
+  return static_cast<uint32_t>(v);
+}
 
 }  // namespace
 
-void EncodeCheckpoint(int32_t partition, uint64_t generation, std::string_view state,
-                      uint32_t previous_chunks, std::vector<ChangelogMessage>* out,
-                      size_t chunk_bytes) {
-  uint32_t chunks = 0;
-  for (size_t pos = 0; pos < state.size() || chunks == 0; pos += chunk_bytes) {
-    std::string value;
-    dedup::Writer w(&value);
-    w.U8(kChunkTag);
-    w.U64(generation);
-    w.Var(chunks);
-    value.append(state.substr(pos, chunk_bytes));
-    out->push_back(ChangelogMessage{ChunkKey(partition, chunks), std::move(value)});
-    ++chunks;
-    if (state.empty()) break;
-  }
-  for (uint32_t i = chunks; i < previous_chunks; ++i) {
-    out->push_back(ChangelogMessage{ChunkKey(partition, i), std::nullopt});
-  }
-  std::string manifest;
-  dedup::Writer w(&manifest);
-  w.U8(kManifestTag);
-  w.U64(generation);
-  w.Var(chunks);
-  w.Var(state.size());
-  w.U64(XXH3_64bits(state.data(), state.size()));
-  out->push_back(ChangelogMessage{ManifestKey(partition), std::move(manifest)});
+std::string GlobalsKey(int32_t partition) { return std::to_string(partition) + "/g"; }
+
+std::string EntryKey(int32_t partition, dedup::Engine::EntryKind kind, uint32_t slot) {
+  return std::to_string(partition) +
+         (kind == dedup::Engine::EntryKind::kFingerprint ? "/f/" : "/i/") + std::to_string(slot);
 }
 
-void CheckpointAssembler::Add(std::string_view key, const std::string_view* value) {
-  std::string prefix = std::to_string(partition_);
-  if (key == prefix) {
-    if (value == nullptr) {
-      manifest_.reset();
-    } else {
-      manifest_ = std::string(*value);
+uint32_t EncodeGlobals(int32_t partition, uint64_t generation, std::string_view payload,
+                       uint32_t previous_chunks, std::vector<ChangelogMessage>* out,
+                       size_t chunk_bytes) {
+  std::string value;
+  dedup::Writer w(&value);
+  uint32_t chunks = 0;
+  if (payload.size() <= chunk_bytes) {
+    w.U8(kGlobalsTag);
+    w.U64(generation);
+    value.append(payload);
+  } else {
+    const std::string prefix = GlobalsKey(partition) + "/";
+    for (size_t pos = 0; pos < payload.size(); pos += chunk_bytes, ++chunks) {
+      std::string chunk;
+      dedup::Writer c(&chunk);
+      c.U8(kChunkTag);
+      c.U64(generation);
+      c.Var(chunks);
+      chunk.append(payload.substr(pos, chunk_bytes));
+      out->push_back({prefix + std::to_string(chunks), std::move(chunk)});
     }
+    w.U8(kGlobalsManifestTag);
+    w.U64(generation);
+    w.Var(chunks);
+    w.Var(payload.size());
+    w.U64(XXH3_64bits(payload.data(), payload.size()));
+  }
+  for (uint32_t i = chunks; i < previous_chunks; ++i) {
+    out->push_back({GlobalsKey(partition) + "/" + std::to_string(i), std::nullopt});
+  }
+  out->push_back({GlobalsKey(partition), std::move(value)});
+  return chunks;
+}
+
+void ChangelogReader::Add(std::string_view key, const std::string_view* value) {
+  ++messages_;
+  auto set = [value](auto& slot_value) {
+    if (value == nullptr) {
+      slot_value.reset();
+    } else {
+      slot_value = std::string(*value);
+    }
+  };
+  if (key.size() + 1 == prefix_.size() && key == std::string_view(prefix_).substr(0, key.size())) {
+    set(manifest_);
     return;
   }
-  if (key.size() <= prefix.size() + 1 || key.substr(0, prefix.size()) != prefix ||
-      key[prefix.size()] != '/') {
+  if (key.size() <= prefix_.size() || key.substr(0, prefix_.size()) != prefix_) {
     ++foreign_;
     return;
   }
-  uint32_t index = 0;
-  for (char ch : key.substr(prefix.size() + 1)) {
-    if (ch < '0' || ch > '9' || index > 100'000'000) {
-      ++foreign_;
-      return;
-    }
-    index = index * 10 + static_cast<uint32_t>(ch - '0');
+  std::string_view rest = key.substr(prefix_.size());
+  if (rest == "g") {
+    set(globals_);
+    return;
   }
-  if (value == nullptr) {
-    chunks_.erase(index);
+  if (rest.starts_with("g/")) {
+    std::optional<uint32_t> i = ParseSlot(rest.substr(2));
+    if (!i) {
+      ++foreign_;
+    } else if (value == nullptr) {
+      globals_chunks_.erase(*i);
+    } else {
+      globals_chunks_[*i] = std::string(*value);
+    }
+    return;
+  }
+  absl::flat_hash_map<uint32_t, std::string>* entries = nullptr;
+  if (rest.starts_with("f/")) entries = &fingerprints_;
+  if (rest.starts_with("i/")) entries = &incidents_;
+  if (entries != nullptr) rest.remove_prefix(2);
+  std::optional<uint32_t> slot = ParseSlot(rest);
+  if (!slot) {
+    ++foreign_;
+    return;
+  }
+  if (entries == nullptr) {  // a chunk of a whole checkpoint
+    if (value == nullptr) {
+      chunks_.erase(*slot);
+    } else {
+      chunks_[*slot] = std::string(*value);
+    }
+  } else if (value == nullptr) {
+    entries->erase(*slot);
   } else {
-    chunks_[index] = std::string(*value);
+    (*entries)[*slot].assign(value->data(), value->size());  // reuses a superseded value's buffer
   }
 }
 
-Result<std::optional<CheckpointAssembler::Checkpoint>> CheckpointAssembler::Finish() {
-  if (!manifest_) return std::optional<Checkpoint>();
-  auto bad = [this](const std::string& why) {
-    return MakeError(ErrorCode::kParse,
-                     "changelog of partition " + std::to_string(partition_) + ": " + why);
+std::vector<std::string> ChangelogReader::HeldKeys() const {
+  std::vector<std::string> keys;
+  if (manifest_) keys.push_back(std::to_string(partition_));
+  if (globals_) keys.push_back(GlobalsKey(partition_));
+  for (const auto& [i, v] : chunks_) keys.push_back(prefix_ + std::to_string(i));
+  for (const auto& [i, v] : globals_chunks_)
+    keys.push_back(GlobalsKey(partition_) + "/" + std::to_string(i));
+  for (const auto& [slot, v] : fingerprints_) {
+    keys.push_back(EntryKey(partition_, dedup::Engine::EntryKind::kFingerprint, slot));
+  }
+  for (const auto& [slot, v] : incidents_) {
+    keys.push_back(EntryKey(partition_, dedup::Engine::EntryKind::kIncident, slot));
+  }
+  return keys;
+}
+
+// Reassembles what a manifest (after its tag) says is in `chunks`.
+Result<std::string> Assemble(std::string_view manifest,
+                             const std::map<uint32_t, std::string>& chunks, uint64_t* generation,
+                             const std::string& what) {
+  auto bad = [&what](const std::string& why) {
+    return MakeError(ErrorCode::kParse, what + ": " + why);
   };
-  dedup::Reader m(*manifest_);
-  if (m.U8() != kManifestTag) return bad("the manifest is not a manifest");
-  Checkpoint cp;
-  cp.generation = m.U64();
-  cp.chunks = static_cast<uint32_t>(m.Var());
-  uint64_t size = m.Var();
-  uint64_t hash = m.U64();
+  dedup::Reader m(manifest);
+  *generation = m.U64();
+  const uint64_t n = m.Var();
+  const uint64_t size = m.Var();
+  const uint64_t hash = m.U64();
   if (!m.ok()) return bad("the manifest is cut short");
-  for (uint32_t i = 0; i < cp.chunks; ++i) {
-    auto it = chunks_.find(i);
-    if (it == chunks_.end()) {
-      return bad("chunk " + std::to_string(i) + " of generation " + std::to_string(cp.generation) +
+  std::string out;
+  for (uint32_t i = 0; i < n; ++i) {
+    auto it = chunks.find(i);
+    if (it == chunks.end()) {
+      return bad("chunk " + std::to_string(i) + " of generation " + std::to_string(*generation) +
                  " is missing");
     }
     dedup::Reader c(it->second);
-    if (c.U8() != kChunkTag || c.U64() != cp.generation || c.Var() != i || !c.ok()) {
+    if (c.U8() != kChunkTag || c.U64() != *generation || c.Var() != i || !c.ok()) {
       return bad("chunk " + std::to_string(i) + " is not of generation " +
-                 std::to_string(cp.generation));
+                 std::to_string(*generation));
     }
-    cp.state.append(it->second, 1 + 8 + VarLen(i), std::string::npos);
+    out.append(it->second, 1 + 8 + VarLen(i), std::string::npos);
   }
-  if (cp.state.size() != size || XXH3_64bits(cp.state.data(), cp.state.size()) != hash) {
+  if (out.size() != size || XXH3_64bits(out.data(), out.size()) != hash) {
     return bad("the checkpoint does not match its manifest's size and hash");
   }
+  return out;
+}
+
+Result<std::optional<ChangelogReader::Checkpoint>> ChangelogReader::Finish() const {
+  const std::string what = "changelog of partition " + std::to_string(partition_);
+  auto bad = [&what](const std::string& why) {
+    return MakeError(ErrorCode::kParse, what + ": " + why);
+  };
+  Checkpoint cp;
+  if (globals_) {
+    cp.per_entry = true;
+    const uint8_t tag = globals_->empty() ? 0 : static_cast<uint8_t>((*globals_)[0]);
+    const std::string_view rest =
+        std::string_view(*globals_).substr(std::min<size_t>(1, globals_->size()));
+    if (tag == kGlobalsTag) {
+      dedup::Reader g(rest);
+      cp.generation = g.U64();
+      if (!g.ok()) return bad("the globals are cut short");
+      cp.payload = std::string(rest.substr(8));
+    } else if (tag == kGlobalsManifestTag) {
+      auto payload = Assemble(rest, globals_chunks_, &cp.generation, what + " (globals)");
+      if (!payload) return payload.error();
+      cp.payload = std::move(*payload);
+    } else {
+      return bad("the globals are not globals");
+    }
+    cp.fingerprints = &fingerprints_;
+    cp.incidents = &incidents_;
+    return std::optional<Checkpoint>(std::move(cp));
+  }
+  if (!fingerprints_.empty() || !incidents_.empty()) {
+    return bad(std::to_string(fingerprints_.size() + incidents_.size()) +
+               " entries without their globals");
+  }
+  if (!manifest_) return std::optional<Checkpoint>();
+  if (manifest_->empty() || (*manifest_)[0] != kManifestTag)
+    return bad("the manifest is not a manifest");
+  auto payload = Assemble(std::string_view(*manifest_).substr(1), chunks_, &cp.generation, what);
+  if (!payload) return payload.error();
+  cp.payload = std::move(*payload);
   return std::optional<Checkpoint>(std::move(cp));
 }
 

@@ -1,11 +1,22 @@
-// The changelog of correlate partitions: each checkpoint of one partition's engine state goes
-// to the compacted changelog topic, in the same partition number, as chunks under keys
-// "<p>/<i>" and a manifest under "<p>" naming the generation, chunk count, size and hash. All
-// of a checkpoint is written in the one transaction that also commits the input offsets it
-// covers, so a read_committed reader sees whole checkpoints only; compaction keeps the newest
-// value per key, which is the newest checkpoint. Chunks keep messages under the broker's
-// message.max.bytes whatever the state size.
+// The changelog of correlate partitions, on the compacted changelog topic, in the same
+// partition number as the repartition partition it checkpoints. Kafka Streams' model: one key
+// per entry of the engine's state (dedup::Engine::SaveChanges), so that a commit writes only
+// the entries that changed, a fingerprint that expires leaves a tombstone, and compaction keeps
+// the newest value of each key:
+//   "<p>/g"         the globals: generation, the offset the state covers, the engine's globals
+//                   and the merger's buffer; written by every checkpoint (in chunks "<p>/g/<i>"
+//                   when larger than a message may be)
+//   "<p>/f/<slot>"  a fingerprint slot's entry (a tombstone once it expired)
+//   "<p>/i/<slot>"  an incident slot's entry
+// Everything of a checkpoint is in the one transaction that also commits the input offsets it
+// covers, so a read_committed reader sees whole checkpoints only.
+//
+// noisegate before per-entry checkpoints wrote each checkpoint whole, in chunks "<p>/<n>" under
+// a manifest "<p>". Those are still read; the first checkpoint after such a restore writes every
+// entry and tombstones the old keys.
 #pragma once
+
+#include <absl/container/flat_hash_map.h>
 
 #include <cstdint>
 #include <map>
@@ -14,6 +25,7 @@
 #include <string_view>
 #include <vector>
 
+#include "dedup/engine.h"
 #include "dedup/result.h"
 
 namespace noisegate::processor {
@@ -23,36 +35,60 @@ struct ChangelogMessage {
   std::optional<std::string> value;  // nullopt: a tombstone (deletes the key on compaction)
 };
 
+std::string GlobalsKey(int32_t partition);
+std::string EntryKey(int32_t partition, dedup::Engine::EntryKind kind, uint32_t slot);
 inline constexpr size_t kChangelogChunkBytes = 512 * 1024;
 
-// Appends the messages of one checkpoint. `previous_chunks` is the chunk count of the last
-// checkpoint of this partition: keys it used beyond the new count get tombstones.
-void EncodeCheckpoint(int32_t partition, uint64_t generation, std::string_view state,
-                      uint32_t previous_chunks, std::vector<ChangelogMessage>* out,
-                      size_t chunk_bytes = kChangelogChunkBytes);
+// Appends the messages of a checkpoint's globals: the generation and payload under GlobalsKey,
+// or, when the payload is larger than `chunk_bytes` (a merger holding a large backlog), in
+// chunks "<p>/g/<i>" under a manifest there; chunks of the previous globals beyond the new
+// count get tombstones. Returns the chunk count (0: inline).
+uint32_t EncodeGlobals(int32_t partition, uint64_t generation, std::string_view payload,
+                       uint32_t previous_chunks, std::vector<ChangelogMessage>* out,
+                       size_t chunk_bytes = kChangelogChunkBytes);
 
 // Rebuilds the newest checkpoint of one partition from its changelog, read in offset order.
-class CheckpointAssembler {
+class ChangelogReader {
  public:
-  explicit CheckpointAssembler(int32_t partition) : partition_(partition) {}
+  explicit ChangelogReader(int32_t partition)
+      : partition_(partition), prefix_(std::to_string(partition) + "/") {}
   // One changelog message; `value` null for a tombstone. Keys of other partitions are
   // counted and ignored.
   void Add(std::string_view key, const std::string_view* value);
+
   struct Checkpoint {
     uint64_t generation = 0;
-    uint32_t chunks = 0;
-    std::string state;
+    // Per-entry: `payload` is the globals' payload, `fingerprints` and `incidents` the newest
+    // value of each entry (owned by the reader). Whole (written before per-entry
+    // checkpoints): `payload` is the whole checkpoint.
+    bool per_entry = false;
+    std::string payload;
+    const absl::flat_hash_map<uint32_t, std::string>* fingerprints = nullptr;
+    const absl::flat_hash_map<uint32_t, std::string>* incidents = nullptr;
   };
-  // The newest whole checkpoint; nullopt when the changelog holds none; an error when it is
-  // incomplete or does not match its manifest's size and hash.
-  Result<std::optional<Checkpoint>> Finish();
+  // The newest checkpoint of what was read so far; nullopt when the changelog holds none; an
+  // error when it is incomplete or does not match its manifest. Reading on and calling it
+  // again is fine.
+  Result<std::optional<Checkpoint>> Finish() const;
+  // Every key of this partition the changelog holds now (before Finish): what a checkpoint
+  // that does not take them over (one after a whole checkpoint, or after a failed restore)
+  // must delete.
+  std::vector<std::string> HeldKeys() const;
   uint64_t foreign_keys() const { return foreign_; }
+  // Chunks of the globals held now (what the next globals must delete beyond their own).
+  uint32_t globals_chunks() const {
+    return globals_chunks_.empty() ? 0 : globals_chunks_.rbegin()->first + 1;
+  }
+  size_t messages() const { return messages_; }
 
  private:
   int32_t partition_;
-  std::optional<std::string> manifest_;
-  std::map<uint32_t, std::string> chunks_;
+  std::string prefix_;  // "<p>/"
+  std::optional<std::string> manifest_, globals_;
+  std::map<uint32_t, std::string> chunks_, globals_chunks_;
+  absl::flat_hash_map<uint32_t, std::string> fingerprints_, incidents_;
   uint64_t foreign_ = 0;
+  size_t messages_ = 0;
 };
 
 }  // namespace noisegate::processor

@@ -43,9 +43,11 @@ inline constexpr size_t kMaxRecordBytes = 512 * 1024;
 inline constexpr size_t kMaxReleasePerCall = 10'000;
 // Repartition message formats (first byte): a record, or an input partition's progress mark.
 inline constexpr uint8_t kRecordMessage = 1, kMarkMessage = 2;
-// Checkpoint layout (engine state + merger): version, then (from version 2) the repartition offset
-// the state covers, the engine state, the merger state. Version 1 (no offset) is still read.
-inline constexpr uint8_t kCheckpointVersion = 2;
+// Checkpoint payload: version, the repartition offset the state covers, the engine state, the
+// merger state. Version 3 is the payload of a per-entry checkpoint (under the globals key; the
+// engine state is its globals, see changelog.h); 2 and 1 (no offset) were whole checkpoints
+// (the engine's whole state) and are still read.
+inline constexpr uint8_t kCheckpointVersion = 3;
 
 inline int64_t WallMs() {
   return std::chrono::duration_cast<milliseconds>(
@@ -106,11 +108,14 @@ struct CorrelatePartition {
   int32_t id = 0;
   std::unique_ptr<PartitionSink> sink;
   std::unique_ptr<dedup::Engine> engine;
-  InputMerger merger;           // records wait here until every input has passed their time
-  uint64_t generation = 0;      // of the last checkpoint written or restored
-  uint32_t chunks = 0;          // chunks of that checkpoint
-  uint32_t pending_chunks = 0;  // chunks of the checkpoint in the open transaction
-  bool dirty = false;           // state changed since the last checkpoint
+  InputMerger merger;                   // records wait here until every input has passed their time
+  uint64_t generation = 0;              // of the last checkpoint written or restored
+  bool dirty = false;                   // state changed since the last checkpoint
+  uint32_t globals_chunks = 0;          // chunks of the last checkpoint's globals (0: inline)
+  uint32_t pending_globals_chunks = 0;  // of the checkpoint in the open transaction
+  // Changelog keys the next checkpoint deletes first: those of a whole checkpoint it
+  // restored from, or of one it could not restore.
+  std::vector<std::string> obsolete_keys;
   int64_t next_offset = -1;
   bool seen = false;     // processed a record (or restored state) since assignment
   bool backlog = false;  // the merger may hold more records that may go
@@ -219,6 +224,11 @@ class Live : public RdKafka::RebalanceCb,
   // After an aborted transaction: state back to the last checkpoint, offsets to the last
   // committed ones.
   void Rewind();
+  // Loads one partition's engine and merger from its checkpoint.
+  Status RestoreEngine(const ChangelogReader::Checkpoint& cp, CorrelatePartition& p);
+  // Produces the partition's checkpoint into the open transaction: the entries of its state
+  // that changed since the last one, and its globals.
+  void WriteCheckpoint(int32_t id, CorrelatePartition& p);
   // Rebuilds the engines of these partitions from the changelog (read together, to its end);
   // false when asked to stop meanwhile.
   bool Restore(const std::vector<int32_t>& ids);
@@ -226,8 +236,7 @@ class Live : public RdKafka::RebalanceCb,
   // `(*next)[id]` (from the beginning when absent: a new assembler then), and moves `next`
   // on: a retry reads on from where the last read stopped. False when asked to stop
   // meanwhile (or on a fatal error).
-  bool ReadChangelog(const std::vector<int32_t>& ids,
-                     std::map<int32_t, CheckpointAssembler>* assemblers,
+  bool ReadChangelog(const std::vector<int32_t>& ids, std::map<int32_t, ChangelogReader>* readers,
                      std::map<int32_t, std::pair<uint64_t, uint64_t>>* read,
                      std::map<int32_t, int64_t>* next);
   // The committed offsets of these repartition partitions (-1: none), once they are stable:

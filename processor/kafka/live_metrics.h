@@ -56,6 +56,11 @@ struct LiveMetrics {
                              .Help("Checkpoint bytes written to the changelog topic")
                              .Register(r)
                              .Add({})),
+        changelog_messages(prometheus::BuildCounter()
+                               .Name("noisegate_changelog_written_messages_total")
+                               .Help("Changelog messages written: an entry that changed (put), "
+                                     "one that expired (delete), the globals of a checkpoint")
+                               .Register(r)),
         restores(prometheus::BuildCounter()
                      .Name("noisegate_changelog_restores_total")
                      .Help("Partition restores from the changelog, by result (ok, empty, failed)")
@@ -171,6 +176,7 @@ struct LiveMetrics {
   prometheus::Family<prometheus::Counter>& transactions;
   prometheus::Histogram& commit_seconds;
   prometheus::Counter& checkpoint_bytes;
+  prometheus::Family<prometheus::Counter>& changelog_messages;
   prometheus::Family<prometheus::Counter>& restores;
   prometheus::Gauge& restore_seconds;
   prometheus::Gauge& partitions;

@@ -92,6 +92,9 @@ Reloads::Outcome Live::Reload(const std::string& reason) {
     dedup::Writer w(&buf_);
     p.merger.Save(w);
     auto engine = std::make_unique<dedup::Engine>(next, p.sink.get());
+    // The changelog holds the old engine's entries: only those the new rules change (indexes
+    // of reordered rules, new timers) are written again.
+    engine->TrackChanges(/*all=*/false);
     Status st = engine->LoadState(engine_state_);
     InputMerger merger;
     dedup::Reader rd(buf_);

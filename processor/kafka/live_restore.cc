@@ -38,14 +38,14 @@ bool Live::CommittedRepartitionOffsets(const std::vector<int32_t>& ids,
 }
 
 bool Live::ReadChangelog(const std::vector<int32_t>& ids,
-                         std::map<int32_t, CheckpointAssembler>* assemblers,
+                         std::map<int32_t, ChangelogReader>* readers,
                          std::map<int32_t, std::pair<uint64_t, uint64_t>>* read,
                          std::map<int32_t, int64_t>* next) {
   std::vector<RdKafka::TopicPartition*> assignment;
   for (int32_t id : ids) {
     auto at = next->find(id);
     if (at == next->end()) {
-      assemblers->insert_or_assign(id, CheckpointAssembler(id));
+      readers->insert_or_assign(id, ChangelogReader(id));
       (*read)[id] = {0, 0};
     }
     assignment.push_back(RdKafka::TopicPartition::create(
@@ -59,6 +59,14 @@ bool Live::ReadChangelog(const std::vector<int32_t>& ids,
       {"enable.auto.commit", "false"},
       {"enable.partition.eof", "true"},
       {"auto.offset.reset", "earliest"},
+      // Large fetches: a restore reads the partitions to their end as fast as it can.
+      {"max.partition.fetch.bytes", "16777216"},
+      {"fetch.max.bytes", "52428800"},
+      {"queued.max.messages.kbytes", "262144"},
+      // A full local queue makes librdkafka back off its fetches (fetch.error.backoff.ms);
+      // a restore drains the queue fast, so the count threshold must not be what stops it.
+      {"queued.min.messages", "10000000"},
+      {"fetch.error.backoff.ms", "20"},
   });
   std::unique_ptr<RdKafka::KafkaConsumer> c;
   if (conf) c.reset(RdKafka::KafkaConsumer::create(conf.get(), err));
@@ -70,51 +78,89 @@ bool Live::ReadChangelog(const std::vector<int32_t>& ids,
   }
   c->assign(assignment);
   RdKafka::TopicPartition::destroy(assignment);
+  // Batches off the consumer's queue (a restore reads a message per state entry: a million
+  // for a million fingerprints).
+  rd_kafka_queue_t* queue = rd_kafka_queue_get_consumer(c->c_ptr());
+  std::vector<rd_kafka_message_t*> batch(4096);
   size_t at_end = 0;
   std::map<int32_t, bool> done;
-  while (at_end < ids.size()) {
-    if (stop_) {
-      c->close();
-      return false;
-    }
-    std::unique_ptr<RdKafka::Message> m(c->consume(200));
-    if (m->err() == RdKafka::ERR__TIMED_OUT) continue;
-    if (m->err() == RdKafka::ERR__PARTITION_EOF) {
-      if (!done[m->partition()]) {
-        done[m->partition()] = true;
-        ++at_end;
+  while (at_end < ids.size() && !stop_) {
+    health_.Beat();
+    ssize_t n = rd_kafka_consume_batch_queue(queue, 200, batch.data(), batch.size());
+    for (ssize_t i = 0; i < n; ++i) {
+      MessagePtr m(batch[i]);
+      const int32_t partition = m->partition;
+      if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+        if (!done[partition]) {
+          done[partition] = true;
+          ++at_end;
+        }
+        continue;
       }
-      continue;
+      if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        log_ << "noisegate: level=warn event=restore_consume error=\""
+             << rd_kafka_message_errstr(m.get()) << "\"\n";
+        continue;
+      }
+      auto it = readers->find(partition);
+      if (it == readers->end()) continue;
+      (*read)[partition].first++;
+      (*read)[partition].second += m->len;
+      (*next)[partition] = m->offset + 1;
+      std::string_view key(static_cast<const char*>(m->key), m->key ? m->key_len : 0);
+      std::string_view value(static_cast<const char*>(m->payload), m->len);
+      it->second.Add(key, m->payload ? &value : nullptr);
     }
-    if (m->err() != RdKafka::ERR_NO_ERROR) {
-      log_ << "noisegate: level=warn event=restore_consume error=\"" << m->errstr() << "\"\n";
-      continue;
-    }
-    auto it = assemblers->find(m->partition());
-    if (it == assemblers->end()) continue;
-    (*read)[m->partition()].first++;
-    (*read)[m->partition()].second += m->len();
-    (*next)[m->partition()] = m->offset() + 1;
-    std::string_view key = m->key() ? std::string_view(*m->key()) : std::string_view();
-    std::string_view value(static_cast<const char*>(m->payload()), m->len());
-    it->second.Add(key, m->payload() ? &value : nullptr);
   }
+  rd_kafka_queue_destroy(queue);
   c->close();
-  return true;
+  return at_end == ids.size();
 }
 
 namespace {
 
 // The repartition offset a checkpoint says its state covers; nullopt for a version 1
 // checkpoint, which does not say. Corrupt checkpoints are left to the full decode.
-std::optional<int64_t> CheckpointOffset(const CheckpointAssembler::Checkpoint& cp) {
-  dedup::Reader rd(cp.state);
-  if (rd.U8() != kCheckpointVersion) return std::nullopt;
+std::optional<int64_t> CheckpointOffset(const ChangelogReader::Checkpoint& cp) {
+  dedup::Reader rd(cp.payload);
+  if (rd.U8() < 2) return std::nullopt;
   int64_t offset = rd.SVar();
   return rd.ok() ? std::optional<int64_t>(offset) : std::nullopt;
 }
 
 }  // namespace
+
+Status Live::RestoreEngine(const ChangelogReader::Checkpoint& cp, CorrelatePartition& p) {
+  dedup::Reader rd(cp.payload);
+  const uint8_t version = rd.U8();
+  if (version < 1 || version > kCheckpointVersion) {
+    return MakeError(ErrorCode::kParse, "unknown checkpoint version " + std::to_string(version));
+  }
+  if (version >= 2) rd.SVar();  // the offset, checked before
+  std::string_view engine_state = rd.Str();
+  if (!rd.ok()) return MakeError(ErrorCode::kParse, "checkpoint: cut short");
+  Status st;
+  if (cp.per_entry != (version == kCheckpointVersion)) {
+    st = MakeError(ErrorCode::kParse,
+                   "checkpoint version " + std::to_string(version) + " under the wrong key");
+  } else if (cp.per_entry) {
+    dedup::Engine::Entries entries;
+    entries.globals = engine_state;
+    entries.fingerprints.reserve(cp.fingerprints->size());
+    for (const auto& [slot, v] : *cp.fingerprints) entries.fingerprints.emplace_back(slot, v);
+    for (const auto& [slot, v] : *cp.incidents) entries.incidents.emplace_back(slot, v);
+    st = p.engine->LoadEntries(entries);
+  } else {
+    st = p.engine->LoadState(engine_state);
+    // The changelog holds no entries yet: the next checkpoint writes them all.
+    p.engine->TrackChanges(/*all=*/true);
+  }
+  auto input_of = [this](std::string_view topic) { return rules_->FindInput(topic); };
+  if (st && (!p.merger.Load(rd, input_of) || !rd.done())) {
+    st = MakeError(ErrorCode::kParse, "checkpoint: merger state is corrupt");
+  }
+  return st;
+}
 
 bool Live::Restore(const std::vector<int32_t>& ids) {
   if (ids.empty()) return true;
@@ -125,8 +171,10 @@ bool Live::Restore(const std::vector<int32_t>& ids) {
     p.engine.reset();  // before its sink
     p.sink = std::make_unique<PartitionSink>(this, id);
     p.engine = std::make_unique<dedup::Engine>(rules_, p.sink.get());
+    p.engine->TrackChanges(/*all=*/false);
     p.generation = 0;
-    p.chunks = 0;
+    p.obsolete_keys.clear();
+    p.globals_chunks = 0;
     p.dirty = false;
     p.seen = false;
     p.backlog = false;
@@ -140,15 +188,17 @@ bool Live::Restore(const std::vector<int32_t>& ids) {
   // again", not "resume with it": that would skip records the state never saw (an incident
   // without its resolve, or paged twice).
   std::map<int32_t, int64_t> committed;
-  if (!CommittedRepartitionOffsets(ids, &committed)) {
+  const bool committed_known = CommittedRepartitionOffsets(ids, &committed);
+  const auto committed_at = Clock::now();
+  if (!committed_known) {
     if (stop_) return false;
     log_ << "noisegate: level=warn event=restore_committed_unknown action=\"restoring without "
             "the consistency check\"\n";
   }
-  std::map<int32_t, CheckpointAssembler> assemblers;
+  std::map<int32_t, ChangelogReader> readers;
   std::map<int32_t, std::pair<uint64_t, uint64_t>> read;  // messages, bytes
   std::map<int32_t, int64_t> next;                        // where a retry reads on
-  std::map<int32_t, Result<std::optional<CheckpointAssembler::Checkpoint>>> checkpoints;
+  std::map<int32_t, Result<std::optional<ChangelogReader::Checkpoint>>> checkpoints;
   std::vector<int32_t> pending = ids;
   std::set<int32_t> stale_ids;  // restored past restore_wait from an older checkpoint
   const auto give_up = Clock::now() + cfg_.restore_wait;
@@ -157,11 +207,11 @@ bool Live::Restore(const std::vector<int32_t>& ids) {
       health_.Beat();
       std::this_thread::sleep_for(milliseconds(200));
     }
-    if (!ReadChangelog(pending, &assemblers, &read, &next)) return false;
+    if (!ReadChangelog(pending, &readers, &read, &next)) return false;
     Failpoint::Hit("restore");
     std::vector<int32_t> stale;
     for (int32_t id : pending) {
-      auto cp = assemblers.at(id).Finish();
+      auto cp = readers.at(id).Finish();
       const int64_t want = committed.count(id) ? committed[id] : -1;
       // Behind: a committed offset needs the checkpoint written with it. No checkpoint at all
       // is behind too (every offset commit comes with one); a version 1 checkpoint does not
@@ -198,45 +248,44 @@ bool Live::Restore(const std::vector<int32_t>& ids) {
     pending = std::move(stale);
   }
   auto ms = std::chrono::duration_cast<milliseconds>(Clock::now() - started).count();
+  auto committed_ms = std::chrono::duration_cast<milliseconds>(committed_at - started).count();
   m_.restore_seconds.Set(static_cast<double>(ms) / 1000.0);
   for (int32_t id : ids) {
     CorrelatePartition& p = correlate_[id];
     auto& cp = checkpoints.at(id);
     size_t state_bytes = 0;
+    const auto load_started = Clock::now();
     if (!cp) {
       m_.restores.Add({{"result", "failed"}}).Increment();
       log_ << "noisegate: level=error event=restore_failed partition=" << id << " error=\""
            << cp.error().detail << "\" action=\"starting this partition empty\"\n";
     } else if (cp->has_value()) {
-      state_bytes = (*cp)->state.size();
-      dedup::Reader rd((*cp)->state);
-      Status st;
-      const uint8_t version = rd.U8();
-      if (version != kCheckpointVersion && version != 1) {
-        st = MakeError(ErrorCode::kParse, "unknown checkpoint version");
-      } else {
-        if (version >= 2) rd.SVar();  // the offset, checked above
-        std::string_view engine_state = rd.Str();
-        st = p.engine->LoadState(engine_state);
-        auto input_of = [this](std::string_view topic) { return rules_->FindInput(topic); };
-        if (st && (!p.merger.Load(rd, input_of) || !rd.done())) {
-          st = MakeError(ErrorCode::kParse, "checkpoint: merger state is corrupt");
-        }
-      }
+      const ChangelogReader::Checkpoint& c = **cp;
+      state_bytes = c.payload.size();
+      Status st = RestoreEngine(c, p);
       if (!st) {
         m_.restores.Add({{"result", "failed"}}).Increment();
         log_ << "noisegate: level=error event=restore_failed partition=" << id << " error=\""
              << st.error().detail << "\" action=\"starting this partition empty\"\n";
         p.engine = std::make_unique<dedup::Engine>(rules_, p.sink.get());
+        p.engine->TrackChanges(/*all=*/false);
         p.merger = InputMerger();
       } else {
         if (!stale_ids.count(id)) m_.restores.Add({{"result", "ok"}}).Increment();
         p.seen = p.engine->watermark() != kMinTime;
         p.arrival_watermark = p.engine->watermark();
       }
-      p.generation = (*cp)->generation;
-      p.chunks = (*cp)->chunks;
+      if (c.per_entry) {
+        for (const auto& [slot, v] : *c.fingerprints) state_bytes += v.size();
+        for (const auto& [slot, v] : *c.incidents) state_bytes += v.size();
+      }
+      // Keys the restored engine does not take over: the next checkpoint deletes them.
+      if (!st || !c.per_entry) p.obsolete_keys = readers.at(id).HeldKeys();
+      p.generation = c.generation;
+      p.globals_chunks = readers.at(id).globals_chunks();
     }
+    // An empty start under a changelog that could not be read deletes what it holds.
+    if (!cp) p.obsolete_keys = readers.at(id).HeldKeys();
     if (cp && !cp->has_value() && !stale_ids.count(id)) {
       m_.restores.Add({{"result", "empty"}}).Increment();
     }
@@ -248,7 +297,10 @@ bool Live::Restore(const std::vector<int32_t>& ids) {
     log_ << "noisegate: level=info event=restored partition=" << id
          << " changelog_messages=" << read[id].first << " changelog_bytes=" << read[id].second
          << " state_bytes=" << state_bytes << " generation=" << p.generation
-         << " open_incidents=" << p.engine->stats().open_incidents << " ms=" << ms << "\n";
+         << " fingerprints=" << p.engine->state_sizes().fingerprints
+         << " open_incidents=" << p.engine->stats().open_incidents << " ms=" << ms
+         << " committed_ms=" << committed_ms << " load_ms="
+         << std::chrono::duration_cast<milliseconds>(Clock::now() - load_started).count() << "\n";
   }
   return true;
 }

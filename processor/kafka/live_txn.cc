@@ -87,6 +87,41 @@ bool Live::StillRetrying(const char* what, const RdKafka::Error& error, int atte
   return !(stop_ && attempt >= 2);
 }
 
+void Live::WriteCheckpoint(int32_t id, CorrelatePartition& p) {
+  const int64_t ts = WallMs();
+  size_t bytes = 0;
+  auto produce = [&](const std::string& key, const std::string_view* value, const char* what) {
+    Produce(cfg_.changelog_topic, id, key, value, ts);
+    bytes += key.size() + (value ? value->size() : 0);
+    m_.changelog_messages.Add({{"kind", what}}).Increment();
+    Failpoint::Hit("checkpoint_mid");
+  };
+  // Keys the state no longer has go first: entries written below may reuse them.
+  for (const std::string& key : p.obsolete_keys) produce(key, nullptr, "delete");
+  p.engine->SaveChanges(
+      [&](dedup::Engine::EntryKind kind, uint32_t slot, std::string_view value) {
+        produce(EntryKey(id, kind, slot), &value, "put");
+      },
+      [&](dedup::Engine::EntryKind kind, uint32_t slot) {
+        produce(EntryKey(id, kind, slot), nullptr, "delete");
+      },
+      &engine_state_);
+  buf_.clear();
+  dedup::Writer w(&buf_);
+  w.U8(kCheckpointVersion);
+  w.SVar(p.next_offset);  // what the same transaction commits as this partition's offset
+  w.Str(engine_state_);
+  p.merger.Save(w);
+  changelog_msgs_.clear();
+  p.pending_globals_chunks =
+      EncodeGlobals(id, p.generation + 1, buf_, p.globals_chunks, &changelog_msgs_);
+  for (const ChangelogMessage& m : changelog_msgs_) {
+    std::string_view v = m.value ? std::string_view(*m.value) : std::string_view();
+    produce(m.key, m.value ? &v : nullptr, m.value ? "globals" : "delete");
+  }
+  m_.checkpoint_bytes.Increment(static_cast<double>(bytes));
+}
+
 bool Live::Commit(bool rewind) {
   last_commit_ok_ = false;
   if (!in_txn_) return !fatal_;
@@ -99,23 +134,7 @@ bool Live::Commit(bool rewind) {
   auto commit_started = Clock::now();
   for (auto& [id, p] : correlate_) {
     if (!p.dirty) continue;
-    buf_.clear();
-    p.engine->SaveState(&engine_state_);
-    dedup::Writer w(&buf_);
-    w.U8(kCheckpointVersion);
-    w.SVar(p.next_offset);  // what the same transaction commits as this partition's offset
-    w.Str(engine_state_);
-    p.merger.Save(w);
-    m_.checkpoint_bytes.Increment(static_cast<double>(buf_.size()));
-    changelog_msgs_.clear();
-    EncodeCheckpoint(id, p.generation + 1, buf_, p.chunks, &changelog_msgs_);
-    p.pending_chunks = 0;
-    for (const ChangelogMessage& m : changelog_msgs_) {
-      if (m.value && m.key.find('/') != std::string::npos) ++p.pending_chunks;
-      std::string_view v = m.value ? std::string_view(*m.value) : std::string_view();
-      Produce(cfg_.changelog_topic, id, m.key, m.value ? &v : nullptr, WallMs());
-      Failpoint::Hit("checkpoint_mid");
-    }
+    WriteCheckpoint(id, p);
   }
   std::vector<RdKafka::TopicPartition*> offsets;
   for (auto& [k, ip] : inputs_) {
@@ -191,7 +210,8 @@ bool Live::Commit(bool rewind) {
   for (auto& [id, p] : correlate_) {
     if (p.dirty) {
       p.generation += 1;
-      p.chunks = p.pending_chunks;
+      p.globals_chunks = p.pending_globals_chunks;
+      p.obsolete_keys.clear();
       p.dirty = false;
     }
   }

@@ -41,27 +41,39 @@ void LoadYaml(rules::YamlReader& r, const std::string& text, RunConfig* c) {
           doc, "",
           {"kafka", "group", "instance", "topics", "partitions", "partition_by", "commit_interval",
            "idle_timeout", "input_sync_wait", "shutdown_timeout", "restore_wait", "produce_wait",
-           "rules_check_interval", "max_message_bytes", "metrics_listen"},
+           "rules_check_interval", "max_message_bytes", "metrics_listen", "changelog_config"},
           "the run config (a map)")) {
     return;
   }
   using rules::YamlReader;
-  if (YAML::Node k = YamlReader::Get(doc, "kafka"); YamlReader::Has(k)) {
+  // A map of name: scalar value (librdkafka properties, topic configs).
+  auto properties = [&](const char* key, const char* what,
+                        std::map<std::string, std::string>* out) {
+    YAML::Node k = YamlReader::Get(doc, key);
+    if (!YamlReader::Has(k)) return;
     if (!k.IsMap()) {
-      r.Report(k, "kafka", "expected a map of librdkafka properties");
-    } else {
-      r.Charge(k);
-      for (const auto& kv : k) {
-        std::optional<std::string> name = r.NonEmptyString(kv.first, "kafka", "a property name");
-        if (!name) continue;
-        std::string path = rules::JoinPath("kafka", *name);
-        if (kv.second.IsScalar()) {
-          c->kafka[*name] = kv.second.Scalar();
-        } else {
-          r.Report(kv.second, path, "expected a scalar property value");
-        }
+      r.Report(k, key, std::string("expected a map of ") + what);
+      return;
+    }
+    r.Charge(k);
+    for (const auto& kv : k) {
+      std::optional<std::string> name = r.NonEmptyString(kv.first, key, "a property name");
+      if (!name) continue;
+      std::string path = rules::JoinPath(key, *name);
+      if (kv.second.IsScalar()) {
+        (*out)[*name] = kv.second.Scalar();
+      } else {
+        r.Report(kv.second, path, "expected a scalar property value");
       }
     }
+  };
+  properties("kafka", "librdkafka properties", &c->kafka);
+  properties("changelog_config", "topic configs", &c->changelog_config);
+  if (c->changelog_config.count("cleanup.policy")) {
+    r.Report(YamlReader::Get(YamlReader::Get(doc, "changelog_config"), "cleanup.policy"),
+             "changelog_config.cleanup.policy",
+             "the changelog must stay compacted (its state would be deleted by time)");
+    c->changelog_config.erase("cleanup.policy");
   }
   auto str = [&](const char* key, std::string* out, bool non_empty) {
     YAML::Node n = YamlReader::Get(doc, key);

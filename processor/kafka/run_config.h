@@ -47,6 +47,10 @@ struct RunConfig {
   // How often the rules file is read to see whether it changed (0 = never; SIGHUP and
   // POST /-/reload still reload).
   std::chrono::milliseconds rules_check_interval{5'000};
+  // Topic configs of the changelog topic when noisegate creates it, over its defaults
+  // (cleanup.policy compact, segment.ms 10 min, min.cleanable.dirty.ratio 0.1,
+  // delete.retention.ms 1 h); cleanup.policy cannot be changed.
+  std::map<std::string, std::string> changelog_config;
   size_t max_message_bytes = 1 << 20;
   std::string metrics_listen = "0.0.0.0:9464";  // empty = no metrics endpoint
 

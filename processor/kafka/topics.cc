@@ -2,6 +2,7 @@
 
 #include <librdkafka/rdkafka.h>
 
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -16,6 +17,17 @@ struct TopicSpec {
 };
 
 constexpr int kTimeoutMs = 30'000;
+
+// Only the newest value per key matters: compact, and clean often. The run config's
+// changelog_config goes over these (but never over cleanup.policy).
+std::vector<std::pair<std::string, std::string>> ChangelogConfig(const RunConfig& cfg) {
+  std::map<std::string, std::string> c = {{"segment.ms", "600000"},
+                                          {"min.cleanable.dirty.ratio", "0.1"},
+                                          {"delete.retention.ms", "3600000"}};
+  for (const auto& [k, v] : cfg.changelog_config) c[k] = v;
+  c["cleanup.policy"] = "compact";
+  return {c.begin(), c.end()};
+}
 
 // The partition count of `topic`, 0 when it does not exist, -1 on error.
 int PartitionCount(rd_kafka_t* rk, const std::string& topic) {
@@ -57,13 +69,7 @@ bool CreateTopics(const RunConfig& cfg, int replication, std::ostream& log) {
   std::vector<TopicSpec> specs = {
       // Records only wait here until the correlate stage has read them.
       {cfg.repartition_topic, cfg.partitions, {{"retention.ms", "604800000"}}},
-      // Only the newest checkpoint per key matters: compact, and clean often.
-      {cfg.changelog_topic,
-       cfg.partitions,
-       {{"cleanup.policy", "compact"},
-        {"segment.ms", "600000"},
-        {"min.cleanable.dirty.ratio", "0.1"},
-        {"delete.retention.ms", "3600000"}}},
+      {cfg.changelog_topic, cfg.partitions, ChangelogConfig(cfg)},
       {cfg.pages_topic, 1, {}},
       {cfg.tickets_topic, 1, {}},
       {cfg.dead_letter_topic, 1, {}},

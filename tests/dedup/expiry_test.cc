@@ -16,40 +16,6 @@ std::string WithRetention(const std::string& yaml, const std::string& retention)
   return yaml + "state: {retention: " + retention + "}\n";
 }
 
-// Pod churn: every `every` ms a new pod's alert fires, repeats, and resolves 3 minutes
-// later; every fifth pod also logs a burst of errors under a template of its own (words
-// that template mining keeps: template churn). Nothing stays active at the end.
-std::vector<Record> Churn(int64_t from, int64_t until, int64_t every) {
-  std::vector<Record> out;
-  int pod = 0;
-  for (int64_t t = from; t < until; t += every, ++pod) {
-    std::string name = "web-" + std::to_string(pod);
-    Labels labels{{"alertname", "PodNotReady"},
-                  {"severity", pod % 7 == 0 ? "critical" : "warning"},
-                  {"service", pod % 2 ? "web" : "api"},
-                  {"pod", name}};
-    out.push_back(Alert(t, labels));
-    out.push_back(Alert(t + kM, labels));
-    out.push_back(Alert(t + 3 * kM, labels, /*resolved=*/true));
-    if (pod % 5 == 0) {
-      std::string word;
-      for (int p = pod; p > 0 || word.empty(); p /= 26)
-        word.push_back(static_cast<char>('a' + p % 26));
-      for (int k = 0; k < 8; ++k) {
-        out.push_back(Log(t + k * kS, "web", "cannot reach shard " + word + " replica"));
-      }
-    }
-  }
-  return out;
-}
-
-std::vector<Record> Merge(std::vector<Record> a, const std::vector<Record>& b) {
-  a.insert(a.end(), b.begin(), b.end());
-  std::stable_sort(a.begin(), a.end(),
-                   [](const Record& x, const Record& y) { return x.time < y.time; });
-  return a;
-}
-
 struct Outcome {
   std::vector<std::string> lines;
   EngineStats stats;

@@ -9,14 +9,19 @@
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "dedup/codec.h"
+#include "dedup/engine.h"
+#include "processor/kafka/changelog.h"
 #include "processor/kafka/live.h"
 #include "rules/loader.h"
+#include "tests/processor/kafka/whole_checkpoint.h"
 
 namespace noisegate::processor {
 namespace {
@@ -29,14 +34,17 @@ int64_t NowMs() {
       .count();
 }
 
-std::string Alert(const std::string& name) {
-  return R"({"version":"4","status":"firing","alerts":[{"status":"firing","labels":{"alertname":")" +
-         name + R"(","severity":"critical"},"annotations":{"summary":")" + name +
+std::string Alert(const std::string& name, const std::string& status = "firing") {
+  return R"({"version":"4","status":")" + status + R"(","alerts":[{"status":")" + status +
+         R"(","labels":{"alertname":")" + name +
+         R"(","severity":"critical"},"annotations":{"summary":")" + name +
          R"("},"startsAt":"2026-11-24T00:00:00Z"}]})";
 }
 
-// Every value on `topic` so far (read_uncommitted: the mock has no other mode).
-std::vector<std::string> ReadAll(const std::string& bootstrap, const std::string& topic) {
+// Calls `fn` with every message of `topic`'s partition `partition` so far, from the beginning
+// (read_uncommitted: the mock has no other mode).
+void ForEachMessage(const std::string& bootstrap, const std::string& topic, int32_t partition,
+                    const std::function<void(const rd_kafka_message_t&)>& fn) {
   char err[256];
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
   rd_kafka_conf_set(conf, "bootstrap.servers", bootstrap.c_str(), err, sizeof(err));
@@ -44,38 +52,46 @@ std::vector<std::string> ReadAll(const std::string& bootstrap, const std::string
   rd_kafka_conf_set(conf, "group.id", "reader", err, sizeof(err));
   rd_kafka_t* c = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof(err));
   rd_kafka_topic_partition_list_t* parts = rd_kafka_topic_partition_list_new(1);
-  rd_kafka_topic_partition_list_add(parts, topic.c_str(), 0)->offset = RD_KAFKA_OFFSET_BEGINNING;
+  rd_kafka_topic_partition_list_add(parts, topic.c_str(), partition)->offset =
+      RD_KAFKA_OFFSET_BEGINNING;
   rd_kafka_assign(c, parts);
   rd_kafka_topic_partition_list_destroy(parts);
-  std::vector<std::string> out;
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
   while (std::chrono::steady_clock::now() < deadline) {
     rd_kafka_message_t* m = rd_kafka_consumer_poll(c, 200);
     if (m == nullptr) continue;
     bool eof = m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF;
-    if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
-      out.emplace_back(static_cast<const char*>(m->payload), m->len);
-    }
+    if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) fn(*m);
     rd_kafka_message_destroy(m);
     if (eof) break;
   }
   rd_kafka_consumer_close(c);
   rd_kafka_destroy(c);
+}
+
+// Every value on `topic`'s partition 0 so far.
+std::vector<std::string> ReadAll(const std::string& bootstrap, const std::string& topic) {
+  std::vector<std::string> out;
+  ForEachMessage(bootstrap, topic, 0, [&out](const rd_kafka_message_t& m) {
+    out.emplace_back(static_cast<const char*>(m.payload), m.len);
+  });
   return out;
 }
 
-bool WaitForPage(const std::string& bootstrap, const std::string& name, int seconds) {
+// Waits for a page event about `name`; returns it ("" after `seconds`).
+std::string WaitForPage(const std::string& bootstrap, const std::string& name, int seconds,
+                        const std::string& action = "trigger") {
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
   while (std::chrono::steady_clock::now() < deadline) {
     for (const std::string& v : ReadAll(bootstrap, "noisegate.pages")) {
-      if (v.find("\"event_action\":\"trigger\"") != std::string::npos &&
+      if (v.find("\"event_action\":\"" + action + "\"") != std::string::npos &&
           v.find(name) != std::string::npos) {
-        return true;
+        return v;
       }
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(300));
   }
-  return false;
+  return "";
 }
 
 // librdkafka's in-process mock cluster with noisegate's topics, a producer into it, and the
@@ -106,6 +122,7 @@ correlate:
   - name: all
     group_by: [alertname]
     group_wait: 0s
+    close_after: 1s
 page:
   when: [['severity="critical"']]
 )",
@@ -134,8 +151,8 @@ page:
     return cfg;
   }
   // Produces a critical alert named `name` and waits until it is delivered.
-  void ProduceAlert(const std::string& name) {
-    std::string v = Alert(name);
+  void ProduceAlert(const std::string& name, const std::string& status = "firing") {
+    std::string v = Alert(name, status);
     EXPECT_EQ(rd_kafka_producev(producer_, RD_KAFKA_V_TOPIC("alerts.prometheus"),
                                 RD_KAFKA_V_VALUE(v.data(), v.size()),
                                 RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
@@ -162,13 +179,13 @@ TEST(LiveOnMockCluster, AbortedTransactionRewindsAndTheStreamGoesOn) {
   std::thread live([&] { exit = RunLive(estate.rules(), cfg, stop, log); });
 
   estate.ProduceAlert("BeforeTheFault");
-  EXPECT_TRUE(WaitForPage(estate.bootstrap(), "BeforeTheFault", 60)) << log.str();
+  EXPECT_FALSE(WaitForPage(estate.bootstrap(), "BeforeTheFault", 60).empty()) << log.str();
   // Adding the next partition to noisegate's transaction fails for good (only transactional
   // producers send this request): the transaction must abort.
   rd_kafka_mock_push_request_errors(estate.mock(), kAddPartitionsToTxnApiKey, 1,
                                     RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED);
   estate.ProduceAlert("AfterTheFault");
-  EXPECT_TRUE(WaitForPage(estate.bootstrap(), "AfterTheFault", 60)) << log.str();
+  EXPECT_FALSE(WaitForPage(estate.bootstrap(), "AfterTheFault", 60).empty()) << log.str();
 
   stop = true;
   live.join();
@@ -230,7 +247,7 @@ TEST(LiveOnMockCluster, RestoreWaitsForTheCheckpointOfTheCommittedOffsets) {
     RunExit exit = RunExit::kFatal;
     std::thread live([&] { exit = RunLive(estate.rules(), cfg, stop, log); });
     estate.ProduceAlert(name);
-    EXPECT_TRUE(WaitForPage(estate.bootstrap(), name, 60)) << log.str();
+    EXPECT_FALSE(WaitForPage(estate.bootstrap(), name, 60).empty()) << log.str();
     stop = true;
     live.join();
     EXPECT_EQ(exit, RunExit::kStopped) << log.str();
@@ -251,6 +268,129 @@ TEST(LiveOnMockCluster, RestoreWaitsForTheCheckpointOfTheCommittedOffsets) {
   EXPECT_NE(third.find("event=restore_waiting_for_checkpoint"), std::string::npos) << third;
   EXPECT_NE(third.find("event=restore_stale"), std::string::npos) << third;
   EXPECT_NE(third.find("committed_offset=1000"), std::string::npos) << third;
+}
+
+// Everything one changelog partition holds, as a restore reads it.
+ChangelogReader ReadChangelogPartition(const std::string& bootstrap, int32_t partition) {
+  ChangelogReader reader(partition);
+  ForEachMessage(bootstrap, "noisegate.changelog", partition,
+                 [&reader](const rd_kafka_message_t& m) {
+                   std::string_view key(static_cast<const char*>(m.key), m.key_len);
+                   std::string_view value(static_cast<const char*>(m.payload), m.len);
+                   reader.Add(key, m.payload ? &value : nullptr);
+                 });
+  return reader;
+}
+
+class NoSink : public dedup::Sink {
+ public:
+  void OnDecision(const dedup::DecisionEvent&) override {}
+  void OnNotification(const dedup::Notification&) override {}
+};
+
+// An upgrade: the changelog holds whole checkpoints, as noisegate wrote them before per-entry
+// checkpoints. The new build restores them, keeps the open incident (its resolve carries the
+// trigger's dedup_key), and its first checkpoint replaces them with entries.
+TEST(LiveOnMockCluster, WholeCheckpointsOfAnOlderNoisegateAreTakenOver) {
+  MockEstate estate;
+  ASSERT_TRUE(estate.rules());
+  RunConfig cfg = estate.Config();
+  auto run = [&](const std::function<void()>& body) {
+    std::atomic<bool> stop{false};
+    std::ostringstream log;
+    RunExit exit = RunExit::kFatal;
+    std::thread live([&] { exit = RunLive(estate.rules(), cfg, stop, log); });
+    body();
+    stop = true;
+    live.join();
+    EXPECT_EQ(exit, RunExit::kStopped) << log.str();
+    return log.str();
+  };
+  std::string trigger;
+  run([&] {
+    estate.ProduceAlert("Upgrade");
+    trigger = WaitForPage(estate.bootstrap(), "Upgrade", 60);
+  });
+  ASSERT_FALSE(trigger.empty());
+
+  // What the older noisegate would have left: each partition's state whole (checkpoint
+  // version 2) in chunks, and no entries.
+  char err[256];
+  rd_kafka_conf_t* pconf = rd_kafka_conf_new();
+  rd_kafka_conf_set(pconf, "bootstrap.servers", estate.bootstrap().c_str(), err, sizeof(err));
+  rd_kafka_t* producer = rd_kafka_new(RD_KAFKA_PRODUCER, pconf, err, sizeof(err));
+  size_t open_incidents = 0;
+  for (int32_t p = 0; p < cfg.partitions; ++p) {
+    ChangelogReader reader = ReadChangelogPartition(estate.bootstrap(), p);
+    auto cp = reader.Finish();
+    ASSERT_TRUE(cp) << cp.error().detail;
+    if (!cp->has_value()) continue;  // a partition nothing came to
+    ASSERT_TRUE((*cp)->per_entry);
+    dedup::Reader rd((*cp)->payload);
+    ASSERT_EQ(rd.U8(), 3);
+    const int64_t offset = rd.SVar();
+    dedup::Engine::Entries entries;
+    entries.globals = rd.Str();
+    for (const auto& [slot, v] : *(*cp)->fingerprints) entries.fingerprints.emplace_back(slot, v);
+    for (const auto& [slot, v] : *(*cp)->incidents) entries.incidents.emplace_back(slot, v);
+    NoSink sink;
+    dedup::Engine engine(estate.rules(), &sink);
+    ASSERT_TRUE(engine.LoadEntries(entries));
+    open_incidents += engine.stats().open_incidents;
+    std::string whole, payload;
+    engine.SaveState(&whole);
+    dedup::Writer w(&payload);
+    w.U8(2);
+    w.SVar(offset);
+    w.Str(whole);
+    // The merger's bytes follow the header, the same in both versions.
+    std::string head;
+    dedup::Writer hw(&head);
+    hw.U8(3);
+    hw.SVar(offset);
+    hw.Str(entries.globals);
+    payload.append((*cp)->payload, head.size());
+    std::vector<ChangelogMessage> msgs;
+    for (const std::string& key : reader.HeldKeys()) msgs.push_back({key, std::nullopt});
+    EncodeCheckpoint(p, 1, payload, 0, &msgs);
+    for (const ChangelogMessage& m : msgs) {
+      char* value = m.value ? const_cast<char*>(m.value->data()) : nullptr;
+      size_t len = m.value ? m.value->size() : 0;
+      ASSERT_EQ(rd_kafka_producev(
+                    producer, RD_KAFKA_V_TOPIC("noisegate.changelog"), RD_KAFKA_V_PARTITION(p),
+                    RD_KAFKA_V_KEY(m.key.data(), m.key.size()), RD_KAFKA_V_VALUE(value, len),
+                    RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END),
+                RD_KAFKA_RESP_ERR_NO_ERROR);
+    }
+  }
+  rd_kafka_flush(producer, 5000);
+  rd_kafka_destroy(producer);
+  ASSERT_EQ(open_incidents, 1u);
+
+  std::string resolve;
+  std::string log = run([&] {
+    estate.ProduceAlert("Upgrade", "resolved");
+    resolve = WaitForPage(estate.bootstrap(), "Upgrade", 60, "resolve");
+  });
+  ASSERT_FALSE(resolve.empty()) << log;
+  auto dedup_key = [](const std::string& event) {
+    size_t at = event.find("\"dedup_key\":\"");
+    return at == std::string::npos ? "" : event.substr(at + 13, 19);
+  };
+  EXPECT_EQ(dedup_key(resolve), dedup_key(trigger)) << trigger << "\n" << resolve;
+  EXPECT_EQ(log.find("event=restore_failed"), std::string::npos) << log;
+  // The whole checkpoints are gone: each partition holds entries under its globals.
+  for (int32_t p = 0; p < cfg.partitions; ++p) {
+    ChangelogReader reader = ReadChangelogPartition(estate.bootstrap(), p);
+    for (const std::string& key : reader.HeldKeys()) {
+      EXPECT_TRUE(key.find("/g") != std::string::npos || key.find("/f/") != std::string::npos ||
+                  key.find("/i/") != std::string::npos)
+          << "partition " << p << " still holds " << key;
+    }
+    auto cp = reader.Finish();
+    ASSERT_TRUE(cp && cp->has_value());
+    EXPECT_TRUE((*cp)->per_entry);
+  }
 }
 
 }  // namespace

@@ -37,6 +37,9 @@ restore_wait: 5s
 produce_wait: 20s
 rules_check_interval: 0s
 max_message_bytes: 2000000
+changelog_config:
+  segment.bytes: 16777216
+  min.insync.replicas: 2
 )");
   RunConfigResult r = LoadRunConfig(path, nullptr);
   ASSERT_TRUE(r.diagnostics.empty()) << r.diagnostics[0].ToString();
@@ -56,6 +59,8 @@ max_message_bytes: 2000000
   EXPECT_EQ(c.produce_wait.count(), 20000);
   EXPECT_EQ(c.rules_check_interval.count(), 0);
   EXPECT_EQ(c.max_message_bytes, 2000000u);
+  EXPECT_EQ(c.changelog_config.at("segment.bytes"), "16777216");
+  EXPECT_EQ(c.changelog_config.at("min.insync.replicas"), "2");
   EXPECT_EQ(c.Redacted().at("sasl.password"), "[redacted]");
   EXPECT_EQ(c.Redacted().at("security.protocol"), "SASL_SSL");
 }
@@ -69,6 +74,15 @@ TEST(RunConfig, UnknownKeysAndBadValuesNamePositions) {
       << r.diagnostics[0].message;  // did-you-mean
   EXPECT_EQ(r.diagnostics[1].line, 3);
   EXPECT_EQ(r.diagnostics[1].path, "partitions");
+}
+
+TEST(RunConfig, TheChangelogStaysCompacted) {
+  std::string path = Write("changelog_config:\n  segment.ms: 60000\n  cleanup.policy: delete\n");
+  RunConfigResult r = LoadRunConfig(path, nullptr);
+  ASSERT_EQ(r.diagnostics.size(), 1u);
+  EXPECT_EQ(r.diagnostics[0].line, 3);
+  EXPECT_EQ(r.diagnostics[0].path, "changelog_config.cleanup.policy");
+  EXPECT_NE(r.diagnostics[0].message.find("compacted"), std::string::npos);
 }
 
 TEST(RunConfig, EnvironmentOverridesAndDefaultsToEmbedded) {

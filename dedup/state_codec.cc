@@ -1,0 +1,296 @@
+// Encoders of the engine's state elements; see state_codec.h.
+#include "dedup/state_codec.h"
+
+#include <span>
+
+namespace noisegate::dedup {
+namespace state_codec {
+namespace {
+
+void PutLabels(const LabelSet& labels, Writer& w) {
+  w.Var(labels.size());
+  for (const Label& l : labels) {
+    w.Str(l.name);
+    w.Str(l.value);
+  }
+}
+
+bool GetLabels(Reader& rd, LabelSet* labels) {
+  labels->Clear();
+  uint64_t n = rd.Count(2);
+  for (uint64_t i = 0; i < n && rd.ok(); ++i) {
+    std::string_view name = rd.Str();
+    std::string_view value = rd.Str();
+    labels->Add(name, value);
+  }
+  return rd.ok();
+}
+
+// The inhibit targets of a member are written with it; `targets` are the incident's entries for
+// this member.
+void PutMember(const Member& m, std::span<const InhibitTarget> targets, Writer& w) {
+  w.U64(m.fingerprint.value);
+  w.U8(static_cast<uint8_t>(m.kind));
+  w.U8(static_cast<uint8_t>((m.firing ? 1 : 0) | (m.inhibited ? 2 : 0) | (m.pages ? 4 : 0)));
+  w.U8(static_cast<uint8_t>(m.severity));
+  w.SVar(m.component);
+  w.SVar(m.culprit);
+  w.Var(m.count);
+  w.Time(m.first_seen);
+  w.Time(m.last_seen);
+  w.Bool(m.detail != nullptr);
+  if (m.detail) {
+    w.Str(m.detail->summary);
+    w.Str(m.detail->name);
+    w.Str(m.detail->service);
+    w.Str(m.detail->link);
+  }
+  w.Bool(!targets.empty());
+  if (!targets.empty()) {
+    w.Var(targets.size());
+    for (const InhibitTarget& t : targets) {
+      w.Var(t.rule);
+      w.Bool(t.two_sided);
+      w.U64(t.equal_hash);
+    }
+  }
+}
+
+// Reads member number `index` of an incident, appending its inhibit targets to `targets`.
+Member GetMember(Reader& rd, uint32_t index, std::vector<InhibitTarget>& targets) {
+  Member m;
+  m.fingerprint.value = rd.U64();
+  m.kind = static_cast<SignalKind>(rd.U8() & 1);
+  uint8_t flags = rd.U8();
+  m.firing = flags & 1;
+  m.inhibited = flags & 2;
+  m.pages = flags & 4;
+  m.severity = static_cast<Severity>(rd.U8() & 3);
+  m.component = static_cast<int>(rd.SVar());
+  m.culprit = static_cast<int>(rd.SVar());
+  m.count = static_cast<uint32_t>(rd.Var());
+  m.first_seen = rd.Time();
+  m.last_seen = rd.Time();
+  if (rd.Bool()) {
+    m.detail = std::make_unique<MemberDetail>();
+    m.detail->summary = rd.Str();
+    m.detail->name = rd.Str();
+    m.detail->service = rd.Str();
+    m.detail->link = rd.Str();
+  }
+  if (rd.Bool()) {
+    uint64_t n = rd.Count(10);
+    for (uint64_t i = 0; i < n && rd.ok(); ++i) {
+      InhibitTarget& t = targets.emplace_back();
+      t.member = index;
+      t.rule = static_cast<uint32_t>(rd.Var() & 0x7fffffff);
+      t.two_sided = rd.Bool();
+      t.equal_hash = rd.U64();
+    }
+  }
+  return m;
+}
+
+void PutStrings(const std::vector<std::string>& v, Writer& w) {
+  w.Var(v.size());
+  for (const std::string& s : v) w.Str(s);
+}
+
+void GetStrings(Reader& rd, std::vector<std::string>* v) {
+  uint64_t n = rd.Count(1);
+  v->clear();
+  for (uint64_t i = 0; i < n && rd.ok(); ++i) v->emplace_back(rd.Str());
+}
+
+}  // namespace
+
+void PutIncident(const Incident& inc, Writer& w) {
+  w.Str(inc.id);
+  w.SVar(inc.rule);
+  w.Str(inc.rule_name);
+  w.Var(inc.generation);
+  w.U8(static_cast<uint8_t>(inc.state));
+  w.Bool(inc.sealed);
+  w.Var(inc.group.size());
+  for (const auto& [k, v] : inc.group) {
+    w.Str(k);
+    w.Str(v);
+  }
+  w.U64(inc.group_hash);
+  w.Var(inc.impacted.size());
+  for (int n : inc.impacted) w.SVar(n);
+  w.Var(inc.members.size());
+  size_t t = 0;
+  for (size_t i = 0; i < inc.members.size(); ++i) {
+    const size_t first = t;
+    while (t < inc.targets.size() && inc.targets[t].member == i) ++t;
+    PutMember(inc.members[i], std::span(inc.targets).subspan(first, t - first), w);
+  }
+  w.Var(inc.alert_records);
+  w.Var(inc.log_records);
+  PutStrings(inc.evidence, w);
+  PutStrings(inc.traces, w);
+  w.Time(inc.opened);
+  w.Time(inc.first_seen);
+  w.Time(inc.last_seen);
+  w.Time(inc.last_activity);
+  w.U8(static_cast<uint8_t>(inc.severity));
+  w.SVar(inc.firing_members);
+  w.SVar(inc.active_members);
+  w.U8(static_cast<uint8_t>(inc.route));
+  w.U8(static_cast<uint8_t>((inc.notified ? 1 : 0) | (inc.paged ? 2 : 0) | (inc.ticketed ? 4 : 0) |
+                            (inc.escalation_pending ? 8 : 0)));
+  w.U8(static_cast<uint8_t>(inc.notified_route));
+  w.U8(static_cast<uint8_t>(inc.notified_severity));
+  w.Var(inc.notified_impacted);
+  w.Time(inc.last_notified);
+  w.Time(inc.scheduled);
+}
+
+void GetIncident(Reader& rd, Incident* inc) {
+  inc->id = rd.Str();
+  inc->rule = static_cast<int>(rd.SVar());
+  inc->rule_name = rd.Str();
+  inc->generation = static_cast<uint32_t>(rd.Var());
+  uint8_t state = rd.U8();
+  if (state > static_cast<uint8_t>(IncidentState::kClosed)) rd.Fail();
+  inc->state = static_cast<IncidentState>(state);
+  inc->sealed = rd.Bool();
+  uint64_t n = rd.Count(2);
+  for (uint64_t i = 0; i < n && rd.ok(); ++i) {
+    std::string k(rd.Str());
+    inc->group.emplace_back(std::move(k), std::string(rd.Str()));
+  }
+  inc->group_hash = rd.U64();
+  n = rd.Count(1);
+  for (uint64_t i = 0; i < n && rd.ok(); ++i) inc->impacted.push_back(static_cast<int>(rd.SVar()));
+  n = rd.Count(20);
+  for (uint64_t i = 0; i < n && rd.ok(); ++i) {
+    inc->members.push_back(GetMember(rd, static_cast<uint32_t>(i), inc->targets));
+  }
+  inc->alert_records = rd.Var();
+  inc->log_records = rd.Var();
+  GetStrings(rd, &inc->evidence);
+  GetStrings(rd, &inc->traces);
+  inc->opened = rd.Time();
+  inc->first_seen = rd.Time();
+  inc->last_seen = rd.Time();
+  inc->last_activity = rd.Time();
+  inc->severity = static_cast<Severity>(rd.U8() & 3);
+  inc->firing_members = static_cast<int>(rd.SVar());
+  inc->active_members = static_cast<int>(rd.SVar());
+  auto action = [&rd]() {
+    uint8_t a = rd.U8();
+    if (a > static_cast<uint8_t>(rules::Action::kDrop)) rd.Fail();
+    return static_cast<rules::Action>(a);
+  };
+  inc->route = action();
+  uint8_t flags = rd.U8();
+  inc->notified = flags & 1;
+  inc->paged = flags & 2;
+  inc->ticketed = flags & 4;
+  inc->escalation_pending = flags & 8;
+  inc->notified_route = action();
+  inc->notified_severity = static_cast<Severity>(rd.U8() & 3);
+  inc->notified_impacted = rd.Var();
+  inc->last_notified = rd.Time();
+  inc->scheduled = rd.Time();
+}
+
+void PutFpFields(const Engine::FpState& st, Writer& w) {
+  w.U64(st.fp);
+  w.Var(st.incident);
+  w.Var(st.incident_generation);
+  w.SVar(st.member);
+  w.Var(st.log_rate);
+  w.Var(st.generation);
+  w.Time(st.last_seen);
+  w.Time(st.last_change);
+  w.Time(st.timer_at);
+  w.U8(static_cast<uint8_t>(st.kind));
+  w.U8(static_cast<uint8_t>((st.firing ? 1 : 0) | (st.flapping ? 2 : 0)));
+  w.U8(st.nchanges);
+}
+
+void GetFpFields(Reader& rd, Engine::FpState* st) {
+  st->fp = rd.U64();
+  st->incident = static_cast<uint32_t>(rd.Var());
+  st->incident_generation = static_cast<uint32_t>(rd.Var());
+  st->member = static_cast<int32_t>(rd.SVar());
+  st->log_rate = static_cast<uint32_t>(rd.Var());
+  st->generation = static_cast<uint32_t>(rd.Var());
+  st->last_seen = rd.Time();
+  st->last_change = rd.Time();
+  st->timer_at = rd.Time();
+  st->kind = static_cast<SignalKind>(rd.U8() & 1);
+  uint8_t flags = rd.U8();
+  st->firing = flags & 1;
+  st->flapping = flags & 2;
+  st->nchanges = rd.U8();
+}
+
+void PutFlapHistory(const Engine::FlapHistory& h, Writer& w) {
+  for (int64_t c : h.changes) w.SVar(c);
+  w.U8(h.head);
+  w.U8(h.count);
+}
+
+void GetFlapHistory(Reader& rd, Engine::FlapHistory* h) {
+  for (int64_t& c : h->changes) c = rd.SVar();
+  h->head = static_cast<uint8_t>(rd.U8() % kMaxFlapChanges);
+  h->count = std::min<uint8_t>(rd.U8(), kMaxFlapChanges);
+}
+
+void PutLogRate(const Engine::LogRate& lr, Writer& w) {
+  w.SVar(lr.bucket);
+  for (uint32_t c : lr.counts) w.Var(c);
+  w.F64(lr.baseline);
+}
+
+void GetLogRate(Reader& rd, Engine::LogRate* lr) {
+  lr->bucket = rd.SVar();
+  for (uint32_t& c : lr->counts) c = static_cast<uint32_t>(rd.Var());
+  lr->baseline = rd.F64();
+}
+
+}  // namespace state_codec
+
+void EncodeRecord(const Record& r, Writer& w) {
+  w.Str(r.addr.topic);
+  w.SVar(r.addr.partition);
+  w.SVar(r.addr.offset);
+  w.SVar(r.addr.index);
+  w.Time(r.time);
+  w.U8(static_cast<uint8_t>(r.kind));
+  w.U8(static_cast<uint8_t>(r.state));
+  w.SVar(r.input);
+  state_codec::PutLabels(r.labels, w);
+  w.Str(r.summary);
+  w.Str(r.description);
+  w.Str(r.link);
+  w.Str(r.trace_id);
+  w.Time(r.ends_at);
+}
+
+bool DecodeRecord(Reader& rd, Record* r) {
+  r->addr.topic = rd.Str();
+  r->addr.partition = static_cast<int32_t>(rd.SVar());
+  r->addr.offset = rd.SVar();
+  r->addr.index = static_cast<int32_t>(rd.SVar());
+  r->time = rd.Time();
+  uint8_t kind = rd.U8();
+  uint8_t state = rd.U8();
+  if (kind > 1 || state > 1) rd.Fail();
+  r->kind = static_cast<SignalKind>(kind & 1);
+  r->state = static_cast<AlertState>(state & 1);
+  r->input = static_cast<int32_t>(rd.SVar());
+  state_codec::GetLabels(rd, &r->labels);
+  r->summary = rd.Str();
+  r->description = rd.Str();
+  r->link = rd.Str();
+  r->trace_id = rd.Str();
+  r->ends_at = rd.Time();
+  return rd.ok();
+}
+
+}  // namespace noisegate::dedup

@@ -1,0 +1,47 @@
+// Encoders of the engine's state elements (incidents, members, fingerprint states, records),
+// shared by the whole-state checkpoint (dedup/snapshot.cc) and the per-entry changelog
+// (dedup/state_entries.cc). Internal to the engine.
+#pragma once
+
+#include "dedup/codec.h"
+#include "dedup/engine_state.h"
+#include "dedup/incident.h"
+
+namespace noisegate::dedup {
+
+// Old index -> new index (-1: gone) per kind of rule element, and whether fingerprints are
+// computed from other labels than when the state was written.
+struct Engine::RuleRemap {
+  std::vector<int> input, node, inhibit, correlate;
+  bool fingerprints_changed = false;
+
+  // Whether loading under these rules changes anything in the state (a rule added at the end
+  // changes nothing already there).
+  bool changed() const {
+    for (const std::vector<int>* map : {&input, &node, &inhibit, &correlate}) {
+      for (size_t i = 0; i < map->size(); ++i) {
+        if ((*map)[i] != static_cast<int>(i)) return true;
+      }
+    }
+    return fingerprints_changed;
+  }
+};
+
+}  // namespace noisegate::dedup
+
+namespace noisegate::dedup::state_codec {
+
+void PutIncident(const Incident& inc, Writer& w);
+// Overwrites nothing: `inc` must be freshly constructed. A corrupt input fails `rd`.
+void GetIncident(Reader& rd, Incident* inc);
+
+// The fields of one fingerprint state (not its side tables).
+void PutFpFields(const Engine::FpState& st, Writer& w);
+void GetFpFields(Reader& rd, Engine::FpState* st);
+
+void PutFlapHistory(const Engine::FlapHistory& h, Writer& w);
+void GetFlapHistory(Reader& rd, Engine::FlapHistory* h);
+void PutLogRate(const Engine::LogRate& lr, Writer& w);
+void GetLogRate(Reader& rd, Engine::LogRate* lr);
+
+}  // namespace noisegate::dedup::state_codec
