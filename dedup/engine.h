@@ -156,6 +156,8 @@ class Engine {
   using EraseEntry = std::function<void(EntryKind, uint32_t slot)>;
   void TrackChanges(bool all);
   void SaveChanges(const PutEntry& put, const EraseEntry& erase, std::string* globals);
+  // Entries changed since the last SaveChanges.
+  size_t pending_changes() const { return changed_fps_.size() + changed_incidents_.size(); }
   // The newest value of each entry, as SaveChanges wrote them. LoadEntries, on a freshly
   // constructed engine, restores the state (with the same matching by name as LoadState) and
   // tracks changes from there; it fails when entries are missing or corrupt, and the engine

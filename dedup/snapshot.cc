@@ -290,12 +290,27 @@ void Engine::LoadVersionsAndTraces(Reader& rd, uint64_t version) {
 }
 
 Status Engine::FinishLoad(const RuleRemap& remap, uint64_t version) {
+  auto corrupt = [](const char* what) {
+    return MakeError(ErrorCode::kParse, std::string("engine state: ") + what);
+  };
   for (const FpState& st : fps_) {
     if ((st.incident != kNone && st.incident >= incidents_.size()) ||
         (st.log_rate != kNone && st.log_rate >= log_rates_.size())) {
-      return MakeError(ErrorCode::kParse,
-                       "engine state: fingerprint points past the incidents or log rates");
+      return corrupt("fingerprint points past the incidents or log rates");
     }
+    if (st.incident != kNone && st.member >= 0) {
+      const Incident& inc = incidents_[st.incident];
+      if (inc.generation == st.incident_generation && inc.state != IncidentState::kClosed &&
+          static_cast<size_t>(st.member) >= inc.members.size()) {
+        return corrupt("fingerprint points past its incident's members");
+      }
+    }
+  }
+  for (const auto& [trace, where] : traces_) {
+    if (where.first >= incidents_.size()) return corrupt("trace points past the incidents");
+  }
+  for (const auto& [slot, hashes] : source_of_) {
+    if (slot >= fps_.size()) return corrupt("inhibition source points past the fingerprints");
   }
   if (version == 1) {
     // Written before state expired: arm the expiry of every inert fingerprint.

@@ -11,6 +11,9 @@ constexpr uint8_t kChunkTag = 'C';
 constexpr uint8_t kManifestTag = 'M';
 constexpr uint8_t kGlobalsTag = 'G';          // globals inline
 constexpr uint8_t kGlobalsManifestTag = 'H';  // globals in chunks "<p>/g/<i>"
+constexpr uint8_t kEntryTag = 'E';            // an entry, whole
+constexpr uint8_t kEntryHeaderTag = 'P';      // an entry in parts "<key>/<n>"
+constexpr uint8_t kPartTag = 'p';
 
 size_t VarLen(uint64_t v) {
   size_t n = 1;
@@ -40,6 +43,43 @@ std::string GlobalsKey(int32_t partition) { return std::to_string(partition) + "
 std::string EntryKey(int32_t partition, dedup::Engine::EntryKind kind, uint32_t slot) {
   return std::to_string(partition) +
          (kind == dedup::Engine::EntryKind::kFingerprint ? "/f/" : "/i/") + std::to_string(slot);
+}
+
+uint32_t EncodeEntry(const std::string& key, std::string_view value, uint32_t previous_parts,
+                     std::vector<ChangelogMessage>* out, size_t chunk_bytes) {
+  std::string head;
+  dedup::Writer w(&head);
+  uint32_t parts = 0;
+  if (value.size() < chunk_bytes) {
+    w.U8(kEntryTag);
+    head.append(value);
+  } else {
+    for (size_t pos = 0; pos < value.size(); pos += chunk_bytes, ++parts) {
+      std::string part;
+      dedup::Writer pw(&part);
+      pw.U8(kPartTag);
+      pw.Var(parts);
+      part.append(value.substr(pos, chunk_bytes));
+      out->push_back({key + "/" + std::to_string(parts), std::move(part)});
+    }
+    w.U8(kEntryHeaderTag);
+    w.Var(parts);
+    w.Var(value.size());
+    w.U64(XXH3_64bits(value.data(), value.size()));
+  }
+  for (uint32_t i = parts; i < previous_parts; ++i) {
+    out->push_back({key + "/" + std::to_string(i), std::nullopt});
+  }
+  out->push_back({key, std::move(head)});
+  return parts;
+}
+
+void EraseEntry(const std::string& key, uint32_t previous_parts,
+                std::vector<ChangelogMessage>* out) {
+  for (uint32_t i = 0; i < previous_parts; ++i) {
+    out->push_back({key + "/" + std::to_string(i), std::nullopt});
+  }
+  out->push_back({key, std::nullopt});
 }
 
 uint32_t EncodeGlobals(int32_t partition, uint64_t generation, std::string_view payload,
@@ -110,9 +150,26 @@ void ChangelogReader::Add(std::string_view key, const std::string_view* value) {
     return;
   }
   absl::flat_hash_map<uint32_t, std::string>* entries = nullptr;
-  if (rest.starts_with("f/")) entries = &fingerprints_;
-  if (rest.starts_with("i/")) entries = &incidents_;
+  int kind = -1;
+  if (rest.starts_with("f/")) entries = &fingerprints_, kind = 0;
+  if (rest.starts_with("i/")) entries = &incidents_, kind = 1;
   if (entries != nullptr) rest.remove_prefix(2);
+  if (size_t slash = rest.find('/'); entries != nullptr && slash != std::string_view::npos) {
+    std::optional<uint32_t> slot = ParseSlot(rest.substr(0, slash));
+    std::optional<uint32_t> part = ParseSlot(rest.substr(slash + 1));
+    if (!slot || !part) {
+      ++foreign_;
+      return;
+    }
+    auto& parts = parts_[{kind, *slot}];
+    if (value == nullptr) {
+      parts.erase(*part);
+      if (parts.empty()) parts_.erase({kind, *slot});
+    } else {
+      parts[*part].assign(value->data(), value->size());
+    }
+    return;
+  }
   std::optional<uint32_t> slot = ParseSlot(rest);
   if (!slot) {
     ++foreign_;
@@ -144,7 +201,26 @@ std::vector<std::string> ChangelogReader::HeldKeys() const {
   for (const auto& [slot, v] : incidents_) {
     keys.push_back(EntryKey(partition_, dedup::Engine::EntryKind::kIncident, slot));
   }
+  for (const auto& [entry, parts] : parts_) {
+    const std::string key = EntryKey(partition_,
+                                     entry.first == 0 ? dedup::Engine::EntryKind::kFingerprint
+                                                      : dedup::Engine::EntryKind::kIncident,
+                                     entry.second);
+    for (const auto& [n, v] : parts) keys.push_back(key + "/" + std::to_string(n));
+  }
   return keys;
+}
+
+std::map<std::string, uint32_t> ChangelogReader::EntryParts() const {
+  std::map<std::string, uint32_t> out;
+  for (const auto& [entry, parts] : parts_) {
+    if (parts.empty()) continue;
+    out[EntryKey(partition_,
+                 entry.first == 0 ? dedup::Engine::EntryKind::kFingerprint
+                                  : dedup::Engine::EntryKind::kIncident,
+                 entry.second)] = parts.rbegin()->first + 1;
+  }
+  return out;
 }
 
 // Reassembles what a manifest (after its tag) says is in `chunks`.
@@ -180,13 +256,13 @@ Result<std::string> Assemble(std::string_view manifest,
   return out;
 }
 
-Result<std::optional<ChangelogReader::Checkpoint>> ChangelogReader::Finish() const {
+Result<std::optional<ChangelogReader::Checkpoint>> ChangelogReader::Finish(bool whole) const {
   const std::string what = "changelog of partition " + std::to_string(partition_);
   auto bad = [&what](const std::string& why) {
     return MakeError(ErrorCode::kParse, what + ": " + why);
   };
   Checkpoint cp;
-  if (globals_) {
+  if (globals_ && !whole) {
     cp.per_entry = true;
     const uint8_t tag = globals_->empty() ? 0 : static_cast<uint8_t>((*globals_)[0]);
     const std::string_view rest =
@@ -203,11 +279,48 @@ Result<std::optional<ChangelogReader::Checkpoint>> ChangelogReader::Finish() con
     } else {
       return bad("the globals are not globals");
     }
-    cp.fingerprints = &fingerprints_;
-    cp.incidents = &incidents_;
+    // Entries: whole ones without their tag; those in parts put together and checked.
+    for (int kind = 0; kind < 2; ++kind) {
+      const auto& entries = kind == 0 ? fingerprints_ : incidents_;
+      auto& out = kind == 0 ? cp.fingerprints : cp.incidents;
+      out.reserve(entries.size());
+      for (const auto& [slot, value] : entries) {
+        const std::string name =
+            std::string(kind == 0 ? "fingerprint" : "incident") + " entry " + std::to_string(slot);
+        if (!value.empty() && static_cast<uint8_t>(value[0]) == kEntryTag) {
+          out.emplace_back(slot, std::string_view(value).substr(1));
+          continue;
+        }
+        dedup::Reader h(value);
+        if (h.U8() != kEntryHeaderTag) return bad(name + " is not an entry");
+        const uint64_t n = h.Var();
+        const uint64_t size = h.Var();
+        const uint64_t hash = h.U64();
+        if (!h.ok() || !h.done()) return bad(name + ": the header is corrupt");
+        auto parts = parts_.find({kind, slot});
+        std::string& whole = cp.assembled.emplace_back();
+        for (uint32_t i = 0; i < n; ++i) {
+          const std::string* part = nullptr;
+          if (parts != parts_.end()) {
+            auto it = parts->second.find(i);
+            if (it != parts->second.end()) part = &it->second;
+          }
+          if (part == nullptr) return bad(name + ": part " + std::to_string(i) + " is missing");
+          dedup::Reader pr(*part);
+          if (pr.U8() != kPartTag || pr.Var() != i || !pr.ok()) {
+            return bad(name + ": part " + std::to_string(i) + " is corrupt");
+          }
+          whole.append(*part, 1 + VarLen(i), std::string::npos);
+        }
+        if (whole.size() != size || XXH3_64bits(whole.data(), whole.size()) != hash) {
+          return bad(name + " does not match its header's size and hash");
+        }
+        out.emplace_back(slot, std::string_view(whole));
+      }
+    }
     return std::optional<Checkpoint>(std::move(cp));
   }
-  if (!fingerprints_.empty() || !incidents_.empty()) {
+  if (!whole && (!fingerprints_.empty() || !incidents_.empty())) {
     return bad(std::to_string(fingerprints_.size() + incidents_.size()) +
                " entries without their globals");
   }

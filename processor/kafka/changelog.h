@@ -8,6 +8,8 @@
 //                   when larger than a message may be)
 //   "<p>/f/<slot>"  a fingerprint slot's entry (a tombstone once it expired)
 //   "<p>/i/<slot>"  an incident slot's entry
+// An entry larger than a message may be (an incident of many members, long summaries) goes in
+// parts "<entry key>/<n>" under a header at the entry's key.
 // Everything of a checkpoint is in the one transaction that also commits the input offsets it
 // covers, so a read_committed reader sees whole checkpoints only.
 //
@@ -19,6 +21,7 @@
 #include <absl/container/flat_hash_map.h>
 
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <optional>
 #include <string>
@@ -30,6 +33,8 @@
 
 namespace noisegate::processor {
 
+inline constexpr size_t kChangelogChunkBytes = 512 * 1024;
+
 struct ChangelogMessage {
   std::string key;
   std::optional<std::string> value;  // nullopt: a tombstone (deletes the key on compaction)
@@ -37,7 +42,15 @@ struct ChangelogMessage {
 
 std::string GlobalsKey(int32_t partition);
 std::string EntryKey(int32_t partition, dedup::Engine::EntryKind kind, uint32_t slot);
-inline constexpr size_t kChangelogChunkBytes = 512 * 1024;
+
+// Appends the messages that put `value` under the entry key `key`: the value whole, or in parts
+// when larger than `chunk_bytes`; parts the key had before (`previous_parts`) beyond the new
+// count get tombstones. Returns the part count (0: whole).
+uint32_t EncodeEntry(const std::string& key, std::string_view value, uint32_t previous_parts,
+                     std::vector<ChangelogMessage>* out, size_t chunk_bytes = kChangelogChunkBytes);
+// Appends the tombstones of an entry and of its parts.
+void EraseEntry(const std::string& key, uint32_t previous_parts,
+                std::vector<ChangelogMessage>* out);
 
 // Appends the messages of a checkpoint's globals: the generation and payload under GlobalsKey,
 // or, when the payload is larger than `chunk_bytes` (a merger holding a large backlog), in
@@ -59,22 +72,30 @@ class ChangelogReader {
   struct Checkpoint {
     uint64_t generation = 0;
     // Per-entry: `payload` is the globals' payload, `fingerprints` and `incidents` the newest
-    // value of each entry (owned by the reader). Whole (written before per-entry
-    // checkpoints): `payload` is the whole checkpoint.
+    // value of each entry by slot (views into the reader, or into `assembled` for entries
+    // that were in parts). Whole (written before per-entry checkpoints): `payload` is the
+    // whole checkpoint.
     bool per_entry = false;
     std::string payload;
-    const absl::flat_hash_map<uint32_t, std::string>* fingerprints = nullptr;
-    const absl::flat_hash_map<uint32_t, std::string>* incidents = nullptr;
+    std::vector<std::pair<uint32_t, std::string_view>> fingerprints, incidents;
+    std::deque<std::string> assembled;  // a deque: moving it keeps the views valid
   };
-  // The newest checkpoint of what was read so far; nullopt when the changelog holds none; an
-  // error when it is incomplete or does not match its manifest. Reading on and calling it
-  // again is fine.
-  Result<std::optional<Checkpoint>> Finish() const;
+  // The checkpoint of what was read so far: the per-entry one if there is one, else the whole
+  // one (`whole`: the whole one even if there are entries); nullopt when the changelog holds
+  // none; an error when it is incomplete or does not match its manifest. Reading on and
+  // calling it again is fine.
+  Result<std::optional<Checkpoint>> Finish(bool whole = false) const;
+  // Whether a whole checkpoint's manifest is held (besides entries: a noisegate from before
+  // per-entry checkpoints wrote one after them, in a rolling upgrade or a rollback).
+  bool has_whole() const { return manifest_.has_value(); }
   // Every key of this partition the changelog holds now (before Finish): what a checkpoint
   // that does not take them over (one after a whole checkpoint, or after a failed restore)
   // must delete.
   std::vector<std::string> HeldKeys() const;
   uint64_t foreign_keys() const { return foreign_; }
+  // Entry keys held in parts now, with their part counts (what the next put or delete of
+  // that entry must delete beyond its own parts).
+  std::map<std::string, uint32_t> EntryParts() const;
   // Chunks of the globals held now (what the next globals must delete beyond their own).
   uint32_t globals_chunks() const {
     return globals_chunks_.empty() ? 0 : globals_chunks_.rbegin()->first + 1;
@@ -87,6 +108,8 @@ class ChangelogReader {
   std::optional<std::string> manifest_, globals_;
   std::map<uint32_t, std::string> chunks_, globals_chunks_;
   absl::flat_hash_map<uint32_t, std::string> fingerprints_, incidents_;
+  // Parts of entries, by kind (0 fingerprint, 1 incident) and slot, then part number.
+  std::map<std::pair<int, uint32_t>, std::map<uint32_t, std::string>> parts_;
   uint64_t foreign_ = 0;
   size_t messages_ = 0;
 };

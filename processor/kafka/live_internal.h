@@ -116,6 +116,9 @@ struct CorrelatePartition {
   // Changelog keys the next checkpoint deletes first: those of a whole checkpoint it
   // restored from, or of one it could not restore.
   std::vector<std::string> obsolete_keys;
+  // Entry keys held in parts on the changelog, with their part counts (few: only entries
+  // larger than a message).
+  std::map<std::string, uint32_t> entry_parts;
   int64_t next_offset = -1;
   bool seen = false;     // processed a record (or restored state) since assignment
   bool backlog = false;  // the merger may hold more records that may go

@@ -96,6 +96,9 @@ Reloads::Outcome Live::Reload(const std::string& reason) {
     // of reordered rules, new timers) are written again.
     engine->TrackChanges(/*all=*/false);
     Status st = engine->LoadState(engine_state_);
+    // (The commit above wrote every dirty partition; should changes still be pending, the
+    // new engine writes everything rather than lose them.)
+    if (p.engine->pending_changes() > 0) engine->TrackChanges(/*all=*/true);
     InputMerger merger;
     dedup::Reader rd(buf_);
     if (!st || !merger.Load(rd, input_of) || !rd.done()) {

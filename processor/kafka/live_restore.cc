@@ -146,9 +146,8 @@ Status Live::RestoreEngine(const ChangelogReader::Checkpoint& cp, CorrelateParti
   } else if (cp.per_entry) {
     dedup::Engine::Entries entries;
     entries.globals = engine_state;
-    entries.fingerprints.reserve(cp.fingerprints->size());
-    for (const auto& [slot, v] : *cp.fingerprints) entries.fingerprints.emplace_back(slot, v);
-    for (const auto& [slot, v] : *cp.incidents) entries.incidents.emplace_back(slot, v);
+    entries.fingerprints = cp.fingerprints;
+    entries.incidents = cp.incidents;
     st = p.engine->LoadEntries(entries);
   } else {
     st = p.engine->LoadState(engine_state);
@@ -174,6 +173,7 @@ bool Live::Restore(const std::vector<int32_t>& ids) {
     p.engine->TrackChanges(/*all=*/false);
     p.generation = 0;
     p.obsolete_keys.clear();
+    p.entry_parts.clear();
     p.globals_chunks = 0;
     p.dirty = false;
     p.seen = false;
@@ -212,6 +212,17 @@ bool Live::Restore(const std::vector<int32_t>& ids) {
     std::vector<int32_t> stale;
     for (int32_t id : pending) {
       auto cp = readers.at(id).Finish();
+      if (cp && cp->has_value() && (*cp)->per_entry && readers.at(id).has_whole()) {
+        // Both kinds: an older noisegate (a rolling upgrade, a rollback) owned the partition
+        // after this one and wrote a whole checkpoint. The one covering more input is newer.
+        auto whole = readers.at(id).Finish(/*whole=*/true);
+        if (whole && whole->has_value() &&
+            CheckpointOffset(**whole).value_or(-1) > CheckpointOffset(**cp).value_or(-1)) {
+          log_ << "noisegate: level=warn event=restore_whole_checkpoint partition=" << id
+               << " reason=\"an older noisegate checkpointed after the newest entries\"\n";
+          cp = std::move(whole);
+        }
+      }
       const int64_t want = committed.count(id) ? committed[id] : -1;
       // Behind: a committed offset needs the checkpoint written with it. No checkpoint at all
       // is behind too (every offset commit comes with one); a version 1 checkpoint does not
@@ -276,11 +287,15 @@ bool Live::Restore(const std::vector<int32_t>& ids) {
         p.arrival_watermark = p.engine->watermark();
       }
       if (c.per_entry) {
-        for (const auto& [slot, v] : *c.fingerprints) state_bytes += v.size();
-        for (const auto& [slot, v] : *c.incidents) state_bytes += v.size();
+        for (const auto& [slot, v] : c.fingerprints) state_bytes += v.size();
+        for (const auto& [slot, v] : c.incidents) state_bytes += v.size();
       }
       // Keys the restored engine does not take over: the next checkpoint deletes them.
-      if (!st || !c.per_entry) p.obsolete_keys = readers.at(id).HeldKeys();
+      if (!st || !c.per_entry) {
+        p.obsolete_keys = readers.at(id).HeldKeys();
+      } else {
+        p.entry_parts = readers.at(id).EntryParts();
+      }
       p.generation = c.generation;
       p.globals_chunks = readers.at(id).globals_chunks();
     }
@@ -289,6 +304,10 @@ bool Live::Restore(const std::vector<int32_t>& ids) {
     if (cp && !cp->has_value() && !stale_ids.count(id)) {
       m_.restores.Add({{"result", "empty"}}).Increment();
     }
+    // Entries the changelog does not hold yet (a whole checkpoint restored, or one remapped
+    // under other rules), and keys to delete: the next commit writes them, whatever else it
+    // has, so that a reload or a revoke cannot leave them unwritten.
+    p.dirty = p.engine->pending_changes() > 0 || !p.obsolete_keys.empty();
     // A checkpoint written under other rules may name channels of inputs that are gone.
     p.merger.RetainChannels(
         [this](const InputMerger::ChannelKey& k) { return rules_->FindInput(k.first) >= 0; });

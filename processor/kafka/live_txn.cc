@@ -98,13 +98,34 @@ void Live::WriteCheckpoint(int32_t id, CorrelatePartition& p) {
   };
   // Keys the state no longer has go first: entries written below may reuse them.
   for (const std::string& key : p.obsolete_keys) produce(key, nullptr, "delete");
+  // An entry is one message unless it is larger than a message may be: then it goes in parts,
+  // and the parts it had before are deleted as it shrinks or goes.
+  auto entry = [&](dedup::Engine::EntryKind kind, uint32_t slot, const std::string_view* value) {
+    const std::string key = EntryKey(id, kind, slot);
+    auto had = p.entry_parts.find(key);
+    const uint32_t before = had == p.entry_parts.end() ? 0 : had->second;
+    changelog_msgs_.clear();
+    uint32_t parts = 0;
+    if (value != nullptr) {
+      parts = EncodeEntry(key, *value, before, &changelog_msgs_);
+    } else {
+      EraseEntry(key, before, &changelog_msgs_);
+    }
+    if (parts > 0) {
+      p.entry_parts[key] = parts;
+    } else if (had != p.entry_parts.end()) {
+      p.entry_parts.erase(had);
+    }
+    for (const ChangelogMessage& m : changelog_msgs_) {
+      std::string_view v = m.value ? std::string_view(*m.value) : std::string_view();
+      produce(m.key, m.value ? &v : nullptr, m.value ? "put" : "delete");
+    }
+  };
   p.engine->SaveChanges(
       [&](dedup::Engine::EntryKind kind, uint32_t slot, std::string_view value) {
-        produce(EntryKey(id, kind, slot), &value, "put");
+        entry(kind, slot, &value);
       },
-      [&](dedup::Engine::EntryKind kind, uint32_t slot) {
-        produce(EntryKey(id, kind, slot), nullptr, "delete");
-      },
+      [&](dedup::Engine::EntryKind kind, uint32_t slot) { entry(kind, slot, nullptr); },
       &engine_state_);
   buf_.clear();
   dedup::Writer w(&buf_);
@@ -126,6 +147,9 @@ bool Live::Commit(bool rewind) {
   last_commit_ok_ = false;
   if (!in_txn_) return !fatal_;
   WriteMarks();
+  // A partition restored with entries still to write (after a whole checkpoint, or under
+  // rules that remap it) is work even when nothing else happened.
+  for (auto& [id, p] : correlate_) txn_has_work_ |= p.dirty;
   if (!txn_has_work_) {
     txn_started_ = Clock::now();
     last_commit_ok_ = true;

@@ -21,6 +21,14 @@ void PutGlobals(std::vector<ChangelogMessage>* log, int32_t p, uint64_t generati
   EncodeGlobals(p, generation, payload, 0, log);
 }
 
+using Values = std::vector<std::pair<uint32_t, std::string>>;
+Values Sorted(const std::vector<std::pair<uint32_t, std::string_view>>& v) {
+  Values out;
+  for (const auto& [slot, value] : v) out.emplace_back(slot, std::string(value));
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
 void Feed(ChangelogReader& a, const std::vector<ChangelogMessage>& msgs) {
   for (const ChangelogMessage& m : msgs) {
     if (m.value) {
@@ -77,8 +85,8 @@ TEST(Changelog, OtherPartitionsKeysAreIgnored) {
 
 TEST(Changelog, PerEntryCheckpointIsTheNewestValueOfEachKey) {
   std::vector<ChangelogMessage> log;
-  auto put = [&](int32_t p, Engine::EntryKind k, uint32_t slot, std::string v) {
-    log.push_back({EntryKey(p, k, slot), std::move(v)});
+  auto put = [&](int32_t p, Engine::EntryKind k, uint32_t slot, std::string_view v) {
+    EXPECT_EQ(EncodeEntry(EntryKey(p, k, slot), v, 0, &log), 0u);
   };
   put(2, Engine::EntryKind::kFingerprint, 0, "fp0-a");
   put(2, Engine::EntryKind::kFingerprint, 1, "fp1-a");
@@ -102,11 +110,8 @@ TEST(Changelog, PerEntryCheckpointIsTheNewestValueOfEachKey) {
   EXPECT_TRUE(c.per_entry);
   EXPECT_EQ(c.generation, 2u);
   EXPECT_EQ(c.payload, "globals-2");
-  ASSERT_EQ(c.fingerprints->size(), 2u);
-  EXPECT_EQ(c.fingerprints->at(1), "fp1-b");
-  EXPECT_EQ(c.fingerprints->at(4294967295u), "last slot");
-  ASSERT_EQ(c.incidents->size(), 1u);
-  EXPECT_EQ(c.incidents->at(0), "inc0-a");
+  EXPECT_EQ(Sorted(c.fingerprints), (Values{{1, "fp1-b"}, {4294967295u, "last slot"}}));
+  EXPECT_EQ(Sorted(c.incidents), (Values{{0, "inc0-a"}}));
   EXPECT_EQ(a.foreign_keys(), 1u);
   std::vector<std::string> held = a.HeldKeys();
   std::sort(held.begin(), held.end());
@@ -146,6 +151,56 @@ TEST(Changelog, LargeGlobalsGoInChunksAndShrinkBack) {
   EXPECT_NE(cp.error().detail.find("missing"), std::string::npos) << cp.error().detail;
 }
 
+// An entry larger than a message goes in parts; they are deleted as it shrinks or goes, and a
+// lost part is refused.
+TEST(Changelog, LargeEntriesGoInParts) {
+  const std::string key = EntryKey(3, Engine::EntryKind::kIncident, 9);
+  std::vector<ChangelogMessage> log;
+  EXPECT_EQ(EncodeEntry(key, State(2500, 'a'), 0, &log, 1000), 3u);
+  ASSERT_EQ(log.size(), 4u);
+  EXPECT_EQ(log[0].key, "3/i/9/0");
+  EXPECT_EQ(log.back().key, "3/i/9");
+  PutGlobals(&log, 3, 1, "g");
+  ChangelogReader a(3);
+  Feed(a, log);
+  auto big = a.Finish();
+  ASSERT_TRUE(big && big->has_value()) << (big ? "" : big.error().detail);
+  EXPECT_EQ(Sorted((*big)->incidents), (Values{{9, State(2500, 'a')}}));
+  EXPECT_EQ(a.EntryParts(), (std::map<std::string, uint32_t>{{key, 3}}));
+  // Smaller, in two parts: the third is deleted.
+  std::vector<ChangelogMessage> smaller;
+  EXPECT_EQ(EncodeEntry(key, State(1500, 'b'), 3, &smaller, 1000), 2u);
+  EXPECT_EQ(smaller[2].key, "3/i/9/2");
+  EXPECT_FALSE(smaller[2].value.has_value());
+  log.insert(log.end(), smaller.begin(), smaller.end());
+  ChangelogReader b(3);
+  Feed(b, log);
+  auto mid = b.Finish();
+  ASSERT_TRUE(mid && mid->has_value());
+  EXPECT_EQ(Sorted((*mid)->incidents), (Values{{9, State(1500, 'b')}}));
+  EXPECT_EQ(b.EntryParts(), (std::map<std::string, uint32_t>{{key, 2}}));
+  // Whole again, then gone: no part is left behind.
+  EXPECT_EQ(EncodeEntry(key, "small", 2, &log, 1000), 0u);
+  ChangelogReader c(3);
+  Feed(c, log);
+  EXPECT_TRUE(c.EntryParts().empty());
+  EraseEntry(key, 0, &log);
+  ChangelogReader d(3);
+  Feed(d, log);
+  EXPECT_EQ(d.HeldKeys(), std::vector<std::string>{"3/g"});
+  // A part that never arrived.
+  std::vector<ChangelogMessage> torn;
+  EncodeEntry(key, State(2500, 'c'), 0, &torn, 1000);
+  torn.erase(torn.begin() + 1);
+  PutGlobals(&torn, 3, 1, "g");
+  ChangelogReader e(3);
+  Feed(e, torn);
+  auto cp = e.Finish();
+  ASSERT_FALSE(cp);
+  EXPECT_NE(cp.error().detail.find("incident entry 9: part 1 is missing"), std::string::npos)
+      << cp.error().detail;
+}
+
 TEST(Changelog, EntriesWithoutTheirGlobalsAreRefused) {
   ChangelogReader a(0);
   std::string_view v = "x";
@@ -177,7 +232,7 @@ TEST(Changelog, FirstPerEntryCheckpointReplacesAWholeOne) {
   std::vector<std::string> obsolete = before.HeldKeys();
   EXPECT_EQ(obsolete.size(), 4u);  // the manifest and three chunks
   for (const std::string& key : obsolete) log.push_back({key, std::nullopt});
-  log.push_back({EntryKey(5, Engine::EntryKind::kFingerprint, 0), "fp"});
+  EncodeEntry(EntryKey(5, Engine::EntryKind::kFingerprint, 0), "fp", 0, &log);
   PutGlobals(&log, 5, 8, "globals");
   ChangelogReader after(5);
   Feed(after, log);

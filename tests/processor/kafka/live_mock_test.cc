@@ -152,9 +152,12 @@ page:
   }
   // Produces a critical alert named `name` and waits until it is delivered.
   void ProduceAlert(const std::string& name, const std::string& status = "firing") {
-    std::string v = Alert(name, status);
+    ProduceMessage(Alert(name, status));
+  }
+  // Produces `v` on the alerts topic and waits until it is delivered.
+  void ProduceMessage(const std::string& v) {
     EXPECT_EQ(rd_kafka_producev(producer_, RD_KAFKA_V_TOPIC("alerts.prometheus"),
-                                RD_KAFKA_V_VALUE(v.data(), v.size()),
+                                RD_KAFKA_V_VALUE(const_cast<char*>(v.data()), v.size()),
                                 RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
                                 RD_KAFKA_V_TIMESTAMP(NowMs()), RD_KAFKA_V_END),
               RD_KAFKA_RESP_ERR_NO_ERROR);
@@ -282,30 +285,79 @@ ChangelogReader ReadChangelogPartition(const std::string& bootstrap, int32_t par
   return reader;
 }
 
+// Runs noisegate while `body` runs, then stops it; returns its log.
+std::string RunWhile(MockEstate& estate, const RunConfig& cfg, const std::function<void()>& body) {
+  std::atomic<bool> stop{false};
+  std::ostringstream log;
+  RunExit exit = RunExit::kFatal;
+  std::thread live([&] { exit = RunLive(estate.rules(), cfg, stop, log); });
+  body();
+  stop = true;
+  live.join();
+  EXPECT_EQ(exit, RunExit::kStopped) << log.str();
+  return log.str();
+}
+
+std::string DedupKey(const std::string& event) {
+  size_t at = event.find("\"dedup_key\":\"");
+  return at == std::string::npos ? "" : event.substr(at + 13, 19);
+}
+
+// An incident whose checkpoint entry is larger than a message may be (three members with
+// summaries of 200 KB each) is written in parts, and restored whole: its resolve keeps its
+// dedup_key.
+TEST(LiveOnMockCluster, AnEntryLargerThanAMessageIsCheckpointedInParts) {
+  MockEstate estate;
+  ASSERT_TRUE(estate.rules());
+  RunConfig cfg = estate.Config();
+  auto alert = [](int i, const std::string& status) {
+    return R"({"version":"4","status":")" + status + R"(","alerts":[{"status":")" + status +
+           R"(","labels":{"alertname":"Huge","instance":"i)" + std::to_string(i) +
+           R"(","severity":"critical"},"annotations":{"summary":")" +
+           std::string(200 * 1024, static_cast<char>('a' + i)) +
+           R"("},"startsAt":"2026-11-24T00:00:00Z"}]})";
+  };
+  std::string trigger;
+  std::string first = RunWhile(estate, cfg, [&] {
+    for (int i = 0; i < 3; ++i) estate.ProduceMessage(alert(i, "firing"));
+    trigger = WaitForPage(estate.bootstrap(), "Huge", 60);
+  });
+  ASSERT_FALSE(trigger.empty()) << first;
+  EXPECT_EQ(first.find("event=commit_failed"), std::string::npos) << first;
+  size_t parts = 0;
+  for (int32_t p = 0; p < cfg.partitions; ++p) {
+    for (const auto& [key, n] : ReadChangelogPartition(estate.bootstrap(), p).EntryParts()) {
+      parts += n;
+    }
+  }
+  EXPECT_GE(parts, 2u);
+  std::string resolve;
+  std::string second = RunWhile(estate, cfg, [&] {
+    for (int i = 0; i < 3; ++i) estate.ProduceMessage(alert(i, "resolved"));
+    resolve = WaitForPage(estate.bootstrap(), "Huge", 60, "resolve");
+  });
+  ASSERT_FALSE(resolve.empty()) << second;
+  EXPECT_EQ(second.find("event=restore_failed"), std::string::npos) << second;
+  EXPECT_EQ(DedupKey(resolve), DedupKey(trigger));
+}
+
 class NoSink : public dedup::Sink {
  public:
   void OnDecision(const dedup::DecisionEvent&) override {}
   void OnNotification(const dedup::Notification&) override {}
 };
 
-// An upgrade: the changelog holds whole checkpoints, as noisegate wrote them before per-entry
-// checkpoints. The new build restores them, keeps the open incident (its resolve carries the
-// trigger's dedup_key), and its first checkpoint replaces them with entries.
-TEST(LiveOnMockCluster, WholeCheckpointsOfAnOlderNoisegateAreTakenOver) {
+// The changelog holds whole checkpoints, as noisegate wrote them before per-entry checkpoints:
+// after an upgrade (`keep_entries` false: nothing else), or when an older noisegate owned the
+// partition after a newer one (a rolling upgrade, a rollback: the entries are still there, the
+// whole checkpoint covers more input). This build restores the whole checkpoint, keeps the
+// open incident (its resolve carries the trigger's dedup_key), and its first checkpoint
+// replaces everything with entries.
+void TakesOverWholeCheckpoints(bool keep_entries) {
   MockEstate estate;
   ASSERT_TRUE(estate.rules());
   RunConfig cfg = estate.Config();
-  auto run = [&](const std::function<void()>& body) {
-    std::atomic<bool> stop{false};
-    std::ostringstream log;
-    RunExit exit = RunExit::kFatal;
-    std::thread live([&] { exit = RunLive(estate.rules(), cfg, stop, log); });
-    body();
-    stop = true;
-    live.join();
-    EXPECT_EQ(exit, RunExit::kStopped) << log.str();
-    return log.str();
-  };
+  auto run = [&](const std::function<void()>& body) { return RunWhile(estate, cfg, body); };
   std::string trigger;
   run([&] {
     estate.ProduceAlert("Upgrade");
@@ -331,8 +383,8 @@ TEST(LiveOnMockCluster, WholeCheckpointsOfAnOlderNoisegateAreTakenOver) {
     const int64_t offset = rd.SVar();
     dedup::Engine::Entries entries;
     entries.globals = rd.Str();
-    for (const auto& [slot, v] : *(*cp)->fingerprints) entries.fingerprints.emplace_back(slot, v);
-    for (const auto& [slot, v] : *(*cp)->incidents) entries.incidents.emplace_back(slot, v);
+    entries.fingerprints = (*cp)->fingerprints;
+    entries.incidents = (*cp)->incidents;
     NoSink sink;
     dedup::Engine engine(estate.rules(), &sink);
     ASSERT_TRUE(engine.LoadEntries(entries));
@@ -341,7 +393,7 @@ TEST(LiveOnMockCluster, WholeCheckpointsOfAnOlderNoisegateAreTakenOver) {
     engine.SaveState(&whole);
     dedup::Writer w(&payload);
     w.U8(2);
-    w.SVar(offset);
+    w.SVar(keep_entries ? offset + 1 : offset);
     w.Str(whole);
     // The merger's bytes follow the header, the same in both versions.
     std::string head;
@@ -351,7 +403,9 @@ TEST(LiveOnMockCluster, WholeCheckpointsOfAnOlderNoisegateAreTakenOver) {
     hw.Str(entries.globals);
     payload.append((*cp)->payload, head.size());
     std::vector<ChangelogMessage> msgs;
-    for (const std::string& key : reader.HeldKeys()) msgs.push_back({key, std::nullopt});
+    if (!keep_entries) {
+      for (const std::string& key : reader.HeldKeys()) msgs.push_back({key, std::nullopt});
+    }
     EncodeCheckpoint(p, 1, payload, 0, &msgs);
     for (const ChangelogMessage& m : msgs) {
       char* value = m.value ? const_cast<char*>(m.value->data()) : nullptr;
@@ -373,12 +427,9 @@ TEST(LiveOnMockCluster, WholeCheckpointsOfAnOlderNoisegateAreTakenOver) {
     resolve = WaitForPage(estate.bootstrap(), "Upgrade", 60, "resolve");
   });
   ASSERT_FALSE(resolve.empty()) << log;
-  auto dedup_key = [](const std::string& event) {
-    size_t at = event.find("\"dedup_key\":\"");
-    return at == std::string::npos ? "" : event.substr(at + 13, 19);
-  };
-  EXPECT_EQ(dedup_key(resolve), dedup_key(trigger)) << trigger << "\n" << resolve;
+  EXPECT_EQ(DedupKey(resolve), DedupKey(trigger)) << trigger << "\n" << resolve;
   EXPECT_EQ(log.find("event=restore_failed"), std::string::npos) << log;
+  EXPECT_EQ(log.find("event=restore_whole_checkpoint") != std::string::npos, keep_entries) << log;
   // The whole checkpoints are gone: each partition holds entries under its globals.
   for (int32_t p = 0; p < cfg.partitions; ++p) {
     ChangelogReader reader = ReadChangelogPartition(estate.bootstrap(), p);
@@ -391,6 +442,14 @@ TEST(LiveOnMockCluster, WholeCheckpointsOfAnOlderNoisegateAreTakenOver) {
     ASSERT_TRUE(cp && cp->has_value());
     EXPECT_TRUE((*cp)->per_entry);
   }
+}
+
+TEST(LiveOnMockCluster, WholeCheckpointsOfAnOlderNoisegateAreTakenOver) {
+  TakesOverWholeCheckpoints(/*keep_entries=*/false);
+}
+
+TEST(LiveOnMockCluster, AWholeCheckpointNewerThanTheEntriesWins) {
+  TakesOverWholeCheckpoints(/*keep_entries=*/true);
 }
 
 }  // namespace
