@@ -19,8 +19,10 @@ void PartitionSink::OnDecision(const dedup::DecisionEvent& e) {
   line_.clear();
   RenderExplain(e, &line_);
   std::string_view v = line_;
+  // Outputs are stamped with the wall clock (their event time is in the line): retention
+  // counts from when they were written, and a broker takes them whatever the event time.
   live_->Produce(live_->cfg().explain_topic, RdKafka::Topic::PARTITION_UA, e.incident, &v,
-                 e.record->time.ms);
+                 WallMs());
 }
 
 void PartitionSink::OnNotification(const dedup::Notification& n) {
@@ -31,7 +33,7 @@ void PartitionSink::OnNotification(const dedup::Notification& n) {
   const std::string& topic = page ? live_->cfg().pages_topic : live_->cfg().tickets_topic;
   live_->metrics().Notification(page, n.action == dedup::NotifyAction::kTrigger).Increment();
   // The dedup_key is the message key, so one incident's messages stay in order.
-  live_->Produce(topic, RdKafka::Topic::PARTITION_UA, n.incident->id, &v, n.at.ms);
+  live_->Produce(topic, RdKafka::Topic::PARTITION_UA, n.incident->id, &v, WallMs());
   Failpoint::Hit("after_produce");
   (void)partition_;
 }

@@ -62,8 +62,7 @@ void Live::CorrelateOne(CorrelatePartition& p, const rd_kafka_message_t& msg) {
     RenderDeadLetter(cfg_.repartition_topic, msg.partition, msg.offset, 0, reason::kBadRepartition,
                      "not a record this noisegate build can read", value, &line_);
     std::string_view v = line_;
-    Produce(cfg_.dead_letter_topic, RdKafka::Topic::PARTITION_UA, {}, &v,
-            Timestamp(msg).value_or(WallMs()));
+    Produce(cfg_.dead_letter_topic, RdKafka::Topic::PARTITION_UA, {}, &v, WallMs());
     return;
   }
   Release(p);
@@ -173,12 +172,12 @@ void Live::IngestOne(InputPartition& ip) {
       RenderDeadLetter(ip.topic, ip.partition, m.offset, dl.index, dl.reason, dl.detail,
                        raw.payload, &line_);
       std::string_view v = line_;
-      Produce(cfg_.dead_letter_topic, RdKafka::Topic::PARTITION_UA, {}, &v, ts);
+      Produce(cfg_.dead_letter_topic, RdKafka::Topic::PARTITION_UA, {}, &v, WallMs());
       if (!cfg_.explain_topic.empty()) {
         line_.clear();
         RenderDeadLetterExplain(ip.topic, ip.partition, m.offset, dl.index, ts, &line_);
         v = line_;
-        Produce(cfg_.explain_topic, RdKafka::Topic::PARTITION_UA, {}, &v, ts);
+        Produce(cfg_.explain_topic, RdKafka::Topic::PARTITION_UA, {}, &v, WallMs());
       }
     } else {
       const Record& rec = batch_[r++];
@@ -199,7 +198,7 @@ void Live::IngestOne(InputPartition& ip) {
                              std::to_string(kMaxRecordBytes),
                          raw.payload, &line_);
         std::string_view dv = line_;
-        Produce(cfg_.dead_letter_topic, RdKafka::Topic::PARTITION_UA, {}, &dv, ts);
+        Produce(cfg_.dead_letter_topic, RdKafka::Topic::PARTITION_UA, {}, &dv, WallMs());
         continue;
       }
       std::string_view v = buf_;

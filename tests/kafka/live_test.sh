@@ -252,13 +252,18 @@ case $SCENARIO in
     [[ ${got_pages%.*} == "$want_pages" ]] || fail "page triggers metric $got_pages, expected $want_pages"
     [[ $(metric noisegate_ready) == 1 ]] || fail "noisegate_ready is not 1"
     say "metrics: $want_new incidents opened, $want_pages page triggers, promtool clean"
-    # Repartition messages are stamped with the wall clock, not the (weeks old) event time:
-    # retention must count from ingest, or a backfill is deleted before it is correlated.
-    ts=$(kcat -C -b "$bootstrap" -t noisegate.repartition -p 0 -o beginning -c 1 -e -q \
-      -X isolation.level=read_committed -f '%T\n' 2>/dev/null)
+    # Repartition and output messages are stamped with the wall clock, not the (weeks old)
+    # event time: retention must count from when they were written, or a backfill is deleted
+    # before it is correlated, and its pages before anyone reads them. (And a broker refuses
+    # timestamps more than log.message.timestamp.after.max.ms ahead: an event time from a
+    # wrong clock must not stop the stream.)
     now_ms=$(($(date +%s) * 1000))
-    [[ -n $ts ]] && ((now_ms - ts < 3600000 && ts - now_ms < 3600000)) ||
-      fail "repartition timestamp ${ts:-none} is not the wall clock ($now_ms)"
+    for topic in noisegate.repartition noisegate.pages noisegate.tickets noisegate.dlq noisegate.explain; do
+      ts=$(kcat -C -b "$bootstrap" -t "$topic" -p 0 -o beginning -c 1 -e -q \
+        -X isolation.level=read_committed -f '%T\n' 2>/dev/null)
+      [[ -n $ts ]] && ((now_ms - ts < 3600000 && ts - now_ms < 3600000)) ||
+        fail "$topic timestamp ${ts:-none} is not the wall clock ($now_ms)"
+    done
     stop_ng "$ng_pid"
     grep -q 'event=stopped' "$work/a.log" || fail "no clean stop logged"
     ;;
