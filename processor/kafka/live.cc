@@ -93,23 +93,9 @@ bool Live::Setup() {
   for (const auto& [k, v] : shown) log_ << " kafka." << k << "=" << v;
   log_ << "\n";
 
-  auto pconf = ClientConf({
-      {"transactional.id", cfg_.group + "-" + cfg_.instance},
-      {"enable.idempotence", "true"},
-      {"transaction.timeout.ms", "30000"},
-      {"message.max.bytes", "1000000"},
-      // Batches of up to 20 ms: fewer, larger requests; the commit interval dominates latency.
-      {"linger.ms", "20"},
-  });
-  if (!pconf) return false;
-  pconf->set("dr_cb", static_cast<RdKafka::DeliveryReportCb*>(this), err);
   // Producer-only properties in a shared config are harmless for consumers and vice versa,
   // but librdkafka warns about them; the config file may hold both.
-  producer_.reset(RdKafka::Producer::create(pconf.get(), err));
-  if (!producer_) {
-    log_ << "noisegate: level=error event=producer error=\"" << err << "\"\n";
-    return false;
-  }
+  if (!CreateProducer()) return false;
   // The topics must exist (the embedded cluster creates them): wait for them, not fail, so a
   // pod that starts before its broker comes up just waits.
   int changelog_partitions = 0;
@@ -135,14 +121,7 @@ bool Live::Setup() {
          << repartitions_ << "; they must be equal\"\n";
     return false;
   }
-  while (!stop_) {
-    std::unique_ptr<RdKafka::Error> e(producer_->init_transactions(kRequestTimeoutMs));
-    if (!e) break;
-    log_ << "noisegate: level=warn event=init_transactions error=\"" << e->str() << "\"\n";
-    if (e->is_fatal()) return false;
-    std::this_thread::sleep_for(milliseconds(1000));
-  }
-  if (stop_ || !BeginTransaction()) return false;
+  if (!InitTransactions() || !BeginTransaction()) return false;
 
   auto cconf = ClientConf({
       {"group.id", cfg_.group},
@@ -249,12 +228,12 @@ RunExit Live::Loop() {
   log_ << "noisegate: level=info event=stopping\n";
   ReleaseInputs(true);
   Commit();
-  if (in_txn_) {
+  if (in_txn_ && producer_) {
     std::unique_ptr<RdKafka::Error> e(producer_->abort_transaction(kRequestTimeoutMs));
     in_txn_ = false;
   }
   consumer_->close();
-  producer_->flush(kRequestTimeoutMs);
+  if (producer_) producer_->flush(kRequestTimeoutMs);
   log_ << "noisegate: level=info event=stopped\n";
   return fatal_ ? RunExit::kFatal : RunExit::kStopped;
 }

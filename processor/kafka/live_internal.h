@@ -2,6 +2,7 @@
 //   live.cc          setup, the loop, callbacks, RunLive and the embedded cluster
 //   live_stages.cc   ingest (input partitions -> repartition) and correlate (merge -> engine)
 //   live_txn.cc      transactions: produce, commit with checkpoints and offsets, rewind
+//   live_producer.cc the transactional producer, and its calls made with a deadline
 //   live_restore.cc  restoring partitions from the changelog, rebalances
 //   live_reload.cc   reloading the rules
 #pragma once
@@ -13,6 +14,7 @@
 #include <chrono>
 #include <cstdio>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -36,6 +38,8 @@ using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 
 inline constexpr int kRequestTimeoutMs = 10'000;
+// How many producers a process abandons (see live_producer.cc) before it exits instead.
+inline constexpr int kMaxProducerReplacements = 10;
 inline constexpr int kEmbeddedInputPartitions = 3;
 // The largest record the repartition topic carries (well under message.max.bytes).
 inline constexpr size_t kMaxRecordBytes = 512 * 1024;
@@ -90,6 +94,20 @@ inline int32_t PartitionOf(std::string_view key, int32_t partitions) {
 }
 
 class Live;
+
+// The producer's callbacks, forwarded to the live driver until the producer is abandoned: an
+// abandoned producer's blocked call may come back later and must not reach the driver.
+class ProducerCallbacks : public RdKafka::DeliveryReportCb, public RdKafka::EventCb {
+ public:
+  explicit ProducerCallbacks(Live* live) : live_(live) {}
+  void dr_cb(RdKafka::Message& message) override;
+  void event_cb(RdKafka::Event& event) override;
+  void Abandon() { abandoned_.store(true, std::memory_order_release); }
+
+ private:
+  Live* live_;
+  std::atomic<bool> abandoned_{false};
+};
 
 // Where one correlate partition's engine sends its outputs: the live topics.
 class PartitionSink : public dedup::Sink {
@@ -222,7 +240,20 @@ class Live : public RdKafka::RebalanceCb,
   // After an abort it rewinds (Rewind) unless `rewind` is false (the partitions are going).
   bool Commit(bool rewind = true);
   // For a retriable transaction error: reports not-ready, logs, and says whether to retry.
-  bool StillRetrying(const char* what, const RdKafka::Error& error, int attempt);
+  bool StillRetrying(const char* what, const std::string& error, int attempt);
+  // The transactional producer (live_producer.cc): created with its callbacks; its
+  // transactions initialised (retried until they are, or a stop); replaced by a new one after
+  // a call to it got stuck (false: no new one, the process must exit).
+  bool CreateProducer();
+  bool InitTransactions();
+  bool ReplaceProducer();
+  // Runs `call` on the producer, waiting for it up to transaction_call_wait while /healthz
+  // stays alive. kStuck: it did not return; the producer is abandoned (producer_ is null).
+  enum class CallOutcome { kDone, kStuck };
+  CallOutcome TxnCall(const char* what, std::function<RdKafka::Error*(RdKafka::Producer*)> call,
+                      std::unique_ptr<RdKafka::Error>* error);
+  // Whether the group coordinator answers (an offset fetch for `any`, with a timeout).
+  RdKafka::ErrorCode AskGroupCoordinator(const RdKafka::TopicPartition& any);
   bool BeginTransaction();
   // After an aborted transaction: state back to the last checkpoint, offsets to the last
   // committed ones.
@@ -275,7 +306,10 @@ class Live : public RdKafka::RebalanceCb,
   std::unique_ptr<RdKafka::KafkaConsumer> consumer_;
   rd_kafka_queue_t* consumer_queue_ = nullptr;  // the consumer's, for batch consumption
   std::vector<rd_kafka_message_t*> batch_msgs_ = std::vector<rd_kafka_message_t*>(1000);
+  std::unique_ptr<ProducerCallbacks> producer_callbacks_;  // before producer_: outlives it
   std::unique_ptr<RdKafka::Producer> producer_;
+  int producers_replaced_ = 0;
+  bool coordinator_suspect_ = false;  // a call to it got stuck; ask it before sending offsets
   std::vector<std::unique_ptr<Decoder>> decoders_;
   int repartitions_ = 0;
   std::vector<InputMerger::ChannelKey> channels_;  // every input partition

@@ -125,7 +125,13 @@ struct LiveMetrics {
                          .Name("noisegate_kafka_errors_total")
                          .Help("Errors reported by the Kafka client (retried unless fatal)")
                          .Register(r)
-                         .Add({})) {
+                         .Add({})),
+        producers_replaced(prometheus::BuildCounter()
+                               .Name("noisegate_kafka_producers_replaced_total")
+                               .Help("Transactional producers replaced because a call to them "
+                                     "blocked past transaction_call_wait")
+                               .Register(r)
+                               .Add({})) {
     for (int i = 0; i < dedup::kDecisionCount; ++i) {
       decision[i] = &decisions.Add(
           {{"decision", std::string(dedup::DecisionName(static_cast<dedup::Decision>(i)))}});
@@ -191,6 +197,7 @@ struct LiveMetrics {
   prometheus::Gauge& event_time_lag;
   prometheus::Gauge& ready;
   prometheus::Counter& kafka_errors;
+  prometheus::Counter& producers_replaced;
   prometheus::Counter* decision[dedup::kDecisionCount];
   std::map<std::string, prometheus::Counter*> messages_by_topic;
 };

@@ -201,13 +201,15 @@ bool Live::Restore(const std::vector<int32_t>& ids) {
   std::map<int32_t, Result<std::optional<ChangelogReader::Checkpoint>>> checkpoints;
   std::vector<int32_t> pending = ids;
   std::set<int32_t> stale_ids;  // restored past restore_wait from an older checkpoint
-  const auto give_up = Clock::now() + cfg_.restore_wait;
+  // The wait counts from the first read to the end (which may itself take a while).
+  std::optional<Clock::time_point> give_up;
   for (int attempt = 0; !pending.empty(); ++attempt) {
     if (attempt > 0) {
       health_.Beat();
       std::this_thread::sleep_for(milliseconds(200));
     }
     if (!ReadChangelog(pending, &readers, &read, &next)) return false;
+    if (!give_up) give_up = Clock::now() + cfg_.restore_wait;
     Failpoint::Hit("restore");
     std::vector<int32_t> stale;
     for (int32_t id : pending) {
@@ -237,7 +239,7 @@ bool Live::Restore(const std::vector<int32_t>& ids) {
         }
       }
       if (behind) {
-        if (Clock::now() < give_up) {
+        if (Clock::now() < *give_up) {
           stale.push_back(id);
           continue;
         }

@@ -73,16 +73,16 @@ void Live::Produce(const std::string& topic, int32_t partition, std::string_view
   }
 }
 
-bool Live::StillRetrying(const char* what, const RdKafka::Error& error, int attempt) {
+bool Live::StillRetrying(const char* what, const std::string& error, int attempt) {
   // A broker outage: keep retrying (the transaction stays whole), say so on /readyz, and keep
   // /healthz alive, since the loop is not turning meanwhile. A stop gives up after a few tries:
   // what is not committed is processed again by the next owner.
   health_.Beat();
-  health_.SetReady(false, std::string(what) + " retrying: " + error.str());
+  health_.SetReady(false, std::string(what) + " retrying: " + error);
   m_.ready.Set(0);
   if (attempt < 3 || attempt % 30 == 0) {
     log_ << "noisegate: level=warn event=" << what << "_retry attempt=" << attempt + 1
-         << " error=\"" << error.str() << "\"\n";
+         << " error=\"" << error << "\"\n";
   }
   return !(stop_ && attempt >= 2);
 }
@@ -160,15 +160,23 @@ bool Live::Commit(bool rewind) {
     if (!p.dirty) continue;
     WriteCheckpoint(id, p);
   }
-  std::vector<RdKafka::TopicPartition*> offsets;
+  // What sending the offsets needs, owned by the call (which may outlive this frame).
+  struct OffsetsToSend {
+    std::vector<RdKafka::TopicPartition*> offsets;
+    std::unique_ptr<RdKafka::ConsumerGroupMetadata> group;
+    ~OffsetsToSend() { RdKafka::TopicPartition::destroy(offsets); }
+  };
+  auto send = std::make_shared<OffsetsToSend>();
   for (auto& [k, ip] : inputs_) {
     if (ip.next_offset >= 0) {
-      offsets.push_back(RdKafka::TopicPartition::create(ip.topic, ip.partition, ip.next_offset));
+      send->offsets.push_back(
+          RdKafka::TopicPartition::create(ip.topic, ip.partition, ip.next_offset));
     }
   }
   for (auto& [id, p] : correlate_) {
     if (p.next_offset >= 0) {
-      offsets.push_back(RdKafka::TopicPartition::create(cfg_.repartition_topic, id, p.next_offset));
+      send->offsets.push_back(
+          RdKafka::TopicPartition::create(cfg_.repartition_topic, id, p.next_offset));
     }
   }
   std::unique_ptr<RdKafka::Error> error;
@@ -179,28 +187,64 @@ bool Live::Commit(bool rewind) {
     producer_->flush(kRequestTimeoutMs);
     produce_failed = true;
   }
-  if (!offsets.empty() && !produce_failed) {
-    std::unique_ptr<RdKafka::ConsumerGroupMetadata> gm(consumer_->groupMetadata());
+  bool stuck = false;   // a call did not come back: the producer is gone (see TxnCall)
+  std::string gave_up;  // why the offsets were not sent, other than an error of the call
+  if (!send->offsets.empty() && !produce_failed) {
+    send->group.reset(consumer_->groupMetadata());
     for (int attempt = 0;; ++attempt) {
-      error.reset(producer_->send_offsets_to_transaction(offsets, gm.get(), kRequestTimeoutMs));
-      if (!error || !error->is_retriable() || !StillRetrying("send_offsets", *error, attempt)) {
+      if (coordinator_suspect_) {
+        RdKafka::ErrorCode asked = AskGroupCoordinator(*send->offsets.front());
+        if (asked != RdKafka::ERR_NO_ERROR) {
+          gave_up = "the group coordinator does not answer: " + RdKafka::err2str(asked);
+          if (StillRetrying("group_coordinator", gave_up, attempt)) continue;
+          break;
+        }
+        gave_up.clear();
+        coordinator_suspect_ = false;
+      }
+      auto call = [send](RdKafka::Producer* p) {
+        return p->send_offsets_to_transaction(send->offsets, send->group.get(), kRequestTimeoutMs);
+      };
+      if (TxnCall("send_offsets", call, &error) == CallOutcome::kStuck) {
+        stuck = true;
+        break;
+      }
+      if (!error || !error->is_retriable() ||
+          !StillRetrying("send_offsets", error->str(), attempt)) {
         break;
       }
     }
   }
-  RdKafka::TopicPartition::destroy(offsets);
-  if (!error && !produce_failed) {
+  if (!error && !produce_failed && !stuck && gave_up.empty()) {
     Failpoint::Hit("before_commit");
     for (int attempt = 0;; ++attempt) {
-      error.reset(producer_->commit_transaction(kRequestTimeoutMs));
-      if (!error || !error->is_retriable() || !StillRetrying("commit", *error, attempt)) break;
+      auto call = [](RdKafka::Producer* p) { return p->commit_transaction(kRequestTimeoutMs); };
+      if (TxnCall("commit", call, &error) == CallOutcome::kStuck) {
+        stuck = true;
+        break;
+      }
+      if (!error || !error->is_retriable() || !StillRetrying("commit", error->str(), attempt))
+        break;
     }
   }
   in_txn_ = false;
-  bool failed = error != nullptr || produce_failed;
+  bool failed = error != nullptr || produce_failed || stuck || !gave_up.empty();
   m_.transactions.Add({{"result", failed ? "aborted" : "committed"}}).Increment();
+  if (stuck) {
+    // The new producer's transactions start by aborting the old one's on the broker.
+    health_.SetReady(false, "replacing a stuck producer");
+    m_.ready.Set(0);
+    if (!ReplaceProducer()) {
+      fatal_ = true;
+      return false;
+    }
+    if (rewind) Rewind();
+    return BeginTransaction();
+  }
   if (failed) {
-    std::string why = error ? error->str() : "a message could not be produced";
+    std::string why = error              ? error->str()
+                      : !gave_up.empty() ? gave_up
+                                         : "a message could not be produced";
     health_.SetReady(false, "transaction failed: " + why);
     m_.ready.Set(0);
     log_ << "noisegate: level=error event=commit_failed error=\"" << why
@@ -211,9 +255,17 @@ bool Live::Commit(bool rewind) {
     }
     std::unique_ptr<RdKafka::Error> abort_error;
     for (int attempt = 0;; ++attempt) {
-      abort_error.reset(producer_->abort_transaction(kRequestTimeoutMs));
+      auto call = [](RdKafka::Producer* p) { return p->abort_transaction(kRequestTimeoutMs); };
+      if (TxnCall("abort", call, &abort_error) == CallOutcome::kStuck) {
+        if (!ReplaceProducer()) {
+          fatal_ = true;
+          return false;
+        }
+        abort_error.reset();
+        break;
+      }
       if (!abort_error || !abort_error->is_retriable() ||
-          !StillRetrying("abort", *abort_error, attempt)) {
+          !StillRetrying("abort", abort_error->str(), attempt)) {
         break;
       }
     }

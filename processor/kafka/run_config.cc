@@ -37,12 +37,12 @@ namespace {
 void LoadYaml(rules::YamlReader& r, const std::string& text, RunConfig* c) {
   YAML::Node doc = YAML::Load(text);
   if (!doc.IsDefined() || doc.IsNull()) return;
-  if (!r.CheckMap(
-          doc, "",
-          {"kafka", "group", "instance", "topics", "partitions", "partition_by", "commit_interval",
-           "idle_timeout", "input_sync_wait", "shutdown_timeout", "restore_wait", "produce_wait",
-           "rules_check_interval", "max_message_bytes", "metrics_listen", "changelog_config"},
-          "the run config (a map)")) {
+  if (!r.CheckMap(doc, "",
+                  {"kafka", "group", "instance", "topics", "partitions", "partition_by",
+                   "commit_interval", "idle_timeout", "input_sync_wait", "shutdown_timeout",
+                   "restore_wait", "produce_wait", "transaction_call_wait", "rules_check_interval",
+                   "max_message_bytes", "metrics_listen", "changelog_config"},
+                  "the run config (a map)")) {
     return;
   }
   using rules::YamlReader;
@@ -120,6 +120,7 @@ void LoadYaml(rules::YamlReader& r, const std::string& text, RunConfig* c) {
   dur("shutdown_timeout", &c->shutdown_timeout);
   dur("restore_wait", &c->restore_wait);
   dur("produce_wait", &c->produce_wait);
+  dur("transaction_call_wait", &c->transaction_call_wait);
   if (YAML::Node n = YamlReader::Get(doc, "rules_check_interval"); YamlReader::Has(n)) {
     if (auto v = r.Duration(n, "rules_check_interval", true)) c->rules_check_interval = *v;
   }

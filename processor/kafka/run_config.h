@@ -44,6 +44,10 @@ struct RunConfig {
   // How long producing one message may wait on a full producer queue (broker slow or away)
   // before the transaction is given up: aborted, and its input processed again.
   std::chrono::milliseconds produce_wait{60'000};
+  // How long one transactional call (sending the offsets, committing, aborting) may block
+  // before the producer is replaced: librdkafka can leave such a call waiting forever for a
+  // group coordinator that went away and came back. The transaction is then redone.
+  std::chrono::milliseconds transaction_call_wait{30'000};
   // How often the rules file is read to see whether it changed (0 = never; SIGHUP and
   // POST /-/reload still reload).
   std::chrono::milliseconds rules_check_interval{5'000};

@@ -11,6 +11,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -78,6 +79,34 @@ std::vector<std::string> ReadAll(const std::string& bootstrap, const std::string
   return out;
 }
 
+// A log that librdkafka's threads write too, read while they do.
+class LockedLog : public std::streambuf {
+ public:
+  std::string Text() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return text_;
+  }
+  bool Has(const std::string& s) { return Text().find(s) != std::string::npos; }
+
+ protected:
+  int overflow(int c) override {
+    if (c != traits_type::eof()) {
+      std::lock_guard<std::mutex> lock(mu_);
+      text_.push_back(static_cast<char>(c));
+    }
+    return c;
+  }
+  std::streamsize xsputn(const char* s, std::streamsize n) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    text_.append(s, static_cast<size_t>(n));
+    return n;
+  }
+
+ private:
+  std::mutex mu_;
+  std::string text_;
+};
+
 // Waits for a page event about `name`; returns it ("" after `seconds`).
 std::string WaitForPage(const std::string& bootstrap, const std::string& name, int seconds,
                         const std::string& action = "trigger") {
@@ -95,15 +124,15 @@ std::string WaitForPage(const std::string& bootstrap, const std::string& name, i
 }
 
 // librdkafka's in-process mock cluster with noisegate's topics, a producer into it, and the
-// rules and run config both tests use.
+// rules and run config both tests use. Partitions are led by broker 1.
 class MockEstate {
  public:
-  MockEstate() {
+  explicit MockEstate(int brokers = 1) {
     char err[256];
     rd_kafka_conf_t* hconf = rd_kafka_conf_new();
     rd_kafka_conf_set(hconf, "log_level", "3", err, sizeof(err));
     host_ = rd_kafka_new(RD_KAFKA_PRODUCER, hconf, err, sizeof(err));
-    mc_ = rd_kafka_mock_cluster_new(host_, 1);
+    mc_ = rd_kafka_mock_cluster_new(host_, brokers);
     bootstrap_ = rd_kafka_mock_cluster_bootstraps(mc_);
     for (const char* t :
          {"alerts.prometheus", "noisegate.pages", "noisegate.tickets", "noisegate.dlq"}) {
@@ -111,6 +140,10 @@ class MockEstate {
     }
     rd_kafka_mock_topic_create(mc_, "noisegate.repartition", 2, 1);
     rd_kafka_mock_topic_create(mc_, "noisegate.changelog", 2, 1);
+    for (const char* t : {"alerts.prometheus", "noisegate.pages", "noisegate.tickets",
+                          "noisegate.dlq", "noisegate.repartition", "noisegate.changelog"}) {
+      for (int32_t p = 0; p < 2; ++p) rd_kafka_mock_partition_set_leader(mc_, t, p, 1);
+    }
     rd_kafka_conf_t* pconf = rd_kafka_conf_new();
     rd_kafka_conf_set(pconf, "bootstrap.servers", bootstrap_.c_str(), err, sizeof(err));
     producer_ = rd_kafka_new(RD_KAFKA_PRODUCER, pconf, err, sizeof(err));
@@ -195,6 +228,49 @@ TEST(LiveOnMockCluster, AbortedTransactionRewindsAndTheStreamGoesOn) {
   EXPECT_EQ(exit, RunExit::kStopped);
   std::string text = log.str();
   EXPECT_NE(text.find("event=commit_failed"), std::string::npos) << text;
+  EXPECT_NE(text.find("event=rewind"), std::string::npos) << text;
+  EXPECT_NE(text.find("event=stopped"), std::string::npos) << text;
+}
+
+// librdkafka can leave send_offsets_to_transaction blocked past its timeout for good when the
+// group coordinator goes away during the call (its issue #5456; seen on a real broker
+// restarted under load). noisegate gives such a call transaction_call_wait, then abandons the
+// producer for a new one and redoes the transaction; the stream goes on once the coordinator
+// is back. (That nothing is paged twice is checked on a real broker: broker_outage.)
+TEST(LiveOnMockCluster, AStuckTransactionalCallIsAbandonedForANewProducer) {
+  MockEstate estate(2);
+  ASSERT_TRUE(estate.rules());
+  // Transactions on broker 1, the consumer group (and its offsets) on broker 2.
+  rd_kafka_mock_coordinator_set(estate.mock(), "transaction", "noisegate-mock", 1);
+  rd_kafka_mock_coordinator_set(estate.mock(), "group", "noisegate", 2);
+  RunConfig cfg = estate.Config();
+  cfg.transaction_call_wait = std::chrono::milliseconds(2000);
+  std::atomic<bool> stop{false};
+  LockedLog buf;
+  std::ostream log(&buf);
+  RunExit exit = RunExit::kFatal;
+  std::thread live([&] { exit = RunLive(estate.rules(), cfg, stop, log); });
+
+  estate.ProduceAlert("BeforeTheFault");
+  EXPECT_FALSE(WaitForPage(estate.bootstrap(), "BeforeTheFault", 60).empty()) << buf.Text();
+  rd_kafka_mock_broker_set_down(estate.mock(), 2);
+  estate.ProduceAlert("DuringTheFault");
+  // Past transaction_call_wait the call is given up, whether or not it would ever return.
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (!buf.Has("event=producer_replaced") && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  rd_kafka_mock_broker_set_up(estate.mock(), 2);
+  EXPECT_FALSE(WaitForPage(estate.bootstrap(), "DuringTheFault", 60).empty()) << buf.Text();
+  estate.ProduceAlert("AfterTheFault");
+  EXPECT_FALSE(WaitForPage(estate.bootstrap(), "AfterTheFault", 60).empty()) << buf.Text();
+
+  stop = true;
+  live.join();
+  EXPECT_EQ(exit, RunExit::kStopped);
+  std::string text = buf.Text();
+  EXPECT_NE(text.find("event=transaction_call_stuck call=send_offsets"), std::string::npos) << text;
+  EXPECT_NE(text.find("event=producer_replaced replaced=1"), std::string::npos) << text;
   EXPECT_NE(text.find("event=rewind"), std::string::npos) << text;
   EXPECT_NE(text.find("event=stopped"), std::string::npos) << text;
 }
