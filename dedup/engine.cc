@@ -907,6 +907,13 @@ void Engine::ScheduleIncident(uint32_t slot) {
 
 void Engine::AdvanceWatermark(EventTime t) {
   if (t <= watermark_) return;
+  FireTimersUpTo(t);
+  watermark_ = t;
+}
+
+void Engine::FireDue() { FireTimersUpTo(watermark_); }
+
+void Engine::FireTimersUpTo(EventTime t) {
   while (!timers_.empty() && timers_.top().at <= t) {
     Timer tm = timers_.top();
     timers_.pop();
@@ -927,7 +934,6 @@ void Engine::AdvanceWatermark(EventTime t) {
       FireFingerprintTimer(tm.slot, tm.at);
     }
   }
-  watermark_ = t;
 }
 
 void Engine::InhibitAtNotify(Incident& inc) {

@@ -120,6 +120,9 @@ class Engine {
   void Process(const Record& record);
   // Moves event time on (it never goes back) and fires every timer due at or before `t`.
   void AdvanceWatermark(EventTime t);
+  // Fires the timers due at the watermark that came due after it got there (set by records
+  // at that time): at the end of input, what is due at the last record's time.
+  void FireDue();
   // End of input (replay): sends what group_wait still holds back, as if its time had come.
   // Open incidents stay open; they are reported, not resolved.
   void Finish();
@@ -236,6 +239,7 @@ class Engine {
   void LoadVersionsAndTraces(Reader& rd, uint64_t version);
   // Checks what was loaded and maps it onto these rules.
   Status FinishLoad(const RuleRemap& remap, uint64_t version);
+  void FireTimersUpTo(EventTime t);
   void ProcessAlert(const Record& r, RecordLabels& labels, DecisionEvent& ev);
   void ProcessLog(const Record& r, RecordLabels& labels, DecisionEvent& ev);
   uint32_t LookupOrInsert(Fingerprint fp, uint64_t verify, SignalKind kind);

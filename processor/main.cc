@@ -16,6 +16,7 @@
 #include "processor/kafka/topics.h"
 #include "processor/replay/replay.h"
 #include "processor/testing/rule_tests.h"
+#include "rules/duration.h"
 #include "rules/loader.h"
 
 namespace {
@@ -83,6 +84,11 @@ int main(int argc, char** argv) {
   replay->add_option("--diff", diff_rules,
                      "also replay through OTHER_RULES and show which incidents page under one "
                      "and not the other");
+  std::string until;
+  replay->add_option("--until", until,
+                     "TIME (RFC 3339) or +DURATION: run event time on after the last record to "
+                     "here, sending what comes due (without it, what is due at the last "
+                     "record's time is still sent)");
   replay->add_flag("-q,--quiet", quiet, "no summary");
   bool stats = false;
   replay->add_flag("--stats", stats,
@@ -199,6 +205,24 @@ int main(int argc, char** argv) {
     if (ro.dumps.empty()) {
       std::cerr << "noisegate: replay needs at least one dump file\n";
       return kExitUsage;
+    }
+    if (!until.empty()) {
+      noisegate::EventTime at;
+      if (until[0] == '+') {
+        auto d = noisegate::rules::ParseDuration(std::string_view(until).substr(1));
+        if (!d) {
+          std::cerr << "noisegate: --until " << until << ": " << d.error().detail << "\n";
+          return kExitUsage;
+        }
+        ro.until_after_ms = d->count();
+      } else if (noisegate::ParseRfc3339(until, &at)) {
+        ro.until_ms = at.ms;
+      } else {
+        std::cerr << "noisegate: --until takes a time like 2026-11-24T03:00:00Z or a duration "
+                     "after the last record like +30m, got \""
+                  << until << "\"\n";
+        return kExitUsage;
+      }
     }
     ro.progress = !quiet;
     ro.keep_members = !diff_rules.empty();

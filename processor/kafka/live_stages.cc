@@ -123,9 +123,7 @@ void Live::ReleaseInputs(bool all) {
       }
       const Pending& a = ip.queue.front();
       const Pending& b = best->queue.front();
-      if (a.ts < b.ts ||
-          (a.ts == b.ts && (ip.order < best->order ||
-                            (ip.order == best->order && ip.partition < best->partition)))) {
+      if (IngestsBefore(a.ts, ip.order, ip.partition, b.ts, best->order, best->partition)) {
         best = &ip;
       }
     }

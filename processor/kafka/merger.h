@@ -36,6 +36,14 @@ struct TopicPartitionLess {
   }
 };
 
+// Which of two input partitions' next messages is ingested first, in live and in replay
+// alike: the earlier Kafka timestamp, then the earlier input (rules order), then the lower
+// partition. (The records then meet again in InputMerger, in event-time order.)
+inline bool IngestsBefore(int64_t ts_a, int order_a, int32_t partition_a, int64_t ts_b, int order_b,
+                          int32_t partition_b) {
+  return std::tie(ts_a, order_a, partition_a) < std::tie(ts_b, order_b, partition_b);
+}
+
 class InputMerger {
  public:
   using ChannelKey = std::pair<std::string, int32_t>;  // input topic, partition

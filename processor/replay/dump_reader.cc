@@ -4,9 +4,18 @@
 #include <emmintrin.h>
 #endif
 
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <bit>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
+#include <map>
+
+#include "processor/kafka/merger.h"
 
 namespace noisegate::processor {
 namespace {
@@ -276,28 +285,202 @@ bool ParseEnvelope(std::string_view line, DumpMessage* out, std::string* error) 
   return true;
 }
 
-DumpReader::DumpReader(std::string path, std::optional<std::string> bare_topic)
-    : path_(std::move(path)), bare_topic_(std::move(bare_topic)) {}
+DumpReader::DumpReader(std::string path, std::optional<std::string> bare_topic,
+                       std::shared_ptr<const DumpBytes> bytes)
+    : path_(std::move(path)), bare_topic_(std::move(bare_topic)), bytes_(std::move(bytes)) {}
+
+namespace {
+
+// The address of a kcat -J line when it starts the way kcat writes it,
+// {"topic":"T","partition":P,"offset":O, without parsing the rest (a payload may be long).
+bool QuickAddress(std::string_view line, std::string_view* topic, int32_t* partition,
+                  int64_t* offset) {
+  constexpr std::string_view kTopic = "{\"topic\":\"";
+  if (line.substr(0, kTopic.size()) != kTopic) return false;
+  size_t end = line.find_first_of("\"\\", kTopic.size());
+  if (end == std::string_view::npos || line[end] != '"') return false;
+  *topic = line.substr(kTopic.size(), end - kTopic.size());
+  auto number = [&](std::string_view field, size_t at, int64_t* out) -> size_t {
+    if (line.substr(at, field.size()) != field) return 0;
+    at += field.size();
+    size_t start = at;
+    if (at < line.size() && line[at] == '-') ++at;
+    int64_t v = 0;
+    while (at < line.size() && line[at] >= '0' && line[at] <= '9') v = v * 10 + (line[at++] - '0');
+    if (at == start || at - start > 18 || at >= line.size() || line[at] != ',') return 0;
+    *out = line[start] == '-' ? -v : v;
+    return at;
+  };
+  int64_t p = 0;
+  size_t at = number(",\"partition\":", end + 1, &p);
+  if (at == 0 || (at = number(",\"offset\":", at, offset)) == 0) return false;
+  *partition = static_cast<int32_t>(p);
+  return true;
+}
+
+}  // namespace
+
+std::shared_ptr<const DumpBytes> DumpBytes::Open(const std::string& path, std::string* error) {
+  auto out = std::shared_ptr<DumpBytes>(new DumpBytes());
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    *error = path + ": cannot open";
+    return nullptr;
+  }
+  struct stat st {};
+  if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0) {
+    void* p = ::mmap(nullptr, static_cast<size_t>(st.st_size), PROT_READ, MAP_PRIVATE, fd, 0);
+    if (p != MAP_FAILED) {
+      ::madvise(p, static_cast<size_t>(st.st_size), MADV_SEQUENTIAL);
+      out->data_ = static_cast<const char*>(p);
+      out->size_ = static_cast<size_t>(st.st_size);
+      out->mapped_ = true;
+      ::close(fd);
+      return out;
+    }
+  }
+  char buf[1 << 16];
+  ssize_t n;
+  while ((n = ::read(fd, buf, sizeof(buf))) > 0) out->copy_.append(buf, static_cast<size_t>(n));
+  ::close(fd);
+  if (n < 0) {
+    *error = path + ": cannot read";
+    return nullptr;
+  }
+  out->data_ = out->copy_.data();
+  out->size_ = out->copy_.size();
+  return out;
+}
+
+DumpBytes::~DumpBytes() {
+  if (mapped_) ::munmap(const_cast<char*>(data_), size_);
+}
+
+void DumpBytes::Release(const char* from, const char* to) const {
+  if (!mapped_) return;
+  const auto page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
+  const uintptr_t begin = (reinterpret_cast<uintptr_t>(from) + page - 1) & ~(page - 1);
+  const uintptr_t end = reinterpret_cast<uintptr_t>(to) & ~(page - 1);
+  if (end > begin) ::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_DONTNEED);
+}
+
+void LineReader::Open(std::shared_ptr<const DumpBytes> bytes, uint64_t from_byte) {
+  bytes_ = std::move(bytes);
+  rest_ = bytes_->bytes();
+  rest_.remove_prefix(std::min<uint64_t>(from_byte, rest_.size()));
+  released_ = rest_.data();
+}
+
+bool LineReader::Next(std::string_view* line) {
+  if (rest_.empty()) return false;
+  const void* nl = std::memchr(rest_.data(), '\n', rest_.size());
+  size_t n = nl ? static_cast<size_t>(static_cast<const char*>(nl) - rest_.data()) : rest_.size();
+  *line = rest_.substr(0, n);
+  rest_.remove_prefix(nl ? n + 1 : n);
+  constexpr size_t kReleaseEvery = 16 << 20;
+  if (static_cast<size_t>(line->data() - released_) >= kReleaseEvery) {
+    bytes_->Release(released_, line->data());
+    released_ = line->data();
+  }
+  return true;
+}
+
+bool ScanDump(const std::string& path, const std::optional<std::string>& bare_topic,
+              std::vector<DumpChannel>* out, std::string* error,
+              const std::function<void(const std::string&)>& skipped,
+              std::shared_ptr<const DumpBytes>* bytes) {
+  out->clear();
+  std::shared_ptr<const DumpBytes> file = DumpBytes::Open(path, error);
+  if (file == nullptr) return false;
+  if (bytes != nullptr) *bytes = file;
+  LineReader in;
+  in.Open(file, 0);
+  if (bare_topic) {
+    std::error_code ec;
+    DumpChannel c;
+    c.topic = *bare_topic;
+    c.end = std::filesystem::file_size(path, ec);
+    if (ec) c.end = UINT64_MAX;
+    out->push_back(std::move(c));
+    return true;
+  }
+  std::map<std::pair<std::string, int32_t>, size_t, TopicPartitionLess> index;
+  std::string why;
+  std::string_view line;
+  DumpMessage msg;
+  uint64_t pos = 0;
+  size_t line_no = 0;
+  while (in.Next(&line)) {
+    const uint64_t begin = pos;
+    pos += line.size() + 1;
+    ++line_no;
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    if (line.find_first_not_of(" \t") == std::string_view::npos) continue;
+    std::string_view topic;
+    int32_t partition = 0;
+    int64_t offset = 0;
+    if (!QuickAddress(line, &topic, &partition, &offset)) {
+      if (!ParseEnvelope(line, &msg, &why) && !msg.addressed) {
+        skipped(path + ":" + std::to_string(line_no) + ": " + why);
+        continue;
+      }
+      topic = msg.topic;
+      partition = msg.partition;
+      offset = msg.offset;
+    }
+    auto it = index.find(std::pair<std::string_view, int32_t>(topic, partition));
+    if (it == index.end()) {
+      it = index.emplace(std::pair<std::string, int32_t>(topic, partition), out->size()).first;
+      DumpChannel c;
+      c.topic = std::string(topic);
+      c.partition = partition;
+      c.first_offset = offset;
+      c.begin = begin;
+      c.first_line = line_no;
+      out->push_back(std::move(c));
+    }
+    DumpChannel& c = (*out)[it->second];
+    c.end = pos;
+    c.messages++;
+  }
+  return true;
+}
+
+bool DumpReader::Open(const DumpChannel& channel, std::string* error) {
+  channel_ = channel;
+  bytes_read_ = channel.begin;
+  line_no_ = channel.first_line - 1;
+  return Open(error);
+}
 
 bool DumpReader::Open(std::string* error) {
-  in_.open(path_, std::ios::binary);
-  if (!in_) {
-    *error = path_ + ": cannot open";
-    return false;
-  }
-  std::error_code ec;
-  size_ = std::filesystem::file_size(path_, ec);
-  if (ec) size_ = 0;
+  if (bytes_ == nullptr && (bytes_ = DumpBytes::Open(path_, error)) == nullptr) return false;
+  in_.Open(bytes_, channel_ ? channel_->begin : 0);
+  size_ = bytes_->bytes().size();
   return true;
 }
 
 bool DumpReader::Next(DumpMessage* out, std::string* skipped) {
   skipped->clear();
-  while (std::getline(in_, line_)) {
+  std::string_view line;
+  while ((!channel_ || bytes_read_ < channel_->end) && in_.Next(&line)) {
     ++line_no_;
-    bytes_read_ += line_.size() + 1;
-    if (!line_.empty() && line_.back() == '\r') line_.pop_back();
-    bool blank = line_.find_first_not_of(" \t") == std::string::npos;
+    bytes_read_ += line.size() + 1;
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    bool blank = line.find_first_not_of(" \t") == std::string_view::npos;
+    if (channel_ && !bare_topic_ && !blank) {
+      // Another channel's line, or one that ScanDump reported as unreadable: pass over it.
+      std::string_view topic;
+      int32_t partition = 0;
+      int64_t offset = 0;
+      if (QuickAddress(line, &topic, &partition, &offset)) {
+        if (topic != channel_->topic || partition != channel_->partition) continue;
+      } else {
+        std::string why;
+        if (!ParseEnvelope(line, out, &why) && !out->addressed) continue;
+        if (out->topic != channel_->topic || out->partition != channel_->partition) continue;
+      }
+    }
     if (bare_topic_) {
       if (blank) {
         continue;  // an empty line is no message (its offset is still its line number)
@@ -308,13 +491,13 @@ bool DumpReader::Next(DumpMessage* out, std::string* skipped) {
       out->ts.reset();
       out->key_null = true;
       out->payload_null = false;
-      out->payload.swap(line_);
+      out->payload.assign(line);
       out->line = line_no_;
       return true;
     }
     if (blank) continue;
     std::string why;
-    if (ParseEnvelope(line_, out, &why)) {
+    if (ParseEnvelope(line, out, &why)) {
       out->line = line_no_;
       return true;
     }
@@ -323,7 +506,7 @@ bool DumpReader::Next(DumpMessage* out, std::string* skipped) {
       // cut short: the message goes to the dead letters under its address.
       out->line = line_no_;
       out->envelope_error = why;
-      out->payload.swap(line_);
+      out->payload.assign(line);
       return true;
     }
     *skipped = path_ + ":" + std::to_string(line_no_) + ": " + why;

@@ -2,12 +2,15 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <iomanip>
+#include <map>
 #include <memory>
 
 #include "processor/decode/decoder.h"
 #include "processor/decode/message.h"
+#include "processor/kafka/merger.h"
 #include "processor/output/render.h"
 #include "processor/replay/dump_reader.h"
 
@@ -41,14 +44,28 @@ class OutFile {
   FILE* f_ = nullptr;
 };
 
-// One dump being read, with its next decoded message ready.
-struct Source {
+// One input partition of the capture, read in its own order across the dumps that hold it,
+// with its next decoded message ready.
+struct Channel {
+  std::string topic;
+  int32_t partition = 0;
+  int order = -1;  // its input's index in the rules (-1: no input)
+  struct Segment {
+    DumpChannel where;
+    std::string path;
+    std::optional<std::string> bare_topic;
+    std::shared_ptr<const DumpBytes> bytes;
+  };
+  std::vector<Segment> segments;  // where it lies, in order of first offset
+  size_t next_segment = 0;
   std::unique_ptr<DumpReader> reader;
   std::vector<std::unique_ptr<Decoder>> decoders;  // per rules input
   DumpMessage msg;
   RecordBatch batch;
   std::vector<DeadLetter> dead;
-  int64_t sort_ts = 0;
+  int64_t ingest_ts = 0;        // the ready message's Kafka timestamp (else its event time)
+  int64_t event_ts = 0;         // the ready message's event time (DecodeMessage)
+  int64_t last_ts = INT64_MIN;  // the latest event time ingested
   bool ready = false;
   bool done = false;
 };
@@ -139,15 +156,6 @@ class ReplaySink : public dedup::Sink {
   int64_t page_offset_ = 0, ticket_offset_ = 0;
 };
 
-// Decodes the source's current message into its batch / dead letters.
-void DecodeCurrent(Source& src, const rules::CompiledRules& rules, const ReplayOptions& opt,
-                   int64_t fallback_ts) {
-  const DumpMessage& m = src.msg;
-  RawMessage raw{m.topic, m.partition, m.offset, m.ts, m.payload, m.payload_null, m.envelope_error};
-  src.sort_ts = DecodeMessage(rules, src.decoders, raw, opt.max_message_bytes, fallback_ts,
-                              src.batch, src.dead);
-}
-
 }  // namespace
 
 Result<ReplaySummary> RunReplay(std::shared_ptr<const rules::CompiledRules> rules_ptr,
@@ -161,70 +169,126 @@ Result<ReplaySummary> RunReplay(std::shared_ptr<const rules::CompiledRules> rule
     return MakeError(ErrorCode::kIo, error);
   }
 
-  std::vector<Source> sources(opt.dumps.size());
-  uint64_t total_bytes = 0;
-  for (size_t i = 0; i < opt.dumps.size(); ++i) {
-    Source& s = sources[i];
-    s.reader = std::make_unique<DumpReader>(opt.dumps[i].path, opt.dumps[i].topic);
-    if (!s.reader->Open(&error)) return MakeError(ErrorCode::kIo, error);
-    total_bytes += s.reader->size();
-    s.decoders = MakeDecoders(rules, &error);
-    if (s.decoders.empty() && !rules.inputs.empty()) {
-      return MakeError(ErrorCode::kInvalidArgument, error);
+  // Where each channel lies: one scan of every dump (unreadable lines are reported here).
+  std::map<std::pair<std::string, int32_t>, Channel> by_address;
+  uint64_t total_messages = 0;
+  auto skipped_line = [&](const std::string& where) {
+    summary.skipped_lines++;
+    log << "noisegate: skipped unreadable line " << where << "\n";
+  };
+  for (const DumpSpec& d : opt.dumps) {
+    std::vector<DumpChannel> found;
+    std::shared_ptr<const DumpBytes> bytes;
+    if (!ScanDump(d.path, d.topic, &found, &error, skipped_line, &bytes)) {
+      return MakeError(ErrorCode::kIo, error);
+    }
+    for (DumpChannel& f : found) {
+      Channel& c = by_address[{f.topic, f.partition}];
+      c.topic = f.topic;
+      c.partition = f.partition;
+      total_messages += f.messages;
+      c.segments.push_back(Channel::Segment{std::move(f), d.path, d.topic, bytes});
     }
   }
+  std::vector<Channel> channels;
+  channels.reserve(by_address.size());
+  InputMerger merger;
+  for (auto& [address, c] : by_address) {
+    // A channel split over several dumps is read in offset order (equal first offsets keep
+    // the order the dumps were given in).
+    std::stable_sort(c.segments.begin(), c.segments.end(),
+                     [](const Channel::Segment& a, const Channel::Segment& b) {
+                       return a.where.first_offset < b.where.first_offset;
+                     });
+    c.order = rules.FindInput(c.topic);
+    c.decoders = MakeDecoders(rules, &error);
+    if (c.decoders.empty() && !rules.inputs.empty()) {
+      return MakeError(ErrorCode::kInvalidArgument, error);
+    }
+    if (c.order >= 0) merger.AddChannel({c.topic, c.partition});
+    channels.push_back(std::move(c));
+  }
+  by_address.clear();
 
   dedup::Engine engine(rules_ptr, &sink);
-  int64_t last_ts = 0;
   std::string skipped;
-  auto fill = [&](Source& s) {
-    s.ready = false;
-    while (!s.done) {
-      if (!s.reader->Next(&s.msg, &skipped)) {
-        s.done = true;
-        return;
+  // Reads the channel's next message and decodes it, and marks the channel's progress.
+  auto fill = [&](Channel& c) -> Status {
+    c.ready = false;
+    while (!c.done) {
+      if (c.reader == nullptr) {
+        if (c.next_segment == c.segments.size()) {
+          c.done = true;
+          break;
+        }
+        const Channel::Segment& seg = c.segments[c.next_segment++];
+        c.reader = std::make_unique<DumpReader>(seg.path, seg.bare_topic, seg.bytes);
+        if (!c.reader->Open(seg.where, &error)) return MakeError(ErrorCode::kIo, error);
       }
-      if (!skipped.empty()) {
-        summary.skipped_lines++;
-        log << "noisegate: skipped unreadable line " << skipped << "\n";
+      if (!c.reader->Next(&c.msg, &skipped)) {
+        c.reader.reset();
         continue;
       }
+      if (!skipped.empty()) continue;  // (ScanDump reported it)
       summary.messages++;
-      DecodeCurrent(s, rules, opt, last_ts);
-      s.ready = true;
-      return;
+      const DumpMessage& m = c.msg;
+      RawMessage raw{m.topic,   m.partition,    m.offset,        m.ts,
+                     m.payload, m.payload_null, m.envelope_error};
+      const int64_t fallback = c.last_ts == INT64_MIN ? m.ts.value_or(0) : c.last_ts;
+      c.event_ts =
+          DecodeMessage(rules, c.decoders, raw, opt.max_message_bytes, fallback, c.batch, c.dead);
+      c.ingest_ts = m.ts.value_or(c.event_ts);
+      c.ready = true;
+      break;
     }
+    // The channel's progress mark, as live writes it after ingesting (the latest event time
+    // it ingested), moved up to just before its next message when that is later: a channel
+    // is read in order, so nothing of it before then is still to come (a record late within
+    // its own channel is late in live too). Read to its end, it is idle.
+    if (c.order >= 0) {
+      int64_t mark = c.last_ts;
+      if (c.ready && c.event_ts > INT64_MIN) mark = std::max(mark, c.event_ts - 1);
+      merger.Mark({c.topic, c.partition}, mark, c.done);
+    }
+    return Status();
   };
-  for (Source& s : sources) fill(s);
+  for (Channel& c : channels) {
+    if (Status st = fill(c); !st) return st.error();
+  }
+  auto process = [&](const Record& r) {
+    engine.Process(r);
+    summary.records++;
+  };
 
-  const bool progress = opt.progress && isatty(STDERR_FILENO) && total_bytes > 0;
+  const bool progress = opt.progress && isatty(STDERR_FILENO) && total_messages > 0;
   uint64_t next_progress = 0;
   while (true) {
-    // The next message in event time; ties go to the earlier file, then file order.
-    Source* next = nullptr;
-    for (Source& s : sources) {
-      if (s.ready && (next == nullptr || s.sort_ts < next->sort_ts)) next = &s;
-    }
-    if (next == nullptr) break;
-    last_ts = std::max(last_ts, next->sort_ts);
-    // Records and dead letters of a message in index order, so explain follows input order.
-    size_t r = 0, d = 0;
-    while (r < next->batch.size() || d < next->dead.size()) {
-      bool take_dead = d < next->dead.size() &&
-                       (r >= next->batch.size() || next->dead[d].index < next->batch[r].addr.index);
-      if (take_dead) {
-        const DeadLetter& dl = next->dead[d++];
-        sink.DeadLetterOut(next->msg, dl.index, dl.reason, dl.detail, next->sort_ts);
-      } else {
-        engine.Process(next->batch[r++]);
-        summary.records++;
+    // The next message to ingest, as live picks it (channels are in address order, so
+    // topics that are no input break their ties by name).
+    Channel* next = nullptr;
+    for (Channel& c : channels) {
+      if (c.ready &&
+          (next == nullptr || IngestsBefore(c.ingest_ts, c.order, c.partition, next->ingest_ts,
+                                            next->order, next->partition))) {
+        next = &c;
       }
     }
-    fill(*next);
+    if (next == nullptr) break;
+    // Dead letters go out when their message is ingested (as live's ingest stage writes
+    // them); records wait in the merger for event-time order.
+    for (const DeadLetter& dl : next->dead) {
+      sink.DeadLetterOut(next->msg, dl.index, dl.reason, dl.detail, next->event_ts);
+    }
+    for (size_t i = 0; i < next->batch.size(); ++i) {
+      std::swap(merger.Next(), next->batch[i]);  // (both keep their records' buffers)
+      merger.Push(next->order, next->order >= 0);
+    }
+    next->last_ts = std::max(next->last_ts, next->event_ts);
+    if (Status st = fill(*next); !st) return st.error();
+    merger.Release(process);
     if (progress && summary.messages >= next_progress) {
-      uint64_t done = 0;
-      for (const Source& s : sources) done += s.reader->bytes_read();
-      int pct = static_cast<int>(100.0 * static_cast<double>(done) / total_bytes);
+      int pct = static_cast<int>(100.0 * static_cast<double>(summary.messages) /
+                                 static_cast<double>(total_messages));
       std::fprintf(stderr, "\r[%-40s] %3d%%  %llu records",
                    std::string(pct * 40 / 100, '#').c_str(), pct,
                    static_cast<unsigned long long>(summary.records));
@@ -232,6 +296,14 @@ Result<ReplaySummary> RunReplay(std::shared_ptr<const rules::CompiledRules> rule
     }
   }
   if (progress) std::fprintf(stderr, "\r%70s\r", "");
+  merger.Release(process);  // (every channel is idle now)
+  // What is due at the last record's time, then what is due up to --until.
+  engine.FireDue();
+  if (opt.until_ms) {
+    engine.AdvanceWatermark(EventTime{*opt.until_ms});
+  } else if (opt.until_after_ms && engine.watermark() > kMinTime) {
+    engine.AdvanceWatermark(engine.watermark() + std::chrono::milliseconds(*opt.until_after_ms));
+  }
   engine.Finish();
   summary.incidents_opened = engine.stats().incidents_opened;
   summary.open_incidents_at_end = engine.stats().open_incidents;

@@ -1,6 +1,14 @@
-// Replay: the offline driver of the engine. Reads captured dumps, merges them in event-time
-// order across files, decodes each message with its input's decoder, feeds the engine, and
-// writes pages, tickets, dead letters and the explain log as files (interfaces.md).
+// Replay: the offline driver of the engine. Reads captured dumps, decodes each message with
+// its input's decoder, puts the records in event-time order the way live does, feeds the
+// engine, and writes pages, tickets, dead letters and the explain log as files
+// (interfaces.md).
+//
+// The order does not depend on how the capture was written: each input partition (a
+// "channel") is read in its own file order, wherever its lines are (one file in time order,
+// a kcat backlog written partition after partition, one file per partition, or a channel
+// split over several files, taken in order of their first offset); channels are ingested by
+// Kafka timestamp as live ingests them (IngestsBefore) and their records merged by event time
+// in live's InputMerger.
 #pragma once
 
 #include <cstdint>
@@ -32,6 +40,11 @@ struct ReplayOptions {
   // Keep each trigger's member fingerprints in the summary (for --diff). Off, the summary's
   // memory grows only by a few dozen bytes per notification over a long replay.
   bool keep_members = false;
+  // Event time runs on to here after the last record, firing what is due by then (--until):
+  // an absolute time, or `until_after` past the last record's time. Either way, what is due
+  // at the last record's time is sent.
+  std::optional<int64_t> until_ms;
+  std::optional<int64_t> until_after_ms;
 };
 
 // A notification kept in memory (for the summary and --diff).

@@ -6,6 +6,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <sstream>
 
 #include "rules/loader.h"
@@ -34,14 +35,15 @@ class ReplayTest : public ::testing::Test {
     return ss.str();
   }
   static std::string Envelope(const std::string& topic, int64_t offset, int64_t ts,
-                              const std::string& payload_json_string) {
-    return R"({"topic":")" + topic + R"(","partition":0,"offset":)" + std::to_string(offset) +
-           R"(,"ts":)" + std::to_string(ts) + R"(,"key":null,"payload":)" + payload_json_string +
-           "}\n";
+                              const std::string& payload_json_string, int32_t partition = 0) {
+    return R"({"topic":")" + topic + R"(","partition":)" + std::to_string(partition) +
+           R"(,"offset":)" + std::to_string(offset) + R"(,"ts":)" + std::to_string(ts) +
+           R"(,"key":null,"payload":)" + payload_json_string + "}\n";
   }
   // Two alertmanager inputs; pages what `page_when` matches.
   static std::shared_ptr<const rules::CompiledRules> Rules(
-      const std::string& page_when = R"('severity="critical"')") {
+      const std::string& page_when = R"('severity="critical"')",
+      const std::string& close_after = "5m") {
     auto r = rules::LoadRulesString(R"(
 inputs:
   - {topic: a, format: alertmanager}
@@ -50,14 +52,32 @@ correlate:
   - name: all
     group_by: [alertname]
     group_wait: 0s
+    close_after: )" + close_after + R"(
 page: {when: [[)" + page_when + "]]}\n",
                                     "r.yaml");
     EXPECT_TRUE(r.rules);
     return r.rules;
   }
-  static std::string Alert(const std::string& name, const std::string& severity) {
-    return R"("{\"alerts\":[{\"status\":\"firing\",\"labels\":{\"alertname\":\")" + name +
-           R"(\",\"severity\":\")" + severity + R"(\"},\"startsAt\":\"2026-11-23T00:00:00Z\"}]}")";
+  static std::string Alert(const std::string& name, const std::string& severity,
+                           const std::string& status = "firing") {
+    return R"("{\"alerts\":[{\"status\":\")" + status + R"(\",\"labels\":{\"alertname\":\")" +
+           name + R"(\",\"severity\":\")" + severity +
+           R"(\"},\"startsAt\":\"2026-11-23T00:00:00Z\"}]}")";
+  }
+  // Replays `files` with every output on; returns the outputs, concatenated.
+  std::string Outputs(const std::vector<std::string>& files) {
+    ReplayOptions opt;
+    for (const std::string& f : files) opt.dumps.push_back({f, std::nullopt});
+    opt.pages_path = (dir_ / "pages.jsonl").string();
+    opt.tickets_path = (dir_ / "tickets.jsonl").string();
+    opt.dlq_path = (dir_ / "dlq.jsonl").string();
+    opt.explain_path = (dir_ / "explain.jsonl").string();
+    std::ostringstream log;
+    auto res = RunReplay(Rules(), opt, log);
+    EXPECT_TRUE(res) << res.error().detail;
+    return "pages:\n" + Read(opt.pages_path) + "tickets:\n" + Read(opt.tickets_path) + "dlq:\n" +
+           Read(opt.dlq_path) + "explain:\n" + Read(opt.explain_path) +
+           "late: " + std::to_string(res ? res->late : 0) + "\n";
   }
   fs::path dir_;
 };
@@ -81,6 +101,90 @@ TEST_F(ReplayTest, MergesFilesInEventTimeOrder) {
   EXPECT_LT(p2, p3);
   EXPECT_LT(p3, p4);
   EXPECT_EQ(res->records, 4u);
+}
+
+// A capture of two topics of three partitions each, as kcat writes it in four ways: in time
+// order, partition after partition (a backlog), one file per partition, and a partition split
+// over two files given in the wrong order. Replay reads each partition in its own order and
+// merges them as live does: the same pages, tickets, dead letters and explain lines.
+TEST_F(ReplayTest, ACaptureReplaysTheSameInWhateverOrderItWasWritten) {
+  struct Message {
+    std::string topic;
+    int32_t partition;
+    int64_t offset, ts;
+    std::string line;
+  };
+  std::vector<Message> messages;
+  std::map<std::pair<std::string, int32_t>, int64_t> next_offset;
+  const char* names[] = {"Disk", "Cpu", "Down", "Latency", "Errors"};
+  for (int i = 0; i < 120; ++i) {
+    std::string topic = i % 2 ? "a" : "b";
+    int32_t partition = (i / 2) % 3;
+    int64_t offset = next_offset[{topic, partition}]++;
+    int64_t ts = 1000 + 7000 * (i / 3);  // three messages share each time stamp
+    std::string name = names[(i * 7) % 5];
+    std::string payload = i % 17 == 5   ? "\"not json\""
+                          : i % 11 == 3 ? Alert(name, "warning", "resolved")
+                                        : Alert(name, i % 4 ? "warning" : "critical");
+    messages.push_back(
+        {topic, partition, offset, ts, Envelope(topic, offset, ts, payload, partition)});
+  }
+  std::string in_time, backlog;
+  std::map<std::pair<std::string, int32_t>, std::string> per_partition;
+  for (const Message& m : messages) {
+    in_time += m.line;
+    per_partition[{m.topic, m.partition}] += m.line;
+  }
+  std::vector<std::string> split_files;
+  for (const auto& [address, lines] : per_partition) {
+    backlog += lines;
+    split_files.push_back(
+        Write(address.first + "-" + std::to_string(address.second) + ".jsonl", lines));
+  }
+  // Partition b/1 in two files, the later half given first.
+  std::string first_half, second_half;
+  for (const Message& m : messages) {
+    if (m.topic != "b" || m.partition != 1) continue;
+    (m.offset < 6 ? first_half : second_half) += m.line;
+  }
+  std::string rest;
+  for (const auto& [address, lines] : per_partition) {
+    if (address != std::make_pair(std::string("b"), 1)) rest += lines;
+  }
+  const std::string expected = Outputs({Write("in_time.jsonl", in_time)});
+  EXPECT_NE(expected.find("\"event_action\":\"trigger\""), std::string::npos) << expected;
+  EXPECT_NE(expected.find("\"decision\":\"dead_letter\""), std::string::npos) << expected;
+  EXPECT_NE(expected.find("late: 0"), std::string::npos) << expected;
+  EXPECT_EQ(Outputs({Write("backlog.jsonl", backlog)}), expected);
+  EXPECT_EQ(Outputs(split_files), expected);
+  EXPECT_EQ(Outputs({Write("second.jsonl", second_half), Write("rest.jsonl", rest),
+                     Write("first.jsonl", first_half)}),
+            expected);
+}
+
+// A resolve due at the last record's time is sent; one due later only with --until, at the
+// time it was due.
+TEST_F(ReplayTest, WhatIsDueAtTheEndIsSentAndUntilRunsTimeOn) {
+  auto pages = [&](int64_t last_ts, std::optional<int64_t> until_after) {
+    std::string a =
+        Write("a.jsonl", Envelope("a", 0, 1000, Alert("Down", "critical")) +
+                             Envelope("a", 1, 2000, Alert("Down", "critical", "resolved")) +
+                             Envelope("a", 2, last_ts, Alert("Other", "warning")));
+    ReplayOptions opt;
+    opt.dumps = {{a, std::nullopt}};
+    opt.pages_path = (dir_ / "pages.jsonl").string();
+    opt.until_after_ms = until_after;
+    std::ostringstream log;
+    auto res = RunReplay(Rules(R"('severity="critical"')", "1m"), opt, log);
+    EXPECT_TRUE(res);
+    return Read(opt.pages_path);
+  };
+  const std::string resolve = "\"event_action\":\"resolve\"";
+  EXPECT_NE(pages(62'000, std::nullopt).find(resolve), std::string::npos);  // due at 62 s
+  EXPECT_EQ(pages(61'999, std::nullopt).find(resolve), std::string::npos);
+  EXPECT_EQ(pages(3'000, 58'999).find(resolve), std::string::npos);
+  std::string until = pages(3'000, 59'000);
+  EXPECT_NE(until.find(resolve), std::string::npos) << until;
 }
 
 TEST_F(ReplayTest, AnOversizedMessageGoesToTheDeadLettersAndTheReplayGoesOn) {
