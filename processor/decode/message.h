@@ -13,6 +13,10 @@
 
 namespace noisegate::processor {
 
+// The largest message decoded by default (replay's --max-message-bytes, live's
+// max_message_bytes, rule tests); larger ones are dead letters.
+inline constexpr size_t kDefaultMaxMessageBytes = 1 << 20;
+
 struct RawMessage {
   std::string_view topic;
   int32_t partition = 0;

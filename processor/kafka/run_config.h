@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "processor/decode/message.h"
 #include "rules/diagnostic.h"
 
 namespace noisegate::processor {
@@ -55,7 +56,7 @@ struct RunConfig {
   // (cleanup.policy compact, segment.ms 10 min, min.cleanable.dirty.ratio 0.1,
   // delete.retention.ms 1 h); cleanup.policy cannot be changed.
   std::map<std::string, std::string> changelog_config;
-  size_t max_message_bytes = 1 << 20;
+  size_t max_message_bytes = kDefaultMaxMessageBytes;
   std::string metrics_listen = "0.0.0.0:9464";  // empty = no metrics endpoint
 
   bool embedded() const;

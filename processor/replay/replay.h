@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "dedup/engine.h"
+#include "processor/decode/message.h"
 #include "rules/compiled_rules.h"
 
 namespace noisegate::processor {
@@ -34,7 +35,7 @@ struct ReplayOptions {
   std::string pages_path, tickets_path, dlq_path, explain_path;  // empty = not written
   bool envelope = false;  // wrap page/ticket lines in kcat -J envelopes
   bool progress = false;  // progress bar on stderr
-  size_t max_message_bytes = 1 << 20;
+  size_t max_message_bytes = kDefaultMaxMessageBytes;
   std::string pages_topic = "noisegate.pages";
   std::string tickets_topic = "noisegate.tickets";
   // Keep each trigger's member fingerprints in the summary (for --diff). Off, the summary's

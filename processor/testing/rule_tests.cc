@@ -32,6 +32,7 @@
 
 #include "dedup/engine.h"
 #include "processor/decode/decoder.h"
+#include "processor/decode/message.h"
 #include "processor/output/render.h"
 #include "rules/loader.h"
 #include "rules/yaml_reader.h"
@@ -422,9 +423,10 @@ RuleTestResult RunTests(const std::shared_ptr<const rules::CompiledRules>& compi
   for (TestSpec& t : tests) {
     Collector sink(*compiled);
     dedup::Engine engine(compiled, &sink);
-    std::vector<std::unique_ptr<Decoder>> decoders;
-    for (const auto& in : compiled->inputs)
-      decoders.push_back(MakeDecoder(in.format, DecoderConfig{}));
+    // The inputs' own decoders with their settings, through the decoding path replay and
+    // live take.
+    std::string decoder_error;
+    std::vector<std::unique_ptr<Decoder>> decoders = MakeDecoders(*compiled, &decoder_error);
     std::vector<std::string> problems;
     std::vector<std::string> input_incidents(t.inputs.size());
     // Inputs in event-time order (stable for equal times), as the drivers feed them.
@@ -442,20 +444,18 @@ RuleTestResult RunTests(const std::shared_ptr<const rules::CompiledRules>& compi
       InputSpec& in = t.inputs[ik.first];
       bool last_of_entry = ik.second == in.repeat - 1;
       if (in.topic) {
-        int input = compiled->FindInput(*in.topic);
-        if (input < 0) {
+        if (compiled->FindInput(*in.topic) < 0) {
           problems.push_back("input line " + std::to_string(in.line) + ": no input reads topic " +
                              *in.topic);
           continue;
         }
-        MessageMeta meta;
-        meta.topic = *in.topic;
-        meta.offset = offset++;
-        meta.kafka_ts = kTestEpoch + at;
-        meta.input = input;
-        batch.Reset();
-        dead.clear();
-        decoders[input]->Decode(in.payload, meta, batch, dead);
+        RawMessage raw;
+        raw.topic = *in.topic;
+        raw.offset = offset++;
+        raw.ts = kTestEpoch + at;
+        raw.payload = in.payload;
+        DecodeMessage(*compiled, decoders, raw, kDefaultMaxMessageBytes, kTestEpoch + at, batch,
+                      dead);
         sink.last_decision = dead.empty() ? "" : "dead_letter";
         sink.last_rule.clear();
         sink.last_incident.clear();

@@ -36,6 +36,17 @@ TEST(RuleTestsTest, WrongExpectationsFailAndSayWhatDiffered) {
   EXPECT_THAT(s, HasSubstr("PASS right expectations"));
 }
 
+// A raw payload goes through its input's decoder with the input's settings: a json_log
+// input's `fields:` find the service and message, its `labels:` add the label a drop matches.
+TEST(RuleTestsTest, ARawPayloadIsDecodedWithItsInputsSettings) {
+  std::ostringstream out;
+  RuleTestResult r =
+      RunRuleTests(NG_SOURCE_DIR "/tests/processor/testdata/json_log_fields_test.yaml", out);
+  EXPECT_FALSE(r.file_error) << out.str();
+  EXPECT_EQ(r.failed, 0) << out.str();
+  EXPECT_EQ(r.passed, 1) << out.str();
+}
+
 TEST(RuleTestsTest, AMalformedTestFileIsAnErrorWithItsPosition) {
   std::ostringstream out;
   RuleTestResult r =
