@@ -82,9 +82,10 @@ struct ReplaySummary {
 Result<ReplaySummary> RunReplay(std::shared_ptr<const rules::CompiledRules> rules,
                                 const ReplayOptions& options, std::ostream& log);
 
-// Compares what paged under two rule versions over the same input: incidents are matched
-// by shared member fingerprints (their dedup_keys differ when the rules do). Prints pages
-// that happen under only one version; returns true when there is any difference.
+// Compares what two rule versions notified over the same input: incidents are matched by
+// shared member fingerprints (their dedup_keys differ when the rules do). Prints, per matched
+// incident, a changed route, first trigger or first page time and members, and the incidents
+// notified under one version only; returns true when there is any difference.
 bool PrintDiff(const std::string& name_a, const ReplaySummary& a, const std::string& name_b,
                const ReplaySummary& b, std::ostream& out);
 

@@ -43,7 +43,7 @@ class ReplayTest : public ::testing::Test {
   // Two alertmanager inputs; pages what `page_when` matches.
   static std::shared_ptr<const rules::CompiledRules> Rules(
       const std::string& page_when = R"('severity="critical"')",
-      const std::string& close_after = "5m") {
+      const std::string& close_after = "5m", const std::string& group_wait = "0s") {
     auto r = rules::LoadRulesString(R"(
 inputs:
   - {topic: a, format: alertmanager}
@@ -51,7 +51,7 @@ inputs:
 correlate:
   - name: all
     group_by: [alertname]
-    group_wait: 0s
+    group_wait: )" + group_wait + R"(
     close_after: )" + close_after + R"(
 page: {when: [[)" + page_when + "]]}\n",
                                     "r.yaml");
@@ -225,24 +225,55 @@ TEST_F(ReplayTest, EnvelopeOptionWrapsPagesKeyedByDedupKey) {
   EXPECT_NE(pages.find(R"("payload":"{\"event_action\":\"trigger\")"), std::string::npos);
 }
 
-TEST_F(ReplayTest, DiffShowsPagesThatOnlyOneRuleVersionSends) {
+TEST_F(ReplayTest, DiffShowsWhatChangedPerIncident) {
   std::string a = Write("a.jsonl", Envelope("a", 0, 1000, Alert("Down", "critical")) +
                                        Envelope("a", 1, 2000, Alert("Slow", "warning")));
   ReplayOptions opt;
   opt.dumps = {{a, std::nullopt}};
   opt.keep_members = true;  // as `replay --diff` sets it
-  std::ostringstream log, out;
-  auto base = RunReplay(Rules(), opt, log);
-  auto pages_warnings = RunReplay(Rules(), opt, log);
-  ASSERT_TRUE(base && pages_warnings);
-  EXPECT_FALSE(PrintDiff("x", *base, "y", *pages_warnings, out)) << out.str();
-  auto more = RunReplay(Rules(R"('severity=~"critical|warning"')"), opt, log);
-  ASSERT_TRUE(more);
-  std::ostringstream diff;
-  EXPECT_TRUE(PrintDiff("old.yaml", *base, "new.yaml", *more, diff));
-  EXPECT_NE(diff.str().find("pages only under B"), std::string::npos) << diff.str();
-  EXPECT_NE(diff.str().find("alertname=Slow"), std::string::npos) << diff.str();
-  EXPECT_EQ(diff.str().find("pages only under A"), std::string::npos) << diff.str();
+  std::ostringstream log;
+  auto run = [&](const std::shared_ptr<const rules::CompiledRules>& rules) {
+    auto res = RunReplay(rules, opt, log);
+    EXPECT_TRUE(res);
+    return *res;
+  };
+  ReplaySummary base = run(Rules());
+  {
+    std::ostringstream diff;
+    EXPECT_FALSE(PrintDiff("x", base, "y", run(Rules()), diff)) << diff.str();
+    EXPECT_NE(diff.str().find("changed 0"), std::string::npos) << diff.str();
+  }
+  {  // the warning now pages: the same incident, routed to a page instead of a ticket
+    std::ostringstream diff;
+    EXPECT_TRUE(PrintDiff("old.yaml", base, "new.yaml",
+                          run(Rules(R"('severity=~"critical|warning"')")), diff));
+    EXPECT_NE(diff.str().find("route ticket -> page"), std::string::npos) << diff.str();
+    EXPECT_NE(diff.str().find("alertname=Slow"), std::string::npos) << diff.str();
+    EXPECT_EQ(diff.str().find("only under"), std::string::npos) << diff.str();
+  }
+  {  // group_wait 90s: both incidents page and ticket 90 s later
+    std::ostringstream diff;
+    EXPECT_TRUE(PrintDiff("old.yaml", base, "new.yaml",
+                          run(Rules(R"('severity="critical"')", "5m", "90s")), diff));
+    EXPECT_NE(diff.str().find("(+1m30s)"), std::string::npos) << diff.str();
+    EXPECT_NE(diff.str().find("changed 2"), std::string::npos) << diff.str();
+  }
+  {  // nothing pages any more, nothing tickets either: both incidents are only under A
+    std::ostringstream diff;
+    auto none = rules::LoadRulesString(R"(
+inputs:
+  - {topic: a, format: alertmanager}
+drop:
+  - matchers: ['alertname=~".+"']
+correlate:
+  - {name: all, group_by: [alertname]}
+)",
+                                       "none.yaml");
+    ASSERT_TRUE(none.rules);
+    EXPECT_TRUE(PrintDiff("old.yaml", base, "none.yaml", run(none.rules), diff));
+    EXPECT_NE(diff.str().find("pages only under A"), std::string::npos) << diff.str();
+    EXPECT_NE(diff.str().find("tickets only under A"), std::string::npos) << diff.str();
+  }
 }
 
 TEST_F(ReplayTest, AMissingDumpIsAnError) {
