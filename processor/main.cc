@@ -75,6 +75,9 @@ int main(int argc, char** argv) {
   replay->add_option("--dlq", ro.dlq_path, "write dead letters to FILE");
   replay->add_option("--explain", ro.explain_path, "write one decision per input record to FILE");
   replay->add_flag("--envelope", ro.envelope, "wrap page/ticket lines in kcat -J envelopes");
+  replay->add_option("--report", ro.report_path,
+                     "write a self-contained HTML report to FILE: timeline, one card per "
+                     "incident with why it paged or not, search by label or fingerprint");
   replay->add_option("--topic", topic_dumps,
                      "TOPIC=FILE: a dump of bare message values of TOPIC (repeatable)");
   replay

@@ -13,6 +13,7 @@
 #include "processor/kafka/merger.h"
 #include "processor/output/render.h"
 #include "processor/replay/dump_reader.h"
+#include "processor/replay/report.h"
 
 namespace noisegate::processor {
 namespace {
@@ -76,8 +77,10 @@ class ReplaySink : public dedup::Sink {
       : rules_(rules), opt_(opt), s_(s) {}
 
   OutFile pages, tickets, dlq, explain;
+  ReportBuilder* report = nullptr;
 
   void OnDecision(const dedup::DecisionEvent& e) override {
+    if (report != nullptr) report->OnDecision(e);
     s_->decisions[static_cast<int>(e.decision)]++;
     if (!e.rule.empty()) {
       auto it = s_->rule_hits.find(e.rule);
@@ -96,6 +99,7 @@ class ReplaySink : public dedup::Sink {
   }
 
   void OnNotification(const dedup::Notification& n) override {
+    if (report != nullptr) report->OnNotification(n);
     line_.clear();
     RenderNotification(n, rules_, &line_);
     bool page = n.route == rules::Action::kPage;
@@ -135,6 +139,7 @@ class ReplaySink : public dedup::Sink {
                      std::string_view detail, int64_t ts) {
     s_->dead_letters++;
     s_->decisions[static_cast<int>(dedup::Decision::kDeadLetter)]++;
+    if (report != nullptr) report->OnDeadLetter(ts);
     s_->dead_letter_reasons[std::string(reason)]++;
     if (dlq.enabled()) {
       line_.clear();
@@ -167,6 +172,11 @@ Result<ReplaySummary> RunReplay(std::shared_ptr<const rules::CompiledRules> rule
   if (!sink.pages.Open(opt.pages_path, &error) || !sink.tickets.Open(opt.tickets_path, &error) ||
       !sink.dlq.Open(opt.dlq_path, &error) || !sink.explain.Open(opt.explain_path, &error)) {
     return MakeError(ErrorCode::kIo, error);
+  }
+  std::unique_ptr<ReportBuilder> report;
+  if (!opt.report_path.empty()) {
+    report = std::make_unique<ReportBuilder>(rules);
+    sink.report = report.get();
   }
 
   // Where each channel lies: one scan of every dump (unreadable lines are reported here).
@@ -311,6 +321,9 @@ Result<ReplaySummary> RunReplay(std::shared_ptr<const rules::CompiledRules> rule
   summary.fingerprints_expired = engine.stats().fingerprints_expired;
   // Dead letters are counted as records too: each is one input record with one decision.
   summary.records += summary.dead_letters;
+  if (report != nullptr && !report->Write(opt.report_path, summary, &error)) {
+    return MakeError(ErrorCode::kIo, error);
+  }
   return summary;
 }
 

@@ -276,6 +276,22 @@ correlate:
   }
 }
 
+// The report holds what the input says, escaped: a label value cannot become markup.
+TEST_F(ReplayTest, TheReportEscapesWhatTheInputSays) {
+  std::string a =
+      Write("a.jsonl", Envelope("a", 0, 1000, Alert("<img src=x onerror=alert(1)>", "critical")));
+  ReplayOptions opt;
+  opt.dumps = {{a, std::nullopt}};
+  opt.report_path = (dir_ / "report.html").string();
+  std::ostringstream log;
+  auto res = RunReplay(Rules(), opt, log);
+  ASSERT_TRUE(res) << res.error().detail;
+  std::string html = Read(opt.report_path);
+  EXPECT_NE(html.find("&lt;img src=x onerror=alert(1)&gt;"), std::string::npos);
+  EXPECT_EQ(html.find("<img"), std::string::npos);
+  EXPECT_NE(html.find("Paged: "), std::string::npos);
+}
+
 TEST_F(ReplayTest, AMissingDumpIsAnError) {
   ReplayOptions opt;
   opt.dumps = {{(dir_ / "nope.jsonl").string(), std::nullopt}};
