@@ -249,7 +249,7 @@ int main(int argc, char** argv) {
       auto other = LoadOrReport(diff_rules);
       if (!other) return kExitInvalid;
       ReplayOptions ro2 = ro;
-      ro2.pages_path = ro2.tickets_path = ro2.dlq_path = ro2.explain_path = "";
+      ro2.pages_path = ro2.tickets_path = ro2.dlq_path = ro2.explain_path = ro2.report_path = "";
       ro2.progress = false;
       auto result2 = noisegate::processor::RunReplay(other, ro2, std::cerr);
       if (!result2) {

@@ -214,6 +214,7 @@ RunExit Live::Loop() {
       }
       Dispatch(std::move(m));
     }
+    if (fatal_) break;  // (a rebalance callback's commit can end the process)
     now_ = Clock::now();
     for (auto& [id, p] : correlate_) {
       if (p.backlog) Release(p);

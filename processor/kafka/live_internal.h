@@ -17,6 +17,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <set>
 #include <string>
@@ -102,11 +103,12 @@ class ProducerCallbacks : public RdKafka::DeliveryReportCb, public RdKafka::Even
   explicit ProducerCallbacks(Live* live) : live_(live) {}
   void dr_cb(RdKafka::Message& message) override;
   void event_cb(RdKafka::Event& event) override;
-  void Abandon() { abandoned_.store(true, std::memory_order_release); }
+  void Abandon();
 
  private:
   Live* live_;
-  std::atomic<bool> abandoned_{false};
+  std::mutex mu_;  // held while forwarding: Abandon() waits out a callback under way
+  bool abandoned_ = false;
 };
 
 // Where one correlate partition's engine sends its outputs: the live topics.

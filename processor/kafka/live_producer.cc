@@ -37,11 +37,18 @@ Graveyard& Abandoned() {
 }  // namespace
 
 void ProducerCallbacks::dr_cb(RdKafka::Message& message) {
-  if (!abandoned_.load(std::memory_order_acquire)) live_->dr_cb(message);
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!abandoned_) live_->dr_cb(message);
 }
 
 void ProducerCallbacks::event_cb(RdKafka::Event& event) {
-  if (!abandoned_.load(std::memory_order_acquire)) live_->event_cb(event);
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!abandoned_) live_->event_cb(event);
+}
+
+void ProducerCallbacks::Abandon() {
+  std::lock_guard<std::mutex> lock(mu_);  // waits out a callback under way
+  abandoned_ = true;
 }
 
 bool Live::CreateProducer() {
@@ -84,7 +91,6 @@ bool Live::InitTransactions() {
 }
 
 bool Live::ReplaceProducer() {
-  m_.producers_replaced.Increment();
   if (++producers_replaced_ > kMaxProducerReplacements) {
     log_ << "noisegate: level=error event=producer_replacements_exhausted replaced="
          << producers_replaced_ - 1
@@ -95,6 +101,7 @@ bool Live::ReplaceProducer() {
   // a second call into a coordinator that is still away would block the same way.
   coordinator_suspect_ = true;
   if (!CreateProducer() || !InitTransactions()) return false;
+  m_.producers_replaced.Increment();
   log_ << "noisegate: level=warn event=producer_replaced replaced=" << producers_replaced_ << "\n";
   return true;
 }
@@ -141,7 +148,7 @@ Live::CallOutcome Live::TxnCall(const char* what,
            << " waited_ms=" << waited_ms << " note=\"blocked past its own timeout\"\n";
     }
     if (waited >= cfg_.transaction_call_wait ||
-        (stop_ && waited >= milliseconds(kRequestTimeoutMs))) {
+        (stop_ && waited >= milliseconds(kRequestTimeoutMs + 5000))) {
       shared->abandoned = true;
       lock.unlock();
       worker.detach();

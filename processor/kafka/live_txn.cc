@@ -196,8 +196,9 @@ bool Live::Commit(bool rewind) {
         RdKafka::ErrorCode asked = AskGroupCoordinator(*send->offsets.front());
         if (asked != RdKafka::ERR_NO_ERROR) {
           gave_up = "the group coordinator does not answer: " + RdKafka::err2str(asked);
-          if (StillRetrying("group_coordinator", gave_up, attempt)) continue;
-          break;
+          if (!StillRetrying("group_coordinator", gave_up, attempt)) break;
+          std::this_thread::sleep_for(milliseconds(100));  // (it may fail at once)
+          continue;
         }
         gave_up.clear();
         coordinator_suspect_ = false;
@@ -231,9 +232,12 @@ bool Live::Commit(bool rewind) {
   bool failed = error != nullptr || produce_failed || stuck || !gave_up.empty();
   m_.transactions.Add({{"result", failed ? "aborted" : "committed"}}).Increment();
   if (stuck) {
-    // The new producer's transactions start by aborting the old one's on the broker.
     health_.SetReady(false, "replacing a stuck producer");
     m_.ready.Set(0);
+    // Stopping: nothing is lost (the next owner fences the abandoned producer and resumes
+    // from the committed offsets), so the stop stays clean.
+    if (stop_) return false;
+    // The new producer's transactions start by aborting the old one's on the broker.
     if (!ReplaceProducer()) {
       fatal_ = true;
       return false;
@@ -257,6 +261,7 @@ bool Live::Commit(bool rewind) {
     for (int attempt = 0;; ++attempt) {
       auto call = [](RdKafka::Producer* p) { return p->abort_transaction(kRequestTimeoutMs); };
       if (TxnCall("abort", call, &abort_error) == CallOutcome::kStuck) {
+        if (stop_) return false;  // a clean stop, as below
         if (!ReplaceProducer()) {
           fatal_ = true;
           return false;

@@ -120,6 +120,18 @@ bool PrintDiff(const std::string& name_a, const ReplaySummary& a, const std::str
     out << "  changed: " << x.id << " -> " << y.id << " " << x.summary << "\n";
     for (const std::string& w : what) out << "      " << w << "\n";
   }
+  // B incidents that share members with A but are no A incident's closest match: A's
+  // incident split (or B took some of its members).
+  std::set<int> matched(a_to_b.begin(), a_to_b.end());
+  for (size_t j = 0; j < nb.size(); ++j) {
+    if (b_to_a[j] < 0 || matched.count(static_cast<int>(j))) continue;
+    const Notified& y = nb[j];
+    const Notified& x = na[static_cast<size_t>(b_to_a[j])];
+    ++changed;
+    out << "  split: " << x.id << " -> also " << y.id << " (" << Route(y) << " at "
+        << FormatRfc3339(EventTime{y.paged ? y.first_page_at : y.first_at}) << ", " << Shared(y, x)
+        << " of its members were in A's) " << y.summary << "\n";
+  }
   for (size_t j = 0; j < nb.size(); ++j) {
     if (b_to_a[j] >= 0) continue;
     const Notified& y = nb[j];

@@ -219,6 +219,8 @@ class Scanner {
 
 bool ParseEnvelope(std::string_view line, DumpMessage* out, std::string* error) {
   Scanner sc(line);
+  out->addressed = false;
+  out->envelope_error.clear();
   if (!sc.Eat('{')) {
     *error = "not a JSON object";
     return false;

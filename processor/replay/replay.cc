@@ -65,7 +65,8 @@ struct Channel {
   RecordBatch batch;
   std::vector<DeadLetter> dead;
   int64_t ingest_ts = 0;        // the ready message's Kafka timestamp (else its event time)
-  int64_t event_ts = 0;         // the ready message's event time (DecodeMessage)
+  int64_t event_ts = 0;         // the ready message's time for ordering (DecodeMessage)
+  int64_t first_record_ms = 0;  // the earliest event time of its records (INT64_MAX: none)
   int64_t last_ts = INT64_MIN;  // the latest event time ingested
   bool ready = false;
   bool done = false;
@@ -222,6 +223,7 @@ Result<ReplaySummary> RunReplay(std::shared_ptr<const rules::CompiledRules> rule
 
   dedup::Engine engine(rules_ptr, &sink);
   std::string skipped;
+  int64_t latest_ingested = 0;  // the latest message time ingested, of any channel
   // Reads the channel's next message and decodes it, and marks the channel's progress.
   auto fill = [&](Channel& c) -> Status {
     c.ready = false;
@@ -239,25 +241,40 @@ Result<ReplaySummary> RunReplay(std::shared_ptr<const rules::CompiledRules> rule
         c.reader.reset();
         continue;
       }
-      if (!skipped.empty()) continue;  // (ScanDump reported it)
+      if (!skipped.empty()) {
+        // A line of this channel's address whose envelope is broken past it (ScanDump counts
+        // it by its address and leaves the report to the reader).
+        skipped_line(skipped);
+        continue;
+      }
       summary.messages++;
       const DumpMessage& m = c.msg;
       RawMessage raw{m.topic,   m.partition,    m.offset,        m.ts,
                      m.payload, m.payload_null, m.envelope_error};
-      const int64_t fallback = c.last_ts == INT64_MIN ? m.ts.value_or(0) : c.last_ts;
+      // (Used only for a message without a Kafka timestamp whose records have no time.)
+      const int64_t fallback = c.last_ts != INT64_MIN ? c.last_ts : latest_ingested;
       c.event_ts =
           DecodeMessage(rules, c.decoders, raw, opt.max_message_bytes, fallback, c.batch, c.dead);
       c.ingest_ts = m.ts.value_or(c.event_ts);
+      c.first_record_ms = INT64_MAX;
+      for (size_t i = 0; i < c.batch.size(); ++i) {
+        c.first_record_ms = std::min(c.first_record_ms, c.batch[i].time.ms);
+      }
       c.ready = true;
       break;
     }
-    // The channel's progress mark, as live writes it after ingesting (the latest event time
-    // it ingested), moved up to just before its next message when that is later: a channel
-    // is read in order, so nothing of it before then is still to come (a record late within
-    // its own channel is late in live too). Read to its end, it is idle.
+    // The channel's progress mark, as live writes it after ingesting (the time of the
+    // latest message it ingested), moved up to just before the earliest record of its next
+    // message when that is later: a channel is read in order, so nothing of it before then
+    // is still to come (a record late within its own channel is late in live too). (The
+    // records' times, not the message's: today's decoders give a record its message's Kafka
+    // timestamp when it has one, but the merge must not depend on that.) Read to its end,
+    // it is idle.
     if (c.order >= 0) {
       int64_t mark = c.last_ts;
-      if (c.ready && c.event_ts > INT64_MIN) mark = std::max(mark, c.event_ts - 1);
+      if (c.ready && c.first_record_ms != INT64_MAX) {
+        mark = std::max(mark, c.first_record_ms - 1);
+      }
       merger.Mark({c.topic, c.partition}, mark, c.done);
     }
     return Status();
@@ -294,11 +311,12 @@ Result<ReplaySummary> RunReplay(std::shared_ptr<const rules::CompiledRules> rule
       merger.Push(next->order, next->order >= 0);
     }
     next->last_ts = std::max(next->last_ts, next->event_ts);
+    latest_ingested = std::max(latest_ingested, next->event_ts);
     if (Status st = fill(*next); !st) return st.error();
     merger.Release(process);
     if (progress && summary.messages >= next_progress) {
-      int pct = static_cast<int>(100.0 * static_cast<double>(summary.messages) /
-                                 static_cast<double>(total_messages));
+      int pct = std::min(100, static_cast<int>(100.0 * static_cast<double>(summary.messages) /
+                                               static_cast<double>(total_messages)));
       std::fprintf(stderr, "\r[%-40s] %3d%%  %llu records",
                    std::string(pct * 40 / 100, '#').c_str(), pct,
                    static_cast<unsigned long long>(summary.records));

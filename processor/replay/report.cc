@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <fstream>
+#include <set>
 
 #include "dedup/incident.h"
 #include "processor/output/render.h"
@@ -87,7 +88,7 @@ constexpr const char* kScript = R"(
   }
   q.addEventListener('input',apply);
   var m=/[#&]q=([^&]*)/.exec(location.hash);
-  if(m)q.value=decodeURIComponent(m[1]);
+  if(m){try{q.value=decodeURIComponent(m[1]);}catch(e){q.value=m[1];}}
   apply();
   document.body.setAttribute('data-ready','1');
 })();
@@ -288,11 +289,16 @@ bool ReportBuilder::Write(const std::string& path, const ReplaySummary& s,
          std::to_string(inc.records) + " records</div>\n";
     if (!inc.sent.empty()) {
       h += "<table><tr><th>sent</th><th>as</th><th>action</th><th>reason</th></tr>";
-      for (const Sent& x : inc.sent) {
+      for (size_t k = 0; k < inc.sent.size() && k < kMaxSentRows; ++k) {
+        const Sent& x = inc.sent[k];
         h += "<tr><td>" + Time(x.at_ms) + "</td><td>" + (x.page ? "page" : "ticket") + "</td><td>" +
              (x.trigger ? "trigger" : "resolve") + "</td><td>" + Esc(x.reason) + "</td></tr>";
       }
       h += "</table>\n";
+      if (inc.sent.size() > kMaxSentRows) {
+        h += "<div class=\"muted\">and " + std::to_string(inc.sent.size() - kMaxSentRows) +
+             " more notifications</div>\n";
+      }
     }
     // Why it paged, or why not.
     std::string paging, inhibited_paging;
@@ -304,12 +310,14 @@ bool ReportBuilder::Write(const std::string& path, const ReplaySummary& s,
     }
     h += "<div class=\"why\">";
     if (inc.route == "page") {
-      h += "Paged: its members " + paging + " satisfy a <code>page.when</code> entry:<ul>" +
-           when_list + "</ul>";
+      h += "Paged: its members " + paging +
+           " satisfy a <code>page.when</code> entry (see <a href=\"#paging-rules\">paging "
+           "rules</a>).";
     } else if (inc.route == "ticket") {
       h += inhibited_paging.empty()
-               ? "Not paged: no member satisfies any <code>page.when</code> entry:<ul>" +
-                     when_list + "</ul>"
+               ? std::string(
+                     "Not paged: no member satisfies any <code>page.when</code> entry "
+                     "(see <a href=\"#paging-rules\">paging rules</a>).")
                : "Not paged: the members that would page (" + inhibited_paging + ") are inhibited.";
     } else {
       h += "Nothing sent: the incident never became due (still within group_wait at the "
@@ -336,7 +344,24 @@ bool ReportBuilder::Write(const std::string& path, const ReplaySummary& s,
     }
     h += "</div>\n</section>\n";
   };
+  h += "<h2 id=\"paging-rules\">Paging rules</h2>\n<p>An incident pages when a member "
+       "satisfies every matcher of one <code>page.when</code> entry (and is not inhibited); "
+       "otherwise it goes to <code>page.otherwise</code>.</p><ul>" +
+       when_list + "</ul>\n";
   h += "<h2>Incidents sent (" + std::to_string(notified_incs.size()) + ")</h2>\n";
+  if (notified_incs.size() > kMaxSentIncidents) {
+    // Keep every page (up to the cap) and the busiest tickets, in time order.
+    std::vector<const Inc*> keep = notified_incs;
+    std::stable_sort(keep.begin(), keep.end(), [](const Inc* a, const Inc* b) {
+      if ((a->route == "page") != (b->route == "page")) return a->route == "page";
+      return a->records > b->records;
+    });
+    keep.resize(kMaxSentIncidents);
+    std::set<const Inc*> kept(keep.begin(), keep.end());
+    std::erase_if(notified_incs, [&](const Inc* i) { return !kept.count(i); });
+    h += "<p class=\"muted\">" + std::to_string(kMaxSentIncidents) +
+         " shown: the pages first, then the tickets with the most records.</p>\n";
+  }
   for (const Inc* inc : notified_incs) card(*inc);
   h += "<h2>Incidents not sent (" + std::to_string(quiet.size()) + ")</h2>\n";
   if (quiet.size() > quiet_shown) {

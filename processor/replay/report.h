@@ -35,6 +35,8 @@ class ReportBuilder {
   // counted, so a large replay still gives a report a browser opens.
   static constexpr size_t kMaxFingerprints = 5000;
   static constexpr size_t kMaxQuietIncidents = 200;
+  static constexpr size_t kMaxSentIncidents = 2000;  // pages first, then the busiest tickets
+  static constexpr size_t kMaxSentRows = 20;         // notifications listed per incident
 
  private:
   struct Bucket {  // one minute of event time
