@@ -36,14 +36,28 @@ std::optional<uint32_t> ParseSlot(std::string_view s) {
   return static_cast<uint32_t>(v);
 }
 
+// The kinds of entries, by their index in ChangelogReader::entries_: the letter of their keys
+// and what an error calls them.
+struct EntryKindName {
+  const char* infix;
+  const char* name;
+};
+constexpr EntryKindName kEntryKinds[] = {
+    {"/f/", "fingerprint"}, {"/i/", "incident"}, {"/m/", "buffered record"}};
+
+std::string KindKey(int32_t partition, int kind, uint32_t slot) {
+  return std::to_string(partition) + kEntryKinds[kind].infix + std::to_string(slot);
+}
+
 }  // namespace
 
 std::string GlobalsKey(int32_t partition) { return std::to_string(partition) + "/g"; }
 
 std::string EntryKey(int32_t partition, dedup::Engine::EntryKind kind, uint32_t slot) {
-  return std::to_string(partition) +
-         (kind == dedup::Engine::EntryKind::kFingerprint ? "/f/" : "/i/") + std::to_string(slot);
+  return KindKey(partition, kind == dedup::Engine::EntryKind::kFingerprint ? 0 : 1, slot);
 }
+
+std::string MergerEntryKey(int32_t partition, uint32_t slot) { return KindKey(partition, 2, slot); }
 
 uint32_t EncodeEntry(const std::string& key, std::string_view value, uint32_t previous_parts,
                      std::vector<ChangelogMessage>* out, size_t chunk_bytes) {
@@ -151,9 +165,13 @@ void ChangelogReader::Add(std::string_view key, const std::string_view* value) {
   }
   absl::flat_hash_map<uint32_t, std::string>* entries = nullptr;
   int kind = -1;
-  if (rest.starts_with("f/")) entries = &fingerprints_, kind = 0;
-  if (rest.starts_with("i/")) entries = &incidents_, kind = 1;
-  if (entries != nullptr) rest.remove_prefix(2);
+  for (int k = 0; k < 3; ++k) {
+    if (rest.size() > 2 && rest[0] == kEntryKinds[k].infix[1] && rest[1] == '/') {
+      entries = &entries_[k], kind = k;
+      rest.remove_prefix(2);
+      break;
+    }
+  }
   if (size_t slash = rest.find('/'); entries != nullptr && slash != std::string_view::npos) {
     std::optional<uint32_t> slot = ParseSlot(rest.substr(0, slash));
     std::optional<uint32_t> part = ParseSlot(rest.substr(slash + 1));
@@ -195,17 +213,11 @@ std::vector<std::string> ChangelogReader::HeldKeys() const {
   for (const auto& [i, v] : chunks_) keys.push_back(prefix_ + std::to_string(i));
   for (const auto& [i, v] : globals_chunks_)
     keys.push_back(GlobalsKey(partition_) + "/" + std::to_string(i));
-  for (const auto& [slot, v] : fingerprints_) {
-    keys.push_back(EntryKey(partition_, dedup::Engine::EntryKind::kFingerprint, slot));
-  }
-  for (const auto& [slot, v] : incidents_) {
-    keys.push_back(EntryKey(partition_, dedup::Engine::EntryKind::kIncident, slot));
+  for (int kind = 0; kind < 3; ++kind) {
+    for (const auto& [slot, v] : entries_[kind]) keys.push_back(KindKey(partition_, kind, slot));
   }
   for (const auto& [entry, parts] : parts_) {
-    const std::string key = EntryKey(partition_,
-                                     entry.first == 0 ? dedup::Engine::EntryKind::kFingerprint
-                                                      : dedup::Engine::EntryKind::kIncident,
-                                     entry.second);
+    const std::string key = KindKey(partition_, entry.first, entry.second);
     for (const auto& [n, v] : parts) keys.push_back(key + "/" + std::to_string(n));
   }
   return keys;
@@ -215,10 +227,7 @@ std::map<std::string, uint32_t> ChangelogReader::EntryParts() const {
   std::map<std::string, uint32_t> out;
   for (const auto& [entry, parts] : parts_) {
     if (parts.empty()) continue;
-    out[EntryKey(partition_,
-                 entry.first == 0 ? dedup::Engine::EntryKind::kFingerprint
-                                  : dedup::Engine::EntryKind::kIncident,
-                 entry.second)] = parts.rbegin()->first + 1;
+    out[KindKey(partition_, entry.first, entry.second)] = parts.rbegin()->first + 1;
   }
   return out;
 }
@@ -280,13 +289,13 @@ Result<std::optional<ChangelogReader::Checkpoint>> ChangelogReader::Finish(bool 
       return bad("the globals are not globals");
     }
     // Entries: whole ones without their tag; those in parts put together and checked.
-    for (int kind = 0; kind < 2; ++kind) {
-      const auto& entries = kind == 0 ? fingerprints_ : incidents_;
-      auto& out = kind == 0 ? cp.fingerprints : cp.incidents;
+    for (int kind = 0; kind < 3; ++kind) {
+      const auto& entries = entries_[kind];
+      auto& out = kind == 0 ? cp.fingerprints : kind == 1 ? cp.incidents : cp.buffered;
       out.reserve(entries.size());
       for (const auto& [slot, value] : entries) {
         const std::string name =
-            std::string(kind == 0 ? "fingerprint" : "incident") + " entry " + std::to_string(slot);
+            std::string(kEntryKinds[kind].name) + " entry " + std::to_string(slot);
         if (!value.empty() && static_cast<uint8_t>(value[0]) == kEntryTag) {
           out.emplace_back(slot, std::string_view(value).substr(1));
           continue;
@@ -320,10 +329,8 @@ Result<std::optional<ChangelogReader::Checkpoint>> ChangelogReader::Finish(bool 
     }
     return std::optional<Checkpoint>(std::move(cp));
   }
-  if (!whole && (!fingerprints_.empty() || !incidents_.empty())) {
-    return bad(std::to_string(fingerprints_.size() + incidents_.size()) +
-               " entries without their globals");
-  }
+  const size_t entries = entries_[0].size() + entries_[1].size() + entries_[2].size();
+  if (!whole && entries > 0) return bad(std::to_string(entries) + " entries without their globals");
   if (!manifest_) return std::optional<Checkpoint>();
   if (manifest_->empty() || (*manifest_)[0] != kManifestTag)
     return bad("the manifest is not a manifest");

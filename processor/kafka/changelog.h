@@ -4,10 +4,11 @@
 // the entries that changed, a fingerprint that expires leaves a tombstone, and compaction keeps
 // the newest value of each key:
 //   "<p>/g"         the globals: generation, the offset the state covers, the engine's globals
-//                   and the merger's buffer; written by every checkpoint (in chunks "<p>/g/<i>"
+//                   and the merger's marks; written by every checkpoint (in chunks "<p>/g/<i>"
 //                   when larger than a message may be)
 //   "<p>/f/<slot>"  a fingerprint slot's entry (a tombstone once it expired)
 //   "<p>/i/<slot>"  an incident slot's entry
+//   "<p>/m/<slot>"  a record the merger holds back in that slot (a tombstone once released)
 // An entry larger than a message may be (an incident of many members, long summaries) goes in
 // parts "<entry key>/<n>" under a header at the entry's key.
 // Everything of a checkpoint is in the one transaction that also commits the input offsets it
@@ -42,6 +43,7 @@ struct ChangelogMessage {
 
 std::string GlobalsKey(int32_t partition);
 std::string EntryKey(int32_t partition, dedup::Engine::EntryKind kind, uint32_t slot);
+std::string MergerEntryKey(int32_t partition, uint32_t slot);
 
 // Appends the messages that put `value` under the entry key `key`: the value whole, or in parts
 // when larger than `chunk_bytes`; parts the key had before (`previous_parts`) beyond the new
@@ -71,13 +73,13 @@ class ChangelogReader {
 
   struct Checkpoint {
     uint64_t generation = 0;
-    // Per-entry: `payload` is the globals' payload, `fingerprints` and `incidents` the newest
-    // value of each entry by slot (views into the reader, or into `assembled` for entries
-    // that were in parts). Whole (written before per-entry checkpoints): `payload` is the
-    // whole checkpoint.
+    // Per-entry: `payload` is the globals' payload, `fingerprints`, `incidents` and `buffered`
+    // (the merger's records) the newest value of each entry by slot (views into the reader, or
+    // into `assembled` for entries that were in parts). Whole (written before per-entry
+    // checkpoints): `payload` is the whole checkpoint.
     bool per_entry = false;
     std::string payload;
-    std::vector<std::pair<uint32_t, std::string_view>> fingerprints, incidents;
+    std::vector<std::pair<uint32_t, std::string_view>> fingerprints, incidents, buffered;
     std::deque<std::string> assembled;  // a deque: moving it keeps the views valid
   };
   // The checkpoint of what was read so far: the per-entry one if there is one, else the whole
@@ -107,8 +109,9 @@ class ChangelogReader {
   std::string prefix_;  // "<p>/"
   std::optional<std::string> manifest_, globals_;
   std::map<uint32_t, std::string> chunks_, globals_chunks_;
-  absl::flat_hash_map<uint32_t, std::string> fingerprints_, incidents_;
-  // Parts of entries, by kind (0 fingerprint, 1 incident) and slot, then part number.
+  // Entries by kind (see kEntryKinds in changelog.cc) and slot.
+  absl::flat_hash_map<uint32_t, std::string> entries_[3];
+  // Parts of entries, by kind and slot, then part number.
   std::map<std::pair<int, uint32_t>, std::map<uint32_t, std::string>> parts_;
   uint64_t foreign_ = 0;
   size_t messages_ = 0;

@@ -38,7 +38,7 @@ namespace noisegate::processor::live_internal {
 using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 
-inline constexpr int kRequestTimeoutMs = 10'000;
+inline constexpr int kRequestTimeoutMs = static_cast<int>(kTransactionCallTimeout.count());
 // How many producers a process abandons (see live_producer.cc) before it exits instead.
 inline constexpr int kMaxProducerReplacements = 10;
 inline constexpr int kEmbeddedInputPartitions = 3;
@@ -49,10 +49,12 @@ inline constexpr size_t kMaxReleasePerCall = 10'000;
 // Repartition message formats (first byte): a record, or an input partition's progress mark.
 inline constexpr uint8_t kRecordMessage = 1, kMarkMessage = 2;
 // Checkpoint payload: version, the repartition offset the state covers, the engine state, the
-// merger state. Version 3 is the payload of a per-entry checkpoint (under the globals key; the
-// engine state is its globals, see changelog.h); 2 and 1 (no offset) were whole checkpoints
-// (the engine's whole state) and are still read.
-inline constexpr uint8_t kCheckpointVersion = 3;
+// merger's globals (InputMerger::SaveGlobals). Version 4 is the payload of a per-entry
+// checkpoint (under the globals key; the engine state is its globals and the merger's buffered
+// records are entries, see changelog.h); version 3 was the same with the buffered records
+// inline; 2 and 1 (no offset) were whole checkpoints (the engine's whole state). All are read.
+inline constexpr uint8_t kCheckpointVersion = 4;
+inline constexpr uint8_t kFirstPerEntryVersion = 3;
 
 inline int64_t WallMs() {
   return std::chrono::duration_cast<milliseconds>(

@@ -84,13 +84,9 @@ Reloads::Outcome Live::Reload(const std::string& reason) {
   if (!Commit() || !last_commit_ok_ || stop_ || fatal_) {
     return refuse("the commit before the swap did not go through; trying again", {}, false);
   }
-  auto input_of = [&next](std::string_view topic) { return next->FindInput(topic); };
-  std::map<int32_t, std::pair<std::unique_ptr<dedup::Engine>, InputMerger>> fresh;
+  std::map<int32_t, std::unique_ptr<dedup::Engine>> fresh;
   for (auto& [id, p] : correlate_) {
     p.engine->SaveState(&engine_state_);
-    buf_.clear();
-    dedup::Writer w(&buf_);
-    p.merger.Save(w);
     auto engine = std::make_unique<dedup::Engine>(next, p.sink.get());
     // The changelog holds the old engine's entries: only those the new rules change (indexes
     // of reordered rules, new timers) are written again.
@@ -99,14 +95,12 @@ Reloads::Outcome Live::Reload(const std::string& reason) {
     // (The commit above wrote every dirty partition; should changes still be pending, the
     // new engine writes everything rather than lose them.)
     if (p.engine->pending_changes() > 0) engine->TrackChanges(/*all=*/true);
-    InputMerger merger;
-    dedup::Reader rd(buf_);
-    if (!st || !merger.Load(rd, input_of) || !rd.done()) {
-      return refuse("partition " + std::to_string(id) + "'s state does not carry over: " +
-                        (st ? std::string("merger state") : st.error().detail),
-                    {});
+    if (!st) {
+      return refuse(
+          "partition " + std::to_string(id) + "'s state does not carry over: " + st.error().detail,
+          {});
     }
-    fresh.emplace(id, std::make_pair(std::move(engine), std::move(merger)));
+    fresh.emplace(id, std::move(engine));
   }
   std::set<std::string> before, after;
   for (const rules::InputRule& in : rules_->inputs) before.insert(in.topic);
@@ -129,9 +123,9 @@ Reloads::Outcome Live::Reload(const std::string& reason) {
   for (auto& [k, ip] : inputs_) ip.order = rules_->FindInput(ip.topic);
   if (before != after) ListChannels(*rules_, &channels_);
   for (auto& [id, p] : correlate_) {
-    auto& [engine, merger] = fresh.at(id);
-    p.engine = std::move(engine);
-    p.merger = std::move(merger);
+    p.engine = std::move(fresh.at(id));
+    // Buffered records keep their slots (and changelog entries); ties follow the new inputs.
+    p.merger.Reorder([this](std::string_view topic) { return rules_->FindInput(topic); });
     // Channels of inputs that are gone hold nobody back; new inputs must be heard from.
     p.merger.RetainChannels(
         [&after](const InputMerger::ChannelKey& k) { return after.count(k.first) > 0; });

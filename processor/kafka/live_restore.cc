@@ -140,7 +140,7 @@ Status Live::RestoreEngine(const ChangelogReader::Checkpoint& cp, CorrelateParti
   std::string_view engine_state = rd.Str();
   if (!rd.ok()) return MakeError(ErrorCode::kParse, "checkpoint: cut short");
   Status st;
-  if (cp.per_entry != (version == kCheckpointVersion)) {
+  if (cp.per_entry != (version >= kFirstPerEntryVersion)) {
     st = MakeError(ErrorCode::kParse,
                    "checkpoint version " + std::to_string(version) + " under the wrong key");
   } else if (cp.per_entry) {
@@ -155,8 +155,15 @@ Status Live::RestoreEngine(const ChangelogReader::Checkpoint& cp, CorrelateParti
     p.engine->TrackChanges(/*all=*/true);
   }
   auto input_of = [this](std::string_view topic) { return rules_->FindInput(topic); };
-  if (st && (!p.merger.Load(rd, input_of) || !rd.done())) {
+  if (st && (!p.merger.LoadGlobals(rd, input_of) || !rd.done())) {
     st = MakeError(ErrorCode::kParse, "checkpoint: merger state is corrupt");
+  }
+  // Buffered records are entries from version 4 on; under an older globals they are left over
+  // from a newer noisegate (a rollback): the next checkpoint deletes them.
+  if (st && version >= 4 && !p.merger.LoadEntries(cp.buffered, input_of)) {
+    st = MakeError(ErrorCode::kParse, "checkpoint: a buffered record is corrupt");
+  } else if (st && version < 4) {
+    for (const auto& [slot, v] : cp.buffered) p.obsolete_keys.push_back(MergerEntryKey(p.id, slot));
   }
   return st;
 }
@@ -291,6 +298,7 @@ bool Live::Restore(const std::vector<int32_t>& ids) {
       if (c.per_entry) {
         for (const auto& [slot, v] : c.fingerprints) state_bytes += v.size();
         for (const auto& [slot, v] : c.incidents) state_bytes += v.size();
+        for (const auto& [slot, v] : c.buffered) state_bytes += v.size();
       }
       // Keys the restored engine does not take over: the next checkpoint deletes them.
       if (!st || !c.per_entry) {
@@ -309,7 +317,8 @@ bool Live::Restore(const std::vector<int32_t>& ids) {
     // Entries the changelog does not hold yet (a whole checkpoint restored, or one remapped
     // under other rules), and keys to delete: the next commit writes them, whatever else it
     // has, so that a reload or a revoke cannot leave them unwritten.
-    p.dirty = p.engine->pending_changes() > 0 || !p.obsolete_keys.empty();
+    p.dirty = p.engine->pending_changes() > 0 || p.merger.pending_changes() > 0 ||
+              !p.obsolete_keys.empty();
     // A checkpoint written under other rules may name channels of inputs that are gone.
     p.merger.RetainChannels(
         [this](const InputMerger::ChannelKey& k) { return rules_->FindInput(k.first) >= 0; });
@@ -319,8 +328,9 @@ bool Live::Restore(const std::vector<int32_t>& ids) {
          << " changelog_messages=" << read[id].first << " changelog_bytes=" << read[id].second
          << " state_bytes=" << state_bytes << " generation=" << p.generation
          << " fingerprints=" << p.engine->state_sizes().fingerprints
-         << " open_incidents=" << p.engine->stats().open_incidents << " ms=" << ms
-         << " committed_ms=" << committed_ms << " load_ms="
+         << " open_incidents=" << p.engine->stats().open_incidents
+         << " buffered=" << p.merger.buffered() << " ms=" << ms << " committed_ms=" << committed_ms
+         << " load_ms="
          << std::chrono::duration_cast<milliseconds>(Clock::now() - load_started).count() << "\n";
   }
   return true;

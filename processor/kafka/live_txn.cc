@@ -100,8 +100,7 @@ void Live::WriteCheckpoint(int32_t id, CorrelatePartition& p) {
   for (const std::string& key : p.obsolete_keys) produce(key, nullptr, "delete");
   // An entry is one message unless it is larger than a message may be: then it goes in parts,
   // and the parts it had before are deleted as it shrinks or goes.
-  auto entry = [&](dedup::Engine::EntryKind kind, uint32_t slot, const std::string_view* value) {
-    const std::string key = EntryKey(id, kind, slot);
+  auto entry = [&](const std::string& key, const std::string_view* value) {
     auto had = p.entry_parts.find(key);
     const uint32_t before = had == p.entry_parts.end() ? 0 : had->second;
     changelog_msgs_.clear();
@@ -121,18 +120,22 @@ void Live::WriteCheckpoint(int32_t id, CorrelatePartition& p) {
       produce(m.key, m.value ? &v : nullptr, m.value ? "put" : "delete");
     }
   };
-  p.engine->SaveChanges(
-      [&](dedup::Engine::EntryKind kind, uint32_t slot, std::string_view value) {
-        entry(kind, slot, &value);
-      },
-      [&](dedup::Engine::EntryKind kind, uint32_t slot) { entry(kind, slot, nullptr); },
-      &engine_state_);
+  p.engine->SaveChanges([&](dedup::Engine::EntryKind kind, uint32_t slot,
+                            std::string_view value) { entry(EntryKey(id, kind, slot), &value); },
+                        [&](dedup::Engine::EntryKind kind, uint32_t slot) {
+                          entry(EntryKey(id, kind, slot), nullptr);
+                        },
+                        &engine_state_);
+  // The records the merger buffered or released since the last checkpoint.
+  p.merger.SaveChanges(
+      [&](uint32_t slot, std::string_view value) { entry(MergerEntryKey(id, slot), &value); },
+      [&](uint32_t slot) { entry(MergerEntryKey(id, slot), nullptr); }, &buf_);
   buf_.clear();
   dedup::Writer w(&buf_);
   w.U8(kCheckpointVersion);
   w.SVar(p.next_offset);  // what the same transaction commits as this partition's offset
   w.Str(engine_state_);
-  p.merger.Save(w);
+  p.merger.SaveGlobals(w);
   changelog_msgs_.clear();
   p.pending_globals_chunks =
       EncodeGlobals(id, p.generation + 1, buf_, p.globals_chunks, &changelog_msgs_);

@@ -8,11 +8,18 @@
 // owns into every repartition partition: the time of the channel's last ingested message, and
 // whether the channel is caught up (idle). A record is released once every channel that is
 // not idle has a mark at or past its time. Ties break like replay's merge: input order, then
-// partition, offset, index. The buffer and the marks are part of the partition's checkpoint.
+// partition, offset, index.
+//
+// The marks are part of the partition's checkpoint globals; the buffered records are entries
+// of their own on the changelog (see changelog.h), one per pool slot, so that a checkpoint
+// writes only the records buffered or released since the last one (SaveChanges): a backlog of
+// a million records costs each record one put and one tombstone, not the whole buffer on every
+// commit.
 #pragma once
 
 #include <algorithm>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
 #include <string_view>
@@ -65,6 +72,7 @@ class InputMerger {
     if (free_.empty()) {
       pending_ = static_cast<uint32_t>(pool_.size());
       pool_.emplace_back();
+      if (flags_.size() < pool_.size()) flags_.resize(pool_.size(), 0);
     } else {
       pending_ = free_.back();
       free_.pop_back();
@@ -91,6 +99,8 @@ class InputMerger {
     heap_.push_back(
         Entry{Key{r.time.ms, order, r.addr.partition, r.addr.offset, r.addr.index}, pending_});
     std::push_heap(heap_.begin(), heap_.end(), Later{});
+    flags_[pending_] |= kOccupied;
+    Touch(pending_);
   }
   void Add(Record r, int order) {
     Next() = std::move(r);
@@ -117,7 +127,17 @@ class InputMerger {
       heap_.pop_back();
       process(pool_[slot]);
       free_.push_back(slot);
+      flags_[slot] &= static_cast<uint8_t>(~kOccupied);
+      Touch(slot);
       ++n;
+    }
+    // A backlog's records go back to the allocator once it is through (the slots' changelog
+    // entries are tracked apart: their tombstones are still written).
+    if (heap_.empty() && pool_.size() > kKeepPooled) {
+      pool_.clear();
+      pool_.shrink_to_fit();
+      free_.clear();
+      free_.shrink_to_fit();
     }
     return n;
   }
@@ -129,8 +149,21 @@ class InputMerger {
     return n;
   }
 
-  // The checkpoint: channels, then the buffered records in release order.
-  void Save(dedup::Writer& w) const {
+  // Gives each buffered record its input's index under other rules (`input_of(topic)`; inputs
+  // are kept by topic, so a reordered rules file reorders ties, as replay would).
+  template <typename InputOf>
+  void Reorder(InputOf&& input_of) {
+    for (Entry& e : heap_) {
+      Record& r = pool_[e.slot];
+      r.input = input_of(std::string_view(r.addr.topic));
+      std::get<1>(e.key) = r.input;
+    }
+    std::make_heap(heap_.begin(), heap_.end(), Later{});
+  }
+
+  // The checkpoint's globals part: the channels and their marks, then the records buffered
+  // inline: none since checkpoint version 4 (they are entries), all of them before.
+  void SaveGlobals(dedup::Writer& w) const {
     w.Var(channels_.size());
     for (const auto& [k, c] : channels_) {
       w.Str(k.first);
@@ -139,19 +172,13 @@ class InputMerger {
       w.Bool(c.idle);
       w.Bool(c.heard);
     }
-    std::vector<Entry> sorted = heap_;
-    std::sort(sorted.begin(), sorted.end(),
-              [](const Entry& a, const Entry& b) { return a.key < b.key; });
-    w.Var(sorted.size());
-    for (const Entry& e : sorted) {
-      w.SVar(std::get<1>(e.key));
-      dedup::EncodeRecord(pool_[e.slot], w);
-    }
+    w.Var(0);
   }
-  // `input_of(topic)` gives each buffered record its input's index under the rules loaded
-  // now (it may differ from when the checkpoint was written: inputs are kept by topic).
+  // Starts over from a checkpoint's globals. `input_of(topic)` gives each record its input's
+  // index under the rules loaded now (see Reorder). Records that were inline are changes: the
+  // next SaveChanges writes them as entries.
   template <typename InputOf>
-  bool Load(dedup::Reader& rd, InputOf&& input_of) {
+  bool LoadGlobals(dedup::Reader& rd, InputOf&& input_of) {
     *this = InputMerger();
     uint64_t n = rd.Count(5);
     for (uint64_t i = 0; i < n && rd.ok(); ++i) {
@@ -176,6 +203,60 @@ class InputMerger {
     }
     return rd.ok();
   }
+  // Adds the buffered records of a checkpoint's entries (after LoadGlobals): each back in its
+  // slot, which the changelog holds.
+  template <typename InputOf>
+  bool LoadEntries(const std::vector<std::pair<uint32_t, std::string_view>>& entries,
+                   InputOf&& input_of) {
+    uint32_t top = 0;
+    for (const auto& [slot, value] : entries) top = std::max(top, slot + 1);
+    if (top > pool_.size()) {
+      // Inline records took the lowest slots; the entries' slots must be free.
+      const size_t had = pool_.size();
+      pool_.resize(top);
+      flags_.resize(std::max<size_t>(flags_.size(), top), 0);
+      for (size_t i = had; i < top; ++i) free_.push_back(static_cast<uint32_t>(i));
+    }
+    for (const auto& [slot, value] : entries) {
+      if (flags_[slot] & kOccupied) return false;
+      dedup::Reader rd(value);
+      Record& r = pool_[slot];
+      if (!dedup::DecodeRecord(rd, &r) || !rd.done()) return false;
+      r.input = input_of(std::string_view(r.addr.topic));
+      pending_ = slot;
+      Push(r.input);
+      flags_[slot] = kOccupied | kPersisted;  // held as it is: no change
+    }
+    if (!entries.empty()) {
+      std::erase_if(free_, [this](uint32_t s) { return (flags_[s] & kOccupied) != 0; });
+      std::erase_if(dirty_, [this](uint32_t s) { return (flags_[s] & kDirty) == 0; });
+      std::sort(free_.begin(), free_.end(), std::greater<>());  // lowest slots first
+    }
+    return true;
+  }
+  // Records buffered or released since the last SaveChanges (an upper bound: one buffered
+  // and released in between is no change).
+  size_t pending_changes() const { return dirty_.size(); }
+  // Writes what changed since the last call: `put(slot, value)` for a slot that holds a record
+  // now, `erase(slot)` for one whose record the changelog holds but that has gone.
+  template <typename Put, typename Erase>
+  void SaveChanges(Put&& put, Erase&& erase, std::string* scratch) {
+    for (uint32_t slot : dirty_) {
+      uint8_t& f = flags_[slot];
+      f &= static_cast<uint8_t>(~kDirty);
+      if (f & kOccupied) {
+        scratch->clear();
+        dedup::Writer w(scratch);
+        dedup::EncodeRecord(pool_[slot], w);
+        put(slot, std::string_view(*scratch));
+        f |= kPersisted;
+      } else if (f & kPersisted) {
+        erase(slot);
+        f &= static_cast<uint8_t>(~kPersisted);
+      }
+    }
+    dirty_.clear();
+  }
 
  private:
   struct Channel {
@@ -191,6 +272,14 @@ class InputMerger {
   struct Later {  // std::*_heap keep the greatest first: invert for the earliest
     bool operator()(const Entry& a, const Entry& b) const { return b.key < a.key; }
   };
+  static constexpr uint8_t kOccupied = 1, kPersisted = 2, kDirty = 4;
+  static constexpr size_t kKeepPooled = 4096;
+
+  void Touch(uint32_t slot) {
+    if (flags_[slot] & kDirty) return;
+    flags_[slot] |= kDirty;
+    dirty_.push_back(slot);
+  }
   // Release bound: the earliest mark among busy channels (INT64_MIN while one is unheard).
   int64_t Bound() {
     if (bound_valid_) return bound_;
@@ -210,6 +299,9 @@ class InputMerger {
   std::vector<Record> pool_;
   std::vector<uint32_t> free_;
   std::vector<Entry> heap_;
+  // Per slot ever used (it outlives a trimmed pool): occupied, held by the changelog, changed.
+  std::vector<uint8_t> flags_;
+  std::vector<uint32_t> dirty_;
   uint32_t pending_ = 0;
   std::string last_topic_;
   int32_t last_partition_ = -1;

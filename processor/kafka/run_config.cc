@@ -120,7 +120,21 @@ void LoadYaml(rules::YamlReader& r, const std::string& text, RunConfig* c) {
   dur("shutdown_timeout", &c->shutdown_timeout);
   dur("restore_wait", &c->restore_wait);
   dur("produce_wait", &c->produce_wait);
-  dur("transaction_call_wait", &c->transaction_call_wait);
+  if (YAML::Node n = YamlReader::Get(doc, "transaction_call_wait"); YamlReader::Has(n)) {
+    // A transactional call times out on its own after kTransactionCallTimeout; a shorter wait
+    // would abandon producers that are merely slow.
+    if (auto v = r.Duration(n, "transaction_call_wait", false)) {
+      if (*v < kMinTransactionCallWait) {
+        r.Report(n, "transaction_call_wait",
+                 "must be at least " + std::to_string(kMinTransactionCallWait.count() / 1000) +
+                     "s: a transactional call gives up on its own after " +
+                     std::to_string(kTransactionCallTimeout.count() / 1000) +
+                     "s, and a producer is only abandoned when it does not");
+      } else {
+        c->transaction_call_wait = *v;
+      }
+    }
+  }
   if (YAML::Node n = YamlReader::Get(doc, "rules_check_interval"); YamlReader::Has(n)) {
     if (auto v = r.Duration(n, "rules_check_interval", true)) c->rules_check_interval = *v;
   }

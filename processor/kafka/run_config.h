@@ -14,6 +14,11 @@
 
 namespace noisegate::processor {
 
+// How long noisegate's requests to the broker (transactional calls, offset fetches) wait
+// before they give up on their own; transaction_call_wait must leave them time to.
+inline constexpr std::chrono::milliseconds kTransactionCallTimeout{10'000};
+inline constexpr std::chrono::milliseconds kMinTransactionCallWait{15'000};
+
 struct RunConfig {
   // librdkafka properties for every client; bootstrap.servers empty = the embedded cluster.
   std::map<std::string, std::string> kafka;
@@ -47,7 +52,8 @@ struct RunConfig {
   std::chrono::milliseconds produce_wait{60'000};
   // How long one transactional call (sending the offsets, committing, aborting) may block
   // before the producer is replaced: librdkafka can leave such a call waiting forever for a
-  // group coordinator that went away and came back. The transaction is then redone.
+  // group coordinator that went away and came back. The transaction is then redone. At least
+  // kMinTransactionCallWait.
   std::chrono::milliseconds transaction_call_wait{30'000};
   // How often the rules file is read to see whether it changed (0 = never; SIGHUP and
   // POST /-/reload still reload).

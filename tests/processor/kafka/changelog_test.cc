@@ -96,6 +96,9 @@ TEST(Changelog, PerEntryCheckpointIsTheNewestValueOfEachKey) {
   put(2, Engine::EntryKind::kFingerprint, 1, "fp1-b");
   log.push_back({EntryKey(2, Engine::EntryKind::kFingerprint, 0), std::nullopt});  // expired
   put(2, Engine::EntryKind::kFingerprint, 4294967295u, "last slot");
+  EncodeEntry(MergerEntryKey(2, 7), "held back", 0, &log);
+  EncodeEntry(MergerEntryKey(2, 8), "released", 0, &log);
+  EraseEntry(MergerEntryKey(2, 8), 0, &log);
   PutGlobals(&log, 2, 2, "globals-2");
   EXPECT_EQ(log[0].key, "2/f/0");
   EXPECT_EQ(log[2].key, "2/i/0");
@@ -112,10 +115,11 @@ TEST(Changelog, PerEntryCheckpointIsTheNewestValueOfEachKey) {
   EXPECT_EQ(c.payload, "globals-2");
   EXPECT_EQ(Sorted(c.fingerprints), (Values{{1, "fp1-b"}, {4294967295u, "last slot"}}));
   EXPECT_EQ(Sorted(c.incidents), (Values{{0, "inc0-a"}}));
+  EXPECT_EQ(Sorted(c.buffered), (Values{{7, "held back"}}));
   EXPECT_EQ(a.foreign_keys(), 1u);
   std::vector<std::string> held = a.HeldKeys();
   std::sort(held.begin(), held.end());
-  EXPECT_EQ(held, (std::vector<std::string>{"2/f/1", "2/f/4294967295", "2/g", "2/i/0"}));
+  EXPECT_EQ(held, (std::vector<std::string>{"2/f/1", "2/f/4294967295", "2/g", "2/i/0", "2/m/7"}));
 }
 
 TEST(Changelog, LargeGlobalsGoInChunksAndShrinkBack) {

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -73,29 +74,140 @@ TEST(InputMerger, TiesGoToTheEarlierInputThenPartitionThenOffset) {
   EXPECT_EQ(Drain(m), (std::vector<std::string>{"alerts/2@3", "logs/0@8", "logs/0@9", "logs/1@7"}));
 }
 
+// What a checkpoint of the merger holds: its globals (channels and marks) and one entry per
+// buffered record, by slot, as the changelog would after each SaveChanges.
+struct Saved {
+  std::string globals;
+  std::map<uint32_t, std::string> entries;
+  int puts = 0, erases = 0;
+
+  void Save(InputMerger& m) {
+    globals.clear();
+    dedup::Writer w(&globals);
+    m.SaveGlobals(w);
+    std::string scratch;
+    m.SaveChanges(
+        [this](uint32_t slot, std::string_view v) {
+          entries[slot] = std::string(v);
+          ++puts;
+        },
+        [this](uint32_t slot) {
+          EXPECT_EQ(entries.erase(slot), 1u) << "a tombstone for a slot the changelog lacks";
+          ++erases;
+        },
+        &scratch);
+  }
+  template <typename InputOf>
+  bool Load(InputMerger& m, InputOf input_of) const {
+    dedup::Reader rd(globals);
+    std::vector<std::pair<uint32_t, std::string_view>> views(entries.begin(), entries.end());
+    return m.LoadGlobals(rd, input_of) && rd.done() && m.LoadEntries(views, input_of);
+  }
+};
+
+int SameOrder(std::string_view topic) { return topic == "alerts" ? 0 : 1; }
+
 TEST(InputMerger, CheckpointKeepsBufferAndMarks) {
   InputMerger m;
   m.AddChannel({"alerts", 0});
   m.AddChannel({"logs", 0});
   m.Add(Rec("logs", 0, 0, 100), 1);
-  m.Mark({"logs", 0}, 100, false);
-  std::string bytes;
-  dedup::Writer w(&bytes);
-  m.Save(w);
+  m.Add(Rec("logs", 0, 1, 300), 1);
+  m.Mark({"logs", 0}, 300, false);
+  Saved saved;
+  saved.Save(m);
+  EXPECT_EQ(saved.entries.size(), 2u);
   InputMerger back;
-  dedup::Reader rd(bytes);
-  auto same = [](std::string_view topic) { return topic == "alerts" ? 0 : 1; };
-  ASSERT_TRUE(back.Load(rd, same));
-  EXPECT_TRUE(rd.done());
-  EXPECT_EQ(back.buffered(), 1u);
+  ASSERT_TRUE(saved.Load(back, SameOrder));
+  EXPECT_EQ(back.buffered(), 2u);
   EXPECT_EQ(back.unheard(), 1u);
+  EXPECT_EQ(back.pending_changes(), 0u) << "restored records are what the changelog holds";
   back.Mark({"alerts", 0}, 500, false);
-  EXPECT_EQ(Drain(back), (std::vector<std::string>{"logs/0@0"}));
-  for (size_t len = 0; len < bytes.size(); ++len) {
-    dedup::Reader cut(std::string_view(bytes).substr(0, len));
+  EXPECT_EQ(Drain(back), (std::vector<std::string>{"logs/0@0", "logs/0@1"}));
+  for (size_t len = 0; len < saved.globals.size(); ++len) {
+    dedup::Reader cut(std::string_view(saved.globals).substr(0, len));
     InputMerger x;
-    EXPECT_FALSE(x.Load(cut, same) && cut.done()) << len;
+    EXPECT_FALSE(x.LoadGlobals(cut, SameOrder) && cut.done()) << len;
   }
+  const std::string& entry = saved.entries.begin()->second;
+  for (size_t len = 0; len < entry.size(); ++len) {
+    InputMerger x;
+    std::vector<std::pair<uint32_t, std::string_view>> cut{
+        {0, std::string_view(entry).substr(0, len)}};
+    EXPECT_FALSE(x.LoadEntries(cut, SameOrder)) << len;
+  }
+}
+
+TEST(InputMerger, ACheckpointWritesOnlyTheRecordsThatCameOrWent) {
+  InputMerger m;
+  m.AddChannel({"alerts", 0});
+  m.AddChannel({"logs", 0});
+  for (int i = 0; i < 1000; ++i) m.Add(Rec("logs", 0, i, 100 + i), 1);
+  m.Mark({"logs", 0}, 2000, false);
+  Saved saved;
+  saved.Save(m);
+  EXPECT_EQ(saved.puts, 1000);
+  // Nothing came or went: nothing is written.
+  saved.Save(m);
+  EXPECT_EQ(saved.puts, 1000);
+  EXPECT_EQ(saved.erases, 0);
+  // Two released, three more: their slots are written, the rest of the buffer is not.
+  m.Mark({"alerts", 0}, 101, false);
+  EXPECT_EQ(Drain(m).size(), 2u);
+  for (int i = 0; i < 3; ++i) m.Add(Rec("alerts", 0, i, 1500 + i), 0);
+  saved.Save(m);
+  EXPECT_EQ(saved.puts, 1003);
+  EXPECT_EQ(saved.erases, 0) << "the released slots were reused";
+  EXPECT_EQ(saved.entries.size(), 1001u);
+  // A record buffered and released between two checkpoints costs nothing.
+  m.Add(Rec("alerts", 0, 3, 50), 0);
+  EXPECT_EQ(Drain(m).size(), 1u);
+  saved.Save(m);
+  EXPECT_EQ(saved.puts, 1003);
+  // Everything goes: a tombstone each, and the changelog holds no record.
+  m.Mark({"alerts", 0}, 5000, true);
+  m.Mark({"logs", 0}, 5000, true);
+  EXPECT_EQ(Drain(m).size(), 1001u);
+  saved.Save(m);
+  EXPECT_EQ(saved.erases, 1001);
+  EXPECT_TRUE(saved.entries.empty());
+  // The pool went back to the allocator; slots start over and are written again.
+  m.Add(Rec("alerts", 0, 9, 6000), 0);
+  m.Mark({"alerts", 0}, 6000, false);
+  saved.Save(m);
+  EXPECT_EQ(saved.entries.size(), 1u);
+  InputMerger back;
+  ASSERT_TRUE(saved.Load(back, SameOrder));
+  EXPECT_EQ(Drain(back), (std::vector<std::string>{"alerts/0@9"}));
+}
+
+TEST(InputMerger, RecordsOfAnOlderCheckpointInlineBecomeEntries) {
+  // Checkpoint version 3 held the buffered records inline in the globals.
+  std::string globals;
+  dedup::Writer w(&globals);
+  w.Var(1);
+  w.Str("logs");
+  w.SVar(0);
+  w.SVar(100);
+  w.Bool(false);
+  w.Bool(true);
+  w.Var(2);
+  for (int i = 0; i < 2; ++i) {
+    w.SVar(1);
+    dedup::EncodeRecord(Rec("logs", 0, i, 50 + i), w);
+  }
+  InputMerger m;
+  dedup::Reader rd(globals);
+  ASSERT_TRUE(m.LoadGlobals(rd, SameOrder));
+  EXPECT_TRUE(rd.done());
+  EXPECT_EQ(m.buffered(), 2u);
+  EXPECT_EQ(m.pending_changes(), 2u) << "the next checkpoint writes them as entries";
+  Saved saved;
+  saved.Save(m);
+  EXPECT_EQ(saved.entries.size(), 2u);
+  InputMerger back;
+  ASSERT_TRUE(saved.Load(back, SameOrder));
+  EXPECT_EQ(Drain(back), (std::vector<std::string>{"logs/0@0", "logs/0@1"}));
 }
 
 TEST(InputMerger, RestoredRecordsTakeTheInputOrderOfTheRulesLoadedNow) {
@@ -106,15 +218,19 @@ TEST(InputMerger, RestoredRecordsTakeTheInputOrderOfTheRulesLoadedNow) {
   m.AddChannel({"logs", 0});
   m.Add(Rec("alerts", 0, 0, 100), 0);
   m.Add(Rec("logs", 0, 0, 100), 1);
-  std::string bytes;
-  dedup::Writer w(&bytes);
-  m.Save(w);
+  Saved saved;
+  saved.Save(m);
+  auto reordered = [](std::string_view topic) { return topic == "logs" ? 0 : 1; };
   InputMerger back;
-  dedup::Reader rd(bytes);
-  ASSERT_TRUE(back.Load(rd, [](std::string_view topic) { return topic == "logs" ? 0 : 1; }));
+  ASSERT_TRUE(saved.Load(back, reordered));
   back.Mark({"alerts", 0}, 500, false);
   back.Mark({"logs", 0}, 500, false);
   EXPECT_EQ(Drain(back), (std::vector<std::string>{"logs/0@0", "alerts/0@0"}));
+  // A reload reorders what is buffered in place.
+  m.Reorder(reordered);
+  m.Mark({"alerts", 0}, 500, false);
+  m.Mark({"logs", 0}, 500, false);
+  EXPECT_EQ(Drain(m), (std::vector<std::string>{"logs/0@0", "alerts/0@0"}));
 }
 
 }  // namespace

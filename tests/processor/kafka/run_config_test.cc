@@ -76,6 +76,18 @@ TEST(RunConfig, UnknownKeysAndBadValuesNamePositions) {
   EXPECT_EQ(r.diagnostics[1].path, "partitions");
 }
 
+TEST(RunConfig, ATransactionCallIsGivenTimeToFailOnItsOwn) {
+  RunConfigResult r = LoadRunConfig(Write("group: g\ntransaction_call_wait: 5s\n"), nullptr);
+  ASSERT_EQ(r.diagnostics.size(), 1u);
+  EXPECT_EQ(r.diagnostics[0].line, 2);
+  EXPECT_EQ(r.diagnostics[0].path, "transaction_call_wait");
+  EXPECT_NE(r.diagnostics[0].message.find("at least 15s"), std::string::npos)
+      << r.diagnostics[0].message;
+  RunConfigResult ok = LoadRunConfig(Write("transaction_call_wait: 2m\n"), nullptr);
+  ASSERT_TRUE(ok.diagnostics.empty()) << ok.diagnostics[0].ToString();
+  EXPECT_EQ(ok.config.transaction_call_wait, std::chrono::minutes(2));
+}
+
 TEST(RunConfig, TheChangelogStaysCompacted) {
   std::string path = Write("changelog_config:\n  segment.ms: 60000\n  cleanup.policy: delete\n");
   RunConfigResult r = LoadRunConfig(path, nullptr);
