@@ -210,6 +210,7 @@ void Engine::Process(const Record& r) {
   } else {
     ProcessLog(r, labels, ev);
   }
+  ev.name = r.kind == SignalKind::kAlert ? r.labels.Get("alertname") : labels.log_template;
   sink_->OnDecision(ev);
 }
 

@@ -49,6 +49,7 @@ struct DecisionEvent {
   Fingerprint fingerprint;
   std::string_view incident;  // dedup_key, or empty
   std::string_view rule;      // the rule or matcher that decided, or empty
+  std::string_view name;      // alertname, or the log template (valid during OnDecision)
   bool late = false;          // older than the watermark minus the allowed lateness
 };
 

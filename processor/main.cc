@@ -75,6 +75,9 @@ int main(int argc, char** argv) {
   replay->add_option("--dlq", ro.dlq_path, "write dead letters to FILE");
   replay->add_option("--explain", ro.explain_path, "write one decision per input record to FILE");
   replay->add_flag("--envelope", ro.envelope, "wrap page/ticket lines in kcat -J envelopes");
+  replay->add_flag("--explain-readable", ro.explain_readable,
+                   "explain lines also carry \"name\" (alertname or log template) and "
+                   "\"summary\"");
   replay->add_option("--report", ro.report_path,
                      "write a self-contained HTML report to FILE: timeline, one card per "
                      "incident with why it paged or not, search by label or fingerprint");

@@ -17,7 +17,7 @@ void PartitionSink::OnDecision(const dedup::DecisionEvent& e) {
   live_->metrics().decision[static_cast<int>(e.decision)]->Increment();
   if (live_->cfg().explain_topic.empty()) return;
   line_.clear();
-  RenderExplain(e, &line_);
+  RenderExplain(e, &line_, live_->cfg().explain_readable);
   std::string_view v = line_;
   // Outputs are stamped with the wall clock (their event time is in the line): retention
   // counts from when they were written, and a broker takes them whatever the event time.

@@ -41,7 +41,7 @@ void LoadYaml(rules::YamlReader& r, const std::string& text, RunConfig* c) {
                   {"kafka", "group", "instance", "topics", "partitions", "partition_by",
                    "commit_interval", "idle_timeout", "input_sync_wait", "shutdown_timeout",
                    "restore_wait", "produce_wait", "transaction_call_wait", "rules_check_interval",
-                   "max_message_bytes", "metrics_listen", "changelog_config"},
+                   "max_message_bytes", "metrics_listen", "changelog_config", "explain_readable"},
                   "the run config (a map)")) {
     return;
   }
@@ -137,6 +137,9 @@ void LoadYaml(rules::YamlReader& r, const std::string& text, RunConfig* c) {
   }
   if (YAML::Node n = YamlReader::Get(doc, "rules_check_interval"); YamlReader::Has(n)) {
     if (auto v = r.Duration(n, "rules_check_interval", true)) c->rules_check_interval = *v;
+  }
+  if (YAML::Node n = YamlReader::Get(doc, "explain_readable"); YamlReader::Has(n)) {
+    if (auto v = r.Bool(n, "explain_readable")) c->explain_readable = *v;
   }
   if (YAML::Node n = YamlReader::Get(doc, "max_message_bytes"); YamlReader::Has(n)) {
     if (auto v = r.Int(n, "max_message_bytes", 1024, 1 << 30)) {

@@ -63,6 +63,8 @@ struct RunConfig {
   // delete.retention.ms 1 h); cleanup.policy cannot be changed.
   std::map<std::string, std::string> changelog_config;
   size_t max_message_bytes = kDefaultMaxMessageBytes;
+  // Explain lines also carry "name" (alertname or log template) and "summary".
+  bool explain_readable = false;
   std::string metrics_listen = "0.0.0.0:9464";  // empty = no metrics endpoint
 
   bool embedded() const;

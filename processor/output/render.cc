@@ -233,7 +233,7 @@ void RenderNotification(const dedup::Notification& n, const rules::CompiledRules
   w.EndObject();
 }
 
-void RenderExplain(const dedup::DecisionEvent& e, std::string* out) {
+void RenderExplain(const dedup::DecisionEvent& e, std::string* out, bool readable) {
   const Record& r = *e.record;
   JsonWriter w(out);
   w.BeginObject();
@@ -262,6 +262,12 @@ void RenderExplain(const dedup::DecisionEvent& e, std::string* out) {
   if (e.late) {
     w.Key("late");
     w.Bool(true);
+  }
+  if (readable) {
+    w.Key("name");
+    w.String(e.name);
+    w.Key("summary");
+    w.String(r.summary);
   }
   w.EndObject();
 }

@@ -17,7 +17,9 @@ std::string IncidentSummary(const dedup::Incident& inc, const rules::CompiledRul
 void RenderNotification(const dedup::Notification& n, const rules::CompiledRules& rules,
                         std::string* out);
 // Appends one explain line (no newline). `ts` is the record's event time.
-void RenderExplain(const dedup::DecisionEvent& e, std::string* out);
+// `readable`: the line also names the signal ("name": alertname or log template) and says
+// what it said ("summary"), so a person reads it without joining it back to the input.
+void RenderExplain(const dedup::DecisionEvent& e, std::string* out, bool readable = false);
 // Appends the explain line of a message or record that went to the dead-letter output.
 void RenderDeadLetterExplain(std::string_view topic, int32_t partition, int64_t offset,
                              int32_t index, int64_t ts, std::string* out);

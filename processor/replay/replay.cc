@@ -94,7 +94,7 @@ class ReplaySink : public dedup::Sink {
     if (e.late) s_->late++;
     if (explain.enabled()) {
       line_.clear();
-      RenderExplain(e, &line_);
+      RenderExplain(e, &line_, opt_.explain_readable);
       explain.Line(line_);
     }
   }

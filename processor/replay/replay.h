@@ -33,9 +33,10 @@ struct DumpSpec {
 struct ReplayOptions {
   std::vector<DumpSpec> dumps;
   std::string pages_path, tickets_path, dlq_path, explain_path;  // empty = not written
-  std::string report_path;  // the HTML report (report.h); empty = none
-  bool envelope = false;    // wrap page/ticket lines in kcat -J envelopes
-  bool progress = false;    // progress bar on stderr
+  std::string report_path;        // the HTML report (report.h); empty = none
+  bool envelope = false;          // wrap page/ticket lines in kcat -J envelopes
+  bool explain_readable = false;  // explain lines with "name" and "summary" too
+  bool progress = false;          // progress bar on stderr
   size_t max_message_bytes = kDefaultMaxMessageBytes;
   std::string pages_topic = "noisegate.pages";
   std::string tickets_topic = "noisegate.tickets";

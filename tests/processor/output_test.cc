@@ -106,13 +106,15 @@ class KeepSink : public dedup::Sink {
   void OnDecision(const dedup::DecisionEvent& e) override {
     explain.clear();
     RenderExplain(e, &explain);
+    readable.clear();
+    RenderExplain(e, &readable, /*readable=*/true);
   }
   void OnNotification(const dedup::Notification& n) override {
     std::string s;
     RenderNotification(n, rules_, &s);
     events.push_back(s);
   }
-  std::string explain;
+  std::string explain, readable;
   std::vector<std::string> events;
 
  private:
@@ -146,6 +148,9 @@ page: {when: [['severity="critical"']]}
   EXPECT_EQ(sink.explain.substr(0, sink.explain.find("\"fingerprint\"")),
             R"({"topic":"alerts","partition":1,"offset":7,"index":0,"ts":1795392000000,)");
   EXPECT_NE(sink.explain.find(R"("decision":"new","rule":"impact"})"), std::string::npos);
+  // Readable: the same line, naming the signal and saying what it said.
+  EXPECT_EQ(sink.readable, sink.explain.substr(0, sink.explain.size() - 1) +
+                               R"(,"name":"DbDown","summary":"db is down"})");
   engine.AdvanceWatermark(EventTime{1795392000000 + 60000});
   ASSERT_EQ(sink.events.size(), 1u);
 
@@ -187,6 +192,30 @@ page: {when: [['severity="critical"']]}
   std::string_view href;
   ASSERT_EQ(doc["links"].at(0)["href"].get_string().get(href), simdjson::SUCCESS);
   EXPECT_EQ(href, "http://prom/graph");
+}
+
+// A log line's readable explain names its template: the message with its entities masked,
+// which is what its signal counts.
+TEST(RenderTest, AReadableExplainLineOfALogNamesItsTemplate) {
+  auto lr = rules::LoadRulesString("correlate: [{name: all}]\n", "r.yaml");
+  ASSERT_TRUE(lr.rules);
+  KeepSink sink(*lr.rules);
+  dedup::Engine engine(lr.rules, &sink);
+  Record r;
+  r.kind = SignalKind::kLog;
+  r.addr = RecordAddress{"logs", 0, 1, 0};
+  r.time = EventTime{1795392000000};
+  r.labels.Add("service", "api");
+  r.labels.Add("level", "error");
+  r.labels.Canonicalize();
+  r.summary = "timeout after 3120ms calling 10.0.0.7";
+  engine.Process(r);
+  EXPECT_NE(sink.readable.find(R"("summary":"timeout after 3120ms calling 10.0.0.7"})"),
+            std::string::npos)
+      << sink.readable;
+  EXPECT_NE(sink.readable.find(R"("name":"timeout after)"), std::string::npos) << sink.readable;
+  EXPECT_EQ(sink.readable.find(R"("name":"timeout after 3120ms)"), std::string::npos)
+      << sink.readable;
 }
 
 TEST(RenderTest, DeadLetterPayloadIsCutAt64KiB) {
