@@ -5,7 +5,9 @@
 #   1. latency: with the explain topic on, ng-explain-latency reads it (read_committed) and
 #      matches sampled inputs to the moment their decision became visible: input append ->
 #      output committed (no group_wait in it: a record's decision is written when processed);
-#   2. cost: the production default (no explain topic); completion is read from /metrics.
+#   2. cost: the production default (no explain topic); completion is read from /metrics;
+#   3. cost-unbatched: the same with one repartition message per record
+#      (repartition_batch_bytes: 0), to show what batching the repartition hop saves.
 # Each run has a fresh broker. Each prints records/s and CPU seconds per million records for noisegate and the broker,
 # next to the replay engine's CPU for the same records and outputs.
 #
@@ -39,9 +41,10 @@ cpu() {  # utime + stime of PID in seconds
 }
 metric() { curl -s "http://127.0.0.1:$1/metrics" | awk -v m="$2" '$1 ~ "^"m {s += $2} END {print s + 0}'; }
 
-# run NAME EXPLAIN(yes|no): one live run on its own topic set; prints its figures.
+# run NAME EXPLAIN(yes|no) [RUN CONFIG LINE]: one live run on its own topic set; prints its
+# figures.
 run() {
-  local name=$1 explain=$2 port lat="" t0 t1 ng_cpu0 broker_cpu0 perf_pid=""
+  local name=$1 explain=$2 extra=${3:-} port lat="" t0 t1 ng_cpu0 broker_cpu0 perf_pid=""
   fresh_broker
   cat >"$work/$name.yaml" <<EOF2
 partitions: 6
@@ -54,6 +57,7 @@ topics:
   changelog: $name.changelog
   explain: $([[ $explain == yes ]] && echo "$name.explain" || echo '""')
 metrics_listen: 127.0.0.1:0
+$extra
 EOF2
   $B/noisegate topics --config "$work/$name.yaml" 2>/dev/null
   $B/noisegate run --rules examples/rules.yaml --config "$work/$name.yaml" 2>"$work/$name.log" &
@@ -94,7 +98,7 @@ EOF2
   tx=$(metric "$port" 'noisegate_kafka_transactions_total\{result="committed"')
   kill -TERM "$ng" && wait "$ng" || true
   ng=""
-  echo "run $name (explain topic $explain): $(grep -o 'produced [0-9]* messages in [0-9.]* s' "$work/load.log") at $RATE/s"
+  echo "run $name (explain topic $explain${extra:+, $extra}): $(grep -o 'produced [0-9]* messages in [0-9.]* s' "$work/load.log") at $RATE/s"
   [[ -n $lat ]] && echo "  $(cat "$work/latency.out")"
   awk -v n="$expect" -v ng="$ng_cpu" -v br="$broker_cpu" -v t0="$t0" -v t1="$t1" -v tx="$tx" 'BEGIN {
     printf "  %d records in %.1f s (%.0f records/s) from first message produced to last decided; %d transactions\n", n, t1 - t0, n / (t1 - t0), tx
@@ -113,3 +117,4 @@ awk -v n="$expect" -v rp="$rp" 'BEGIN {printf "  replay with explain: %.2f s (%.
 run cost no
 rp=$(replay_stats --pages /dev/null --tickets /dev/null --dlq /dev/null)
 awk -v n="$expect" -v rp="$rp" 'BEGIN {printf "  replay without explain: %.2f s (%.2f s per million records)\n", rp, rp * 1e6 / n}'
+run cost-unbatched no "repartition_batch_bytes: 0"

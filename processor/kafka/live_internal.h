@@ -46,8 +46,9 @@ inline constexpr int kEmbeddedInputPartitions = 3;
 inline constexpr size_t kMaxRecordBytes = 512 * 1024;
 // The most records one correlate partition hands its engine per loop turn.
 inline constexpr size_t kMaxReleasePerCall = 10'000;
-// Repartition message formats (first byte): a record, or an input partition's progress mark.
-inline constexpr uint8_t kRecordMessage = 1, kMarkMessage = 2;
+// Repartition message formats (first byte): a record, an input partition's progress mark, or
+// a batch: the byte 3, then records and marks one after another, each in its own format.
+inline constexpr uint8_t kRecordMessage = 1, kMarkMessage = 2, kBatchMessage = 3;
 // Checkpoint payload: version, the repartition offset the state covers, the engine state, the
 // merger's globals (InputMerger::SaveGlobals). Version 4 is the payload of a per-entry
 // checkpoint (under the globals key; the engine state is its globals and the merger's buffered
@@ -234,8 +235,14 @@ class Live : public RdKafka::RebalanceCb,
   void CorrelateOne(CorrelatePartition& p, const rd_kafka_message_t& msg);
   // Feeds the engine what the merger releases.
   void Release(CorrelatePartition& p);
+  // Decodes one record or mark (its format byte read) into the partition's merger.
+  bool CorrelateEntry(CorrelatePartition& p, uint8_t kind, dedup::Reader& rd);
   // Writes progress marks of the owned input partitions that changed (see merger.h).
   void WriteMarks();
+  // Sends a record or mark (`message`, in its format) to a repartition partition: into that
+  // partition's batch, which goes as one message when full or at the commit.
+  void ToRepartition(int32_t partition, std::string_view key, std::string_view message);
+  void FlushRepartition();
   void ReleaseInputs(bool all);
   bool MayHaveMore(const InputPartition& ip);
   void IngestOne(InputPartition& ip);
@@ -330,6 +337,8 @@ class Live : public RdKafka::RebalanceCb,
   std::vector<DeadLetter> dead_;
   std::string buf_, line_, engine_state_;
   std::vector<ChangelogMessage> changelog_msgs_;
+  // Per repartition partition, the batch of the open transaction (see ToRepartition).
+  std::vector<std::string> repartition_batches_;
   uint64_t delivery_errors_logged_ = 0;
 };
 

@@ -26,32 +26,46 @@ void Live::Dispatch(MessagePtr msg) {
   ip.queue.push_back(std::move(p));
 }
 
-void Live::CorrelateOne(CorrelatePartition& p, const rd_kafka_message_t& msg) {
-  std::string_view value = Payload(msg);
-  dedup::Reader rd(value);
-  uint8_t kind = msg.payload != nullptr ? rd.U8() : 0;
-  bool ok = false;
+bool Live::CorrelateEntry(CorrelatePartition& p, uint8_t kind, dedup::Reader& rd) {
   if (kind == kRecordMessage) {
     Record& r = p.merger.Next();
-    ok = dedup::DecodeRecord(rd, &r) && rd.done();
-    if (ok) {
-      // The input's index under the rules running here: the ingesting replica may have run
-      // other rules (a reload not yet everywhere), and inputs are matched by topic.
-      r.input = rules_->FindInput(r.addr.topic);
-      p.merger.Push(r.input, r.input >= 0);
-    } else {
+    if (!dedup::DecodeRecord(rd, &r)) {
       p.merger.Discard();
+      return false;
     }
-  } else if (kind == kMarkMessage) {
+    // The input's index under the rules running here: the ingesting replica may have run
+    // other rules (a reload not yet everywhere), and inputs are matched by topic.
+    r.input = rules_->FindInput(r.addr.topic);
+    p.merger.Push(r.input, r.input >= 0);
+    return true;
+  }
+  if (kind == kMarkMessage) {
     std::string topic(rd.Str());
     auto partition = static_cast<int32_t>(rd.SVar());
     int64_t time = rd.SVar();
     bool idle = rd.Bool();
-    ok = rd.ok() && rd.done();
     // Marks of a topic that is no input here (removed by a reload) are ignored: nobody
     // will mark it idle at the end, and it would hold everything back.
-    if (ok && rules_->FindInput(topic) >= 0)
+    if (rd.ok() && rules_->FindInput(topic) >= 0)
       p.merger.Mark({std::move(topic), partition}, time, idle);
+    return rd.ok();
+  }
+  return false;
+}
+
+void Live::CorrelateOne(CorrelatePartition& p, const rd_kafka_message_t& msg) {
+  std::string_view value = Payload(msg);
+  dedup::Reader rd(value);
+  uint8_t kind = msg.payload != nullptr ? rd.U8() : 0;
+  bool ok = rd.ok();
+  if (ok && kind == kBatchMessage) {
+    // What precedes a corrupt entry of a batch stays: the rest cannot be told apart.
+    while (ok && !rd.done()) {
+      const uint8_t entry = rd.U8();
+      ok = rd.ok() && entry != kBatchMessage && CorrelateEntry(p, entry, rd);
+    }
+  } else {
+    ok = ok && CorrelateEntry(p, kind, rd) && rd.done();
   }
   p.next_offset = msg.offset + 1;
   p.dirty = true;
@@ -96,13 +110,40 @@ void Live::WriteMarks() {
     w.SVar(ip.partition);
     w.SVar(ip.last_ts);
     w.Bool(idle);
-    std::string_view v = buf_;
-    for (int32_t p = 0; p < repartitions_; ++p) {
-      Produce(cfg_.repartition_topic, p, {}, &v, WallMs());
-    }
+    for (int32_t p = 0; p < repartitions_; ++p) ToRepartition(p, {}, buf_);
     ip.marked = true;
     ip.marked_ts = ip.last_ts;
     ip.marked_idle = idle;
+  }
+}
+
+void Live::ToRepartition(int32_t partition, std::string_view key, std::string_view message) {
+  // The wall clock, not the event time (which a record carries): the topic's retention must
+  // count from when the record was written, or a backfill of old events would be deleted
+  // before the correlate stage reads it.
+  if (cfg_.repartition_batch_bytes == 0) {
+    Produce(cfg_.repartition_topic, partition, key, &message, WallMs());
+    return;
+  }
+  txn_has_work_ = true;
+  repartition_batches_.resize(static_cast<size_t>(repartitions_));
+  std::string& batch = repartition_batches_[static_cast<size_t>(partition)];
+  if (batch.size() > 1 && batch.size() + message.size() > cfg_.repartition_batch_bytes) {
+    std::string_view v = batch;
+    Produce(cfg_.repartition_topic, partition, {}, &v, WallMs());
+    batch.clear();
+  }
+  if (batch.empty()) batch.push_back(static_cast<char>(kBatchMessage));
+  batch.append(message);
+}
+
+void Live::FlushRepartition() {
+  for (size_t p = 0; p < repartition_batches_.size(); ++p) {
+    std::string& batch = repartition_batches_[p];
+    if (batch.empty()) continue;
+    std::string_view v = batch;
+    Produce(cfg_.repartition_topic, static_cast<int32_t>(p), {}, &v, WallMs());
+    batch.clear();
   }
 }
 
@@ -199,11 +240,7 @@ void Live::IngestOne(InputPartition& ip) {
         Produce(cfg_.dead_letter_topic, RdKafka::Topic::PARTITION_UA, {}, &dv, WallMs());
         continue;
       }
-      std::string_view v = buf_;
-      // The wall clock, not the event time (which the record carries): the topic's
-      // retention must count from when the record was written, or a backfill of old
-      // events would be deleted before the correlate stage reads it.
-      Produce(cfg_.repartition_topic, PartitionOf(key, repartitions_), key, &v, WallMs());
+      ToRepartition(PartitionOf(key, repartitions_), key, buf_);
     }
   }
   ip.next_offset = m.offset + 1;

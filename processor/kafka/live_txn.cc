@@ -16,6 +16,8 @@ bool Live::BeginTransaction() {
   }
   in_txn_ = true;
   txn_has_work_ = false;
+  // What an aborted transaction batched is done again.
+  for (std::string& batch : repartition_batches_) batch.clear();
   txn_failed_ = false;
   txn_started_ = Clock::now();
   return true;
@@ -150,6 +152,7 @@ bool Live::Commit(bool rewind) {
   last_commit_ok_ = false;
   if (!in_txn_) return !fatal_;
   WriteMarks();
+  FlushRepartition();
   // A partition restored with entries still to write (after a whole checkpoint, or under
   // rules that remap it) is work even when nothing else happened.
   for (auto& [id, p] : correlate_) txn_has_work_ |= p.dirty;

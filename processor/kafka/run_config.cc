@@ -37,12 +37,13 @@ namespace {
 void LoadYaml(rules::YamlReader& r, const std::string& text, RunConfig* c) {
   YAML::Node doc = YAML::Load(text);
   if (!doc.IsDefined() || doc.IsNull()) return;
-  if (!r.CheckMap(doc, "",
-                  {"kafka", "group", "instance", "topics", "partitions", "partition_by",
-                   "commit_interval", "idle_timeout", "input_sync_wait", "shutdown_timeout",
-                   "restore_wait", "produce_wait", "transaction_call_wait", "rules_check_interval",
-                   "max_message_bytes", "metrics_listen", "changelog_config", "explain_readable"},
-                  "the run config (a map)")) {
+  if (!r.CheckMap(
+          doc, "",
+          {"kafka", "group", "instance", "topics", "partitions", "partition_by", "commit_interval",
+           "idle_timeout", "input_sync_wait", "shutdown_timeout", "restore_wait", "produce_wait",
+           "transaction_call_wait", "rules_check_interval", "max_message_bytes", "metrics_listen",
+           "changelog_config", "explain_readable", "repartition_batch_bytes"},
+          "the run config (a map)")) {
     return;
   }
   using rules::YamlReader;
@@ -140,6 +141,12 @@ void LoadYaml(rules::YamlReader& r, const std::string& text, RunConfig* c) {
   }
   if (YAML::Node n = YamlReader::Get(doc, "explain_readable"); YamlReader::Has(n)) {
     if (auto v = r.Bool(n, "explain_readable")) c->explain_readable = *v;
+  }
+  if (YAML::Node n = YamlReader::Get(doc, "repartition_batch_bytes"); YamlReader::Has(n)) {
+    // (Under the producer's message.max.bytes with the largest record added.)
+    if (auto v = r.Int(n, "repartition_batch_bytes", 0, 256 * 1024)) {
+      c->repartition_batch_bytes = static_cast<size_t>(*v);
+    }
   }
   if (YAML::Node n = YamlReader::Get(doc, "max_message_bytes"); YamlReader::Has(n)) {
     if (auto v = r.Int(n, "max_message_bytes", 1024, 1 << 30)) {

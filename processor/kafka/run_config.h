@@ -63,6 +63,10 @@ struct RunConfig {
   // delete.retention.ms 1 h); cleanup.policy cannot be changed.
   std::map<std::string, std::string> changelog_config;
   size_t max_message_bytes = kDefaultMaxMessageBytes;
+  // Records and progress marks travel the repartition topic in batches of up to this many
+  // bytes (one Kafka message each); 0: one message per record, the only form noisegate read
+  // before checkpoint format 4.
+  size_t repartition_batch_bytes = 256 * 1024;
   // Explain lines also carry "name" (alertname or log template) and "summary".
   bool explain_readable = false;
   std::string metrics_listen = "0.0.0.0:9464";  // empty = no metrics endpoint

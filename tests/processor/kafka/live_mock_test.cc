@@ -417,6 +417,61 @@ TEST(LiveOnMockCluster, AnEntryLargerThanAMessageIsCheckpointedInParts) {
   EXPECT_EQ(DedupKey(resolve), DedupKey(trigger));
 }
 
+// Records cross the repartition topic in batches; one record per message (what noisegate
+// before batches wrote, and with repartition_batch_bytes 0 still writes, for a rolling
+// upgrade) is read too: an incident opened through the one form resolves through the other.
+TEST(LiveOnMockCluster, RepartitionBatchesAndSingleRecordsAreBothRead) {
+  MockEstate estate;
+  ASSERT_TRUE(estate.rules());
+  RunConfig cfg = estate.Config();
+  cfg.repartition_batch_bytes = 0;
+  std::string trigger;
+  std::string first = RunWhile(estate, cfg, [&] {
+    estate.ProduceAlert("Batched");
+    trigger = WaitForPage(estate.bootstrap(), "Batched", 60);
+  });
+  ASSERT_FALSE(trigger.empty()) << first;
+  cfg.repartition_batch_bytes = 256 * 1024;
+  std::string resolve, other;
+  std::string second = RunWhile(estate, cfg, [&] {
+    for (int i = 0; i < 20; ++i) estate.ProduceAlert("Other" + std::to_string(i));
+    estate.ProduceAlert("Batched", "resolved");
+    resolve = WaitForPage(estate.bootstrap(), "Batched", 60, "resolve");
+    other = WaitForPage(estate.bootstrap(), "Other19", 60);
+  });
+  ASSERT_FALSE(resolve.empty()) << second;
+  EXPECT_FALSE(other.empty()) << second;
+  EXPECT_EQ(DedupKey(resolve), DedupKey(trigger));
+  // Both forms are on the topic; a batch carries records and marks together.
+  size_t singles = 0, batches = 0, records_in_batches = 0;
+  for (int32_t p = 0; p < cfg.partitions; ++p) {
+    ForEachMessage(estate.bootstrap(), cfg.repartition_topic, p, [&](const rd_kafka_message_t& m) {
+      const auto* bytes = static_cast<const uint8_t*>(m.payload);
+      if (m.len == 0) return;
+      if (bytes[0] == 1) ++singles;
+      if (bytes[0] != 3) return;
+      ++batches;
+      dedup::Reader rd(std::string_view(static_cast<const char*>(m.payload), m.len));
+      rd.U8();
+      while (rd.ok() && !rd.done()) {
+        const uint8_t kind = rd.U8();
+        if (kind == 1) {
+          Record r;
+          ASSERT_TRUE(dedup::DecodeRecord(rd, &r));
+          ++records_in_batches;
+        } else {
+          ASSERT_EQ(kind, 2) << "an entry of a batch is a record or a mark";
+          rd.Str(), rd.SVar(), rd.SVar(), rd.Bool();
+        }
+      }
+      EXPECT_TRUE(rd.ok());
+    });
+  }
+  EXPECT_GE(singles, 1u);
+  EXPECT_GE(records_in_batches, 21u);
+  EXPECT_LT(batches, records_in_batches) << "records travel several to a message";
+}
+
 class NoSink : public dedup::Sink {
  public:
   void OnDecision(const dedup::DecisionEvent&) override {}

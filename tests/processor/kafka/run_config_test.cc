@@ -37,6 +37,7 @@ restore_wait: 5s
 produce_wait: 20s
 rules_check_interval: 0s
 max_message_bytes: 2000000
+repartition_batch_bytes: 0
 changelog_config:
   segment.bytes: 16777216
   min.insync.replicas: 2
@@ -59,6 +60,7 @@ changelog_config:
   EXPECT_EQ(c.produce_wait.count(), 20000);
   EXPECT_EQ(c.rules_check_interval.count(), 0);
   EXPECT_EQ(c.max_message_bytes, 2000000u);
+  EXPECT_EQ(c.repartition_batch_bytes, 0u);
   EXPECT_EQ(c.changelog_config.at("segment.bytes"), "16777216");
   EXPECT_EQ(c.changelog_config.at("min.insync.replicas"), "2");
   EXPECT_EQ(c.Redacted().at("sasl.password"), "[redacted]");
