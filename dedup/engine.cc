@@ -873,6 +873,13 @@ void Engine::Schedule(TimerKind kind, uint32_t slot, EventTime at) {
   timers_.push(Timer{at, kind, slot, ++st.generation});
 }
 
+EventTime Engine::EscalationDue(const Incident& inc, const rules::CorrelateRule& rule) const {
+  // group_interval rate-limits updates of what a receiver was told. An incident that now pages
+  // was only ticketed: the pager has not heard of it, and its first page goes out at once.
+  if (!inc.paged && inc.route == rules::Action::kPage) return watermark_;
+  return inc.last_notified + rule.group_interval;
+}
+
 void Engine::ScheduleIncident(uint32_t slot) {
   Incident& inc = Inc(slot);
   if (inc.state == IncidentState::kClosed) return;
@@ -891,7 +898,7 @@ void Engine::ScheduleIncident(uint32_t slot) {
     if (!inc.notified && inc.active_members > 0 && inc.route != rules::Action::kDrop) {
       next = watermark_;  // owed its first trigger
     }
-    if (inc.escalation_pending) next = std::min(next, inc.last_notified + rule.group_interval);
+    if (inc.escalation_pending) next = std::min(next, EscalationDue(inc, rule));
     if (inc.notified && inc.active_members > 0 && rules_->page.repeat_interval.count() > 0) {
       next = std::min(next, inc.last_notified + rules_->page.repeat_interval);
     }
@@ -973,7 +980,7 @@ void Engine::FireIncidentTimer(uint32_t slot, EventTime t) {
       Notify(inc, NotifyAction::kTrigger, "open", t);
     }
   } else if (inc.state == IncidentState::kOpen) {
-    if (inc.escalation_pending && t >= inc.last_notified + rule.group_interval) {
+    if (inc.escalation_pending && t >= EscalationDue(inc, rule)) {
       inc.escalation_pending = false;
       if (inc.active_members > 0 && inc.route != rules::Action::kDrop) {
         Notify(inc, NotifyAction::kTrigger, "escalation", t);

@@ -274,6 +274,8 @@ class Engine {
                  EventTime t) const;
   void MemberFired(FpState& st, const Record& r, EventTime t);
   void Schedule(TimerKind kind, uint32_t slot, EventTime at);
+  // When a pending escalation of `inc` may go out (see engine.cc).
+  EventTime EscalationDue(const Incident& inc, const rules::CorrelateRule& rule) const;
   void ScheduleIncident(uint32_t slot);
   void FireIncidentTimer(uint32_t slot, EventTime t);
   // Marks the incident's members that a live source now inhibits (see FireIncidentTimer).

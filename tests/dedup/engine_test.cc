@@ -132,7 +132,7 @@ TEST(EngineTest, FlappingFingerprintIsHeldBackUntilStable) {
   EXPECT_NE(h.Feed(Alert(15 * kM, labels)).decision, Decision::kFlapping);
 }
 
-TEST(EngineTest, EscalationFromTicketToPageKeepsTheDedupKeyAndWaitsForGroupInterval) {
+TEST(EngineTest, EscalationFromTicketToPageKeepsTheDedupKeyAndPagesAtOnce) {
   Harness h(kBase);
   Decided a =
       h.Feed(Alert(0, {{"alertname", "Slow"}, {"service", "api"}, {"severity", "warning"}}));
@@ -143,12 +143,12 @@ TEST(EngineTest, EscalationFromTicketToPageKeepsTheDedupKeyAndWaitsForGroupInter
       h.Feed(Alert(2 * kM, {{"alertname", "Down"}, {"service", "api"}, {"severity", "critical"}}));
   EXPECT_EQ(b.decision, Decision::kGrouped);
   EXPECT_EQ(b.incident, a.incident);
-  h.AdvanceTo(5 * kM + 29 * kS);  // group_interval (5m) after the first notification at 30s
-  ASSERT_EQ(h.sink.sent.size(), 1u);
-  h.AdvanceTo(5 * kM + 30 * kS);
+  // Not group_interval (5m) after the ticket at 30s: the pager has not heard of it.
+  h.AdvanceTo(2 * kM + 1);
   ASSERT_EQ(h.sink.sent.size(), 2u);
   EXPECT_EQ(h.sink.sent[1].route, rules::Action::kPage);
   EXPECT_EQ(h.sink.sent[1].reason, "escalation");
+  EXPECT_EQ(h.sink.sent[1].at, 2 * kM);
   EXPECT_EQ(h.sink.sent[1].incident, a.incident);
   // The resolve reaches both outputs that heard a trigger.
   h.Feed(Alert(6 * kM, {{"alertname", "Slow"}, {"service", "api"}, {"severity", "warning"}}, true));
@@ -160,6 +160,30 @@ TEST(EngineTest, EscalationFromTicketToPageKeepsTheDedupKeyAndWaitsForGroupInter
   EXPECT_EQ(h.sink.sent[2].route, rules::Action::kPage);
   EXPECT_EQ(h.sink.sent[3].action, NotifyAction::kResolve);
   EXPECT_EQ(h.sink.sent[3].route, rules::Action::kTicket);
+}
+
+TEST(EngineTest, UpdatesOfAPagedIncidentWaitForGroupInterval) {
+  Harness h(R"(
+correlate:
+  - name: by-service
+    group_by: [service]
+    group_wait: 30s
+    group_interval: 5m
+page:
+  when:
+    - ['severity=~"error|critical"']
+)");
+  h.Feed(Alert(0, {{"alertname", "Errors"}, {"service", "api"}, {"severity", "error"}}));
+  h.AdvanceTo(kM);
+  ASSERT_EQ(h.sink.sent.size(), 1u);
+  EXPECT_EQ(h.sink.sent[0].route, rules::Action::kPage);
+  h.Feed(Alert(2 * kM, {{"alertname", "Down"}, {"service", "api"}, {"severity", "critical"}}));
+  h.AdvanceTo(5 * kM + 29 * kS);  // group_interval after the page at 30s
+  ASSERT_EQ(h.sink.sent.size(), 1u);
+  h.AdvanceTo(5 * kM + 30 * kS);
+  ASSERT_EQ(h.sink.sent.size(), 2u);
+  EXPECT_EQ(h.sink.sent[1].reason, "escalation");
+  EXPECT_EQ(h.sink.sent[1].at, 5 * kM + 30 * kS);
 }
 
 TEST(EngineTest, RepeatIntervalResendsALongRunningIncident) {
