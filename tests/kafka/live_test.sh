@@ -509,7 +509,9 @@ EOF
     wait_log a 'event=rules_reloaded reason=(sighup|file_changed)' 60
     decided=$(sed -n 's/.*event=rules_reloaded .* records=\([0-9]*\).*/\1/p' "$work/a.log" | head -1)
     total=$(wc -l <"$work/r.explain")
-    ((decided > total / 10 && decided < total * 9 / 10)) ||
+    # (How far the stream got by then depends on how the partitions interleave: batches of
+    # records let one partition run ahead of the others.)
+    ((decided > total / 10 && decided < total)) ||
       fail "the reload was not mid-stream ($decided of $total records)"
     say "the reordered rules were reloaded after $decided of $total records, state kept"
     printf 'correlate:\n  - name: all\n    group_wait: soon\n' >"$work/rules.new"
