@@ -183,10 +183,16 @@ error_code AlertmanagerDecoder::AlertField(std::string_view key, ondemand::value
       NG_JSON_TRY(FieldKey(field, &name));
       ScalarText v;
       NG_JSON_TRY(ReadScalar(field.value(), &v, depth + 2));
-      if (v.scalar()) {
+      // Label values are strings in Alertmanager's model (its API refuses anything else): a
+      // number or bool is a sender's bug, not a label to match on.
+      if (v.kind == JsonKind::kString) {
         r.labels.Add(name, v.text);
-      } else if (v.kind == JsonKind::kContainer) {
-        issue.Set(reason::kWrongType, "labels.", "expected a string, got an object or array", name);
+      } else if (v.kind != JsonKind::kAbsent) {
+        issue.Set(reason::kWrongType, "labels.",
+                  v.kind == JsonKind::kContainer ? "expected a string, got an object or array"
+                  : v.kind == JsonKind::kNumber  ? "expected a string, got a number"
+                                                 : "expected a string, got a bool",
+                  name);
       }  // null: the label is absent
     }
     return simdjson::SUCCESS;

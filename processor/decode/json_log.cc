@@ -291,9 +291,12 @@ class JsonLogDecoder final : public JsonDecoder {
     if (message == nullptr) {
       issue.Set(reason::kMissingField, "message", "absent", fields_[kMessage].tried);
     }
+    // Resolved even when the Kafka timestamp is the event time: a configured pointer to an
+    // object or array is a wrong_type issue either way.
+    const ScalarText* time = Resolve(fields_[kTime], issue);
     if (ctx.meta.kafka_ts) {
       r.time = EventTime{*ctx.meta.kafka_ts};
-    } else if (const ScalarText* time = Resolve(fields_[kTime], issue)) {
+    } else if (time != nullptr) {
       if (!ParseTimeText(time->text, &r.time)) {
         issue.Set(reason::kBadTimestamp, "time", "not an RFC 3339 time or epoch number",
                   fields_[kTime].tried);

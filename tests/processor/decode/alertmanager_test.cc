@@ -120,14 +120,27 @@ TEST(AlertmanagerDecoder, AcceptsABareAlertObject) {
 
 TEST(AlertmanagerDecoder, LabelValuesAreTextAndEmptyOrNullLabelsAreAbsent) {
   Harness h("alertmanager");
-  h.Run(R"({"labels":{"alertname":"X","code":500,"ratio":0.25,"paging":true,"gone":null,
+  h.Run(R"({"labels":{"alertname":"X","gone":null,
                       "empty":"","alertname":"Y","esc\u0061ped":"a\"b"},
             "startsAt":"2026-11-24T03:00:00Z"})");
   ASSERT_EQ(h.out.size(), 1u) << h.dead[0].detail;
   EXPECT_THAT(LabelMap(h.out[0].labels),
               ElementsAre(Pair("alertname", "Y"),  // a repeated key: the last one wins
-                          Pair("code", "500"), Pair("escaped", "a\"b"), Pair("paging", "true"),
-                          Pair("ratio", "0.25")));
+                          Pair("escaped", "a\"b")));
+}
+
+TEST(AlertmanagerDecoder, ALabelThatIsNotAStringIsAWrongType) {
+  // Alertmanager's model and API take strings only; a number would match `code="500"` by
+  // accident of its spelling (500.0, 5e2).
+  for (const char* value : {"500", "0.25", "true"}) {
+    Harness h("alertmanager");
+    h.Run(std::string(R"({"labels":{"alertname":)") + value +
+          R"(},"startsAt":"2026-11-24T03:00:00Z"})");
+    EXPECT_EQ(h.out.size(), 0u) << value;
+    ASSERT_EQ(h.dead.size(), 1u) << value;
+    EXPECT_EQ(h.dead[0].reason, "wrong_type");
+    EXPECT_THAT(h.dead[0].detail, HasSubstr("labels.alertname")) << h.dead[0].detail;
+  }
 }
 
 TEST(AlertmanagerDecoder, BadAlertsAreDeadLetteredByIndexAndTheOthersKept) {

@@ -93,6 +93,17 @@ TEST(JsonLogDecoder, ConfiguredPointerToAnObjectIsWrongType) {
   EXPECT_THAT(h.dead[0].detail, HasSubstr("/service"));
 }
 
+TEST(JsonLogDecoder, ConfiguredTimePointerToAListIsWrongTypeEvenWithAKafkaTimestamp) {
+  // The Kafka timestamp is the event time when there is one; a configured time field that
+  // leads to a list is still a mistake in the rules or the logs, not something to ignore.
+  DecoderConfig config;
+  config.fields.time = "/at";
+  Harness h("json_log", config);
+  h.Run(R"({"service":"s","message":"m","at":["2026-11-24T03:00:00Z"]})", kT0);
+  h.ExpectRejected(reason::kWrongType);
+  EXPECT_THAT(h.dead[0].detail, HasSubstr("/at"));
+}
+
 TEST(JsonLogDecoder, RequiredFieldsAndTime) {
   Harness h("json_log");
   h.Run(R"({"message":"m","@timestamp":"2026-11-24T03:00:00Z"})");
