@@ -49,8 +49,9 @@ inline constexpr size_t kMaxReleasePerCall = 10'000;
 // Repartition message formats (first byte): a record, an input partition's progress mark, or
 // a batch: the byte 3, then records and marks one after another, each in its own format.
 inline constexpr uint8_t kRecordMessage = 1, kMarkMessage = 2, kBatchMessage = 3;
-// Checkpoint payload: version, the repartition offset the state covers, the engine state, the
-// merger's globals (InputMerger::SaveGlobals). Version 4 is the payload of a per-entry
+// Checkpoint payload: version, the repartition offset the state covers, the engine state, (from
+// version 4) the count and slot bound of the merger's entries, the merger's globals
+// (InputMerger::SaveGlobals). Version 4 is the payload of a per-entry
 // checkpoint (under the globals key; the engine state is its globals and the merger's buffered
 // records are entries, see changelog.h); version 3 was the same with the buffered records
 // inline; 2 and 1 (no offset) were whole checkpoints (the engine's whole state). All are read.
@@ -235,8 +236,9 @@ class Live : public RdKafka::RebalanceCb,
   void CorrelateOne(CorrelatePartition& p, const rd_kafka_message_t& msg);
   // Feeds the engine what the merger releases.
   void Release(CorrelatePartition& p);
-  // Decodes one record or mark (its format byte read) into the partition's merger.
-  bool CorrelateEntry(CorrelatePartition& p, uint8_t kind, dedup::Reader& rd);
+  // Decodes one record or mark (its format byte read) into the partition's merger; `whole`:
+  // it must end the message (else nothing of it is taken).
+  bool CorrelateEntry(CorrelatePartition& p, uint8_t kind, dedup::Reader& rd, bool whole);
   // Writes progress marks of the owned input partitions that changed (see merger.h).
   void WriteMarks();
   // Sends a record or mark (`message`, in its format) to a repartition partition: into that

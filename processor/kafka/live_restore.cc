@@ -138,6 +138,11 @@ Status Live::RestoreEngine(const ChangelogReader::Checkpoint& cp, CorrelateParti
   }
   if (version >= 2) rd.SVar();  // the offset, checked before
   std::string_view engine_state = rd.Str();
+  uint64_t buffered = 0, slot_bound = 0;  // of the merger's entries (version 4)
+  if (version >= 4) {
+    buffered = rd.Var();
+    slot_bound = rd.Var();
+  }
   if (!rd.ok()) return MakeError(ErrorCode::kParse, "checkpoint: cut short");
   Status st;
   if (cp.per_entry != (version >= kFirstPerEntryVersion)) {
@@ -160,8 +165,11 @@ Status Live::RestoreEngine(const ChangelogReader::Checkpoint& cp, CorrelateParti
   }
   // Buffered records are entries from version 4 on; under an older globals they are left over
   // from a newer noisegate (a rollback): the next checkpoint deletes them.
-  if (st && version >= 4 && !p.merger.LoadEntries(cp.buffered, input_of)) {
-    st = MakeError(ErrorCode::kParse, "checkpoint: a buffered record is corrupt");
+  if (st && version >= 4 && !p.merger.LoadEntries(cp.buffered, input_of, buffered, slot_bound)) {
+    st = MakeError(ErrorCode::kParse, "checkpoint: the buffered records (" +
+                                          std::to_string(cp.buffered.size()) + " entries, " +
+                                          std::to_string(buffered) +
+                                          " expected) are incomplete or corrupt");
   } else if (st && version < 4) {
     for (const auto& [slot, v] : cp.buffered) p.obsolete_keys.push_back(MergerEntryKey(p.id, slot));
   }

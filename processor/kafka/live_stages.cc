@@ -26,10 +26,10 @@ void Live::Dispatch(MessagePtr msg) {
   ip.queue.push_back(std::move(p));
 }
 
-bool Live::CorrelateEntry(CorrelatePartition& p, uint8_t kind, dedup::Reader& rd) {
+bool Live::CorrelateEntry(CorrelatePartition& p, uint8_t kind, dedup::Reader& rd, bool whole) {
   if (kind == kRecordMessage) {
     Record& r = p.merger.Next();
-    if (!dedup::DecodeRecord(rd, &r)) {
+    if (!dedup::DecodeRecord(rd, &r) || (whole && !rd.done())) {
       p.merger.Discard();
       return false;
     }
@@ -44,11 +44,11 @@ bool Live::CorrelateEntry(CorrelatePartition& p, uint8_t kind, dedup::Reader& rd
     auto partition = static_cast<int32_t>(rd.SVar());
     int64_t time = rd.SVar();
     bool idle = rd.Bool();
+    if (!rd.ok() || (whole && !rd.done())) return false;
     // Marks of a topic that is no input here (removed by a reload) are ignored: nobody
     // will mark it idle at the end, and it would hold everything back.
-    if (rd.ok() && rules_->FindInput(topic) >= 0)
-      p.merger.Mark({std::move(topic), partition}, time, idle);
-    return rd.ok();
+    if (rules_->FindInput(topic) >= 0) p.merger.Mark({std::move(topic), partition}, time, idle);
+    return true;
   }
   return false;
 }
@@ -62,10 +62,10 @@ void Live::CorrelateOne(CorrelatePartition& p, const rd_kafka_message_t& msg) {
     // What precedes a corrupt entry of a batch stays: the rest cannot be told apart.
     while (ok && !rd.done()) {
       const uint8_t entry = rd.U8();
-      ok = rd.ok() && entry != kBatchMessage && CorrelateEntry(p, entry, rd);
+      ok = rd.ok() && entry != kBatchMessage && CorrelateEntry(p, entry, rd, false);
     }
   } else {
-    ok = ok && CorrelateEntry(p, kind, rd) && rd.done();
+    ok = ok && CorrelateEntry(p, kind, rd, true);
   }
   p.next_offset = msg.offset + 1;
   p.dirty = true;

@@ -137,6 +137,8 @@ void Live::WriteCheckpoint(int32_t id, CorrelatePartition& p) {
   w.U8(kCheckpointVersion);
   w.SVar(p.next_offset);  // what the same transaction commits as this partition's offset
   w.Str(engine_state_);
+  w.Var(p.merger.buffered());  // what the merger's entries must add up to
+  w.Var(p.merger.slot_bound());
   p.merger.SaveGlobals(w);
   changelog_msgs_.clear();
   p.pending_globals_chunks =

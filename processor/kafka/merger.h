@@ -68,18 +68,21 @@ class InputMerger {
   }
   // A record storage to decode the next record into; Push() or Discard() it next. Records
   // are pooled: in the steady state a record costs no allocation here.
+  // The lowest free slot is taken first, so that the slots in use (and the changelog entries
+  // named after them) stay as few as the records buffered at once.
   Record& Next() {
     if (free_.empty()) {
       pending_ = static_cast<uint32_t>(pool_.size());
       pool_.emplace_back();
       if (flags_.size() < pool_.size()) flags_.resize(pool_.size(), 0);
     } else {
+      std::pop_heap(free_.begin(), free_.end(), std::greater<>());
       pending_ = free_.back();
       free_.pop_back();
     }
     return pool_[pending_];
   }
-  void Discard() { free_.push_back(pending_); }
+  void Discard() { Free(pending_); }
   // Buffers the record from Next(); `order` is its input's index. Its channel is
   // (r.addr.topic, r.addr.partition); `declare` false: a record of a topic that is no input
   // (any more) does not make its channel one that must be heard from.
@@ -126,7 +129,7 @@ class InputMerger {
       std::pop_heap(heap_.begin(), heap_.end(), Later{});
       heap_.pop_back();
       process(pool_[slot]);
-      free_.push_back(slot);
+      Free(slot);
       flags_[slot] &= static_cast<uint8_t>(~kOccupied);
       Touch(slot);
       ++n;
@@ -203,11 +206,18 @@ class InputMerger {
     }
     return rd.ok();
   }
+  // One past the highest slot ever used: every buffered record's slot is below it.
+  uint32_t slot_bound() const { return static_cast<uint32_t>(flags_.size()); }
   // Adds the buffered records of a checkpoint's entries (after LoadGlobals): each back in its
-  // slot, which the changelog holds.
+  // slot, which the changelog holds. `count` and `bound` are what the checkpoint says of them
+  // (buffered(), slot_bound()): entries missing, left over or out of bounds are refused.
   template <typename InputOf>
   bool LoadEntries(const std::vector<std::pair<uint32_t, std::string_view>>& entries,
-                   InputOf&& input_of) {
+                   InputOf&& input_of, uint64_t count, uint64_t bound) {
+    if (entries.size() != count) return false;
+    for (const auto& [slot, value] : entries) {
+      if (slot >= bound) return false;
+    }
     uint32_t top = 0;
     for (const auto& [slot, value] : entries) top = std::max(top, slot + 1);
     if (top > pool_.size()) {
@@ -215,7 +225,7 @@ class InputMerger {
       const size_t had = pool_.size();
       pool_.resize(top);
       flags_.resize(std::max<size_t>(flags_.size(), top), 0);
-      for (size_t i = had; i < top; ++i) free_.push_back(static_cast<uint32_t>(i));
+      for (size_t i = had; i < top; ++i) free_.push_back(static_cast<uint32_t>(i));  // (heap below)
     }
     for (const auto& [slot, value] : entries) {
       if (flags_[slot] & kOccupied) return false;
@@ -230,7 +240,7 @@ class InputMerger {
     if (!entries.empty()) {
       std::erase_if(free_, [this](uint32_t s) { return (flags_[s] & kOccupied) != 0; });
       std::erase_if(dirty_, [this](uint32_t s) { return (flags_[s] & kDirty) == 0; });
-      std::sort(free_.begin(), free_.end(), std::greater<>());  // lowest slots first
+      std::make_heap(free_.begin(), free_.end(), std::greater<>());
     }
     return true;
   }
@@ -275,6 +285,10 @@ class InputMerger {
   static constexpr uint8_t kOccupied = 1, kPersisted = 2, kDirty = 4;
   static constexpr size_t kKeepPooled = 4096;
 
+  void Free(uint32_t slot) {
+    free_.push_back(slot);
+    std::push_heap(free_.begin(), free_.end(), std::greater<>());
+  }
   void Touch(uint32_t slot) {
     if (flags_[slot] & kDirty) return;
     flags_[slot] |= kDirty;

@@ -418,8 +418,8 @@ TEST(LiveOnMockCluster, AnEntryLargerThanAMessageIsCheckpointedInParts) {
 }
 
 // Records cross the repartition topic in batches; one record per message (what noisegate
-// before batches wrote, and with repartition_batch_bytes 0 still writes, for a rolling
-// upgrade) is read too: an incident opened through the one form resolves through the other.
+// before batches wrote, and with repartition_batch_bytes 0 still writes) is read too: an
+// incident opened through the one form resolves through the other.
 TEST(LiveOnMockCluster, RepartitionBatchesAndSingleRecordsAreBothRead) {
   MockEstate estate;
   ASSERT_TRUE(estate.rules());
@@ -515,6 +515,8 @@ void TakesOverWholeCheckpoints(bool keep_entries) {
     const int64_t offset = rd.SVar();
     dedup::Engine::Entries entries;
     entries.globals = rd.Str();
+    const uint64_t buffered = rd.Var(), slot_bound = rd.Var();
+    ASSERT_EQ(buffered, 0u);
     entries.fingerprints = (*cp)->fingerprints;
     entries.incidents = (*cp)->incidents;
     NoSink sink;
@@ -533,6 +535,8 @@ void TakesOverWholeCheckpoints(bool keep_entries) {
     hw.U8(4);
     hw.SVar(offset);
     hw.Str(entries.globals);
+    hw.Var(buffered);
+    hw.Var(slot_bound);
     payload.append((*cp)->payload, head.size());
     std::vector<ChangelogMessage> msgs;
     if (!keep_entries) {

@@ -79,9 +79,12 @@ TEST(InputMerger, TiesGoToTheEarlierInputThenPartitionThenOffset) {
 struct Saved {
   std::string globals;
   std::map<uint32_t, std::string> entries;
+  uint64_t count = 0, bound = 0;  // what the checkpoint header says of the entries
   int puts = 0, erases = 0;
 
   void Save(InputMerger& m) {
+    count = m.buffered();
+    bound = m.slot_bound();
     globals.clear();
     dedup::Writer w(&globals);
     m.SaveGlobals(w);
@@ -101,7 +104,7 @@ struct Saved {
   bool Load(InputMerger& m, InputOf input_of) const {
     dedup::Reader rd(globals);
     std::vector<std::pair<uint32_t, std::string_view>> views(entries.begin(), entries.end());
-    return m.LoadGlobals(rd, input_of) && rd.done() && m.LoadEntries(views, input_of);
+    return m.LoadGlobals(rd, input_of) && rd.done() && m.LoadEntries(views, input_of, count, bound);
   }
 };
 
@@ -134,8 +137,69 @@ TEST(InputMerger, CheckpointKeepsBufferAndMarks) {
     InputMerger x;
     std::vector<std::pair<uint32_t, std::string_view>> cut{
         {0, std::string_view(entry).substr(0, len)}};
-    EXPECT_FALSE(x.LoadEntries(cut, SameOrder)) << len;
+    EXPECT_FALSE(x.LoadEntries(cut, SameOrder, 1, 1)) << len;
   }
+}
+
+TEST(InputMerger, EntriesMissingLeftOverOrOutOfBoundsAreRefused) {
+  InputMerger m;
+  m.AddChannel({"logs", 0});
+  for (int i = 0; i < 3; ++i) m.Add(Rec("logs", 0, i, 100 + i), 1);
+  Saved saved;
+  saved.Save(m);
+  ASSERT_EQ(saved.count, 3u);
+  ASSERT_EQ(saved.bound, 3u);
+  InputMerger ok;
+  ASSERT_TRUE(saved.Load(ok, SameOrder));
+  Saved missing = saved;
+  missing.entries.erase(1);
+  InputMerger a;
+  EXPECT_FALSE(missing.Load(a, SameOrder)) << "a record the changelog lost";
+  Saved extra = saved;
+  extra.entries[2'000] = saved.entries[0];
+  extra.count = 4;
+  InputMerger b;
+  EXPECT_FALSE(extra.Load(b, SameOrder)) << "a slot past every slot ever used";
+  Saved last = saved;
+  last.entries[4294967295u] = saved.entries[0];
+  last.entries.erase(0);
+  InputMerger c;
+  EXPECT_FALSE(last.Load(c, SameOrder));
+}
+
+TEST(InputMerger, RecordsAfterARestoreTakeFreeSlotsOnly) {
+  InputMerger m;
+  m.AddChannel({"logs", 0});
+  for (int i = 0; i < 5; ++i) m.Add(Rec("logs", 0, i, 100 + i), 1);
+  m.Mark({"logs", 0}, 101, false);
+  EXPECT_EQ(Drain(m).size(), 2u);  // slots 0 and 1 free, 2..4 held
+  Saved saved;
+  saved.Save(m);
+  InputMerger back;
+  ASSERT_TRUE(saved.Load(back, SameOrder));
+  for (int i = 5; i < 9; ++i) back.Add(Rec("logs", 0, i, 100 + i), 1);
+  saved.Save(back);
+  EXPECT_EQ(saved.entries.size(), 7u) << "no buffered record was overwritten";
+  back.Mark({"logs", 0}, 1000, false);
+  EXPECT_EQ(Drain(back), (std::vector<std::string>{"logs/0@2", "logs/0@3", "logs/0@4", "logs/0@5",
+                                                   "logs/0@6", "logs/0@7", "logs/0@8"}));
+}
+
+TEST(InputMerger, ABacklogGoesBackToTheAllocatorAndItsSlotsAreDeleted) {
+  InputMerger m;
+  m.AddChannel({"logs", 0});
+  for (int i = 0; i < 10'000; ++i) m.Add(Rec("logs", 0, i, 100 + i), 1);
+  Saved saved;
+  saved.Save(m);
+  EXPECT_EQ(saved.bound, 10'000u);
+  m.Mark({"logs", 0}, 100'000, false);
+  EXPECT_EQ(Drain(m).size(), 10'000u);
+  // A new record after the backlog: the lowest slot, and the old ones get their tombstones.
+  m.Add(Rec("logs", 0, 10'000, 200'000), 1);
+  saved.Save(m);
+  EXPECT_EQ(saved.erases, 9'999);
+  ASSERT_EQ(saved.entries.size(), 1u);
+  EXPECT_EQ(saved.entries.begin()->first, 0u);
 }
 
 TEST(InputMerger, ACheckpointWritesOnlyTheRecordsThatCameOrWent) {
@@ -171,7 +235,7 @@ TEST(InputMerger, ACheckpointWritesOnlyTheRecordsThatCameOrWent) {
   saved.Save(m);
   EXPECT_EQ(saved.erases, 1001);
   EXPECT_TRUE(saved.entries.empty());
-  // The pool went back to the allocator; slots start over and are written again.
+  // The lowest free slot is taken again.
   m.Add(Rec("alerts", 0, 9, 6000), 0);
   m.Mark({"alerts", 0}, 6000, false);
   saved.Save(m);
