@@ -146,6 +146,7 @@ struct CorrelatePartition {
   int64_t next_offset = -1;
   bool seen = false;     // processed a record (or restored state) since assignment
   bool backlog = false;  // the merger may hold more records that may go
+  bool paused = false;   // its repartition partition is paused meanwhile (see Release)
   Clock::time_point last_arrival;
   EventTime arrival_watermark = kMinTime;
 };
@@ -236,6 +237,7 @@ class Live : public RdKafka::RebalanceCb,
   void CorrelateOne(CorrelatePartition& p, const rd_kafka_message_t& msg);
   // Feeds the engine what the merger releases.
   void Release(CorrelatePartition& p);
+  void PauseRepartition(CorrelatePartition& p, bool pause);
   // Decodes one record or mark (its format byte read) into the partition's merger; `whole`:
   // it must end the message (else nothing of it is taken).
   bool CorrelateEntry(CorrelatePartition& p, uint8_t kind, dedup::Reader& rd, bool whole);

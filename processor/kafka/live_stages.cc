@@ -87,12 +87,27 @@ void Live::Release(CorrelatePartition& p) {
   // commits and reloads; the loop calls again while there is more.
   size_t n = p.merger.Release([&p](const Record& r) { p.engine->Process(r); }, kMaxReleasePerCall);
   p.backlog = n == kMaxReleasePerCall;
+  // Back-pressure (Kafka Streams' buffered.records.per.partition): while records that may go
+  // wait for their turn, fetch no more of the partition, so that what is buffered (and
+  // checkpointed) stays a few loop turns' worth in a catch-up. Only then: records held back
+  // for a lagging input must keep coming, or its progress marks would never arrive.
+  if (p.backlog != p.paused) PauseRepartition(p, p.backlog);
   if (n == 0) return;
   p.dirty = true;  // (a backlog may be released in a later transaction than its messages)
   txn_has_work_ = true;
   p.seen = true;
   p.last_arrival = now_;
   p.arrival_watermark = p.engine->watermark();
+}
+
+void Live::PauseRepartition(CorrelatePartition& p, bool pause) {
+  std::vector<RdKafka::TopicPartition*> tp{
+      RdKafka::TopicPartition::create(cfg_.repartition_topic, p.id)};
+  // (librdkafka drops what it prefetched of a paused partition and fetches it again from
+  // the next offset the loop has not seen.)
+  RdKafka::ErrorCode err = pause ? consumer_->pause(tp) : consumer_->resume(tp);
+  RdKafka::TopicPartition::destroy(tp);
+  if (err == RdKafka::ERR_NO_ERROR) p.paused = pause;
 }
 
 void Live::WriteMarks() {

@@ -153,6 +153,15 @@ void Live::WriteCheckpoint(int32_t id, CorrelatePartition& p) {
 bool Live::Commit(bool rewind) {
   last_commit_ok_ = false;
   if (!in_txn_) return !fatal_;
+  // Records that may go are handed to the engine before the checkpoint: only those held back
+  // for a lagging input are checkpointed as buffered (a catch-up fetches far more per loop
+  // turn than Release takes).
+  for (auto& [id, p] : correlate_) {
+    while (p.backlog && !stop_) {
+      Release(p);
+      health_.Beat();
+    }
+  }
   WriteMarks();
   FlushRepartition();
   // A partition restored with entries still to write (after a whole checkpoint, or under
@@ -347,6 +356,7 @@ void Live::Rewind() {
     parts.push_back(RdKafka::TopicPartition::create(cfg_.repartition_topic, id));
   }
   Restore(ids);
+  for (auto& [id, p] : correlate_) PauseRepartition(p, false);  // (the backlog went with it)
   if (!parts.empty()) {
     // Where to resume must be known for sure: from the beginning only for a partition that
     // truly has no committed offset. Anything else is fatal (the pod restarts and resumes
