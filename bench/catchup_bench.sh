@@ -12,14 +12,8 @@ SCALE=${SCALE:-4}
 B=build
 source bench/lib.sh
 bench_work ng-catchup-bench
-bootstrap=$(KAFKA_EXTRA_PROPS="num.partitions=3" tests/kafka/kafka.sh start "$work/kafka" 2>/dev/null)
-export NOISEGATE_KAFKA_BOOTSTRAP_SERVERS=$bootstrap
-mkdir -p "$work/estate"
-$B/ng-gen-estate --scale "$SCALE" --out "$work/estate" >/dev/null
-dumps=("$work"/estate/alerts.prometheus.jsonl "$work"/estate/alerts.newrelic.jsonl
-  "$work"/estate/alerts.datadog.jsonl "$work"/estate/logs.app.jsonl)
-expect=$($B/noisegate replay -q --rules examples/rules.yaml --explain /dev/stdout "${dumps[@]}" \
-  2>/dev/null | grep -vc '"topic":"alerts.unknown"')
+bench_broker
+bench_estate "$SCALE"
 printf 'partitions: 6\ncommit_interval: 300ms\nmetrics_listen: 127.0.0.1:0\n' >"$work/c.yaml"
 $B/noisegate topics --config "$work/c.yaml" 2>/dev/null
 $B/ng-load -b "$bootstrap" "${dumps[@]}" 2>/dev/null
@@ -27,8 +21,8 @@ $B/noisegate run --rules examples/rules.yaml --config "$work/c.yaml" 2>"$work/ng
 ng=$!
 for _ in $(seq 300); do grep -q 'event=admin_server' "$work/ng.log" && break; sleep 0.1; done
 port=$(sed -n 's/.*event=admin_server .*port=\([0-9]*\).*/\1/p' "$work/ng.log")
-metric() { curl -s "http://127.0.0.1:$port/metrics" | awk -v m="$1" 'index($1, m) == 1 {s += $2} END {printf "%d", s}'; }
-committed='noisegate_kafka_transactions_total{result="committed"'
+metric() { bench_metric "$port" "$1"; }
+committed='noisegate_kafka_transactions_total\{result="committed"'
 prev_bytes=0 prev_tx=0 largest=0 most_buffered=0
 deadline=$((SECONDS + 600))
 while (($(metric noisegate_decisions_total) < expect)); do

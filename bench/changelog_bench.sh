@@ -38,7 +38,7 @@ EOF2
 python3 bench/changelog_gen.py --fingerprints "$FPS" --phase load >"$work/load.jsonl"
 python3 bench/changelog_gen.py --fingerprints "$FPS" --phase churn --repeat "$REPEAT" >"$work/churn.jsonl"
 $B/noisegate topics --config "$work/run.yaml" 2>/dev/null
-metric() { curl -s "http://127.0.0.1:$port/metrics" | awk -v m="$1" '$1 ~ "^"m {s += $2} END {printf "%.0f\n", s + 0}'; }
+metric() { bench_metric "$port" "$1"; }
 start() {
   $B/noisegate run --rules "$rules" --config "$work/run.yaml" 2>>"$work/ng.log" &
   ng=$!

@@ -22,30 +22,17 @@ SCALE=${SCALE:-4}
 B=build
 source bench/lib.sh
 bench_work ng-live-bench
-fresh_broker() {  # each run gets empty input topics
-  tests/kafka/kafka.sh stop "$work/kafka" >/dev/null 2>&1 || true
-  bootstrap=$(KAFKA_EXTRA_PROPS="num.partitions=3" tests/kafka/kafka.sh start "$work/kafka" 2>/dev/null)
-  export NOISEGATE_KAFKA_BOOTSTRAP_SERVERS=$bootstrap
-}
-mkdir -p "$work/estate"
-$B/ng-gen-estate --scale "$SCALE" --out "$work/estate" >/dev/null
-dumps=("$work"/estate/alerts.prometheus.jsonl "$work"/estate/alerts.newrelic.jsonl
-  "$work"/estate/alerts.datadog.jsonl "$work"/estate/logs.app.jsonl)
-# Live reads only the rules' input topics; the estate's one message for another topic is
-# replayed as a dead letter, so it is left out of the count.
-expect=$($B/noisegate replay -q --rules examples/rules.yaml --explain /dev/stdout "${dumps[@]}" \
-  2>/dev/null | grep -vc '"topic":"alerts.unknown"')
+bench_estate "$SCALE"
 
 cpu() {  # utime + stime of PID in seconds
   awk -v hz="$(getconf CLK_TCK)" '{print ($14 + $15) / hz}' "/proc/$1/stat"
 }
-metric() { curl -s "http://127.0.0.1:$1/metrics" | awk -v m="$2" '$1 ~ "^"m {s += $2} END {print s + 0}'; }
 
 # run NAME EXPLAIN(yes|no) [RUN CONFIG LINE]: one live run on its own topic set; prints its
 # figures.
 run() {
   local name=$1 explain=$2 extra=${3:-} port lat="" t0 t1 ng_cpu0 broker_cpu0 perf_pid=""
-  fresh_broker
+  bench_broker  # each run gets empty input topics
   cat >"$work/$name.yaml" <<EOF2
 partitions: 6
 group: bench-$name
@@ -84,7 +71,7 @@ EOF2
     wait "$lat" || { echo "live_bench: not every decision arrived"; exit 1; }
   else
     local deadline=$((SECONDS + 600))
-    while (($(metric "$port" noisegate_decisions_total) < expect)); do
+    while (($(bench_metric "$port" noisegate_decisions_total) < expect)); do
       ((SECONDS < deadline)) || { echo "live_bench: not every record was decided"; exit 1; }
       sleep 0.2
     done
@@ -95,7 +82,7 @@ EOF2
   ng_cpu=$(awk -v a="$ng_cpu0" -v b="$(cpu "$ng")" 'BEGIN {print b - a}')
   broker_cpu=$(awk -v a="$broker_cpu0" -v b="$(cpu "$broker")" 'BEGIN {print b - a}')
   local tx
-  tx=$(metric "$port" 'noisegate_kafka_transactions_total\{result="committed"')
+  tx=$(bench_metric "$port" 'noisegate_kafka_transactions_total\{result="committed"')
   kill -TERM "$ng" && wait "$ng" || true
   ng=""
   echo "run $name (explain topic $explain${extra:+, $extra}): $(grep -o 'produced [0-9]* messages in [0-9.]* s' "$work/load.log") at $RATE/s"

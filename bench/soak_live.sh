@@ -16,7 +16,7 @@ bench_work ng-soak-live
 B=build
 rules=${1:-examples/rules.yaml}
 RATE=${RATE:-5000}
-metric() { curl -s "http://127.0.0.1:$port/metrics" | awk -v m="$1" '$1 ~ "^"m {s += $2} END {printf "%.0f\n", s + 0}'; }
+metric() { bench_metric "$port" "$1"; }
 start() {
   $B/noisegate run --rules "$rules" --config "$work/run.yaml" 2>>"$work/ng.log" &
   ng=$!
