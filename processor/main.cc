@@ -23,6 +23,7 @@ namespace {
 
 using noisegate::processor::DumpSpec;
 using noisegate::processor::ReplayOptions;
+using noisegate::processor::ReplaySummary;
 
 // Exit codes (documented in README.md).
 constexpr int kExitOk = 0;
@@ -35,6 +36,13 @@ std::atomic<bool> g_stop{false};
 extern "C" void OnStopSignal(int) { g_stop.store(true); }
 std::atomic<bool> g_reload{false};
 extern "C" void OnReloadSignal(int) { g_reload.store(true); }
+
+double CpuSeconds() {
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  return static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+         static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
 
 std::shared_ptr<const noisegate::rules::CompiledRules> LoadOrReport(const std::string& path) {
   noisegate::rules::LoadResult r = noisegate::rules::LoadRulesFile(path);
@@ -88,8 +96,9 @@ int main(int argc, char** argv) {
                    "messages larger than this go to the dead-letter output")
       ->capture_default_str();
   replay->add_option("--diff", diff_rules,
-                     "also replay through OTHER_RULES and show which incidents page under one "
-                     "and not the other");
+                     "also replay through OTHER_RULES and show, per incident, what changed: route, "
+                     "first trigger or page time, members, incidents under one rules file only "
+                     "(in the report too; exit 1 when anything changed)");
   std::string until;
   replay->add_option("--until", until,
                      "TIME (RFC 3339) or +DURATION: run event time on after the last record to "
@@ -230,8 +239,28 @@ int main(int argc, char** argv) {
         return kExitUsage;
       }
     }
+    // --diff: the other rules' replay first, so this one's summary and report carry the
+    // comparison.
+    ReplaySummary other_summary;
+    if (!diff_rules.empty()) {
+      auto other = LoadOrReport(diff_rules);
+      if (!other) return kExitInvalid;
+      ReplayOptions ro2 = ro;
+      ro2.pages_path = ro2.tickets_path = ro2.dlq_path = ro2.explain_path = ro2.report_path = "";
+      ro2.keep_members = true;
+      auto result2 = noisegate::processor::RunReplay(other, ro2, std::cerr);
+      if (!result2) {
+        std::cerr << "noisegate: " << result2.error().detail << "\n";
+        return kExitIo;
+      }
+      other_summary = std::move(*result2);
+      ro.keep_members = true;
+      ro.compare_with = &other_summary;
+      ro.name = rules_path;
+      ro.compare_name = diff_rules;
+    }
     ro.progress = !quiet;
-    ro.keep_members = !diff_rules.empty();
+    const double cpu_before = CpuSeconds();
     auto result = noisegate::processor::RunReplay(rules, ro, std::cerr);
     if (!result) {
       std::cerr << "noisegate: " << result.error().detail << "\n";
@@ -241,27 +270,15 @@ int main(int argc, char** argv) {
     if (stats) {
       rusage ru{};
       getrusage(RUSAGE_SELF, &ru);
-      double cpu = ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + ru.ru_stime.tv_sec +
-                   ru.ru_stime.tv_usec / 1e6;
+      double cpu = CpuSeconds() - cpu_before;
       std::cout << "stats: records=" << result->records << " cpu_seconds=" << cpu
                 << " records_per_cpu_second=" << static_cast<uint64_t>(result->records / cpu)
                 << " peak_rss_mib=" << ru.ru_maxrss / 1024 << " peak_rss_kib=" << ru.ru_maxrss
                 << "\n";
     }
-    if (!diff_rules.empty()) {
-      auto other = LoadOrReport(diff_rules);
-      if (!other) return kExitInvalid;
-      ReplayOptions ro2 = ro;
-      ro2.pages_path = ro2.tickets_path = ro2.dlq_path = ro2.explain_path = ro2.report_path = "";
-      ro2.progress = false;
-      auto result2 = noisegate::processor::RunReplay(other, ro2, std::cerr);
-      if (!result2) {
-        std::cerr << "noisegate: " << result2.error().detail << "\n";
-        return kExitIo;
-      }
-      return noisegate::processor::PrintDiff(rules_path, *result, diff_rules, *result2, std::cout)
-                 ? kExitInvalid
-                 : kExitOk;
+    if (result->diff) {
+      noisegate::processor::PrintDiff(*result->diff, std::cout);
+      return result->diff->any() ? kExitInvalid : kExitOk;
     }
     return kExitOk;
   }

@@ -1,7 +1,5 @@
-// `replay --diff`: what changed between two rule versions over the same input. Incidents are
-// matched across the versions by the member fingerprints they share (their dedup_keys differ
-// when the rules do); for each match the route, the time of the first trigger and the members
-// are compared, and incidents notified under one version only are listed.
+#include "processor/replay/diff.h"
+
 #include <algorithm>
 #include <map>
 #include <set>
@@ -80,45 +78,45 @@ std::string Delta(int64_t ms) {
 
 }  // namespace
 
-bool PrintDiff(const std::string& name_a, const ReplaySummary& a, const std::string& name_b,
-               const ReplaySummary& b, std::ostream& out) {
+ReplayDiff CompareReplays(const std::string& name_a, const ReplaySummary& a,
+                          const std::string& name_b, const ReplaySummary& b) {
   std::vector<Notified> na = NotifiedIncidents(a), nb = NotifiedIncidents(b);
   std::vector<int> a_to_b = Match(na, nb), b_to_a = Match(nb, na);
-  size_t only_a = 0, only_b = 0, changed = 0;
-  out << "\n== diff: " << name_a << " (A) vs " << name_b << " (B)\n";
+  ReplayDiff d;
+  d.name_a = name_a;
+  d.name_b = name_b;
+  auto first_sent = [](const Notified& n) { return n.paged ? n.first_page_at : n.first_at; };
   for (size_t i = 0; i < na.size(); ++i) {
     const Notified& x = na[i];
     if (a_to_b[i] < 0) {
-      ++only_a;
-      out << "  " << (x.paged ? "pages" : "tickets")
-          << " only under A: " << FormatRfc3339(EventTime{x.paged ? x.first_page_at : x.first_at})
-          << " " << x.id << " " << x.summary << "\n";
+      ++d.only_a;
+      d.entries.push_back(
+          DiffEntry{DiffEntry::Kind::kOnlyA, x.id, "", x.summary, x.paged, first_sent(x), 0, {}});
       continue;
     }
     const Notified& y = nb[static_cast<size_t>(a_to_b[i])];
-    std::vector<std::string> what;
-    if (x.paged != y.paged) what.push_back(std::string("route ") + Route(x) + " -> " + Route(y));
+    DiffEntry e{DiffEntry::Kind::kChanged, x.id, y.id, x.summary, x.paged, 0, 0, {}};
+    if (x.paged != y.paged) e.what.push_back(std::string("route ") + Route(x) + " -> " + Route(y));
     if (x.first_at != y.first_at) {
-      what.push_back("first trigger " + FormatRfc3339(EventTime{x.first_at}) + " -> " +
-                     FormatRfc3339(EventTime{y.first_at}) + " (" + Delta(y.first_at - x.first_at) +
-                     ")");
+      e.what.push_back("first trigger " + FormatRfc3339(EventTime{x.first_at}) + " -> " +
+                       FormatRfc3339(EventTime{y.first_at}) + " (" +
+                       Delta(y.first_at - x.first_at) + ")");
     }
     if (x.paged && y.paged && x.first_page_at != y.first_page_at && x.first_at == y.first_at) {
-      what.push_back("first page " + FormatRfc3339(EventTime{x.first_page_at}) + " -> " +
-                     FormatRfc3339(EventTime{y.first_page_at}) + " (" +
-                     Delta(y.first_page_at - x.first_page_at) + ")");
+      e.what.push_back("first page " + FormatRfc3339(EventTime{x.first_page_at}) + " -> " +
+                       FormatRfc3339(EventTime{y.first_page_at}) + " (" +
+                       Delta(y.first_page_at - x.first_page_at) + ")");
     }
     size_t shared = Shared(x, y);
     size_t gone = x.fingerprints.size() - shared, added = y.fingerprints.size() - shared;
     if (gone > 0 || added > 0) {
-      what.push_back("members " + std::to_string(x.fingerprints.size()) + " -> " +
-                     std::to_string(y.fingerprints.size()) + " (" + std::to_string(gone) +
-                     " only under A, " + std::to_string(added) + " only under B)");
+      e.what.push_back("members " + std::to_string(x.fingerprints.size()) + " -> " +
+                       std::to_string(y.fingerprints.size()) + " (" + std::to_string(gone) +
+                       " only under A, " + std::to_string(added) + " only under B)");
     }
-    if (what.empty()) continue;
-    ++changed;
-    out << "  changed: " << x.id << " -> " << y.id << " " << x.summary << "\n";
-    for (const std::string& w : what) out << "      " << w << "\n";
+    if (e.what.empty()) continue;
+    ++d.changed;
+    d.entries.push_back(std::move(e));
   }
   // B incidents that share members with A but are no A incident's closest match: A's
   // incident split (or B took some of its members).
@@ -127,26 +125,60 @@ bool PrintDiff(const std::string& name_a, const ReplaySummary& a, const std::str
     if (b_to_a[j] < 0 || matched.count(static_cast<int>(j))) continue;
     const Notified& y = nb[j];
     const Notified& x = na[static_cast<size_t>(b_to_a[j])];
-    ++changed;
-    out << "  split: " << x.id << " -> also " << y.id << " (" << Route(y) << " at "
-        << FormatRfc3339(EventTime{y.paged ? y.first_page_at : y.first_at}) << ", " << Shared(y, x)
-        << " of its members were in A's) " << y.summary << "\n";
+    ++d.changed;
+    d.entries.push_back(DiffEntry{
+        DiffEntry::Kind::kSplit, x.id, y.id, y.summary, y.paged, first_sent(y), Shared(y, x), {}});
   }
   for (size_t j = 0; j < nb.size(); ++j) {
     if (b_to_a[j] >= 0) continue;
     const Notified& y = nb[j];
-    ++only_b;
-    out << "  " << (y.paged ? "pages" : "tickets")
-        << " only under B: " << FormatRfc3339(EventTime{y.paged ? y.first_page_at : y.first_at})
-        << " " << y.id << " " << y.summary << "\n";
+    ++d.only_b;
+    d.entries.push_back(
+        DiffEntry{DiffEntry::Kind::kOnlyB, "", y.id, y.summary, y.paged, first_sent(y), 0, {}});
   }
   auto paged = [](const std::vector<Notified>& v) {
-    return std::count_if(v.begin(), v.end(), [](const Notified& n) { return n.paged; });
+    return static_cast<size_t>(
+        std::count_if(v.begin(), v.end(), [](const Notified& n) { return n.paged; }));
   };
-  out << "  incidents notified: A " << na.size() << " (" << paged(na) << " paged), B " << nb.size()
-      << " (" << paged(nb) << " paged); only A " << only_a << ", only B " << only_b << ", changed "
-      << changed << "\n";
-  return only_a + only_b + changed > 0;
+  d.notified_a = na.size();
+  d.paged_a = paged(na);
+  d.notified_b = nb.size();
+  d.paged_b = paged(nb);
+  return d;
+}
+
+void PrintDiff(const ReplayDiff& d, std::ostream& out) {
+  out << "\n== diff: " << d.name_a << " (A) vs " << d.name_b << " (B)\n";
+  for (const DiffEntry& e : d.entries) {
+    const char* sent = e.paged ? "pages" : "tickets";
+    switch (e.kind) {
+      case DiffEntry::Kind::kOnlyA:
+      case DiffEntry::Kind::kOnlyB:
+        out << "  " << sent << " only under " << (e.kind == DiffEntry::Kind::kOnlyA ? "A" : "B")
+            << ": " << FormatRfc3339(EventTime{e.at_ms}) << " "
+            << (e.a_id.empty() ? e.b_id : e.a_id) << " " << e.summary << "\n";
+        break;
+      case DiffEntry::Kind::kChanged:
+        out << "  changed: " << e.a_id << " -> " << e.b_id << " " << e.summary << "\n";
+        for (const std::string& w : e.what) out << "      " << w << "\n";
+        break;
+      case DiffEntry::Kind::kSplit:
+        out << "  split: " << e.a_id << " -> also " << e.b_id << " ("
+            << (e.paged ? "page" : "ticket") << " at " << FormatRfc3339(EventTime{e.at_ms}) << ", "
+            << e.shared << " of its members were in A's) " << e.summary << "\n";
+        break;
+    }
+  }
+  out << "  incidents notified: A " << d.notified_a << " (" << d.paged_a << " paged), B "
+      << d.notified_b << " (" << d.paged_b << " paged); only A " << d.only_a << ", only B "
+      << d.only_b << ", changed " << d.changed << "\n";
+}
+
+bool PrintDiff(const std::string& name_a, const ReplaySummary& a, const std::string& name_b,
+               const ReplaySummary& b, std::ostream& out) {
+  ReplayDiff d = CompareReplays(name_a, a, name_b, b);
+  PrintDiff(d, out);
+  return d.any();
 }
 
 }  // namespace noisegate::processor

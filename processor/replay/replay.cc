@@ -339,6 +339,9 @@ Result<ReplaySummary> RunReplay(std::shared_ptr<const rules::CompiledRules> rule
   summary.fingerprints_expired = engine.stats().fingerprints_expired;
   // Dead letters are counted as records too: each is one input record with one decision.
   summary.records += summary.dead_letters;
+  if (opt.compare_with != nullptr) {
+    summary.diff = CompareReplays(opt.name, summary, opt.compare_name, *opt.compare_with);
+  }
   if (report != nullptr && !report->Write(opt.report_path, summary, &error)) {
     return MakeError(ErrorCode::kIo, error);
   }

@@ -21,6 +21,7 @@
 
 #include "dedup/engine.h"
 #include "processor/decode/message.h"
+#include "processor/replay/diff.h"
 #include "rules/compiled_rules.h"
 
 namespace noisegate::processor {
@@ -48,6 +49,10 @@ struct ReplayOptions {
   // at the last record's time is sent.
   std::optional<int64_t> until_ms;
   std::optional<int64_t> until_after_ms;
+  // --diff: the replay of the same input under other rules (made with keep_members), and
+  // the names of both rule files. The comparison goes into the summary and the report.
+  const ReplaySummary* compare_with = nullptr;
+  std::string name, compare_name;
 };
 
 // A notification kept in memory (for the summary and --diff).
@@ -77,19 +82,13 @@ struct ReplaySummary {
   dedup::StateSizes state_at_end;  // engine state held at the end
   uint64_t fingerprints_expired = 0;
   std::vector<EmittedEvent> events;  // pages and tickets, in output order
+  std::optional<ReplayDiff> diff;    // with ReplayOptions::compare_with
 };
 
 // Runs a replay. Problems with the dumps themselves (a file that cannot be opened) are
 // returned as an error; everything wrong inside them is counted and reported on `log`.
 Result<ReplaySummary> RunReplay(std::shared_ptr<const rules::CompiledRules> rules,
                                 const ReplayOptions& options, std::ostream& log);
-
-// Compares what two rule versions notified over the same input: incidents are matched by
-// shared member fingerprints (their dedup_keys differ when the rules do). Prints, per matched
-// incident, a changed route, first trigger or first page time and members, and the incidents
-// notified under one version only; returns true when there is any difference.
-bool PrintDiff(const std::string& name_a, const ReplaySummary& a, const std::string& name_b,
-               const ReplaySummary& b, std::ostream& out);
 
 // Prints the human summary (records, decisions, incidents, pages, reduction, rule hits).
 void PrintSummary(const ReplaySummary& s, std::ostream& out);

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <fstream>
+#include <map>
 #include <set>
 
 #include "dedup/incident.h"
@@ -64,6 +65,7 @@ h1{font-size:20px}h2{font-size:17px;margin-top:28px}h3{font-size:15px;margin:0 0
 .page{background:#c0392b}.ticket{background:#d68910}.none{background:#7f8c8d}
 table{border-collapse:collapse;width:100%;font-size:13px}td,th{border-bottom:1px solid #eee;padding:3px 6px;text-align:left;vertical-align:top}
 .why{background:#f7f7f7;padding:6px 10px;border-radius:4px;margin:6px 0}
+.diff{background:#eef4fb;padding:6px 10px;border-radius:4px;margin:6px 0}
 code{font-size:12px}.muted{color:#888}#q{width:60%;font-size:15px;padding:4px}
 svg{border:1px solid #ddd;background:#fff}
 )";
@@ -93,6 +95,50 @@ constexpr const char* kScript = R"(
   document.body.setAttribute('data-ready','1');
 })();
 )";
+
+// The --diff section: what changed under the other rules, one row per incident.
+void DiffSection(const ReplayDiff& d, std::string* h) {
+  *h += "<h2 id=\"diff\">Compared with <code>" + Esc(d.name_b) + "</code></h2>\n";
+  *h += "<p>This report shows the rules <code>" + Esc(d.name_a) +
+        "</code> (A). The same input replayed through <code>" + Esc(d.name_b) +
+        "</code> (B): A notified " + std::to_string(d.notified_a) + " incidents (" +
+        std::to_string(d.paged_a) + " paged), B " + std::to_string(d.notified_b) + " (" +
+        std::to_string(d.paged_b) + " paged); " + std::to_string(d.changed) + " changed, " +
+        std::to_string(d.only_a) + " only under A, " + std::to_string(d.only_b) +
+        " only under B. Incidents are matched by the members they share.</p>\n";
+  if (d.entries.empty()) {
+    *h += "<p><b>No differences.</b></p>\n";
+    return;
+  }
+  *h +=
+      "<table id=\"diff-table\"><tr><th>what</th><th>incident under A</th><th>under B</th>"
+      "<th>summary</th><th>changes</th></tr>\n";
+  for (const DiffEntry& e : d.entries) {
+    std::string what, changes;
+    switch (e.kind) {
+      case DiffEntry::Kind::kChanged:
+        what = "changed";
+        for (const std::string& w : e.what) changes += (changes.empty() ? "" : "<br>") + Esc(w);
+        break;
+      case DiffEntry::Kind::kSplit:
+        what = "split";
+        changes = std::string(e.paged ? "pages" : "tickets") + " at " + Time(e.at_ms) + "; " +
+                  std::to_string(e.shared) + " of its members were in A's incident";
+        break;
+      case DiffEntry::Kind::kOnlyA:
+      case DiffEntry::Kind::kOnlyB:
+        what = e.kind == DiffEntry::Kind::kOnlyA ? "only under A" : "only under B";
+        changes = std::string(e.paged ? "pages" : "tickets") + " at " + Time(e.at_ms);
+        break;
+    }
+    *h += "<tr class=\"diff-row\"><td>" + what + "</td><td>" +
+          (e.a_id.empty() ? std::string("—")
+                          : "<a href=\"#" + Esc(e.a_id) + "\">" + Esc(e.a_id) + "</a>") +
+          "</td><td>" + (e.b_id.empty() ? std::string("—") : Esc(e.b_id)) + "</td><td>" +
+          Esc(e.summary) + "</td><td>" + changes + "</td></tr>\n";
+  }
+  *h += "</table>\n";
+}
 
 }  // namespace
 
@@ -201,6 +247,7 @@ bool ReportBuilder::Write(const std::string& path, const ReplaySummary& s,
     h += std::string("<span><b>") + buf + "</b> records per incident sent</span>";
   }
   h += "</div>\n";
+  if (s.diff) DiffSection(*s.diff, &h);
 
   // Timeline: records per minute (bars), pages and tickets sent (marks above).
   h += "<h2>Timeline</h2>\n";
@@ -267,8 +314,16 @@ bool ReportBuilder::Write(const std::string& path, const ReplaySummary& s,
     }
     when_list += "</li>";
   }
+  std::map<std::string, std::vector<const DiffEntry*>> diff_of;  // A's incident -> its entries
+  if (s.diff) {
+    for (const DiffEntry& e : s.diff->entries) {
+      if (!e.a_id.empty()) diff_of[e.a_id].push_back(&e);
+    }
+  }
   auto card = [&](const Inc& inc) {
     std::string search = inc.id + " " + inc.summary + " " + inc.route;
+    auto diff = diff_of.find(inc.id);
+    if (diff != diff_of.end()) search += " diff-changed";
     for (const MemberView& m : inc.members) {
       search += " " + m.name + " " + m.summary + " " + Hex(m.fingerprint);
       auto f = fps_.find(m.fingerprint);
@@ -307,6 +362,25 @@ bool ReportBuilder::Write(const std::string& path, const ReplaySummary& s,
       std::string& list = m.inhibited ? inhibited_paging : paging;
       if (!list.empty()) list += ", ";
       list += "<b>" + Esc(m.name) + "</b> (" + Esc(m.severity) + ")";
+    }
+    if (diff != diff_of.end()) {
+      h += "<div class=\"diff\">Under <code>" + Esc(s.diff->name_b) +
+           "</code> (<a href=\"#diff\">"
+           "compared</a>): ";
+      bool first_change = true;
+      for (const DiffEntry* e : diff->second) {
+        std::vector<std::string> lines = e->what;
+        if (e->kind == DiffEntry::Kind::kOnlyA) lines = {"not notified at all"};
+        if (e->kind == DiffEntry::Kind::kSplit) {
+          lines = {"some of its members (" + std::to_string(e->shared) + ") also " +
+                   (e->paged ? "page" : "ticket") + " as " + e->b_id + " at " + Time(e->at_ms)};
+        }
+        for (const std::string& w : lines) {
+          h += (first_change ? "" : "; ") + Esc(w);
+          first_change = false;
+        }
+      }
+      h += "</div>\n";
     }
     h += "<div class=\"why\">";
     if (inc.route == "page") {

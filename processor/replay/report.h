@@ -5,7 +5,8 @@
 //     a page.when entry, and the entries) or why it did not, its members (name, summary,
 //     severity, records), and the rules that decided its records;
 //   - a search by label, fingerprint, incident or text ("what happened to this alert"), over
-//     the incidents and a table of fingerprints with their decisions.
+//     the incidents and a table of fingerprints with their decisions;
+//   - with --diff, what changed under the other rules, in a section and on each card.
 // The builder watches the engine's decisions and notifications as a replay makes them.
 #pragma once
 

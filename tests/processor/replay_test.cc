@@ -276,6 +276,49 @@ correlate:
   }
 }
 
+// With --diff, the report carries the comparison: a section listing each changed incident
+// (linking to its card) and a line on the card saying what changed.
+TEST_F(ReplayTest, TheReportShowsTheDiff) {
+  std::string a = Write("a.jsonl", Envelope("a", 0, 1000, Alert("Down", "critical")) +
+                                       Envelope("a", 1, 2000, Alert("Slow", "warning")));
+  ReplayOptions other;
+  other.dumps = {{a, std::nullopt}};
+  other.keep_members = true;
+  std::ostringstream log;
+  auto b = RunReplay(Rules(R"('severity=~"critical|warning"')"), other, log);
+  ASSERT_TRUE(b);
+  ReplayOptions opt = other;
+  opt.report_path = (dir_ / "report.html").string();
+  opt.compare_with = &*b;
+  opt.name = "old.yaml";
+  opt.compare_name = "new.yaml";
+  auto res = RunReplay(Rules(), opt, log);
+  ASSERT_TRUE(res) << res.error().detail;
+  ASSERT_TRUE(res->diff);
+  EXPECT_TRUE(res->diff->any());
+  ASSERT_EQ(res->diff->entries.size(), 1u);
+  const DiffEntry& e = res->diff->entries[0];
+  EXPECT_EQ(e.kind, DiffEntry::Kind::kChanged);
+  std::string html = Read(opt.report_path);
+  EXPECT_NE(html.find("<h2 id=\"diff\">Compared with <code>new.yaml</code>"), std::string::npos);
+  EXPECT_NE(html.find("<a href=\"#" + e.a_id + "\">"), std::string::npos) << html;
+  EXPECT_NE(html.find("route ticket -&gt; page"), std::string::npos);
+  // The card of the changed incident says so, and is found by searching "diff-changed".
+  size_t card = html.find("<section class=\"incident\" id=\"" + e.a_id + "\"");
+  ASSERT_NE(card, std::string::npos);
+  size_t end = html.find("</section>", card);
+  EXPECT_NE(html.substr(card, end - card).find("diff-changed"), std::string::npos);
+  EXPECT_NE(html.substr(card, end - card).find("class=\"diff\">Under <code>new.yaml</code>"),
+            std::string::npos);
+
+  // The same rules on both sides: the report says there is no difference.
+  opt.compare_with = &*res;
+  auto same = RunReplay(Rules(), opt, log);
+  ASSERT_TRUE(same);
+  EXPECT_FALSE(same->diff->any());
+  EXPECT_NE(Read(opt.report_path).find("<b>No differences.</b>"), std::string::npos);
+}
+
 // The report holds what the input says, escaped: a label value cannot become markup.
 TEST_F(ReplayTest, TheReportEscapesWhatTheInputSays) {
   std::string a =

@@ -2,7 +2,9 @@
 # The replay report in a real browser (Debian's chromium, headless): the sample estate's report
 # opens without a console message, its script runs, every incident paged has its card saying
 # why it paged, a ticket's card says why it did not page, and a search (in the URL, as a link
-# would carry it) shows the database outage and hides the rest.
+# would carry it) shows the database outage and hides the rest. With --diff against rules
+# whose user-impact group_wait is 90 s, the report lists the incidents whose pages moved, says
+# so on their cards, and a search for "diff-changed" shows just those.
 #
 #   report_test.sh NOISEGATE GEN_ESTATE ROOT
 set -euo pipefail
@@ -55,4 +57,25 @@ shown=$(grep -o 'data-shown="[0-9]*"' <<<"$dom" | grep -o '[0-9]*')
 ((shown >= 1 && shown < incidents)) || fail "search pg-payments-0 shows $shown of $incidents"
 card "$dom" "$db" | grep -q 'display: none' && fail "search pg-payments-0 hides the database outage"
 card "$dom" "$ticket" | grep -q 'display: none' || fail "search pg-payments-0 shows ticket $ticket"
-echo "report_test: passed ($incidents incidents, search shows $shown)"
+
+# --diff: the user-impact incidents page 60 s later under the other rules.
+awk '/name: user-impact/ {u=1} u && /group_wait:/ {sub(/30s/, "90s"); u=0} {print}' \
+  "$root/examples/rules.yaml" >"$work/later.yaml"
+set +e
+"$ng" replay -q --rules "$root/examples/rules.yaml" --diff "$work/later.yaml" \
+  --report "$work/report.html" "$work"/in/*.jsonl >"$work/diff.txt" 2>/dev/null
+rc=$?
+set -e
+((rc == 1)) || fail "replay --diff exited $rc, not 1 (differences found)"
+grep -q '(+1m)' "$work/diff.txt" || fail "the printed diff has no page 1m later: $(cat "$work/diff.txt")"
+printed=$(grep -c '^  changed: ' "$work/diff.txt" || true)
+dom=$(browse "#q=diff-changed")
+if grep CONSOLE "$work/browser.log"; then fail "the browser console has messages (diff)"; fi
+grep -q '<h2 id="diff">Compared with' <<<"$dom" || fail "the report has no diff section"
+rows=$(grep -c '<tr class="diff-row"><td>changed</td>' <<<"$dom" || true)
+((rows == printed && rows >= 1)) || fail "the report lists $rows changed incidents, the diff printed $printed"
+grep -q '(+1m)' <<<"$dom" || fail "the report's diff does not show the page 1m later"
+changed=$(grep -o 'data-shown="[0-9]*"' <<<"$dom" | grep -o '[0-9]*')
+((changed == rows)) || fail "search diff-changed shows $changed cards, $rows incidents changed"
+card "$dom" "$db" | grep -q 'display: none' && fail "the database outage's page did not move"
+echo "report_test: passed ($incidents incidents, search shows $shown, $rows changed under --diff)"
