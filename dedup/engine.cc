@@ -382,21 +382,27 @@ void Engine::ProcessLog(const Record& r, RecordLabels& labels, DecisionEvent& ev
       Fp(slot).log_rate = static_cast<uint32_t>(log_rates_.size());
       log_rates_.emplace_back();
     }
+    // A signal seen during warm-up is known: its baseline is the mean rate it has shown so
+    // far. One first seen after warm-up is new: its baseline starts from nothing and learns
+    // over baseline_window, so a new error that climbs slowly still surges.
+    if (t >= first_record_ + surge.warmup) log_rates_[Fp(slot).log_rate].weight = 1;
   }
   LogRate& rate = log_rates_[Fp(slot).log_rate];
-  rate.Advance(t.ms / width, alpha);
+  rate.Advance(t.ms / width, alpha, /*learn=*/!Fp(slot).firing);
   rate.counts[static_cast<size_t>(((t.ms / width) % 4 + 4) % 4)]++;
 
   NoteVersion(r, t);
   FpState& st = Fp(slot);
   st.last_seen = t;
+  // At or above the surge threshold: enough lines in `within`, and that many times the
+  // baseline. A surge starts there (once warm) and ends `quiet_for` after it was last there.
+  const uint32_t recent = rate.Recent();
+  const bool above = recent >= static_cast<uint32_t>(surge.min_count) &&
+                     recent >= surge.over_baseline * rate.Baseline() * 4;
   bool activation = false;
   if (!st.firing) {
-    uint32_t recent = rate.Recent();
-    double baseline_per_window = rate.baseline * 4;
     bool warm = t >= first_record_ + surge.warmup;
-    if (!warm || recent < static_cast<uint32_t>(surge.min_count) ||
-        recent < surge.over_baseline * baseline_per_window) {
+    if (!warm || !above) {
       ScheduleExpiry(slot);
       // Not a surge of its own, but part of a request that is already failing end to end.
       uint32_t traced = IncidentOfTrace(r);
@@ -419,7 +425,10 @@ void Engine::ProcessLog(const Record& r, RecordLabels& labels, DecisionEvent& ev
     st.firing = true;
     activation = true;
   }
-  Schedule(TimerKind::kFingerprint, slot, t + surge.quiet_for);
+  if (above) {
+    rate.last_above = t;
+    Schedule(TimerKind::kFingerprint, slot, t + surge.quiet_for);
+  }
 
   Incident* inc = IncidentOf(st);
   if (inc != nullptr) {
@@ -1012,7 +1021,7 @@ void Engine::FireFingerprintTimer(uint32_t slot, EventTime t) {
   }
   FpState& st = Fp(slot);
   const Millis timeout = rules.dedup.resolve_timeout;
-  if (st.firing && st.kind == SignalKind::kLog && t >= st.last_seen + rules.logs.surge.quiet_for) {
+  if (st.firing && st.kind == SignalKind::kLog && t >= SurgeEnds(st)) {
     st.firing = false;
     if (IncidentOf(st) != nullptr) MemberResolved(st, t);
   } else if (st.firing && st.kind == SignalKind::kAlert &&
@@ -1039,7 +1048,7 @@ void Engine::FireFingerprintTimer(uint32_t slot, EventTime t) {
   }
   if (st.flapping) next = std::min(next, st.last_change + rules.dedup.flapping.stable_for);
   if (st.firing && st.kind == SignalKind::kLog) {
-    next = std::min(next, st.last_seen + rules.logs.surge.quiet_for);
+    next = std::min(next, SurgeEnds(st));
   }
   if (st.firing && st.kind == SignalKind::kAlert && timeout.count() > 0) {
     next = std::min(next, st.last_seen + timeout);
@@ -1123,6 +1132,10 @@ void Engine::CloseIncident(uint32_t slot, EventTime t) {
   free_incidents_.push_back(slot);
 }
 
+EventTime Engine::SurgeEnds(const FpState& st) const {
+  return log_rates_[st.log_rate].last_above + rules_->logs.surge.quiet_for;
+}
+
 EventTime Engine::ExpiryOf(const FpState& st) const {
   const rules::CompiledRules& rules = *rules_;
   EventTime e = st.last_seen + rules.state.retention;
@@ -1141,7 +1154,8 @@ EventTime Engine::ExpiryOf(const FpState& st) const {
     e = std::max(e, quiet);
     // ... and the baseline, with those lines folded in, has decayed so far that starting
     // again from zero moves the surge threshold by less than 1e-6 lines.
-    double b = rate.baseline + rate.Recent() * alpha;
+    // (Bias-corrected as LogRate::Baseline is, by at least the weight of one more fold.)
+    double b = (rate.baseline + rate.Recent() * alpha) / (rate.weight * (1 - alpha) + alpha);
     double eps = 1e-6 / (4 * std::max(surge.over_baseline, 1e-9));
     if (b > eps) {
       int64_t steps = 1;

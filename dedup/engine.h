@@ -283,6 +283,8 @@ class Engine {
   void FireFingerprintTimer(uint32_t slot, EventTime t);
   void Notify(Incident& inc, NotifyAction action, std::string_view reason, EventTime t);
   void CloseIncident(uint32_t slot, EventTime t);
+  // When an active log signal ends: quiet_for after its rate was last at the surge threshold.
+  EventTime SurgeEnds(const FpState& st) const;
   // When an inert fingerprint may be dropped: state.retention after its last record, and not
   // before its flap window is over and its log rate has decayed to nothing.
   EventTime ExpiryOf(const FpState& st) const;

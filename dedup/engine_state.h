@@ -50,13 +50,25 @@ struct Engine::FlapHistory {
 
 // Per log signal: counts over the last `within` in four sub-buckets, and an exponentially
 // weighted baseline of the count per sub-bucket over `baseline_window`.
+//
+// For a signal first seen during warm-up the baseline is bias-corrected: `weight` is the same
+// average taken over ones, so baseline / weight is its mean rate over what it has shown so far
+// even when that is much less than `baseline_window` (a steady error has its full rate as
+// baseline at the end of a short warm-up, not a fraction of it). A signal first seen after
+// warm-up starts with weight 1: its baseline grows from zero. While the signal surges, the
+// baseline learns nothing, so a long surge does not become its own baseline.
 struct Engine::LogRate {
   int64_t bucket = INT64_MIN;  // absolute index of the newest sub-bucket
   std::array<uint32_t, 4> counts{};
   double baseline = 0;  // EWMA of counts per sub-bucket
+  double weight = 0;    // EWMA of 1 per sub-bucket folded (1 - (1 - alpha)^folded)
+  // While surging: the last time the rate was at or above the surge threshold. The signal
+  // ends `quiet_for` after it.
+  EventTime last_above;
 
-  // Moves to the sub-bucket of `t`, folding the ones that leave the window into the baseline.
-  void Advance(int64_t b, double alpha) {
+  // Moves to the sub-bucket of `b`, folding the ones that leave the window into the baseline
+  // (`learn`), or dropping them (while surging).
+  void Advance(int64_t b, double alpha, bool learn) {
     if (bucket == INT64_MIN) {
       bucket = b;
       return;
@@ -66,13 +78,22 @@ struct Engine::LogRate {
     int64_t fold = std::min<int64_t>(steps, 4);
     for (int64_t k = 1; k <= fold; ++k) {
       uint32_t& c = counts[static_cast<size_t>(((bucket + k) % 4 + 4) % 4)];
-      baseline = baseline * (1 - alpha) + c * alpha;
+      if (learn) {
+        baseline = baseline * (1 - alpha) + c * alpha;
+        weight = weight * (1 - alpha) + alpha;
+      }
       c = 0;
     }
-    if (steps > 4) baseline *= std::pow(1 - alpha, static_cast<double>(steps - 4));
+    if (learn && steps > 4) {
+      double keep = std::pow(1 - alpha, static_cast<double>(steps - 4));
+      baseline *= keep;
+      weight = 1 - (1 - weight) * keep;
+    }
     bucket = b;
   }
   uint32_t Recent() const { return counts[0] + counts[1] + counts[2] + counts[3]; }
+  // The mean count per sub-bucket learned so far (0 before anything left the window).
+  double Baseline() const { return weight > 0 ? baseline / weight : 0; }
 };
 
 inline Engine::FpState& Engine::Fp(uint32_t slot) {

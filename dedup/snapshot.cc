@@ -19,8 +19,9 @@ namespace {
 constexpr uint64_t kMagic = 0x3174617473676e;  // "ngstat1"
 // Version 2 adds expired fingerprint slots, free log rates and when versions were last seen.
 // Version 3 replaces the rules digest with the names the state's indexes stand for, so state
-// survives a rules change. Versions 1 and 2 are still read (under unchanged rules).
-constexpr uint32_t kVersion = 3;
+// survives a rules change. Version 4 adds each log rate's bias weight and when it was last
+// at the surge threshold. Versions 1 and 2 are still read (under unchanged rules), 3 as is.
+constexpr uint32_t kVersion = 4;
 
 // Versions 1 and 2: everything in the rules that engine state points into by index or hashes
 // into keys; the state only loads under rules with the same digest.
@@ -439,7 +440,14 @@ Status Engine::LoadState(std::string_view bytes) {
   }
   n = rd.Count(13);
   log_rates_.resize(n);
-  for (LogRate& lr : log_rates_) state_codec::GetLogRate(rd, &lr);
+  for (LogRate& lr : log_rates_) state_codec::GetLogRate(rd, &lr, version >= 4);
+  if (version < 4) {
+    for (const FpState& st : fps_) {
+      if (!st.free() && st.log_rate < log_rates_.size()) {
+        log_rates_[st.log_rate].last_above = st.last_seen;
+      }
+    }
+  }
   if (version >= 2) {
     n = rd.Count(1);
     for (uint64_t i = 0; i < n && rd.ok(); ++i) {

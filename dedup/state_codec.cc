@@ -245,12 +245,21 @@ void PutLogRate(const Engine::LogRate& lr, Writer& w) {
   w.SVar(lr.bucket);
   for (uint32_t c : lr.counts) w.Var(c);
   w.F64(lr.baseline);
+  w.F64(lr.weight);
+  w.Time(lr.last_above);
 }
 
-void GetLogRate(Reader& rd, Engine::LogRate* lr) {
+void GetLogRate(Reader& rd, Engine::LogRate* lr, bool with_surge) {
   lr->bucket = rd.SVar();
   for (uint32_t& c : lr->counts) c = static_cast<uint32_t>(rd.Var());
   lr->baseline = rd.F64();
+  if (with_surge) {
+    lr->weight = rd.F64();
+    lr->last_above = rd.Time();
+    if (!(lr->weight >= 0 && lr->weight <= 1)) rd.Fail();
+  } else {
+    lr->weight = 1;
+  }
 }
 
 }  // namespace state_codec

@@ -42,6 +42,10 @@ void GetFpFields(Reader& rd, Engine::FpState* st);
 void PutFlapHistory(const Engine::FlapHistory& h, Writer& w);
 void GetFlapHistory(Reader& rd, Engine::FlapHistory* h);
 void PutLogRate(const Engine::LogRate& lr, Writer& w);
-void GetLogRate(Reader& rd, Engine::LogRate* lr);
+// `with_surge`: the rate carries its bias weight and the time it was last at the surge
+// threshold (state version 4, fingerprint entry version 2). Without, it is read as a converged
+// baseline (weight 1) and its caller sets last_above to the signal's last line, as the end of
+// a surge was computed before.
+void GetLogRate(Reader& rd, Engine::LogRate* lr, bool with_surge);
 
 }  // namespace noisegate::dedup::state_codec

@@ -14,7 +14,9 @@ namespace {
 
 constexpr uint64_t kGlobalsMagic = 0x3173656972746e65;  // "entries1"
 constexpr uint32_t kEntriesVersion = 1;
-constexpr uint8_t kFpEntryVersion = 1;
+// Version 2: the log rate carries its bias weight and when it was last at the surge threshold
+// (version 1 is still read).
+constexpr uint8_t kFpEntryVersion = 2;
 constexpr uint8_t kIncidentEntryVersion = 1;
 
 }  // namespace
@@ -127,14 +129,19 @@ Status Engine::LoadEntries(const Entries& entries) {
     if (slot >= nslots || filled[slot]) return corrupt("fingerprint slot out of range or twice");
     filled[slot] = true;
     Reader e(value);
-    if (e.U8() != kFpEntryVersion) return corrupt("unknown fingerprint entry version");
+    const uint8_t entry_version = e.U8();
+    if (entry_version < 1 || entry_version > kFpEntryVersion) {
+      return corrupt("unknown fingerprint entry version");
+    }
     FpState& st = fps_[slot];
     state_codec::GetFpFields(e, &st);
     index[slot].first = e.U64();
     if (e.Bool()) state_codec::GetFlapHistory(e, &flap_history_[slot]);
     if (e.Bool()) {
       st.log_rate = static_cast<uint32_t>(log_rates_.size());
-      state_codec::GetLogRate(e, &log_rates_.emplace_back());
+      LogRate& rate = log_rates_.emplace_back();
+      state_codec::GetLogRate(e, &rate, entry_version >= 2);
+      if (entry_version < 2) rate.last_above = st.last_seen;
     } else {
       st.log_rate = kNone;
     }

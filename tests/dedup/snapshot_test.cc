@@ -97,9 +97,12 @@ std::string ReadFile(const std::string& path) {
 
 TEST(EngineSnapshot, FormatOneOfAnOlderNoisegateStillLoads) {
   // Written by the noisegate of fc8f1be (engine state format 1, keys seeded by rule position)
-  // after the first 1500 records of the varied stream, with what that engine emitted for the
-  // rest of the stream when it went on uninterrupted. An upgrade at that point changes
-  // nothing: the same decisions, incidents, dedup_keys and notifications.
+  // after the first 1500 records of the varied stream. Until the surge hysteresis (state
+  // format 4), what this engine emits for the rest of the stream equalled what that engine
+  // emitted going on uninterrupted; rest.txt was rewritten then, when log signals began to
+  // end once under the threshold and to keep their baseline while they surge (one api
+  // signal surges again sooner, so two notifications come earlier). Decisions, incidents,
+  // dedup_keys and notifications are compared line by line.
   const std::string dir = std::string(NG_SOURCE_DIR) + "/tests/dedup/testdata/";
   std::string state = ReadFile(dir + "engine_state_v1.bin");
   auto lines = [](const std::string& text) {
