@@ -14,6 +14,7 @@
 #include "processor/kafka/live.h"
 #include "processor/kafka/run_config.h"
 #include "processor/kafka/topics.h"
+#include "processor/replay/backtest.h"
 #include "processor/replay/replay.h"
 #include "processor/testing/rule_tests.h"
 #include "rules/duration.h"
@@ -110,6 +111,23 @@ int main(int argc, char** argv) {
                    "print CPU seconds, records per CPU second and peak RSS (for benchmarks)");
   replay->add_option("DUMP", dump_args, "dump files (kcat -J envelopes)");
 
+  std::string incidents_path;
+  CLI::App* backtest = app.add_subcommand(
+      "backtest",
+      "Replay captured dumps and score the rules against labelled past incidents: paged or "
+      "missed, duplicate and false pages, time to page, grouping, and the records that went "
+      "astray");
+  backtest->add_option("--rules", rules_path, "rules YAML file")->required();
+  backtest
+      ->add_option("--incidents", incidents_path,
+                   "labelled incidents YAML (format in rules/README.md, \"Backtesting rules\")")
+      ->required();
+  backtest->add_option("--topic", topic_dumps,
+                       "TOPIC=FILE: a dump of bare message values of TOPIC (repeatable)");
+  backtest->add_option("--until", until, "as for replay");
+  backtest->add_option("--max-message-bytes", ro.max_message_bytes, "as for replay");
+  backtest->add_option("DUMP", dump_args, "dump files (kcat -J envelopes)");
+
   std::string tests_path;
   CLI::App* test = app.add_subcommand(
       "test",
@@ -205,7 +223,7 @@ int main(int argc, char** argv) {
     return exit == noisegate::processor::RunExit::kStopped ? kExitOk : kExitFatal;
   }
 
-  if (replay->parsed()) {
+  if (replay->parsed() || backtest->parsed()) {
     auto rules = LoadOrReport(rules_path);
     if (!rules) return kExitInvalid;
     for (const std::string& td : topic_dumps) {
@@ -218,7 +236,8 @@ int main(int argc, char** argv) {
     }
     for (const std::string& d : dump_args) ro.dumps.push_back(DumpSpec{d, std::nullopt});
     if (ro.dumps.empty()) {
-      std::cerr << "noisegate: replay needs at least one dump file\n";
+      std::cerr << "noisegate: " << (replay->parsed() ? "replay" : "backtest")
+                << " needs at least one dump file\n";
       return kExitUsage;
     }
     if (!until.empty()) {
@@ -238,6 +257,23 @@ int main(int argc, char** argv) {
                   << until << "\"\n";
         return kExitUsage;
       }
+    }
+    if (backtest->parsed()) {
+      std::vector<noisegate::processor::LabelledIncident> labelled;
+      std::vector<noisegate::rules::Diagnostic> problems;
+      if (!noisegate::processor::LoadLabelledIncidents(incidents_path, &labelled, &problems)) {
+        for (const auto& d : problems) std::cerr << d.ToString() << "\n";
+        return kExitInvalid;
+      }
+      noisegate::processor::Backtest bt(std::move(labelled));
+      ro.observer = &bt;
+      auto result = noisegate::processor::RunReplay(rules, ro, std::cerr);
+      if (!result) {
+        std::cerr << "noisegate: " << result.error().detail << "\n";
+        return kExitIo;
+      }
+      noisegate::processor::PrintBacktest(bt.Score(), std::cout);
+      return kExitOk;
     }
     // --diff: the other rules' replay first, so this one's summary and report carry the
     // comparison.

@@ -1,7 +1,9 @@
 // ng-gen-estate: writes a synthetic but realistic estate as replay dumps (kcat -J JSON Lines,
 // one file per topic): a service graph with steady benign errors, flapping and staging noise,
 // heartbeat alerts, three cascading outages, and malformed messages. Deterministic for a seed,
-// so the golden replay test and the benchmarks read the same bytes every time.
+// so the golden replay test and the benchmarks read the same bytes every time. It also writes
+// incidents.yaml, the incidents it made as `noisegate backtest` reads them (which records
+// belong to each, and whether it should page).
 //
 //   ng-gen-estate --out DIR [--seed N] [--scale N] [--hours H]
 //
@@ -51,6 +53,14 @@ struct Message {
   std::string key;
   std::string payload;
   bool raw = false;  // write the line as is (a line that is not an envelope)
+};
+
+// One incident the estate holds, as a postmortem would list it (backtest.h).
+struct Truth {
+  std::string name;
+  int64_t start, end;
+  bool page;
+  std::vector<std::string> match;  // matcher lists, as YAML flow sequences
 };
 
 struct Service {
@@ -284,6 +294,7 @@ class Estate_ {
   }
 
   std::vector<Message>& messages() { return msgs_; }
+  const std::vector<Truth>& truth() const { return truth_; }
 
  private:
   Alert Firing(std::map<std::string, std::string> labels, std::string summary, int64_t starts) {
@@ -340,6 +351,15 @@ class Estate_ {
     AlertMsg(t1 + 2 * kMin, {rate});
     Resolve(slo, t1 + 3 * kMin);
     AlertMsg(t1 + 3 * kMin, {slo});
+    truth_.push_back(Truth{
+        "payments database outage",
+        t0,
+        t1 + 3 * kMin,
+        true,
+        {R"(['cluster="pg-payments"'])",
+         R"(['service="checkout-api"', 'alertname=~"HighErrorRate|SLOBurnRateHigh"'])",
+         R"(['signal="log"', 'service="payments-api"', 'error_type="org.postgresql.util.PSQLException"'])",
+         R"(['signal="log"', 'service="checkout-api"', 'error_type="UpstreamUnavailable"'])"}});
     const Service& pay = Svc(all, "payments-api");
     const Service& co = Svc(all, "checkout-api");
     for (int64_t t = t0 + 5 * kSec; t < t1; t += 40 + rng_.Uniform(0, 40)) {
@@ -384,6 +404,11 @@ class Estate_ {
     AlertMsg(t1, {node});
     for (Alert& p : pods) Resolve(p, t1 + kMin);
     AlertMsg(t1 + kMin, pods);
+    truth_.push_back(Truth{"node-4 outage",
+                           t0,
+                           t1 + kMin,
+                           true,
+                           {R"(['alertname=~"NodeNotReady|KubePodNotReady"', 'node="node-4"'])"}});
     (void)all;
   }
 
@@ -391,6 +416,13 @@ class Estate_ {
   // on the same service arrives too.
   void BadDeploy(int64_t t0, const std::vector<Service>& all) {
     const Service& s = Svc(all, "search-api");
+    truth_.push_back(Truth{
+        "search-api 2.4.1 bad deploy",
+        t0,
+        t0 + 15 * kMin,
+        true,
+        {R"(['signal="log"', 'service="search-api"', 'error_type="java.lang.NullPointerException"'])",
+         R"(['alertname="search-api latency p95"'])"}});
     // The rollout: pods of the new version start at t0 and log the usual benign errors too.
     for (int64_t t = t0; t < t0 + 60 * kMin; t += 4 * kSec + rng_.Uniform(0, 500)) {
       LogLine l{&s, "error", Fill(s.benign, rng_), s.error_type};
@@ -447,6 +479,8 @@ class Estate_ {
 
   // A Datadog monitor warns on redis-cart memory: a ticket, not a page.
   void RedisWarning(int64_t t0) {
+    truth_.push_back(Truth{
+        "redis-cart memory warning", t0, t0 + 25 * kMin, false, {R"(['service="redis-cart"'])"}});
     for (int k = 0; k < 2; ++k) {
       int64_t t = t0 + k * 25 * kMin;
       std::string out;
@@ -506,6 +540,7 @@ class Estate_ {
   int scale_;
   int hours_;
   std::vector<Message> msgs_;
+  std::vector<Truth> truth_;
 };
 
 }  // namespace
@@ -606,5 +641,22 @@ int main(int argc, char** argv) {
     std::fclose(f);
     std::printf("%s/%s.jsonl: %zu lines\n", out_dir.c_str(), topic.c_str(), counts[topic]);
   }
+  std::string truth_path = out_dir + "/incidents.yaml";
+  FILE* tf = std::fopen(truth_path.c_str(), "wb");
+  if (tf == nullptr) {
+    std::fprintf(stderr, "ng-gen-estate: cannot write %s\n", truth_path.c_str());
+    return 3;
+  }
+  std::fprintf(tf, "# The incidents ng-gen-estate made (seed %llu), for noisegate backtest.\n",
+               static_cast<unsigned long long>(seed));
+  std::fprintf(tf, "incidents:\n");
+  for (const Truth& t : estate.truth()) {
+    std::fprintf(tf, "  - name: %s\n    start: %s\n    end: %s\n    route: %s\n    match:\n",
+                 t.name.c_str(), FormatRfc3339(EventTime{t.start}).c_str(),
+                 FormatRfc3339(EventTime{t.end}).c_str(), t.page ? "page" : "ticket");
+    for (const std::string& m : t.match) std::fprintf(tf, "      - %s\n", m.c_str());
+  }
+  std::fclose(tf);
+  std::printf("%s: %zu incidents\n", truth_path.c_str(), estate.truth().size());
   return 0;
 }

@@ -82,6 +82,7 @@ class ReplaySink : public dedup::Sink {
 
   void OnDecision(const dedup::DecisionEvent& e) override {
     if (report != nullptr) report->OnDecision(e);
+    if (opt_.observer != nullptr) opt_.observer->OnDecision(e);
     s_->decisions[static_cast<int>(e.decision)]++;
     if (!e.rule.empty()) {
       auto it = s_->rule_hits.find(e.rule);
@@ -101,6 +102,7 @@ class ReplaySink : public dedup::Sink {
 
   void OnNotification(const dedup::Notification& n) override {
     if (report != nullptr) report->OnNotification(n);
+    if (opt_.observer != nullptr) opt_.observer->OnNotification(n);
     line_.clear();
     RenderNotification(n, rules_, &line_);
     bool page = n.route == rules::Action::kPage;

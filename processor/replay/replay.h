@@ -53,6 +53,8 @@ struct ReplayOptions {
   // the names of both rule files. The comparison goes into the summary and the report.
   const ReplaySummary* compare_with = nullptr;
   std::string name, compare_name;
+  // Sees every decision and notification too (backtest).
+  dedup::Sink* observer = nullptr;
 };
 
 // A notification kept in memory (for the summary and --diff).
