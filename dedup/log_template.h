@@ -11,6 +11,11 @@ namespace noisegate::dedup {
 
 inline constexpr size_t kMaxTemplateInput = 1024;
 
+// Which masking MineTemplate does. Bump it whenever a message's template can change: log
+// signals then get new identities, and an engine restored from older state learns them again
+// for logs.surge.warmup before they may surge (dedup/snapshot.cc).
+inline constexpr uint32_t kTemplateScheme = 1;
+
 // Writes the template of `message` into `out` (cleared first). Masks: numbers and numbers
 // with units (<num>), UUIDs (<uuid>), hex ids (<hex>), IPv4/IPv6 addresses with ports (<ip>),
 // URLs (<url>), paths (<path>), e-mail addresses (<email>), quoted values (<str>), and

@@ -11,6 +11,7 @@
 #include "dedup/codec.h"
 #include "dedup/engine.h"
 #include "dedup/engine_state.h"
+#include "dedup/log_template.h"
 #include "dedup/state_codec.h"
 
 namespace noisegate::dedup {
@@ -20,7 +21,8 @@ constexpr uint64_t kMagic = 0x3174617473676e;  // "ngstat1"
 // Version 2 adds expired fingerprint slots, free log rates and when versions were last seen.
 // Version 3 replaces the rules digest with the names the state's indexes stand for, so state
 // survives a rules change. Version 4 adds each log rate's bias weight and when it was last
-// at the surge threshold. Versions 1 and 2 are still read (under unchanged rules), 3 as is.
+// at the surge threshold, and the log identity. Versions 1 and 2 are still read (under
+// unchanged rules), 3 as is.
 constexpr uint32_t kVersion = 4;
 
 // Versions 1 and 2: everything in the rules that engine state points into by index or hashes
@@ -82,6 +84,22 @@ uint64_t FingerprintDigest(const rules::CompiledRules& r) {
   return XXH3_64bits(d.data(), d.size());
 }
 
+// What log signals are keyed by: the labels, whether messages become templates, and how
+// (the template scheme). A state written under another log identity has signals that new
+// lines never reach again.
+uint64_t LogIdentityDigest(const rules::CompiledRules& r, uint32_t scheme) {
+  std::string d;
+  Writer w(&d);
+  std::vector<std::string> labels = r.logs.fingerprint;
+  std::sort(labels.begin(), labels.end());
+  labels.erase(std::unique(labels.begin(), labels.end()), labels.end());
+  w.Var(labels.size());
+  for (const std::string& s : labels) w.Str(s);
+  w.Bool(r.logs.template_auto);
+  w.Var(r.logs.template_auto ? scheme : 0);
+  return XXH3_64bits(d.data(), d.size());
+}
+
 // Old index -> new index (-1: gone) of one kind of rule element, matched by key.
 template <typename Key>
 std::vector<int> MatchByKey(const std::vector<Key>& old_keys, const std::vector<Key>& new_keys) {
@@ -125,6 +143,7 @@ void Engine::SaveIdentity(Writer& w) const {
   w.Var(stats_.late);
   w.Var(stats_.incidents_opened);
   w.Var(stats_.incidents_closed);
+  w.U64(LogIdentityDigest(*rules_, kTemplateScheme));
 }
 
 Status Engine::LoadIdentity(Reader& rd, uint64_t version, RuleRemap* remap) {
@@ -191,6 +210,9 @@ Status Engine::LoadIdentity(Reader& rd, uint64_t version, RuleRemap* remap) {
   stats_.late = rd.Var();
   stats_.incidents_opened = rd.Var();
   stats_.incidents_closed = rd.Var();
+  // State written before the digest was kept (versions 1 to 3) used the first scheme.
+  const uint64_t logs = version >= 4 ? rd.U64() : LogIdentityDigest(*rules_, 1);
+  remap->log_identity_changed = logs != LogIdentityDigest(*rules_, kTemplateScheme);
   return {};
 }
 
@@ -345,6 +367,11 @@ Status Engine::FinishLoad(const RuleRemap& remap, uint64_t version) {
   // An open incident whose rule is gone closes at the next event time, with its resolve.
   for (uint32_t slot : open_order_) {
     if (incidents_[slot].rule < 0) ScheduleIncident(slot);
+  }
+  if (remap.log_identity_changed && first_record_ != kMinTime) {
+    // Every log line now reaches a new signal with no baseline: learn again before any may
+    // surge, or every steady error would page at once.
+    first_record_ = watermark_;
   }
   if (remap.fingerprints_changed) {
     // Alerts now arrive under other fingerprints: those firing under the old ones resolve

@@ -14,6 +14,9 @@ namespace noisegate::dedup {
 struct Engine::RuleRemap {
   std::vector<int> input, node, inhibit, correlate;
   bool fingerprints_changed = false;
+  // Log signals are keyed differently (logs.fingerprint, logs.template or the template
+  // scheme changed): every log signal is new, and warm-up starts again.
+  bool log_identity_changed = false;
 
   // Whether loading under these rules changes anything in the state (a rule added at the end
   // changes nothing already there).
@@ -23,7 +26,7 @@ struct Engine::RuleRemap {
         if ((*map)[i] != static_cast<int>(i)) return true;
       }
     }
-    return fingerprints_changed;
+    return fingerprints_changed || log_identity_changed;
   }
 };
 

@@ -13,7 +13,8 @@ namespace noisegate::dedup {
 namespace {
 
 constexpr uint64_t kGlobalsMagic = 0x3173656972746e65;  // "entries1"
-constexpr uint32_t kEntriesVersion = 1;
+// Version 2: the identity in the globals carries the log identity (version 1 is still read).
+constexpr uint32_t kEntriesVersion = 2;
 // Version 2: the log rate carries its bias weight and when it was last at the surge threshold
 // (version 1 is still read).
 constexpr uint8_t kFpEntryVersion = 2;
@@ -92,14 +93,15 @@ Status Engine::LoadEntries(const Entries& entries) {
   Reader rd(entries.globals);
   if (rd.U64() != kGlobalsMagic) return corrupt("the globals are not noisegate's");
   const uint64_t version = rd.Var();
-  if (version != kEntriesVersion) {
-    return corrupt("format version " + std::to_string(version) + ", this build reads " +
+  if (version < 1 || version > kEntriesVersion) {
+    return corrupt("format version " + std::to_string(version) + ", this build reads 1 to " +
                    std::to_string(kEntriesVersion));
   }
   RuleRemap remap;
-  // Identity and open indexes are those of a whole-state checkpoint of the current format.
-  constexpr uint64_t kSnapshotSemantics = 3;
-  if (Status st = LoadIdentity(rd, kSnapshotSemantics, &remap); !st) return st;
+  // Identity and open indexes are those of a whole-state checkpoint of format 3 (entries 1)
+  // or 4 (entries 2).
+  const uint64_t snapshot_semantics = version >= 2 ? 4 : 3;
+  if (Status st = LoadIdentity(rd, snapshot_semantics, &remap); !st) return st;
   const uint64_t nslots = rd.Var();
   const uint64_t live = rd.Var();
   const uint64_t nincidents = rd.Var();
@@ -116,7 +118,7 @@ Status Engine::LoadEntries(const Entries& entries) {
   }
   if (live > nslots || nslots > UINT32_MAX) return corrupt("more fingerprints than slots");
   LoadOpenIndexes(rd, nincidents, nslots);
-  LoadVersionsAndTraces(rd, kSnapshotSemantics);
+  LoadVersionsAndTraces(rd, snapshot_semantics);
   if (!rd.ok()) return corrupt("the globals are corrupt");
   if (!rd.done()) return corrupt("trailing bytes in the globals");
 
@@ -191,7 +193,7 @@ Status Engine::LoadEntries(const Entries& entries) {
     }
   }
   tracking_ = true;
-  return FinishLoad(remap, kSnapshotSemantics);
+  return FinishLoad(remap, snapshot_semantics);
 }
 
 }  // namespace noisegate::dedup

@@ -108,5 +108,37 @@ TEST(SurgeTest, ALongSurgeDoesNotBecomeItsOwnBaseline) {
   EXPECT_EQ(h.sink.sent[0].action, NotifyAction::kTrigger);
 }
 
+// Changing what keys a log signal (here logs.fingerprint) makes every line reach a new signal
+// with no baseline. A restore under such rules learns again for warm-up first, so a steady
+// error does not page at once; after that a real surge still does.
+TEST(SurgeTest, ANewLogIdentityLearnsAgainBeforeItSurges) {
+  std::string state;
+  int64_t t = 0;
+  {
+    Harness h(SurgeRules("10m"));
+    for (; t < 60 * kM; t += kS) h.Feed(ApiError(t));
+    h.engine.SaveState(&state);
+  }
+  std::string keyed_by_service = SurgeRules("10m");
+  keyed_by_service.replace(keyed_by_service.find("logs:\n"), 6,
+                           "logs:\n  fingerprint: [service, level]\n");
+  Harness h(keyed_by_service);
+  ASSERT_TRUE(h.engine.LoadState(state));
+  for (; t < 2 * 60 * kM; t += kS) {
+    Decided d = h.Feed(ApiError(t));
+    ASSERT_EQ(d.decision, Decision::kBelowThreshold) << "at " << t / kS << " s";
+  }
+  Decided d;
+  for (int i = 0; i < 600; ++i) d = h.Feed(ApiError(t + i * 100));
+  EXPECT_EQ(d.decision, Decision::kDeduplicated);
+
+  // Restored under the same rules, nothing is learned again: the state goes on as it was.
+  std::string again;
+  h.engine.SaveState(&again);
+  Harness same(keyed_by_service);
+  ASSERT_TRUE(same.engine.LoadState(again));
+  EXPECT_EQ(same.Feed(ApiError(t + 60 * kS)).incident, d.incident);
+}
+
 }  // namespace
 }  // namespace noisegate::dedup::testing
