@@ -363,7 +363,14 @@ void Engine::ProcessLog(const Record& r, RecordLabels& labels, DecisionEvent& ev
   labels.log_template = template_buf_;
   key_.Begin(SignalKind::kLog);
   key_.AppendLabels(r.labels, log_fp_labels_);
-  key_.Append("\x01template", template_buf_);
+  if (rules.logs.template_in_key) {
+    if (rules.logs.template_auto) {
+      TemplateKey(template_buf_, &template_key_buf_);
+      key_.Append("\x01template", template_key_buf_);
+    } else {
+      key_.Append("\x01template", template_buf_);
+    }
+  }
   Fingerprint fp = key_.Hash();
   ev.has_fingerprint = true;
   ev.fingerprint = fp;

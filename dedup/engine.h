@@ -354,6 +354,7 @@ class Engine {
   ChangeSet changed_fps_, changed_incidents_;
   KeyBuilder key_;
   std::string template_buf_;
+  std::string template_key_buf_;  // the template as it keys a signal (TemplateKey)
   std::string scratch_;
 };
 

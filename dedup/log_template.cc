@@ -99,6 +99,9 @@ bool IsNumberish(std::string_view t) {
   return IsUnit(t.substr(i));
 }
 
+// Hex digits (and dashes), six or more with a digit among them, or eight or more of letters
+// alone: an id whose digits happen to be all letters ("bceaedbb") is still an id (no
+// English word of eight letters is spelt from a to f alone).
 bool IsHexId(std::string_view t) {
   if (StartsWith(t, "0x") || StartsWith(t, "0X")) return t.size() > 2;
   if (t.size() < 6) return false;
@@ -107,7 +110,7 @@ bool IsHexId(std::string_view t) {
     if (!IsHex(c) && c != '-') return false;
     if (IsDigit(c)) digit = true;
   }
-  return digit;
+  return digit || t.size() >= 8;
 }
 
 bool MixesLettersAndDigits(std::string_view t) {
@@ -125,7 +128,7 @@ void MaskCore(std::string_view t, std::string* out) {
   // Plain words, most tokens of a message, have nothing to mask: every rule below needs a
   // digit or punctuation.
   if (std::all_of(t.begin(), t.end(), [](char c) { return IsAlpha(c); })) {
-    out->append(t);
+    out->append(t.size() >= 8 && IsHexId(t) ? std::string_view("<hex>") : t);
     return;
   }
   if (StartsWith(t, "http://") || StartsWith(t, "https://") || StartsWith(t, "jdbc:") ||
@@ -222,6 +225,26 @@ void MineTemplate(std::string_view msg, std::string* out) {
     while (i < n && !IsSpace(msg[i]) && !IsFrame(msg[i])) ++i;
     MaskCore(msg.substr(start, i - start), out);
   }
+}
+
+void TemplateKey(std::string_view tmpl, std::string* key) {
+  key->clear();
+  size_t i = 0;
+  for (size_t at = tmpl.find('<'); at != std::string_view::npos; at = tmpl.find('<', i)) {
+    key->append(tmpl.substr(i, at - i));
+    std::string_view rest = tmpl.substr(at);
+    size_t len = StartsWith(rest, "<num>") || StartsWith(rest, "<hex>") ? 5
+                 : StartsWith(rest, "<id>")                             ? 4
+                                                                        : 0;
+    if (len > 0) {
+      key->append("<*>");
+      i = at + len;
+    } else {
+      key->push_back('<');
+      i = at + 1;
+    }
+  }
+  key->append(tmpl.substr(i));
 }
 
 }  // namespace noisegate::dedup

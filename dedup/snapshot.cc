@@ -97,6 +97,7 @@ uint64_t LogIdentityDigest(const rules::CompiledRules& r, uint32_t scheme) {
   for (const std::string& s : labels) w.Str(s);
   w.Bool(r.logs.template_auto);
   w.Var(r.logs.template_auto ? scheme : 0);
+  if (!r.logs.template_in_key) w.Str("omit");  // (absent before `omit` existed)
   return XXH3_64bits(d.data(), d.size());
 }
 

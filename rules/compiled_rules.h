@@ -66,7 +66,8 @@ struct SurgeRule {
 };
 
 struct LogRule {
-  bool template_auto = true;  // mask variable tokens into a template
+  bool template_auto = true;    // mask variable tokens into a template
+  bool template_in_key = true;  // the template is part of a log signal's identity
   // Labels that, with the template, identify a log signal.
   std::vector<std::string> fingerprint{"service", "error_type"};
   SurgeRule surge;

@@ -304,8 +304,9 @@ void LoadLogs(YamlReader& r, const YAML::Node& node, CompiledRules* rules) {
   }
   LogRule& logs = rules->logs;
   if (YAML::Node n = YamlReader::Get(node, "template"); YamlReader::Has(n)) {
-    if (auto t = r.Choice(n, JoinPath(path, "template"), "template", {"auto", "none"})) {
-      logs.template_auto = *t == "auto";
+    if (auto t = r.Choice(n, JoinPath(path, "template"), "template", {"auto", "none", "omit"})) {
+      logs.template_auto = *t != "none";
+      logs.template_in_key = *t != "omit";
     }
   }
   if (YAML::Node n = YamlReader::Get(node, "fingerprint"); YamlReader::Has(n)) {

@@ -32,6 +32,29 @@ TEST(LogTemplateTest, HexIdsThatEndInLettersAreNotNumbers) {
   EXPECT_EQ(T("order 45322dda failed"), T("order 20cc20e4 failed"));
 }
 
+TEST(LogTemplateTest, HexIdsOfLettersAloneAreIdsButWordsStay) {
+  EXPECT_EQ(T("order bceaedbb failed"), "order <hex> failed");
+  EXPECT_EQ(T("order bceaedbb."), "order <hex>.");
+  EXPECT_EQ(T("cache miss: accede to facade decade"), "cache miss: accede to facade decade");
+}
+
+// One slot of a message holds an id that is sometimes all digits, sometimes hex: the template
+// shows what it saw, the key is the same.
+TEST(LogTemplateTest, NumbersHexAndMixedIdsKeyAlike) {
+  auto key = [](std::string_view m) {
+    std::string k;
+    TemplateKey(T(m), &k);
+    return k;
+  };
+  EXPECT_EQ(T("order 45888872 failed"), "order <num> failed");
+  EXPECT_EQ(T("order b33df7e3 failed"), "order <hex> failed");
+  EXPECT_EQ(key("order 45888872 failed"), key("order b33df7e3 failed"));
+  EXPECT_EQ(key("order 45888872 failed"), key("order user12 failed"));
+  EXPECT_EQ(key("order 45888872 failed"), "order <*> failed");
+  EXPECT_NE(key("order 45888872 failed"), key("order 10.0.0.1 failed"));
+  EXPECT_EQ(key("a <b> <numx <num"), "a <b> <numx <num");  // only whole placeholders
+}
+
 TEST(LogTemplateTest, QuotedValuesAndKeyValuesAreMasked) {
   EXPECT_EQ(T("unknown field 'color' in \"x y z\""), "unknown field <str> in <str>");
   EXPECT_EQ(T("retry attempt=3 backoff=250ms"), "retry attempt=<num> backoff=<num>");

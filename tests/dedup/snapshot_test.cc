@@ -100,8 +100,9 @@ TEST(EngineSnapshot, FormatOneOfAnOlderNoisegateStillLoads) {
   // after the first 1500 records of the varied stream. Until the surge hysteresis (state
   // format 4), what this engine emits for the rest of the stream equalled what that engine
   // emitted going on uninterrupted; rest.txt was rewritten then, when log signals began to
-  // end once under the threshold and to keep their baseline while they surge (one api
-  // signal surges again sooner, so two notifications come earlier). Decisions, incidents,
+  // end once under the threshold and to keep their baseline while they surge, and when the
+  // template scheme changed (its log signals are new: warm-up starts again at the restore,
+  // and incidents that log surges open have other dedup_keys). Decisions, incidents,
   // dedup_keys and notifications are compared line by line.
   const std::string dir = std::string(NG_SOURCE_DIR) + "/tests/dedup/testdata/";
   std::string state = ReadFile(dir + "engine_state_v1.bin");

@@ -108,6 +108,42 @@ TEST(SurgeTest, ALongSurgeDoesNotBecomeItsOwnBaseline) {
   EXPECT_EQ(h.sink.sent[0].action, NotifyAction::kTrigger);
 }
 
+// An order id that is sometimes all digits, sometimes hex: one signal, so its lines surge
+// together rather than split under the threshold.
+TEST(SurgeTest, OneSlotOfIdsIsOneSignal) {
+  Harness h(SurgeRules("0s"));
+  Decided a = h.Feed(Log(0, "api", "payment failed for order 45888872"));
+  Decided b = h.Feed(Log(kS, "api", "payment failed for order b33df7e3"));
+  Decided c = h.Feed(Log(2 * kS, "api", "payment failed for order bceaedbb"));
+  EXPECT_EQ(a.fingerprint, b.fingerprint);
+  EXPECT_EQ(a.fingerprint, c.fingerprint);
+}
+
+// template: omit: a signal is its fingerprint labels alone, however the messages name the
+// entity that failed: ten tables failing at 3 a minute each are one surge of 30.
+TEST(SurgeTest, WithTheTemplateOmittedOneExceptionTypeIsOneSignal) {
+  std::string rules = SurgeRules("0s");
+  rules.replace(rules.find("logs:\n"), 6, "logs:\n  template: omit\n");
+  Harness h(rules);
+  const char* tables[] = {"carts", "txns",  "users",  "orders", "items",
+                          "skus",  "stock", "prices", "tax",    "refunds"};
+  Decided d;
+  for (int i = 0; i < 30; ++i) {
+    Record r = Log(i * 2 * kS, "api", std::string("failed to query ") + tables[i % 10]);
+    r.labels.Add("error_type", "SQLException");
+    r.labels.Canonicalize();
+    d = h.Feed(r);
+  }
+  EXPECT_EQ(d.decision, Decision::kDeduplicated);
+  EXPECT_FALSE(d.incident.empty());
+
+  Harness split(SurgeRules("0s"));  // with the template in the key: ten signals of 3
+  for (int i = 0; i < 30; ++i) {
+    d = split.Feed(Log(i * 2 * kS, "api", std::string("failed to query ") + tables[i % 10]));
+  }
+  EXPECT_EQ(d.decision, Decision::kBelowThreshold);
+}
+
 // Changing what keys a log signal (here logs.fingerprint) makes every line reach a new signal
 // with no baseline. A restore under such rules learns again for warm-up first, so a steady
 // error does not page at once; after that a real surge still does.
