@@ -27,7 +27,9 @@ constexpr uint32_t kVersion = 4;
 
 // Versions 1 and 2: everything in the rules that engine state points into by index or hashes
 // into keys; the state only loads under rules with the same digest.
-uint64_t LegacyRulesDigest(const rules::CompiledRules& r) {
+// `logs_fingerprint`, when given, stands for the rules' logs.fingerprint.
+uint64_t LegacyRulesDigest(const rules::CompiledRules& r,
+                           const std::vector<std::string>* logs_fingerprint = nullptr) {
   std::string d;
   Writer w(&d);
   auto list = [&](const std::vector<std::string>& v) {
@@ -44,7 +46,7 @@ uint64_t LegacyRulesDigest(const rules::CompiledRules& r) {
   w.Var(r.topology.size());
   for (size_t i = 0; i < r.topology.size(); ++i) w.Str(r.topology.node(static_cast<int>(i)).name);
   list(r.dedup.fingerprint);
-  list(r.logs.fingerprint);
+  list(logs_fingerprint != nullptr ? *logs_fingerprint : r.logs.fingerprint);
   w.Var(r.inhibit.size());
   for (const rules::InhibitRule& in : r.inhibit) {
     w.Str(in.name);
@@ -154,7 +156,14 @@ Status Engine::LoadIdentity(Reader& rd, uint64_t version, RuleRemap* remap) {
     return v;
   };
   if (version <= 2) {
-    if (rd.U64() != LegacyRulesDigest(*rules_)) {
+    // The default logs.fingerprint was [service, error_type] then: state written under it
+    // loads under today's default (its log signals are learned again, as for any change of
+    // the log identity).
+    static const std::vector<std::string> kThenDefault{"service", "error_type"};
+    const uint64_t digest = rd.U64();
+    const bool default_logs = rules_->logs.fingerprint == rules::LogRule{}.fingerprint;
+    if (digest != LegacyRulesDigest(*rules_) &&
+        !(default_logs && digest == LegacyRulesDigest(*rules_, &kThenDefault))) {
       return MakeError(ErrorCode::kParse,
                        "engine state: written by an older noisegate under different rules "
                        "(inputs, topology, inhibit or correlate rules changed); it loads only "

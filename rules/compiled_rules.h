@@ -68,8 +68,9 @@ struct SurgeRule {
 struct LogRule {
   bool template_auto = true;    // mask variable tokens into a template
   bool template_in_key = true;  // the template is part of a log signal's identity
-  // Labels that, with the template, identify a log signal.
-  std::vector<std::string> fingerprint{"service", "error_type"};
+  // Labels that, with the template, identify a log signal. The environment is part of it:
+  // a staging burst must not count towards (and activate) production's signal.
+  std::vector<std::string> fingerprint{"namespace", "cluster", "service", "error_type"};
   SurgeRule surge;
 };
 

@@ -144,6 +144,24 @@ TEST(SurgeTest, WithTheTemplateOmittedOneExceptionTypeIsOneSignal) {
   EXPECT_EQ(d.decision, Decision::kBelowThreshold);
 }
 
+// A staging burst of a service's error is its own signal: production's lines of the same
+// error are not folded into it, and do not surge by its count.
+TEST(SurgeTest, StagingAndProductionLinesAreTwoSignals) {
+  Harness h(SurgeRules("0s"));
+  auto line = [](int64_t t, const char* ns) {
+    Record r = ApiError(t);
+    r.labels.Add("namespace", ns);
+    r.labels.Canonicalize();
+    return r;
+  };
+  Decided staging;
+  for (int i = 0; i < 100; ++i) staging = h.Feed(line(i * 300, "staging"));
+  ASSERT_FALSE(staging.incident.empty());
+  Decided prod = h.Feed(line(30 * kS, "prod"));
+  EXPECT_EQ(prod.decision, Decision::kBelowThreshold);
+  EXPECT_NE(prod.fingerprint, staging.fingerprint);
+}
+
 // Changing what keys a log signal (here logs.fingerprint) makes every line reach a new signal
 // with no baseline. A restore under such rules learns again for warm-up first, so a steady
 // error does not page at once; after that a real surge still does.

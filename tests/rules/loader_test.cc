@@ -236,7 +236,7 @@ TEST(LoaderGoodTest, AbsentSectionsTakeTheDocumentedDefaults) {
   EXPECT_TRUE(r.dedup.fingerprint.empty());
   EXPECT_EQ(r.dedup.flapping.changes, 0);
   EXPECT_TRUE(r.logs.template_auto);
-  EXPECT_THAT(r.logs.fingerprint, ElementsAre("service", "error_type"));
+  EXPECT_THAT(r.logs.fingerprint, ElementsAre("namespace", "cluster", "service", "error_type"));
   EXPECT_EQ(r.logs.surge.min_count, 20);
   EXPECT_EQ(r.correlate[0].group_wait.count(), 30'000);
   EXPECT_EQ(r.correlate[0].max_duration.count(), 6 * 3'600'000);
