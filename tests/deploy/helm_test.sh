@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The Helm chart (deploy/helm/noisegate) with real Helm: it lints, refuses to render without
-# a broker, renders probes on /healthz and /readyz, keeps secrets out of the ConfigMap, rolls
-# pods when the rules change, and renders rules and a run config that noisegate accepts.
+# a broker, renders probes on /healthz and /readyz on the port of metrics_listen, keeps secrets
+# out of the ConfigMap, rolls pods when the run config changes (not the rules), renders rules
+# and a run config that noisegate accepts, and renders its notes whatever the rules are.
 #   helm_test.sh HELM NOISEGATE
 set -euo pipefail
 HELM=$1
@@ -83,4 +84,41 @@ printf 'inputs:\n  - {topic: other, format: alertmanager}\n' >"$work/other-rules
 [[ $sum1 == "$(checksum "$work/out2.yaml")" ]] || fail "changing the rules rolls the pods (they reload in place)"
 "$HELM" template rel "$CHART" -f "$work/values.yaml" --set runConfig.commit_interval=2s >"$work/out3.yaml"
 [[ $sum1 != "$(checksum "$work/out3.yaml")" ]] || fail "changing the run config does not roll the pods"
+# The port follows metrics_listen: the container port, the Service and (by name) the probes.
+"$HELM" template rel "$CHART" -f "$work/values.yaml" --set runConfig.metrics_listen=0.0.0.0:9100 \
+  >"$work/port.yaml" || fail "helm template with metrics_listen 0.0.0.0:9100"
+"$PY" - "$work/port.yaml" <<'EOP' || fail "the port does not follow metrics_listen"
+import sys, yaml
+docs = [d for d in yaml.safe_load_all(open(sys.argv[1])) if d]
+dep = [d for d in docs if d["kind"] == "Deployment"][0]
+c = dep["spec"]["template"]["spec"]["containers"][0]
+ports = {p["name"]: p["containerPort"] for p in c["ports"]}
+assert ports == {"metrics": 9100}, ports
+assert c["livenessProbe"]["httpGet"]["port"] == "metrics"
+assert c["readinessProbe"]["httpGet"]["port"] == "metrics"
+svc = [d for d in docs if d["kind"] == "Service"][0]
+assert svc["spec"]["ports"][0]["port"] == 9100, svc["spec"]["ports"]
+EOP
+if "$HELM" template rel "$CHART" -f "$work/values.yaml" --set runConfig.metrics_listen= \
+  >/dev/null 2>"$work/err"; then fail "rendered without a metrics port for the probes"; fi
+grep -q "runConfig.metrics_listen must be host:port" "$work/err" || fail "no clear error without metrics_listen: $(cat "$work/err")"
+
+# NOTES.txt renders whatever the rules are (helm template renders it too): without inputs, or
+# rules that are not YAML, it warns instead of failing the install. Its text is read from a
+# copy of the chart where it is an ordinary template (--debug prints it).
+cp -r "$CHART" "$work/chart"
+cp "$work/chart/templates/NOTES.txt" "$work/chart/templates/notes-preview.txt"
+for rules in 'correlate: []' 'inputs: [' 'inputs: [{topic: a, format: alertmanager}]'; do
+  printf '%s\n' "$rules" >"$work/r.yaml"
+  "$HELM" template rel "$CHART" -f "$work/values.yaml" --set-file rules="$work/r.yaml" >/dev/null 2>"$work/err" ||
+    fail "helm template fails with rules '$rules': $(cat "$work/err")"
+  "$HELM" template rel "$work/chart" -f "$work/values.yaml" --set-file rules="$work/r.yaml" \
+    --show-only templates/notes-preview.txt --debug >"$work/notes.txt" 2>&1 || true
+  case $rules in
+    'correlate: []') grep -q 'WARNING: the rules have no `inputs`' "$work/notes.txt" || fail "no warning without inputs: $(cat "$work/notes.txt")" ;;
+    'inputs: [') grep -q 'WARNING: the rules do not parse as YAML' "$work/notes.txt" || fail "no warning for rules that do not parse" ;;
+    *) grep -q 'is consuming 1 input topic(s)' "$work/notes.txt" && ! grep -q WARNING "$work/notes.txt" ||
+      fail "notes for good rules: $(cat "$work/notes.txt")" ;;
+  esac
+done
 echo "helm_test: passed ($("$HELM" version --short))"

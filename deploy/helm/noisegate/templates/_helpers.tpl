@@ -37,3 +37,14 @@ app.kubernetes.io/instance: {{ .Release.Name }}
       key: {{ .secretKey }}
 {{- end }}
 {{- end -}}
+
+{{/* The port of runConfig.metrics_listen (host:port or [v6]:port), where /metrics, /healthz
+     and /readyz answer: the container port, the Service and the probes all follow it. */}}
+{{- define "noisegate.metricsPort" -}}
+{{- $listen := .Values.runConfig.metrics_listen | default "" | toString -}}
+{{- $port := splitList ":" $listen | last -}}
+{{- if not (regexMatch "^[0-9]+$" $port) -}}
+{{- fail (printf "runConfig.metrics_listen must be host:port (the probes and the Service need it), got %q" $listen) -}}
+{{- end -}}
+{{- $port -}}
+{{- end -}}
