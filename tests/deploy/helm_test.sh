@@ -84,6 +84,47 @@ printf 'inputs:\n  - {topic: other, format: alertmanager}\n' >"$work/other-rules
 [[ $sum1 == "$(checksum "$work/out2.yaml")" ]] || fail "changing the rules rolls the pods (they reload in place)"
 "$HELM" template rel "$CHART" -f "$work/values.yaml" --set runConfig.commit_interval=2s >"$work/out3.yaml"
 [[ $sum1 != "$(checksum "$work/out3.yaml")" ]] || fail "changing the run config does not roll the pods"
+# Pod Security "restricted" for every container (the Deployment's and the topics Job's), each
+# with resources; a startup probe before liveness counts.
+"$PY" - "$work/out.yaml" <<'EOP' || fail "not Pod Security restricted"
+import sys, yaml
+docs = [d for d in yaml.safe_load_all(open(sys.argv[1])) if d]
+pods = [d["spec"]["template"]["spec"] for d in docs if d["kind"] in ("Deployment", "Job")]
+assert len(pods) == 2, [d["kind"] for d in docs]
+for pod in pods:
+    psc = pod["securityContext"]
+    assert psc["runAsNonRoot"] is True and psc["seccompProfile"]["type"] == "RuntimeDefault", psc
+    for c in pod.get("initContainers", []) + pod["containers"]:
+        sc = c["securityContext"]
+        assert sc["allowPrivilegeEscalation"] is False, c["name"]
+        assert sc["capabilities"]["drop"] == ["ALL"], c["name"]
+        assert sc["runAsNonRoot"] is True and sc["readOnlyRootFilesystem"] is True, c["name"]
+        assert c["resources"]["requests"] and c["resources"]["limits"]["memory"], c["name"]
+main = [d for d in docs if d["kind"] == "Deployment"][0]["spec"]["template"]["spec"]["containers"][0]
+assert main["startupProbe"]["httpGet"] == {"path": "/healthz", "port": "metrics"}, main
+assert main["startupProbe"]["failureThreshold"] * main["startupProbe"]["periodSeconds"] >= 120
+EOP
+
+# Rules from a ConfigMap of the user's: the pod reads rules.yaml from it (projected, so a change
+# reaches the pod and reloads) and run.yaml from the chart's, which no longer holds rules.
+# ServiceMonitor labels for kube-prometheus-stack's selector.
+"$HELM" template rel "$CHART" -f "$work/values.yaml" --set rulesConfigMap.name=team-rules \
+  --set rulesConfigMap.key=noisegate.yaml --set serviceMonitor.enabled=true \
+  --set serviceMonitor.labels.release=kps >"$work/ext.yaml" || fail "helm template with rulesConfigMap"
+"$PY" - "$work/ext.yaml" <<'EOP' || fail "rules from an existing ConfigMap"
+import sys, yaml
+docs = [d for d in yaml.safe_load_all(open(sys.argv[1])) if d]
+dep = [d for d in docs if d["kind"] == "Deployment"][0]
+vol = dep["spec"]["template"]["spec"]["volumes"][0]["projected"]["sources"]
+maps = {s["configMap"]["name"]: s["configMap"]["items"] for s in vol}
+assert maps["rel-noisegate"] == [{"key": "run.yaml", "path": "run.yaml"}], maps
+assert maps["team-rules"] == [{"key": "noisegate.yaml", "path": "rules.yaml"}], maps
+cm = [d for d in docs if d["kind"] == "ConfigMap" and d["metadata"]["name"] == "rel-noisegate"][0]
+assert "rules.yaml" not in cm["data"], cm["data"].keys()
+sm = [d for d in docs if d["kind"] == "ServiceMonitor"][0]
+assert sm["metadata"]["labels"]["release"] == "kps", sm["metadata"]["labels"]
+EOP
+
 # The port follows metrics_listen: the container port, the Service and (by name) the probes.
 "$HELM" template rel "$CHART" -f "$work/values.yaml" --set runConfig.metrics_listen=0.0.0.0:9100 \
   >"$work/port.yaml" || fail "helm template with metrics_listen 0.0.0.0:9100"

@@ -48,3 +48,20 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- end -}}
 {{- $port -}}
 {{- end -}}
+
+{{/* Every container runs as Pod Security "restricted" asks: no privilege escalation, no
+     capabilities, a read-only root filesystem, not root. */}}
+{{- define "noisegate.containerSecurity" -}}
+allowPrivilegeEscalation: false
+readOnlyRootFilesystem: true
+runAsNonRoot: true
+capabilities:
+  drop: ["ALL"]
+{{- end -}}
+
+{{- define "noisegate.podSecurity" -}}
+runAsNonRoot: true
+runAsUser: 10001
+seccompProfile:
+  type: RuntimeDefault
+{{- end -}}
