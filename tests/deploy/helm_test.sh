@@ -142,7 +142,17 @@ assert svc["spec"]["ports"][0]["port"] == 9100, svc["spec"]["ports"]
 EOP
 if "$HELM" template rel "$CHART" -f "$work/values.yaml" --set runConfig.metrics_listen= \
   >/dev/null 2>"$work/err"; then fail "rendered without a metrics port for the probes"; fi
-grep -q "runConfig.metrics_listen must be host:port" "$work/err" || fail "no clear error without metrics_listen: $(cat "$work/err")"
+grep -q "metrics_listen" "$work/err" || fail "no clear error without metrics_listen: $(cat "$work/err")"
+
+# values.schema.json: a mistyped key or a wrong type is refused, naming it.
+if "$HELM" template rel "$CHART" -f "$work/values.yaml" --set replicaCont=3 >/dev/null 2>"$work/err"; then
+  fail "a mistyped value key was accepted"
+fi
+grep -q "replicaCont" "$work/err" || fail "the schema error does not name the key: $(cat "$work/err")"
+if "$HELM" template rel "$CHART" -f "$work/values.yaml" --set-string replicaCount=two >/dev/null 2>"$work/err"; then
+  fail "replicaCount=two was accepted"
+fi
+grep -q "/replicaCount" "$work/err" || fail "the schema error does not name replicaCount: $(cat "$work/err")"
 
 # NOTES.txt renders whatever the rules are (helm template renders it too): without inputs, or
 # rules that are not YAML, it warns instead of failing the install. Its text is read from a
