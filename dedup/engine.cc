@@ -1030,6 +1030,9 @@ void Engine::FireFingerprintTimer(uint32_t slot, EventTime t) {
   const Millis timeout = rules.dedup.resolve_timeout;
   if (st.firing && st.kind == SignalKind::kLog && t >= SurgeEnds(st)) {
     st.firing = false;
+    // What the window still counts is the surge's tail: the baseline must not learn it when
+    // the next line folds it in.
+    log_rates_[st.log_rate].counts = {};
     if (IncidentOf(st) != nullptr) MemberResolved(st, t);
   } else if (st.firing && st.kind == SignalKind::kAlert &&
              ((timeout.count() > 0 && t >= st.last_seen + timeout) ||
@@ -1152,6 +1155,9 @@ EventTime Engine::ExpiryOf(const FpState& st) const {
   }
   if (st.kind == SignalKind::kLog && st.log_rate != kNone) {
     const rules::SurgeRule& surge = rules.logs.surge;
+    // Within warm-up a signal learns its mean rate (LogRate::weight); dropped and seen again
+    // it would start that over from its next line.
+    if (first_record_ != kMinTime) e = std::max(e, first_record_ + surge.warmup);
     const LogRate& rate = log_rates_[st.log_rate];
     int64_t width = std::max<int64_t>(1, surge.within.count() / 4);
     double alpha = std::min(

@@ -105,12 +105,14 @@ bool IsNumberish(std::string_view t) {
 bool IsHexId(std::string_view t) {
   if (StartsWith(t, "0x") || StartsWith(t, "0X")) return t.size() > 2;
   if (t.size() < 6) return false;
-  bool digit = false;
+  bool digit = false, dash = false;
   for (char c : t) {
     if (!IsHex(c) && c != '-') return false;
-    if (IsDigit(c)) digit = true;
+    digit |= IsDigit(c);
+    dash |= c == '-';
   }
-  return digit || t.size() >= 8;
+  // (Letters alone only undashed: "--------" and "add-a-bed" are no ids.)
+  return digit || (!dash && t.size() >= 8);
 }
 
 bool MixesLettersAndDigits(std::string_view t) {

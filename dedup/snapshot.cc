@@ -60,8 +60,15 @@ uint64_t LegacyRulesDigest(const rules::CompiledRules& r,
   return XXH3_64bits(d.data(), d.size());
 }
 
-// What decides fingerprints: when it changes, the same alert gets another fingerprint.
-uint64_t FingerprintDigest(const rules::CompiledRules& r) {
+// The default logs.fingerprint before namespace and cluster joined it: state written under
+// it loads under today's default, its log signals learned again (a new log identity).
+const std::vector<std::string> kThenDefaultLogs{"service", "error_type"};
+
+// What decides alert fingerprints: when it changes, the same alert gets another fingerprint.
+// Up to state version 3 it covered the log identity too (`legacy_logs`: the labels to take
+// for logs.fingerprint; null for the rules' own); from version 4 that is LogIdentityDigest.
+uint64_t FingerprintDigest(const rules::CompiledRules& r, bool legacy,
+                           const std::vector<std::string>* legacy_logs = nullptr) {
   std::string d;
   Writer w(&d);
   auto list = [&](std::vector<std::string> v) {
@@ -71,8 +78,10 @@ uint64_t FingerprintDigest(const rules::CompiledRules& r) {
     for (const std::string& s : v) w.Str(s);
   };
   list(r.dedup.fingerprint);
-  list(r.logs.fingerprint);
-  w.Bool(r.logs.template_auto);
+  if (legacy) {
+    list(legacy_logs != nullptr ? *legacy_logs : r.logs.fingerprint);
+    w.Bool(r.logs.template_auto);
+  }
   std::vector<const rules::InputRule*> inputs;
   for (const rules::InputRule& in : r.inputs) inputs.push_back(&in);
   std::sort(inputs.begin(), inputs.end(),
@@ -89,16 +98,19 @@ uint64_t FingerprintDigest(const rules::CompiledRules& r) {
 // What log signals are keyed by: the labels, whether messages become templates, and how
 // (the template scheme). A state written under another log identity has signals that new
 // lines never reach again.
-uint64_t LogIdentityDigest(const rules::CompiledRules& r, uint32_t scheme) {
+uint64_t LogIdentityDigest(const rules::CompiledRules& r, uint32_t scheme,
+                           const std::vector<std::string>* labels_instead = nullptr) {
   std::string d;
   Writer w(&d);
-  std::vector<std::string> labels = r.logs.fingerprint;
+  std::vector<std::string> labels =
+      labels_instead != nullptr ? *labels_instead : r.logs.fingerprint;
   std::sort(labels.begin(), labels.end());
   labels.erase(std::unique(labels.begin(), labels.end()), labels.end());
   w.Var(labels.size());
   for (const std::string& s : labels) w.Str(s);
   w.Bool(r.logs.template_auto);
-  w.Var(r.logs.template_auto ? scheme : 0);
+  // (Under `omit` the template is no part of a signal's key: its scheme does not matter.)
+  w.Var(r.logs.template_auto && r.logs.template_in_key ? scheme : 0);
   if (!r.logs.template_in_key) w.Str("omit");  // (absent before `omit` existed)
   return XXH3_64bits(d.data(), d.size());
 }
@@ -138,7 +150,7 @@ void Engine::SaveIdentity(Writer& w) const {
     w.Str(rules_->correlate[i].name);
     w.U64(correlate_seed_[i]);
   }
-  w.U64(FingerprintDigest(*rules_));
+  w.U64(FingerprintDigest(*rules_, /*legacy=*/false));
   w.Time(refresh_before_);
   w.Time(watermark_);
   w.Time(first_record_);
@@ -155,15 +167,15 @@ Status Engine::LoadIdentity(Reader& rd, uint64_t version, RuleRemap* remap) {
     for (size_t i = 0; i < n; ++i) v[i] = static_cast<int>(i);
     return v;
   };
+  // Whether the state was written under the default logs.fingerprint of its day, now another
+  // (versions before 4 only: from 4 the log identity is a digest of its own).
+  const bool default_logs = rules_->logs.fingerprint == rules::LogRule{}.fingerprint;
+  bool then_default_logs = false;
   if (version <= 2) {
-    // The default logs.fingerprint was [service, error_type] then: state written under it
-    // loads under today's default (its log signals are learned again, as for any change of
-    // the log identity).
-    static const std::vector<std::string> kThenDefault{"service", "error_type"};
     const uint64_t digest = rd.U64();
-    const bool default_logs = rules_->logs.fingerprint == rules::LogRule{}.fingerprint;
-    if (digest != LegacyRulesDigest(*rules_) &&
-        !(default_logs && digest == LegacyRulesDigest(*rules_, &kThenDefault))) {
+    then_default_logs = default_logs && digest != LegacyRulesDigest(*rules_) &&
+                        digest == LegacyRulesDigest(*rules_, &kThenDefaultLogs);
+    if (digest != LegacyRulesDigest(*rules_) && !then_default_logs) {
       return MakeError(ErrorCode::kParse,
                        "engine state: written by an older noisegate under different rules "
                        "(inputs, topology, inhibit or correlate rules changed); it loads only "
@@ -193,7 +205,15 @@ Status Engine::LoadIdentity(Reader& rd, uint64_t version, RuleRemap* remap) {
       old_rules.emplace_back(rd.Str());
       correlate_seeds.push_back(rd.U64());
     }
-    remap->fingerprints_changed = rd.U64() != FingerprintDigest(*rules_);
+    const uint64_t digest = rd.U64();
+    if (version >= 4) {
+      remap->fingerprints_changed = digest != FingerprintDigest(*rules_, false);
+    } else {
+      then_default_logs = default_logs && digest != FingerprintDigest(*rules_, true) &&
+                          digest == FingerprintDigest(*rules_, true, &kThenDefaultLogs);
+      remap->fingerprints_changed =
+          digest != FingerprintDigest(*rules_, true) && !then_default_logs;
+    }
     refresh_before_ = rd.Time();
     if (!rd.ok()) return MakeError(ErrorCode::kParse, "engine state: cut short in the rule names");
     for (const rules::InputRule& in : rules_->inputs) new_inputs.push_back(in.topic);
@@ -220,9 +240,15 @@ Status Engine::LoadIdentity(Reader& rd, uint64_t version, RuleRemap* remap) {
   stats_.late = rd.Var();
   stats_.incidents_opened = rd.Var();
   stats_.incidents_closed = rd.Var();
-  // State written before the digest was kept (versions 1 to 3) used the first scheme.
-  const uint64_t logs = version >= 4 ? rd.U64() : LogIdentityDigest(*rules_, 1);
+  // State written before the digest was kept (versions 1 to 3) used the first scheme, and
+  // the labels of its day's default when it matched that.
+  const uint64_t logs =
+      version >= 4 ? rd.U64()
+                   : LogIdentityDigest(*rules_, 1, then_default_logs ? &kThenDefaultLogs : nullptr);
   remap->log_identity_changed = logs != LogIdentityDigest(*rules_, kTemplateScheme);
+  // Before version 4 one digest covered alerts and logs: when it differs, the log identity
+  // may have changed too (learning again only costs warm-up).
+  if (version < 4 && remap->fingerprints_changed) remap->log_identity_changed = true;
   return {};
 }
 

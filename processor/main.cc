@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <atomic>
 #include <csignal>
 #include <iostream>
@@ -108,7 +109,8 @@ int main(int argc, char** argv) {
   replay->add_flag("-q,--quiet", quiet, "no summary");
   bool stats = false;
   replay->add_flag("--stats", stats,
-                   "print CPU seconds, records per CPU second and peak RSS (for benchmarks)");
+                   "print CPU seconds, records per CPU second and peak RSS (for benchmarks; "
+                   "with --diff the peak covers both replays)");
   replay->add_option("DUMP", dump_args, "dump files (kcat -J envelopes)");
 
   std::string incidents_path;
@@ -306,7 +308,7 @@ int main(int argc, char** argv) {
     if (stats) {
       rusage ru{};
       getrusage(RUSAGE_SELF, &ru);
-      double cpu = CpuSeconds() - cpu_before;
+      double cpu = std::max(CpuSeconds() - cpu_before, 1e-6);
       std::cout << "stats: records=" << result->records << " cpu_seconds=" << cpu
                 << " records_per_cpu_second=" << static_cast<uint64_t>(result->records / cpu)
                 << " peak_rss_mib=" << ru.ru_maxrss / 1024 << " peak_rss_kib=" << ru.ru_maxrss

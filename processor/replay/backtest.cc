@@ -249,13 +249,19 @@ BacktestResult Backtest::Score() const {
     all.truth += pairs(lsize);
     alerts.truth += pairs(lasize);
   }
+  // Predicted pairs: those with at least one labelled record (two records of nobody's in one
+  // incident are no mistake about any labelled incident).
+  std::vector<uint64_t> labelled_alerts_in(keys_.size(), 0);
+  for (const auto& [key, c] : cells_) labelled_alerts_in[key.first] += c.alerts;
   for (size_t i = 0; i < keys_.size(); ++i) {
-    if (labelled_in[i] == 0) continue;  // (incidents of no label add no labelled pair)
-    all.pred += pairs(static_cast<double>(incident_size_[i].all));
-    alerts.pred += pairs(static_cast<double>(incident_size_[i].alerts));
+    const double size = static_cast<double>(incident_size_[i].all);
+    const double asize = static_cast<double>(incident_size_[i].alerts);
+    all.pred += pairs(size) - pairs(size - static_cast<double>(labelled_in[i]));
+    alerts.pred += pairs(asize) - pairs(asize - static_cast<double>(labelled_alerts_in[i]));
   }
   auto b3 = [](const Sums& s) { return s.n > 0 ? F1(s.p / s.n, s.r / s.n) : 0; };
   auto pair_f1 = [](const Sums& s) {
+    if (s.n == 0) return 0.0;
     double p = s.pred > 0 ? s.tp / s.pred : 1, r = s.truth > 0 ? s.tp / s.truth : 1;
     return F1(p, r);
   };
@@ -280,12 +286,16 @@ BacktestResult Backtest::Score() const {
     for (const auto& [key, c] : cells_) {
       const auto [inc, label] = key;
       if (label != static_cast<int>(l)) continue;
+      // Sent for it: by incidents that are mostly its own (one of its records in another
+      // problem's page is no page for it).
       const Sent& sent = sent_[inc];
-      if (sent.paged && (!s.paged || sent.first_page_ms < s.first_page_ms)) {
-        s.first_page_ms = sent.first_page_ms;
+      if (owner[inc] == label) {
+        if (sent.paged && (!s.paged || sent.first_page_ms < s.first_page_ms)) {
+          s.first_page_ms = sent.first_page_ms;
+        }
+        s.paged |= sent.paged;
+        s.ticketed |= sent.ticketed;
       }
-      s.paged |= sent.paged;
-      s.ticketed |= sent.ticketed;
       if (c.all > s.in_main) {
         s.in_main = c.all;
         s.main = keys_[inc];
@@ -323,7 +333,7 @@ BacktestResult Backtest::Score() const {
           after_critical.push_back(s.first_page_ms - s.first_critical_ms);
       }
     }
-    if (s.pages > 1) out.duplicate_pages += s.pages - 1;
+    if (li.page && s.pages > 1) out.duplicate_pages += s.pages - 1;  // (a ticket's: false)
     out.incidents.push_back(std::move(s));
   }
   for (size_t i = 0; i < keys_.size(); ++i) {
@@ -371,7 +381,7 @@ void PrintBacktest(const BacktestResult& r, std::ostream& out) {
     }
     if (s.want_page && !s.paged) out << "  <- MISSED";
     if (!s.want_page && s.paged) out << "  <- PAGED, wanted a ticket";
-    if (s.pages > 1) out << "  <- " << s.pages - 1 << " DUPLICATE";
+    if (s.want_page && s.pages > 1) out << "  <- " << s.pages - 1 << " DUPLICATE";
     out << "\n";
     out << std::fixed << std::setprecision(2);
     out << "  grouping: B-cubed precision " << s.b3_precision << ", recall " << s.b3_recall;

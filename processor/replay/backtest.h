@@ -47,8 +47,8 @@ struct IncidentScore {
   std::string name;
   bool want_page = true;
   uint64_t records = 0, alert_records = 0;
-  bool paged = false, ticketed = false;  // some incident holding its records was
-  int64_t first_page_ms = 0;             // the first page of any incident holding its records
+  bool paged = false, ticketed = false;                // an incident mostly of its records was
+  int64_t first_page_ms = 0;                           // the first page of those
   int64_t first_record_ms = 0, first_critical_ms = 0;  // 0: none
   int pages = 0;           // paged incidents whose records are mostly its
   std::string main;        // the incident holding most of its records ("": none)

@@ -36,6 +36,7 @@ TEST(LogTemplateTest, HexIdsOfLettersAloneAreIdsButWordsStay) {
   EXPECT_EQ(T("order bceaedbb failed"), "order <hex> failed");
   EXPECT_EQ(T("order bceaedbb."), "order <hex>.");
   EXPECT_EQ(T("cache miss: accede to facade decade"), "cache miss: accede to facade decade");
+  EXPECT_EQ(T("-------- add-a-bed --------"), "-------- add-a-bed --------");
 }
 
 // One slot of a message holds an id that is sometimes all digits, sometimes hex: the template

@@ -108,6 +108,25 @@ TEST(SurgeTest, ALongSurgeDoesNotBecomeItsOwnBaseline) {
   EXPECT_EQ(h.sink.sent[0].action, NotifyAction::kTrigger);
 }
 
+// A surge that stops dead leaves its lines in the window when it ends: the baseline must not
+// learn them when the error comes back, or the next surge of the same size would not count.
+TEST(SurgeTest, ASurgeThatStopsDeadTeachesTheBaselineNothing) {
+  Harness h(SurgeRules("10m"));
+  int64_t t = 0;
+  for (; t < 30 * kM; t += 10 * kS) h.Feed(ApiError(t));  // 6 a minute: the known rate
+  Decided first;
+  for (int i = 0; i < 1200; ++i) first = h.Feed(ApiError(t + i * 100));  // 600 a minute, 2 min
+  ASSERT_FALSE(first.incident.empty());
+  t += 10 * kM;  // silence: the surge ends (quiet_for 5m) and its incident closes
+  for (const int64_t end = t + 10 * kM; t < end; t += 10 * kS) {
+    ASSERT_EQ(h.Feed(ApiError(t)).decision, Decision::kBelowThreshold) << "at " << t / kS;
+  }
+  Decided again;
+  for (int i = 0; i < 60; ++i) again = h.Feed(ApiError(t + i * kS));  // 60 a minute
+  EXPECT_NE(again.decision, Decision::kBelowThreshold);
+  EXPECT_FALSE(again.incident.empty());
+}
+
 // An order id that is sometimes all digits, sometimes hex: one signal, so its lines surge
 // together rather than split under the threshold.
 TEST(SurgeTest, OneSlotOfIdsIsOneSignal) {
