@@ -17,6 +17,7 @@ using simdjson::error_code;
 
 struct MonitorFields {
   bool any_known_key = false;
+  bool scope_seen = false;  // alert_scope was given
   ScalarText alert_id, id, transition, alert_type, priority, alert_priority;
   ScalarText alert_title, title, body, event_msg, hostname, link;
   ScalarText last_updated, date;
@@ -41,40 +42,78 @@ void AddTags(std::string_view list, LabelSet& labels) {
   }
 }
 
-// Drops the notification prefixes Datadog puts before a monitor's name ("[Triggered] ",
-// "[P1] [Re-Triggered on {host:a}] "), so a monitor's trigger and recovery carry the same name.
-// A bracketed prefix that is not one of these ("[prod] DB down") is part of the name.
-std::string_view StripNotificationPrefix(std::string_view title) {
-  static constexpr std::array<std::string_view, 13> kPrefixes = {
-      "Triggered", "Re-Triggered", "Recovered", "Warn", "Re-Warn", "No Data", "Re-No Data",
-      "Renotify",  "P1",           "P2",        "P3",   "P4",      "P5"};
+// A title as Datadog writes it: notification prefixes before the monitor's name
+// ("[Triggered] ", "[P1] [Re-Triggered on {host:a,env:prod}] "). `name` is the title without
+// them, so a monitor's trigger and recovery carry the same name; a bracketed prefix that is
+// none of these ("[prod] DB down") is part of the name. `transition` and `scope` are what the
+// prefixes say (the default webhook payload has no alert_transition or alert_scope field).
+struct Title {
+  std::string_view name, transition, scope, priority;
+};
+
+Title ParseTitle(std::string_view title) {
+  static constexpr std::array<std::string_view, 8> kTransitions = {
+      "Triggered", "Re-Triggered", "Recovered",  "Warn",
+      "Re-Warn",   "No Data",      "Re-No Data", "Renotify"};
+  static constexpr std::array<std::string_view, 5> kPriorities = {"P1", "P2", "P3", "P4", "P5"};
+  auto starts = [](std::string_view inner, std::string_view p) {
+    return inner.size() >= p.size() && EqualsIgnoreCase(inner.substr(0, p.size()), p) &&
+           (inner.size() == p.size() || inner[p.size()] == ' ');
+  };
+  Title out;
   title = TrimSpace(title);
   while (!title.empty() && title.front() == '[') {
     size_t close = title.find(']');
     if (close == std::string_view::npos) break;
     std::string_view inner = title.substr(1, close - 1);
     bool known = false;
-    for (std::string_view p : kPrefixes) {
-      if (inner.size() >= p.size() && EqualsIgnoreCase(inner.substr(0, p.size()), p) &&
-          (inner.size() == p.size() || inner[p.size()] == ' ')) {
+    for (std::string_view p : kPriorities) {
+      if (starts(inner, p)) {
         known = true;
-        break;
+        out.priority = p;
+      }
+    }
+    // The longest transition that fits ("Re-No Data" before "No Data" cannot clash: prefixes
+    // are matched from the start).
+    for (std::string_view t : kTransitions) {
+      if (!starts(inner, t)) continue;
+      known = true;
+      out.transition = t;
+      std::string_view rest = TrimSpace(inner.substr(t.size()));
+      if (rest.size() > 3 && rest.substr(0, 3) == "on ") {
+        rest = TrimSpace(rest.substr(3));
+        if (rest.size() >= 2 && rest.front() == '{' && rest.back() == '}') {
+          out.scope = rest.substr(1, rest.size() - 2);
+        }
       }
     }
     if (!known) break;
     title = TrimSpace(title.substr(close + 1));
   }
-  return title;
+  out.name = title;
+  return out;
 }
 
-std::string_view Severity(const MonitorFields& f) {
-  if (EqualsIgnoreCase(f.priority.text, "P1") || EqualsIgnoreCase(f.alert_priority.text, "P1")) {
+std::string_view Severity(const MonitorFields& f, const Title& t, std::string_view transition) {
+  if (EqualsIgnoreCase(f.priority.text, "P1") || EqualsIgnoreCase(f.alert_priority.text, "P1") ||
+      (!f.priority.present() && !f.alert_priority.present() && t.priority == "P1")) {
     return "critical";
   }
   std::string_view type = f.alert_type.text;
   if (EqualsIgnoreCase(type, "error")) return "error";
   if (EqualsIgnoreCase(type, "warning")) return "warning";
   if (EqualsIgnoreCase(type, "info") || EqualsIgnoreCase(type, "success")) return "info";
+  if (f.alert_type.present()) return {};
+  // No alert_type (the default payload): what the transition says.
+  if (EqualsIgnoreCase(transition, "Triggered") || EqualsIgnoreCase(transition, "Re-Triggered") ||
+      EqualsIgnoreCase(transition, "Renotify")) {
+    return "error";
+  }
+  if (EqualsIgnoreCase(transition, "Warn") || EqualsIgnoreCase(transition, "Re-Warn") ||
+      EqualsIgnoreCase(transition, "No Data") || EqualsIgnoreCase(transition, "Re-No Data")) {
+    return "warning";
+  }
+  if (EqualsIgnoreCase(transition, "Recovered")) return "info";
   return {};
 }
 
@@ -129,6 +168,7 @@ class DatadogDecoder final : public JsonDecoder {
       // alert_scope holds the group of a multi-alert monitor (host:a, service:b): without it
       // every group of one monitor would be one alert.
       f.any_known_key = true;
+      if (key == "alert_scope") f.scope_seen = true;
       ondemand::json_type t;
       NG_JSON_TRY(value.type().get(t));
       if (t == ondemand::json_type::array) {
@@ -182,23 +222,37 @@ class DatadogDecoder final : public JsonDecoder {
 
   static void Finish(const MessageMeta& meta, const MonitorFields& f, Record& r,
                      RecordIssue& issue) {
-    const ScalarText& alert_id = f.alert_id.present() ? f.alert_id : f.id;
-    if (!alert_id.present()) issue.Set(reason::kMissingField, "alert_id", "absent (nor id)");
-    if (!f.transition.present()) issue.Set(reason::kMissingField, "alert_transition", "absent");
+    const Title title = ParseTitle(f.title.text);
+    const Title alert_title = ParseTitle(f.alert_title.text);
+    const std::string_view name = alert_title.name.empty() ? title.name : alert_title.name;
+    // The monitor: alert_id, else its name (the default payload has only `id`, which is the
+    // id of this one notification: a recovery would never find its trigger by it).
+    const std::string_view alert_id = f.alert_id.present() ? f.alert_id.text : name;
+    if (alert_id.empty()) {
+      issue.Set(reason::kMissingField, "alert_id", "absent, and no title to name the monitor");
+    }
+    std::string_view transition = TrimSpace(f.transition.text);
+    if (!f.transition.present()) {
+      transition = !title.transition.empty() ? title.transition : alert_title.transition;
+      if (transition.empty()) {
+        issue.Set(reason::kMissingField, "alert_transition",
+                  "absent, and the title has no [Triggered]/[Recovered]/... prefix");
+      }
+    }
+    // The group of a multi-alert monitor, as the title names it, when alert_scope is absent.
+    if (!f.scope_seen) AddTags(title.scope.empty() ? alert_title.scope : title.scope, r.labels);
 
-    const std::string_view title = StripNotificationPrefix(f.title.text);
-    const std::string_view alert_title = StripNotificationPrefix(f.alert_title.text);
     // Added after the tags: on a clash the notification's own fields win.
-    r.labels.Add("alert_id", alert_id.text);
-    r.labels.Add("alertname", alert_title.empty() ? title : alert_title);
-    r.labels.Add("host", f.hostname.text);
-    r.labels.Add("severity", Severity(f));
+    r.labels.Add("alert_id", alert_id);
+    r.labels.Add("alertname", name);
+    if (f.hostname.present()) r.labels.Add("host", f.hostname.text);  // (else the scope's)
+    r.labels.Add("severity", Severity(f, title.priority.empty() ? alert_title : title, transition));
     r.labels.Add("source", "datadog");
     r.labels.Canonicalize();
 
-    r.state = EqualsIgnoreCase(TrimSpace(f.transition.text), "Recovered") ? AlertState::kResolved
-                                                                          : AlertState::kFiring;
-    r.summary.assign(title.empty() ? alert_title : title);
+    r.state =
+        EqualsIgnoreCase(transition, "Recovered") ? AlertState::kResolved : AlertState::kFiring;
+    r.summary.assign(title.name.empty() ? alert_title.name : title.name);
     r.description.assign(f.body.present() ? f.body.text : f.event_msg.text);
     r.link.assign(f.link.text);
 

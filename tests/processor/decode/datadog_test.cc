@@ -88,17 +88,58 @@ TEST(DatadogDecoder, AlertTypeMapsToSeverity) {
   }
 }
 
-TEST(DatadogDecoder, EventIdStandsInForAMissingAlertId) {
+// The webhook integration's default payload (id, last_updated, event_type, title, date, org,
+// body): the transition, the scope and the monitor come from the title; `id` is this one
+// notification's, so the recovery (another id) resolves the trigger by the monitor's name.
+TEST(DatadogDecoder, TheDefaultPayloadIsReadFromItsTitle) {
+  Harness h("datadog");
+  h.Run(R"({"id":"7311839526512345678","last_updated":"1795392060000",)"
+        R"("event_type":"query_alert_monitor",)"
+        R"("title":"[Triggered on {host:ip-10-0-1-17,env:prod}] High error rate on checkout",)"
+        R"("date":"1795392060000","org":{"id":"11287","name":"Acme"},)"
+        R"("body":"%%%\nError rate on checkout is 7.2\n%%%"})");
+  ASSERT_TRUE(h.dead.empty()) << h.dead[0].reason << ": " << h.dead[0].detail;
+  ASSERT_EQ(h.out.size(), 1u);
+  const Record trigger = h.out[0];
+  EXPECT_EQ(trigger.state, AlertState::kFiring);
+  EXPECT_THAT(LabelMap(trigger.labels),
+              ElementsAre(Pair("alert_id", "High error rate on checkout"),
+                          Pair("alertname", "High error rate on checkout"), Pair("env", "prod"),
+                          Pair("host", "ip-10-0-1-17"), Pair("severity", "error"),
+                          Pair("source", "datadog")));
+  EXPECT_EQ(trigger.time.ms, 1795392060000);
+
+  h.Run(R"({"id":"7311839526599999999","last_updated":"1795392660000",)"
+        R"("event_type":"query_alert_monitor",)"
+        R"("title":"[Recovered on {host:ip-10-0-1-17,env:prod}] High error rate on checkout",)"
+        R"("date":"1795392660000","org":{"id":"11287","name":"Acme"},"body":"back to 0.4"})");
+  ASSERT_TRUE(h.dead.empty()) << h.dead[0].reason << ": " << h.dead[0].detail;
+  ASSERT_EQ(h.out.size(), 1u);
+  EXPECT_EQ(h.out[0].state, AlertState::kResolved);
+  EXPECT_EQ(h.out[0].labels.Get("alert_id"), trigger.labels.Get("alert_id"));
+  EXPECT_EQ(h.out[0].labels.Get("host"), trigger.labels.Get("host"));
+  EXPECT_EQ(h.out[0].labels.Get("severity"), "info");
+
+  // A P1 warning of another group of the monitor.
+  h.Run(R"({"id":"1","title":"[P1] [Warn on {host:ip-10-0-1-18}] High error rate on checkout",)"
+        R"("date":"1795392060000"})");
+  ASSERT_EQ(h.out.size(), 1u);
+  EXPECT_EQ(h.out[0].labels.Get("host"), "ip-10-0-1-18");
+  EXPECT_EQ(h.out[0].labels.Get("severity"), "critical");
+  EXPECT_EQ(h.out[0].state, AlertState::kFiring);
+}
+
+// `id` alone is one notification's id, never the monitor's.
+TEST(DatadogDecoder, AnEventIdDoesNotStandForTheMonitor) {
   Harness h("datadog");
   h.Run(R"({"id":"555","alert_transition":"No Data"})", kT0);
-  ASSERT_EQ(h.out.size(), 1u);
-  EXPECT_EQ(h.out[0].labels.Get("alert_id"), "555");
-  EXPECT_EQ(h.out[0].state, AlertState::kFiring);
+  h.ExpectRejected(reason::kMissingField);
+  EXPECT_THAT(h.dead[0].detail, HasSubstr("alert_id"));
 }
 
 TEST(DatadogDecoder, RequiredFieldsAndTypes) {
   Harness h("datadog");
-  h.Run(R"({"alert_transition":"Triggered","title":"x"})", kT0);
+  h.Run(R"({"alert_transition":"Triggered","alert_type":"error"})", kT0);
   h.ExpectRejected(reason::kMissingField);
   EXPECT_THAT(h.dead[0].detail, HasSubstr("alert_id"));
 
