@@ -35,6 +35,22 @@ error_code ReadField(ondemand::value& value, ScalarText* slot, std::string_view 
   return simdjson::SUCCESS;
 }
 
+// Grafana's legacy (pre-unified alerting) webhook: one rule's notification, no labels and no
+// alerts[] (ruleId, ruleName, ruleUrl, state, title, message, tags, evalMatches, imageUrl).
+struct LegacyGrafanaFields {
+  bool any = false;
+  bool tags_object = false;
+  ScalarText rule_id, rule_name, rule_url, state, title, message;
+};
+
+bool IsLegacyGrafanaKey(std::string_view key) {
+  return key == "ruleId" || key == "ruleName" || key == "ruleUrl" || key == "state" ||
+         key == "tags" || key == "evalMatches" || key == "imageUrl";
+}
+
+error_code ReadLabels(std::string_view key, ondemand::value& value, Record& r, RecordIssue& issue,
+                      int depth, bool* is_object);
+
 std::string_view FirstPresent(const ScalarText& a, const ScalarText& b, const ScalarText& c) {
   if (a.present()) return a.text;
   if (b.present()) return b.text;
@@ -57,6 +73,8 @@ class AlertmanagerDecoder final : public JsonDecoder {
                         RecordIssue& issue, int depth);
   void FinishAlert(const MessageMeta& meta, const AlertFields& f, Record& r,
                    RecordIssue& issue) const;
+  static void FinishLegacyGrafana(const MessageMeta& meta, const LegacyGrafanaFields& f, Record& r,
+                                  RecordIssue& issue);
 
   const bool grafana_;
   // The root object read as a bare alert. Only used when the root has no alerts[]; it is
@@ -82,6 +100,8 @@ error_code AlertmanagerDecoder::DecodeDocument(ondemand::document& doc, Context&
   scratch_.Clear();
   AlertFields bare;
   RecordIssue bare_issue;
+  LegacyGrafanaFields legacy;
+  RecordIssue legacy_issue;
   for (auto field_result : root) {
     NG_JSON_TRY(field_result.error());
     ondemand::field& field = field_result.value_unsafe();  // in place, see json_util.h
@@ -100,6 +120,23 @@ error_code AlertmanagerDecoder::DecodeDocument(ondemand::document& doc, Context&
       ondemand::array alerts;
       NG_JSON_TRY(value.get_array().get(alerts));
       NG_JSON_TRY(DecodeAlerts(alerts, ctx, &next_index, 1));
+    } else if (grafana_ && (IsLegacyGrafanaKey(key) || key == "title" || key == "message")) {
+      // (title and message are also fields of the unified webhook's envelope: only without
+      // alerts[] are they the legacy notification's.)
+      legacy.any |= IsLegacyGrafanaKey(key);
+      if (key == "tags") {
+        NG_JSON_TRY(ReadLabels(key, value, scratch_, legacy_issue, 0, &legacy.tags_object));
+      } else {
+        ScalarText* slot = key == "ruleId"     ? &legacy.rule_id
+                           : key == "ruleName" ? &legacy.rule_name
+                           : key == "ruleUrl"  ? &legacy.rule_url
+                           : key == "state"    ? &legacy.state
+                           : key == "title"    ? &legacy.title
+                           : key == "message"  ? &legacy.message
+                                               : nullptr;  // evalMatches, imageUrl
+        NG_JSON_TRY(slot == nullptr ? SkipValue(value, 1)
+                                    : ReadField(value, slot, key, legacy_issue, 0));
+      }
     } else {
       // Webhook envelope fields (receiver, groupLabels, ...) are skipped here; a bare alert's
       // fields are collected in case there is no alerts[].
@@ -107,12 +144,18 @@ error_code AlertmanagerDecoder::DecodeDocument(ondemand::document& doc, Context&
     }
   }
   if (saw_alerts) return simdjson::SUCCESS;
-  if (!bare.has_labels_key) {
+  if (grafana_ && legacy.any && !bare.has_labels_key) {
+    FinishLegacyGrafana(ctx.meta, legacy, scratch_, legacy_issue);
+    bare_issue = legacy_issue;
+  } else if (!bare.has_labels_key) {
     ctx.message_issue.Set(reason::kUnsupportedShape, "document",
-                          "neither alerts[] nor labels: not an Alertmanager payload");
+                          grafana_ ? "neither alerts[] nor labels nor ruleName: not a Grafana "
+                                     "webhook payload (unified or legacy)"
+                                   : "neither alerts[] nor labels: not an Alertmanager payload");
     return simdjson::SUCCESS;
+  } else {
+    FinishAlert(ctx.meta, bare, scratch_, bare_issue);
   }
-  FinishAlert(ctx.meta, bare, scratch_, bare_issue);
   if (bare_issue) {
     RejectRecord(ctx, 0, bare_issue);
     return simdjson::SUCCESS;
@@ -161,41 +204,46 @@ error_code AlertmanagerDecoder::DecodeAlerts(ondemand::array& alerts, Context& c
   return simdjson::SUCCESS;
 }
 
+// Reads an object of string label values (`key`: "labels", or legacy Grafana's "tags") into
+// `r`; false in *is_object when it is no object.
+error_code ReadLabels(std::string_view key, ondemand::value& value, Record& r, RecordIssue& issue,
+                      int depth, bool* is_object) {
+  ondemand::json_type t;
+  NG_JSON_TRY(value.type().get(t));
+  *is_object = t == ondemand::json_type::object;
+  if (!*is_object) {
+    if (t != ondemand::json_type::null) issue.Set(reason::kWrongType, key, "expected an object");
+    return SkipValue(value, depth + 1);
+  }
+  ondemand::object labels;
+  NG_JSON_TRY(value.get_object().get(labels));
+  for (auto field_result : labels) {
+    NG_JSON_TRY(field_result.error());
+    ondemand::field& field = field_result.value_unsafe();  // in place, see json_util.h
+    std::string_view name;
+    NG_JSON_TRY(FieldKey(field, &name));
+    ScalarText v;
+    NG_JSON_TRY(ReadScalar(field.value(), &v, depth + 2));
+    // Label values are strings in Alertmanager's model (its API refuses anything else): a
+    // number or bool is a sender's bug, not a label to match on.
+    if (v.kind == JsonKind::kString) {
+      r.labels.Add(name, v.text);
+    } else if (v.kind != JsonKind::kAbsent) {
+      issue.Set(reason::kWrongType, key == "labels" ? "labels." : "tags.",
+                v.kind == JsonKind::kContainer ? "expected a string, got an object or array"
+                : v.kind == JsonKind::kNumber  ? "expected a string, got a number"
+                                               : "expected a string, got a bool",
+                name);
+    }  // null: the label is absent
+  }
+  return simdjson::SUCCESS;
+}
+
 error_code AlertmanagerDecoder::AlertField(std::string_view key, ondemand::value& value, Record& r,
                                            AlertFields& f, RecordIssue& issue, int depth) {
   if (key == "labels") {
     f.has_labels_key = true;
-    ondemand::json_type t;
-    NG_JSON_TRY(value.type().get(t));
-    if (t != ondemand::json_type::object) {
-      if (t != ondemand::json_type::null) {
-        issue.Set(reason::kWrongType, "labels", "expected an object");
-      }
-      return SkipValue(value, depth + 1);
-    }
-    f.labels_object = true;
-    ondemand::object labels;
-    NG_JSON_TRY(value.get_object().get(labels));
-    for (auto field_result : labels) {
-      NG_JSON_TRY(field_result.error());
-      ondemand::field& field = field_result.value_unsafe();  // in place, see json_util.h
-      std::string_view name;
-      NG_JSON_TRY(FieldKey(field, &name));
-      ScalarText v;
-      NG_JSON_TRY(ReadScalar(field.value(), &v, depth + 2));
-      // Label values are strings in Alertmanager's model (its API refuses anything else): a
-      // number or bool is a sender's bug, not a label to match on.
-      if (v.kind == JsonKind::kString) {
-        r.labels.Add(name, v.text);
-      } else if (v.kind != JsonKind::kAbsent) {
-        issue.Set(reason::kWrongType, "labels.",
-                  v.kind == JsonKind::kContainer ? "expected a string, got an object or array"
-                  : v.kind == JsonKind::kNumber  ? "expected a string, got a number"
-                                                 : "expected a string, got a bool",
-                  name);
-      }  // null: the label is absent
-    }
-    return simdjson::SUCCESS;
+    return ReadLabels(key, value, r, issue, depth, &f.labels_object);
   }
   if (key == "annotations") {
     ondemand::json_type t;
@@ -307,6 +355,39 @@ void AlertmanagerDecoder::FinishAlert(const MessageMeta& meta, const AlertFields
   r.summary.assign(summary);
   r.description.assign(f.description.present() ? f.description.text : std::string_view{});
   r.link.assign(FirstPresent(f.generator_url, f.panel_url, f.dashboard_url));
+}
+
+// The legacy notification as an alert: alertname = ruleName, rule_id, the tags as labels;
+// state alerting or no_data fires, ok or paused resolves. It has no time of its own: the
+// Kafka timestamp is its time.
+void AlertmanagerDecoder::FinishLegacyGrafana(const MessageMeta& meta, const LegacyGrafanaFields& f,
+                                              Record& r, RecordIssue& issue) {
+  r.kind = SignalKind::kAlert;
+  if (!f.rule_name.present() || f.rule_name.text.empty()) {
+    issue.Set(reason::kMissingField, "ruleName", "absent: a legacy Grafana alert needs it");
+  }
+  r.labels.Add("alertname", f.rule_name.text);
+  if (f.rule_id.present()) r.labels.Add("rule_id", f.rule_id.text);
+  r.labels.Canonicalize();
+  const std::string_view state = TrimSpace(f.state.text);
+  if (EqualsIgnoreCase(state, "alerting") || EqualsIgnoreCase(state, "no_data")) {
+    r.state = AlertState::kFiring;
+  } else if (EqualsIgnoreCase(state, "ok") || EqualsIgnoreCase(state, "paused")) {
+    r.state = AlertState::kResolved;
+  } else {
+    issue.Set(reason::kWrongType, "state",
+              f.state.present() ? "expected alerting, no_data, ok or paused" : "absent");
+  }
+  if (meta.kafka_ts) {
+    r.time = EventTime{*meta.kafka_ts};
+  } else {
+    issue.Set(reason::kBadTimestamp, "document",
+              "a legacy Grafana notification has no time: it needs the Kafka timestamp");
+  }
+  r.summary.assign(f.message.present() && !f.message.text.empty() ? f.message.text
+                                                                  : f.rule_name.text);
+  r.description.assign(f.title.text);
+  r.link.assign(f.rule_url.text);
 }
 
 }  // namespace

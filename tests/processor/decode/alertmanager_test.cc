@@ -245,6 +245,43 @@ TEST(GrafanaDecoder, WebhookMapsGrafanaFieldsAndLinks) {
   EXPECT_EQ(b.ends_at.ms, kT0 + 12 * 60 * 1000 + 3157);
 }
 
+// Grafana's legacy (pre-unified alerting) webhook: one rule's notification.
+TEST(GrafanaDecoder, TheLegacyWebhookIsOneAlertPerRule) {
+  Harness h("grafana");
+  const std::string firing = ReadFixture("grafana_legacy.json");
+  h.Run(firing, kT0);
+  ASSERT_TRUE(h.dead.empty()) << h.dead[0].reason << ": " << h.dead[0].detail;
+  ASSERT_EQ(h.out.size(), 1u);
+  const Record& r = h.out[0];
+  EXPECT_EQ(r.state, AlertState::kFiring);
+  EXPECT_THAT(LabelMap(r.labels),
+              ElementsAre(Pair("alertname", "Checkout latency alert"), Pair("rule_id", "7"),
+                          Pair("service", "checkout-api"), Pair("severity", "critical")));
+  EXPECT_EQ(r.summary, "Checkout latency is above 2 s");
+  EXPECT_EQ(r.link, "https://grafana.example.org/d/abc123/checkout?panelId=2&fullscreen&orgId=1");
+  EXPECT_EQ(r.time.ms, kT0);
+
+  std::string ok = firing;
+  ok.replace(ok.find("\"state\": \"alerting\""), 19, "\"state\": \"ok\"");
+  h.Run(ok, kT0 + 60000);
+  ASSERT_EQ(h.out.size(), 1u);
+  EXPECT_EQ(h.out[0].state, AlertState::kResolved);
+  EXPECT_EQ(h.out[0].labels.Get("alertname"), "Checkout latency alert");
+
+  // Without a Kafka timestamp it has no time; without ruleName no name; an unknown state.
+  h.Run(firing);
+  h.ExpectRejected(reason::kBadTimestamp);
+  h.Run(R"({"ruleId":7,"state":"alerting"})", kT0);
+  h.ExpectRejected(reason::kMissingField);
+  EXPECT_THAT(h.dead[0].detail, HasSubstr("ruleName"));
+  h.Run(R"({"ruleName":"x","state":"sleepy"})", kT0);
+  h.ExpectRejected(reason::kWrongType);
+  // The alertmanager format does not read it.
+  Harness am("alertmanager");
+  am.Run(firing, kT0);
+  am.ExpectRejected(reason::kUnsupportedShape);
+}
+
 TEST(GrafanaDecoder, DashboardUrlIsTheLastLinkFallback) {
   Harness h("grafana");
   h.Run(R"({"alerts":[{"status":"firing","labels":{"alertname":"A"},
