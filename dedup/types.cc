@@ -6,9 +6,11 @@
 namespace noisegate {
 
 std::string ToHex(Fingerprint fp) {
-  char buf[17];
-  std::snprintf(buf, sizeof(buf), "%016llx", static_cast<unsigned long long>(fp.value));
-  return std::string(buf, 16);
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string out(16, '0');
+  for (int i = 15; i >= 0; --i)
+    out[static_cast<size_t>(15 - i)] = kDigits[(fp.value >> (4 * i)) & 15];
+  return out;
 }
 
 std::string FormatRfc3339(EventTime t) {

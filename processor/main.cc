@@ -311,6 +311,8 @@ int main(int argc, char** argv) {
       double cpu = std::max(CpuSeconds() - cpu_before, 1e-6);
       std::cout << "stats: records=" << result->records << " cpu_seconds=" << cpu
                 << " records_per_cpu_second=" << static_cast<uint64_t>(result->records / cpu)
+                << " messages=" << result->messages << " messages_per_cpu_second="
+                << static_cast<uint64_t>(static_cast<double>(result->messages) / cpu)
                 << " peak_rss_mib=" << ru.ru_maxrss / 1024 << " peak_rss_kib=" << ru.ru_maxrss
                 << "\n";
     }

@@ -32,6 +32,15 @@ size_t Utf8Length(std::string_view s, size_t i) {
   return n;
 }
 
+// Bytes written as they are: printable ASCII but the quote and the backslash.
+struct PlainBytes {
+  bool plain[256] = {};
+  constexpr PlainBytes() {
+    for (int c = 0x20; c < 0x80; ++c) plain[c] = c != '"' && c != '\\';
+  }
+};
+constexpr PlainBytes kPlain;
+
 }  // namespace
 
 void JsonWriter::Escape(std::string_view v, std::string* out) {
@@ -40,13 +49,9 @@ void JsonWriter::Escape(std::string_view v, std::string* out) {
   size_t i = 0;
   while (i < v.size()) {
     unsigned char c = static_cast<unsigned char>(v[i]);
-    if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
+    if (kPlain.plain[c]) {
       size_t run = i + 1;
-      while (run < v.size()) {
-        unsigned char d = static_cast<unsigned char>(v[run]);
-        if (d < 0x20 || d >= 0x80 || d == '"' || d == '\\') break;
-        ++run;
-      }
+      while (run < v.size() && kPlain.plain[static_cast<unsigned char>(v[run])]) ++run;
       out->append(v.data() + i, run - i);
       i = run;
       continue;

@@ -2,6 +2,7 @@
 // invalid bytes become U+FFFD, so every line noisegate writes parses, whatever it was fed.
 #pragma once
 
+#include <charconv>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -23,7 +24,11 @@ class JsonWriter {
     first_ = true;  // the value follows without a comma
   }
   void String(std::string_view v) { Sep(), AppendString(v); }
-  void Int(int64_t v) { Sep(), out_->append(std::to_string(v)); }
+  void Int(int64_t v) {
+    Sep();
+    char buf[24];
+    out_->append(buf, static_cast<size_t>(std::to_chars(buf, buf + sizeof(buf), v).ptr - buf));
+  }
   void Bool(bool v) { Sep(), out_->append(v ? "true" : "false"); }
   void Null() { Sep(), out_->append("null"); }
   // Writes `v` or null when it is empty.

@@ -10,6 +10,8 @@
 #include <unistd.h>
 
 #include <bit>
+#include <charconv>
+#include <climits>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -19,23 +21,6 @@
 
 namespace noisegate::processor {
 namespace {
-
-// The first quote or backslash in [p, end), or end. 16 bytes at a time where SSE2 is there
-// (a payload string is mostly plain runs between escaped quotes).
-const char* FindQuoteOrBackslash(const char* p, const char* end) {
-#if defined(__SSE2__)
-  const __m128i quote = _mm_set1_epi8('"');
-  const __m128i backslash = _mm_set1_epi8('\\');
-  for (; end - p >= 16; p += 16) {
-    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
-    const int mask =
-        _mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, backslash)));
-    if (mask != 0) return p + std::countr_zero(static_cast<unsigned>(mask));
-  }
-#endif
-  while (p < end && *p != '"' && *p != '\\') ++p;
-  return p;
-}
 
 class Scanner {
  public:
@@ -59,64 +44,93 @@ class Scanner {
     Space();
     return i_ >= s_.size();
   }
-  // A JSON string; bytes that are not valid UTF-8 pass through unchanged.
+  // A JSON string; bytes that are not valid UTF-8 pass through unchanged. Written through a
+  // pointer into `out`, sized first to the rest of the line (unescaping never lengthens).
   bool String(std::string* out) {
     out->clear();
     if (!Eat('"')) return false;
-    while (i_ < s_.size()) {
-      // Copy the run up to the next quote or backslash in one go (payloads are long).
-      size_t run = static_cast<size_t>(FindQuoteOrBackslash(s_.data() + i_, s_.data() + s_.size()) -
-                                       s_.data());
-      out->append(s_.data() + i_, run - i_);
-      i_ = run;
-      if (i_ >= s_.size()) return false;
-      char c = s_[i_++];
-      if (c == '"') return true;
-      if (i_ >= s_.size()) return false;
-      char e = s_[i_++];
-      switch (e) {
+    out->resize(s_.size() - i_ + 16);  // (+16: a run is copied 16 bytes at a time)
+    char* w = out->data();
+    const char* const begin = w;
+    const char* p = s_.data() + i_;
+    const char* const end = s_.data() + s_.size();
+    auto finish = [&](bool ok) {
+      i_ = static_cast<size_t>(p - s_.data());
+      out->resize(static_cast<size_t>(w - begin));
+      return ok;
+    };
+    while (p < end) {
+      // Copy the run up to the next quote or backslash, 16 bytes at a time where SSE2 is
+      // there (a payload is mostly short runs between escaped quotes).
+#if defined(__SSE2__)
+      const __m128i quote = _mm_set1_epi8('"');
+      const __m128i backslash = _mm_set1_epi8('\\');
+      while (end - p >= 16) {
+        const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(w), v);
+        const int mask =
+            _mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, backslash)));
+        if (mask != 0) {
+          const int k = std::countr_zero(static_cast<unsigned>(mask));
+          p += k;
+          w += k;
+          break;
+        }
+        p += 16;
+        w += 16;
+      }
+#endif
+      while (p < end && *p != '"' && *p != '\\') *w++ = *p++;
+      if (p >= end) return finish(false);
+      if (*p++ == '"') return finish(true);
+      if (p >= end) return finish(false);
+      switch (*p++) {
         case '"':
+          *w++ = '"';
+          break;
         case '\\':
+          *w++ = '\\';
+          break;
         case '/':
-          out->push_back(e);
+          *w++ = '/';
           break;
         case 'b':
-          out->push_back('\b');
+          *w++ = '\b';
           break;
         case 'f':
-          out->push_back('\f');
+          *w++ = '\f';
           break;
         case 'n':
-          out->push_back('\n');
+          *w++ = '\n';
           break;
         case 'r':
-          out->push_back('\r');
+          *w++ = '\r';
           break;
         case 't':
-          out->push_back('\t');
+          *w++ = '\t';
           break;
         case 'u': {
           uint32_t cp;
-          if (!Hex4(&cp)) return false;
-          if (cp >= 0xD800 && cp <= 0xDBFF && s_.substr(i_, 2) == "\\u") {
-            i_ += 2;
+          if (!Hex4(&p, end, &cp)) return finish(false);
+          if (cp >= 0xD800 && cp <= 0xDBFF && end - p >= 2 && p[0] == '\\' && p[1] == 'u') {
+            p += 2;
             uint32_t lo;
-            if (!Hex4(&lo)) return false;
+            if (!Hex4(&p, end, &lo)) return finish(false);
             if (lo >= 0xDC00 && lo <= 0xDFFF) {
               cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
             } else {
-              AppendUtf8(0xFFFD, out);
+              w = AppendUtf8(0xFFFD, w);
               cp = lo;
             }
           }
-          AppendUtf8(cp, out);
+          w = AppendUtf8(cp, w);
           break;
         }
         default:
-          return false;
+          return finish(false);
       }
     }
-    return false;
+    return finish(false);
   }
   bool Integer(int64_t* out) {
     Space();
@@ -130,7 +144,12 @@ class Scanner {
                               s_[i_] == '-' || (s_[i_] >= '0' && s_[i_] <= '9'))) {
       ++i_;
     }
-    *out = std::strtoll(std::string(s_.substr(start, int_end - start)).c_str(), nullptr, 10);
+    const char* first = s_.data() + start;
+    const char* last = s_.data() + int_end;
+    if (std::from_chars(first, last, *out).ec != std::errc()) {
+      // Out of range: saturate, as strtoll does.
+      *out = *first == '-' ? INT64_MIN : INT64_MAX;
+    }
     return true;
   }
   bool Literal(std::string_view word) {
@@ -173,11 +192,12 @@ class Scanner {
   }
 
  private:
-  bool Hex4(uint32_t* out) {
-    if (i_ + 4 > s_.size()) return false;
+  // Four hex digits at *p (a \\u escape's), advancing *p.
+  static bool Hex4(const char** p, const char* end, uint32_t* out) {
+    if (end - *p < 4) return false;
     uint32_t v = 0;
     for (int k = 0; k < 4; ++k) {
-      char c = s_[i_++];
+      char c = *(*p)++;
       v <<= 4;
       if (c >= '0' && c <= '9') {
         v |= c - '0';
@@ -192,23 +212,25 @@ class Scanner {
     *out = v;
     return true;
   }
-  static void AppendUtf8(uint32_t cp, std::string* out) {
+  // Writes `cp` as UTF-8 at `w` (a lone surrogate as U+FFFD); returns the end.
+  static char* AppendUtf8(uint32_t cp, char* w) {
     if (cp >= 0xD800 && cp <= 0xDFFF) cp = 0xFFFD;
     if (cp < 0x80) {
-      out->push_back(static_cast<char>(cp));
+      *w++ = static_cast<char>(cp);
     } else if (cp < 0x800) {
-      out->push_back(static_cast<char>(0xC0 | (cp >> 6)));
-      out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+      *w++ = static_cast<char>(0xC0 | (cp >> 6));
+      *w++ = static_cast<char>(0x80 | (cp & 0x3F));
     } else if (cp < 0x10000) {
-      out->push_back(static_cast<char>(0xE0 | (cp >> 12)));
-      out->push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-      out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+      *w++ = static_cast<char>(0xE0 | (cp >> 12));
+      *w++ = static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+      *w++ = static_cast<char>(0x80 | (cp & 0x3F));
     } else {
-      out->push_back(static_cast<char>(0xF0 | (cp >> 18)));
-      out->push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
-      out->push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-      out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+      *w++ = static_cast<char>(0xF0 | (cp >> 18));
+      *w++ = static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
+      *w++ = static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+      *w++ = static_cast<char>(0x80 | (cp & 0x3F));
     }
+    return w;
   }
 
   std::string_view s_;
