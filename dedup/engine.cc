@@ -9,6 +9,7 @@
 #include "dedup/check.h"
 #include "dedup/engine_state.h"
 #include "dedup/log_template.h"
+#include "dedup/page_policy.h"
 
 namespace noisegate::dedup {
 
@@ -816,12 +817,8 @@ void Engine::AddMember(Incident& inc, const Record& r, const RecordLabels& label
   m.culprit = labels.culprit;
   m.first_seen = m.last_seen = t;
   m.firing = false;
-  for (const rules::MatcherSet& when : rules_->page.when) {
-    if (when.Matches(labels)) {
-      m.pages = true;
-      break;
-    }
-  }
+  m.clauses = PageClauses(rules_->page, labels);
+  m.pages = PagesAlone(rules_->page, m.clauses);
   const auto& inhibit = rules_->inhibit;
   for (size_t i = 0; i < inhibit.size(); ++i) {
     if (!inhibit[i].target.Matches(labels)) continue;
@@ -867,8 +864,7 @@ void Engine::MemberResolved(FpState& st, EventTime t) {
 }
 
 void Engine::RecomputeRoute(Incident& inc) {
-  bool page = false;
-  for (const Member& m : inc.members) page |= m.pages && !m.inhibited;
+  const bool page = MetPageCondition(rules_->page, inc.members) != -1;
   inc.route = page ? rules::Action::kPage : rules_->page.otherwise;
 }
 

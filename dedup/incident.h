@@ -49,11 +49,12 @@ struct Member {
   SignalKind kind = SignalKind::kAlert;
   bool firing = true;
   bool inhibited = false;  // attached because it was inhibited by this incident's source
-  bool pages = false;      // satisfies a page.when entry
+  bool pages = false;      // meets a page.when entry alone
   Severity severity = Severity::kInfo;
-  int component = -1;  // topology node, or -1
-  int culprit = -1;    // topology node named in its message, or -1
-  uint32_t count = 0;  // records folded into this member
+  int component = -1;    // topology node, or -1
+  int culprit = -1;      // topology node named in its message, or -1
+  uint32_t count = 0;    // records folded into this member
+  uint32_t clauses = 0;  // the page.when clauses it matches (page_policy.h)
   EventTime first_seen, last_seen;
   std::unique_ptr<MemberDetail> detail;  // null for members past the detailed ones
 

@@ -12,6 +12,7 @@
 #include "dedup/engine.h"
 #include "dedup/engine_state.h"
 #include "dedup/log_template.h"
+#include "dedup/page_policy.h"
 #include "dedup/state_codec.h"
 
 namespace noisegate::dedup {
@@ -21,9 +22,10 @@ constexpr uint64_t kMagic = 0x3174617473676e;  // "ngstat1"
 // Version 2 adds expired fingerprint slots, free log rates and when versions were last seen.
 // Version 3 replaces the rules digest with the names the state's indexes stand for, so state
 // survives a rules change. Version 4 adds each log rate's bias weight and when it was last
-// at the surge threshold, and the log identity. Versions 1 and 2 are still read (under
-// unchanged rules), 3 as is.
-constexpr uint32_t kVersion = 4;
+// at the surge threshold, and the log identity. Version 5 adds the page.when clauses each
+// member matches, and a digest of page.when. Versions 1 and 2 are still read (under
+// unchanged rules), 3 and 4 as is.
+constexpr uint32_t kVersion = 5;
 
 // Versions 1 and 2: everything in the rules that engine state points into by index or hashes
 // into keys; the state only loads under rules with the same digest.
@@ -159,6 +161,7 @@ void Engine::SaveIdentity(Writer& w) const {
   w.Var(stats_.incidents_opened);
   w.Var(stats_.incidents_closed);
   w.U64(LogIdentityDigest(*rules_, kTemplateScheme));
+  w.U64(PageWhenDigest(rules_->page));
 }
 
 Status Engine::LoadIdentity(Reader& rd, uint64_t version, RuleRemap* remap) {
@@ -249,6 +252,8 @@ Status Engine::LoadIdentity(Reader& rd, uint64_t version, RuleRemap* remap) {
   // Before version 4 one digest covered alerts and logs: when it differs, the log identity
   // may have changed too (learning again only costs warm-up).
   if (version < 4 && remap->fingerprints_changed) remap->log_identity_changed = true;
+  // Clause bits are kept from version 5; before, members have none.
+  if (version >= 5) remap->page_when_changed = rd.U64() != PageWhenDigest(rules_->page);
   return {};
 }
 
@@ -383,6 +388,12 @@ Status Engine::FinishLoad(const RuleRemap& remap, uint64_t version) {
     for (Member& m : inc.members) {
       m.component = Remapped(remap.node, m.component);
       m.culprit = Remapped(remap.node, m.culprit);
+      if (remap.page_when_changed) {
+        // What a member paged by its bits (alone, or with others toward an entry) keeps
+        // paging as if it paged alone: an incident that paged keeps paging until it closes.
+        if (inc.route == rules::Action::kPage && !m.inhibited && m.clauses != 0) m.pages = true;
+        m.clauses = 0;
+      }
     }
     std::vector<int> impacted;
     for (int node : inc.impacted) {

@@ -31,7 +31,9 @@ bool GetLabels(Reader& rd, LabelSet* labels) {
 void PutMember(const Member& m, std::span<const InhibitTarget> targets, Writer& w) {
   w.U64(m.fingerprint.value);
   w.U8(static_cast<uint8_t>(m.kind));
-  w.U8(static_cast<uint8_t>((m.firing ? 1 : 0) | (m.inhibited ? 2 : 0) | (m.pages ? 4 : 0)));
+  w.U8(static_cast<uint8_t>((m.firing ? 1 : 0) | (m.inhibited ? 2 : 0) | (m.pages ? 4 : 0) |
+                            (m.clauses != 0 ? 8 : 0)));
+  if (m.clauses != 0) w.Var(m.clauses);  // (incident entries from 2, states from 5)
   w.U8(static_cast<uint8_t>(m.severity));
   w.SVar(m.component);
   w.SVar(m.culprit);
@@ -65,6 +67,7 @@ Member GetMember(Reader& rd, uint32_t index, std::vector<InhibitTarget>& targets
   m.firing = flags & 1;
   m.inhibited = flags & 2;
   m.pages = flags & 4;
+  if (flags & 8) m.clauses = static_cast<uint32_t>(rd.Var());
   m.severity = static_cast<Severity>(rd.U8() & 3);
   m.component = static_cast<int>(rd.SVar());
   m.culprit = static_cast<int>(rd.SVar());

@@ -17,6 +17,9 @@ struct Engine::RuleRemap {
   // Log signals are keyed differently (logs.fingerprint, logs.template or the template
   // scheme changed): every log signal is new, and warm-up starts again.
   bool log_identity_changed = false;
+  // page.when is another: members' clause bits mean nothing now (they are cleared; a member
+  // keeps whether it paged alone).
+  bool page_when_changed = false;
 
   // Whether loading under these rules changes anything in the state (a rule added at the end
   // changes nothing already there).
@@ -26,7 +29,7 @@ struct Engine::RuleRemap {
         if ((*map)[i] != static_cast<int>(i)) return true;
       }
     }
-    return fingerprints_changed || log_identity_changed;
+    return fingerprints_changed || log_identity_changed || page_when_changed;
   }
 };
 

@@ -13,12 +13,14 @@ namespace noisegate::dedup {
 namespace {
 
 constexpr uint64_t kGlobalsMagic = 0x3173656972746e65;  // "entries1"
-// Version 2: the identity in the globals carries the log identity (version 1 is still read).
-constexpr uint32_t kEntriesVersion = 2;
+// Version 2: the identity in the globals carries the log identity; version 3 a digest of
+// page.when (versions 1 and 2 are still read).
+constexpr uint32_t kEntriesVersion = 3;
 // Version 2: the log rate carries its bias weight and when it was last at the surge threshold
 // (version 1 is still read).
 constexpr uint8_t kFpEntryVersion = 2;
-constexpr uint8_t kIncidentEntryVersion = 1;
+// Version 2: members carry the page.when clauses they match (version 1 is still read).
+constexpr uint8_t kIncidentEntryVersion = 2;
 
 }  // namespace
 
@@ -98,9 +100,9 @@ Status Engine::LoadEntries(const Entries& entries) {
                    std::to_string(kEntriesVersion));
   }
   RuleRemap remap;
-  // Identity and open indexes are those of a whole-state checkpoint of format 3 (entries 1)
-  // or 4 (entries 2).
-  const uint64_t snapshot_semantics = version >= 2 ? 4 : 3;
+  // Identity and open indexes are those of a whole-state checkpoint of format 3 (entries 1),
+  // 4 (entries 2) or 5 (entries 3).
+  const uint64_t snapshot_semantics = version + 2;
   if (Status st = LoadIdentity(rd, snapshot_semantics, &remap); !st) return st;
   const uint64_t nslots = rd.Var();
   const uint64_t live = rd.Var();
@@ -172,7 +174,10 @@ Status Engine::LoadEntries(const Entries& entries) {
     if (slot >= nincidents || have[slot]) return corrupt("incident slot out of range or twice");
     have[slot] = true;
     Reader e(value);
-    if (e.U8() != kIncidentEntryVersion) return corrupt("unknown incident entry version");
+    const uint8_t entry_version = e.U8();
+    if (entry_version < 1 || entry_version > kIncidentEntryVersion) {
+      return corrupt("unknown incident entry version");
+    }
     Incident& inc = incidents_[slot];
     state_codec::GetIncident(e, &inc);
     if (inc.rule >= static_cast<int>(remap.correlate.size())) e.Fail();

@@ -122,9 +122,37 @@ struct CorrelateRule {
 
 enum class Action { kPage, kTicket, kDrop };
 
+// One clause of a page.when entry: at least `min_members` members that are not inhibited
+// match `match`, and they are attributed to at least `min_components` distinct topology
+// components.
+struct PageClause {
+  MatcherSet match;
+  int min_members = 1;
+  int min_components = 1;
+};
+
+// Each member keeps one bit per clause of page.when (Member::clauses), so at most this many.
+inline constexpr int kMaxPageClauses = 32;
+
+// One page.when entry: an incident meets it when every clause is met, and, with `within`, by
+// members first seen within that span of one another. Written as a matcher list (one clause,
+// one member), as a map with `match` (one clause), or as a map with `all` (several).
+struct PageCondition {
+  std::vector<PageClause> all;
+  Millis within{0};   // 0: no limit
+  int first_bit = 0;  // the bit of all[0] in Member::clauses; all[k] has first_bit + k
+  SourcePos pos;
+  // Met by one member alone: the member "pages".
+  bool single() const {
+    return all.size() == 1 && all[0].min_members == 1 && all[0].min_components == 1;
+  }
+  // The entry as written, in a canonical form: ['a="b"'] or {match: [...], min_members: 2}.
+  std::string ToString() const;
+};
+
 struct PageRule {
-  std::vector<MatcherSet> when;  // page when any member matches every matcher of any entry
-  std::vector<SourcePos> when_pos;
+  std::vector<PageCondition> when;  // page when any entry is met
+  int clauses = 0;                  // of all entries, at most kMaxPageClauses
   Action otherwise = Action::kTicket;
   Millis repeat_interval{4 * 3'600'000};
 };

@@ -1,6 +1,7 @@
 #include "rules/duration.h"
 
 #include <string>
+#include <utility>
 
 namespace noisegate::rules {
 
@@ -45,6 +46,22 @@ Result<Millis> ParseDuration(std::string_view s) {
     total += n * mult;
   }
   return Millis{total};
+}
+
+std::string FormatDuration(Millis d) {
+  static constexpr std::pair<int64_t, const char*> kUnits[] = {
+      {604'800'000, "w"}, {86'400'000, "d"}, {3'600'000, "h"},
+      {60'000, "m"},      {1000, "s"},       {1, "ms"}};
+  int64_t ms = d.count();
+  if (ms == 0) return "0";
+  std::string out;
+  for (auto [unit, name] : kUnits) {
+    if (ms >= unit) {
+      out += std::to_string(ms / unit) + name;
+      ms %= unit;
+    }
+  }
+  return out;
 }
 
 }  // namespace noisegate::rules

@@ -15,6 +15,7 @@
 #include <set>
 #include <sstream>
 
+#include "rules/duration.h"
 #include "rules/loader_sections.h"
 
 namespace noisegate::rules {
@@ -25,23 +26,6 @@ namespace {
 // the decoders, so the names are repeated here; a decoder test checks they agree.
 const std::vector<std::string_view> kFormats = {"alertmanager", "grafana", "newrelic", "datadog",
                                                 "json_log"};
-
-// "90m" -> "1h30m": durations in messages read the way they are written.
-std::string FormatDuration(Millis d) {
-  static constexpr std::pair<int64_t, const char*> kUnits[] = {
-      {604'800'000, "w"}, {86'400'000, "d"}, {3'600'000, "h"},
-      {60'000, "m"},      {1000, "s"},       {1, "ms"}};
-  int64_t ms = d.count();
-  if (ms == 0) return "0";
-  std::string out;
-  for (auto [unit, name] : kUnits) {
-    if (ms >= unit) {
-      out += std::to_string(ms / unit) + name;
-      ms %= unit;
-    }
-  }
-  return out;
-}
 
 // RFC 6901: "" is the whole document (not a field), and '~' must be escaped as ~0 or ~1.
 bool ReadPointer(YamlReader& r, const YAML::Node& node, const std::string& path, std::string* out) {

@@ -1,5 +1,8 @@
 // The policy sections of a rules file: silences, inhibit, correlate, page and drop. Each
 // list entry keeps its 1-based position so explain output can point at the rule that acted.
+#include <optional>
+#include <utility>
+
 #include "rules/loader_sections.h"
 
 namespace noisegate::rules::internal {
@@ -172,6 +175,99 @@ void LoadCorrelate(YamlReader& r, const YAML::Node& node, CompiledRules* rules) 
   }
 }
 
+// The keys of one clause (`match`, `min_members`, `min_components`) from `node`, a map.
+std::optional<PageClause> ReadPageClause(YamlReader& r, const YAML::Node& node,
+                                         const std::string& path) {
+  PageClause c;
+  std::optional<MatcherSet> m;
+  if (r.Require(node, path, "match")) {
+    m = r.Matchers(YamlReader::Get(node, "match"), JoinPath(path, "match"), true);
+  }
+  for (auto [key, out] : {std::pair<std::string_view, int*>{"min_members", &c.min_members},
+                          {"min_components", &c.min_components}}) {
+    if (YAML::Node n = YamlReader::Get(node, key); YamlReader::Has(n)) {
+      if (auto v = r.Int(n, JoinPath(path, key), 1, 10'000)) *out = static_cast<int>(*v);
+    }
+  }
+  if (!m) return std::nullopt;
+  c.match = std::move(*m);
+  return c;
+}
+
+// One page.when entry: a matcher list, {match, min_members, min_components, within}, or
+// {all: [clauses], within}.
+std::optional<PageCondition> ReadPageCondition(YamlReader& r, const YAML::Node& node,
+                                               const std::string& path) {
+  PageCondition c;
+  if (!node.IsMap()) {
+    auto m = r.Matchers(node, path, true);
+    if (!m) return std::nullopt;
+    c.all.push_back(PageClause{std::move(*m)});
+    return c;
+  }
+  constexpr std::string_view kWhat =
+      "a page condition like {match: ['signal=\"log_surge\"'], min_components: 2} or "
+      "{all: [{match: [...]}, {match: [...]}], within: 5m}";
+  if (!r.CheckMap(node, path, {"match", "min_members", "min_components", "all", "within"}, kWhat)) {
+    return std::nullopt;
+  }
+  bool ok = true;
+  if (YAML::Node all = YamlReader::Get(node, "all"); YamlReader::Has(all)) {
+    for (std::string_view key : {"match", "min_members", "min_components"}) {
+      if (YamlReader::Has(YamlReader::Get(node, key))) {
+        r.Report(YamlReader::Get(node, key), JoinPath(path, key),
+                 "goes inside each clause of `all`, not next to it");
+        ok = false;
+      }
+    }
+    const std::string all_path = JoinPath(path, "all");
+    if (!r.CheckList(all, all_path, "a list of clauses like {match: ['severity=\"critical\"']}")) {
+      return std::nullopt;
+    }
+    if (all.size() == 0) {
+      r.Report(all, all_path, "needs at least one clause");
+      return std::nullopt;
+    }
+    size_t k = 0;
+    for (auto it = all.begin(); it != all.end(); ++it, ++k) {
+      const std::string clause_path = IndexPath(all_path, k);
+      if (!r.CheckMap(*it, clause_path, {"match", "min_members", "min_components"},
+                      "a clause like {match: ['severity=\"critical\"'], min_members: 2}")) {
+        ok = false;
+        continue;
+      }
+      if (auto clause = ReadPageClause(r, *it, clause_path)) {
+        c.all.push_back(std::move(*clause));
+      } else {
+        ok = false;
+      }
+    }
+  } else if (!YamlReader::Has(YamlReader::Get(node, "match"))) {
+    r.Report(node, JoinPath(path, "match"),
+             "a condition needs `match` (a matcher list) or `all` (a list of clauses)");
+    ok = false;
+  } else if (auto clause = ReadPageClause(r, node, path)) {
+    c.all.push_back(std::move(*clause));
+  } else {
+    ok = false;
+  }
+  if (YAML::Node n = YamlReader::Get(node, "within"); YamlReader::Has(n)) {
+    if (auto d = r.Duration(n, JoinPath(path, "within"), false)) {
+      c.within = *d;
+      if (ok && c.single()) {
+        r.Report(n, JoinPath(path, "within"),
+                 "one member meets this entry alone, so a span means nothing: give "
+                 "min_members or min_components above 1, or several clauses under `all`");
+        ok = false;
+      }
+    } else {
+      ok = false;
+    }
+  }
+  if (!ok) return std::nullopt;
+  return c;
+}
+
 void LoadPage(YamlReader& r, const YAML::Node& node, CompiledRules* rules) {
   const std::string path = "page";
   if (!r.CheckMap(node, path, {"when", "otherwise", "repeat_interval"},
@@ -181,13 +277,26 @@ void LoadPage(YamlReader& r, const YAML::Node& node, CompiledRules* rules) {
   PageRule& page = rules->page;
   if (YAML::Node when = YamlReader::Get(node, "when"); YamlReader::Has(when)) {
     std::string when_path = JoinPath(path, "when");
-    if (r.CheckList(when, when_path, "a list of matcher lists like [['severity=\"critical\"']]")) {
+    if (r.CheckList(when, when_path,
+                    "a list of matcher lists like [['severity=\"critical\"']] or conditions")) {
       size_t i = 0;
       for (auto it = when.begin(); it != when.end(); ++it, ++i) {
-        if (auto m = r.Matchers(*it, IndexPath(when_path, i), true)) {
-          page.when.push_back(std::move(*m));
-          page.when_pos.push_back(YamlReader::Pos(*it));
+        const std::string entry_path = IndexPath(when_path, i);
+        std::optional<PageCondition> c = ReadPageCondition(r, *it, entry_path);
+        if (!c) continue;
+        c->first_bit = page.clauses;
+        c->pos = YamlReader::Pos(*it);
+        page.clauses += static_cast<int>(c->all.size());
+        if (page.clauses > kMaxPageClauses) {
+          if (page.clauses - static_cast<int>(c->all.size()) <= kMaxPageClauses) {
+            r.Report(*it, entry_path,
+                     "page.when holds more than " + std::to_string(kMaxPageClauses) +
+                         " matcher lists in all (from here on); merge entries with regular "
+                         "expressions");
+          }
+          continue;
         }
+        page.when.push_back(std::move(*c));
       }
     }
   }

@@ -7,6 +7,7 @@
 #include <set>
 
 #include "dedup/incident.h"
+#include "dedup/page_policy.h"
 #include "processor/output/render.h"
 #include "processor/replay/replay.h"
 
@@ -209,6 +210,15 @@ void ReportBuilder::OnNotification(const dedup::Notification& n) {
   }
   if (trigger) inc.summary = IncidentSummary(*n.incident, rules_);
   inc.members.clear();
+  // (A paged incident whose members were inhibited since meets nothing now: keep what paged.)
+  const int met = dedup::MetPageCondition(rules_.page, n.incident->members);
+  if (met != -1 || inc.route != "page") inc.met = met;
+  inc.shortfalls.clear();
+  for (size_t i = 0; inc.met == -1 && i < rules_.page.when.size(); ++i) {
+    if (rules_.page.when[i].single()) continue;
+    std::string why = dedup::PageShortfall(rules_.page, static_cast<int>(i), n.incident->members);
+    if (!why.empty()) inc.shortfalls.emplace_back(i, std::move(why));
+  }
   for (const dedup::Member& m : n.incident->members) {
     if (inc.members.size() >= 100) break;
     MemberView v;
@@ -218,6 +228,7 @@ void ReportBuilder::OnNotification(const dedup::Notification& n) {
     v.fingerprint = m.fingerprint.value;
     v.records = m.count;
     v.pages = m.pages;
+    v.counts = dedup::CountsToward(rules_.page, inc.met, m);
     v.inhibited = m.inhibited;
     v.firing = m.firing;
     v.first_ms = m.first_seen.ms;
@@ -305,15 +316,14 @@ bool ReportBuilder::Write(const std::string& path, const ReplaySummary& s,
   std::stable_sort(quiet.begin(), quiet.end(),
                    [](const Inc* a, const Inc* b) { return a->records > b->records; });
   const size_t quiet_shown = std::min(quiet.size(), kMaxQuietIncidents);
+  // page.when entry i as the report names it: its text and where it is written.
+  auto entry = [&](size_t i) {
+    const rules::PageCondition& c = rules_.page.when[i];
+    return "<code>" + Esc(c.ToString()) + "</code> <span class=\"muted\">(" + Esc(rules_.path) +
+           ":" + std::to_string(c.pos.line) + ")</span>";
+  };
   std::string when_list;
-  for (size_t i = 0; i < rules_.page.when.size(); ++i) {
-    when_list += "<li><code>" + Esc(rules_.page.when[i].ToString()) + "</code>";
-    if (i < rules_.page.when_pos.size()) {
-      when_list += " <span class=\"muted\">(" + Esc(rules_.path) + ":" +
-                   std::to_string(rules_.page.when_pos[i].line) + ")</span>";
-    }
-    when_list += "</li>";
-  }
+  for (size_t i = 0; i < rules_.page.when.size(); ++i) when_list += "<li>" + entry(i) + "</li>";
   std::map<std::string, std::vector<const DiffEntry*>> diff_of;  // A's incident -> its entries
   if (s.diff) {
     for (const DiffEntry& e : s.diff->entries) {
@@ -358,7 +368,7 @@ bool ReportBuilder::Write(const std::string& path, const ReplaySummary& s,
     // Why it paged, or why not.
     std::string paging, inhibited_paging;
     for (const MemberView& m : inc.members) {
-      if (!m.pages) continue;
+      if (!(m.counts || (m.pages && m.inhibited))) continue;
       std::string& list = m.inhibited ? inhibited_paging : paging;
       if (!list.empty()) list += ", ";
       list += "<b>" + Esc(m.name) + "</b> (" + Esc(m.severity) + ")";
@@ -383,16 +393,28 @@ bool ReportBuilder::Write(const std::string& path, const ReplaySummary& s,
       h += "</div>\n";
     }
     h += "<div class=\"why\">";
-    if (inc.route == "page") {
+    if (inc.route == "page" && inc.met >= 0) {
+      h += "Paged: it meets the <code>page.when</code> entry " +
+           entry(static_cast<size_t>(inc.met)) + " with its members " + paging + ".";
+    } else if (inc.route == "page" && inc.met == -2) {
       h += "Paged: its members " + paging +
-           " satisfy a <code>page.when</code> entry (see <a href=\"#paging-rules\">paging "
-           "rules</a>).";
+           " paged under the rules running when they joined (see <a "
+           "href=\"#paging-rules\">paging rules</a>).";
+    } else if (inc.route == "page") {
+      h += "Paged: it met a <code>page.when</code> entry when it was sent (see <a "
+           "href=\"#paging-rules\">paging rules</a>).";
     } else if (inc.route == "ticket") {
       h += inhibited_paging.empty()
                ? std::string(
-                     "Not paged: no member satisfies any <code>page.when</code> entry "
+                     "Not paged: it meets no <code>page.when</code> entry "
                      "(see <a href=\"#paging-rules\">paging rules</a>).")
                : "Not paged: the members that would page (" + inhibited_paging + ") are inhibited.";
+      if (!inc.shortfalls.empty()) {
+        h += " Closest:<ul class=\"shortfall\">";
+        for (const auto& [i, why] : inc.shortfalls)
+          h += "<li>" + entry(i) + ": " + Esc(why) + "</li>";
+        h += "</ul>";
+      }
     } else {
       h += "Nothing sent: the incident never became due (still within group_wait at the "
            "end), or its route is <code>drop</code>, or all its members were muted.";
@@ -418,9 +440,10 @@ bool ReportBuilder::Write(const std::string& path, const ReplaySummary& s,
     }
     h += "</div>\n</section>\n";
   };
-  h += "<h2 id=\"paging-rules\">Paging rules</h2>\n<p>An incident pages when a member "
-       "satisfies every matcher of one <code>page.when</code> entry (and is not inhibited); "
-       "otherwise it goes to <code>page.otherwise</code>.</p><ul>" +
+  h += "<h2 id=\"paging-rules\">Paging rules</h2>\n<p>An incident pages when it meets one "
+       "<code>page.when</code> entry: a matcher list when one member matches it, a condition "
+       "when its members (not inhibited ones) meet every clause; otherwise it goes to "
+       "<code>page.otherwise</code>.</p><ul>" +
        when_list + "</ul>\n";
   h += "<h2>Incidents sent (" + std::to_string(notified_incs.size()) + ")</h2>\n";
   if (notified_incs.size() > kMaxSentIncidents) {

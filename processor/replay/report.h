@@ -57,7 +57,9 @@ class ReportBuilder {
     std::string name, summary, severity;
     uint64_t fingerprint = 0;
     uint32_t records = 0;
-    bool pages = false, inhibited = false, firing = false;
+    // pages: would meet a page.when entry alone; counts: counts toward the entry the
+    // incident met (as of its last notification).
+    bool pages = false, counts = false, inhibited = false, firing = false;
     int64_t first_ms = 0;
   };
   struct Sent {
@@ -67,6 +69,9 @@ class ReportBuilder {
   };
   struct Inc {
     std::string id, summary, route = "none", rule;
+    int met = -1;  // the page.when entry it met at its last notification (page_policy.h)
+    // Entries on several members it did not meet, with how far it got: (entry, shortfall).
+    std::vector<std::pair<size_t, std::string>> shortfalls;
     int64_t first_ms = 0;
     uint64_t records = 0;
     std::vector<Sent> sent;

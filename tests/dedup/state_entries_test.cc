@@ -246,5 +246,53 @@ TEST(StateEntries, LoadedUnderReorderedRulesRewritesEveryEntryOnce) {
   EXPECT_EQ(after.puts, all);
 }
 
+// Under another page.when the loaded members' clause bits mean nothing: the first commit
+// rewrites their incidents without them, so a later restore under the new rules (whose digest
+// the globals now carry) does not read the old bits as new ones.
+TEST(StateEntries, AChangedPageWhenRewritesIncidentsWithoutTheirClauseBits) {
+  auto rules_with = [](const std::string& first_entry) {
+    return Rules(R"(
+topology:
+  services:
+    web: {user_facing: true, depends_on: [db]}
+    db: {}
+correlate:
+  - name: impact
+    group_by: [impacted_service]
+    group_wait: 30s
+    close_after: 1h
+page:
+  when:
+)" + first_entry +
+                 R"(
+    - all:
+        - match: ['severity="critical"']
+        - match: ['alertname="ErrorBudgetBurn"']
+      within: 5m
+)");
+  };
+  auto before = rules_with("");
+  auto after = rules_with("    - ['alertname=\"Unrelated\"']");
+  CaptureSink sink;
+  Engine a(before, &sink);
+  a.TrackChanges(/*all=*/false);
+  a.Process(Alert(0, {{"alertname", "DbDown"}, {"service", "db"}, {"severity", "critical"}}));
+  a.AdvanceWatermark(EventTime{kT0 + kM});
+  Changelog log;
+  log.Commit(a);
+
+  Engine b(after, &sink);
+  ASSERT_TRUE(b.LoadEntries(log.View()));
+  log.Commit(b);
+
+  CaptureSink last;
+  Engine c(after, &last);
+  ASSERT_TRUE(c.LoadEntries(log.View()));
+  c.Process(Alert(2 * kM,
+                  {{"alertname", "ErrorBudgetBurn"}, {"service", "web"}, {"severity", "warning"}}));
+  c.AdvanceWatermark(EventTime{kT0 + 3 * kM});
+  for (const Sent& x : last.sent) EXPECT_NE(x.route, rules::Action::kPage);
+}
+
 }  // namespace
 }  // namespace noisegate::dedup::testing

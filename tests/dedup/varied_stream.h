@@ -49,6 +49,11 @@ page:
   when:
     - ['impacted_user_facing="true"', 'severity="critical"']
     - ['alertname="NodeDown"']
+    - {match: ['service="other"'], min_members: 3, within: 10m}
+    - all:
+        - match: ['signal="log_surge"']
+        - match: ['alertname="PodCrash"', 'severity="warning"']
+      within: 5m
   repeat_interval: 1h
 )";
 

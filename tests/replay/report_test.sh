@@ -45,8 +45,10 @@ while read -r line; do
   grep -q '"event_action":"trigger"' <<<"$line" && grep -q 'pg-payments-0 is down' <<<"$line" && db=$key
 done <"$work/pages.jsonl"
 [[ -n $db ]] || fail "the database outage did not page in the replay"
-awk -v k="$db" '$0 ~ "id=\"" k "\"" {on=1} on && /Paged: / {found=1} on && /<\/section>/ {exit} END {exit !found}' \
-  <<<"$dom" || fail "the database outage's card does not say why it paged"
+# (The entry it met, as written in the rules with its line: a critical alert of a service users
+# touch.)
+awk -v k="$db" '$0 ~ "id=\"" k "\"" {on=1} on && /Paged: it meets the <code>page.when<\/code> entry <code>.*severity=.*critical.*rules.yaml:[0-9]+/ {found=1} on && /<\/section>/ {exit} END {exit !found}' \
+  <<<"$dom" || fail "the database outage's card does not name the page.when entry it met"
 ticket=$(grep -o '"dedup_key":"[^"]*"' "$work/tickets.jsonl" | head -1 | cut -d'"' -f4)
 awk -v k="$ticket" '$0 ~ "id=\"" k "\"" {on=1} on && /Not paged: / {found=1} on && /<\/section>/ {exit} END {exit !found}' \
   <<<"$dom" || fail "ticket $ticket's card does not say why it did not page"

@@ -313,6 +313,60 @@ TEST(LoaderPoliciesTest, SilencesInhibitPageDrop) {
   EXPECT_THAT(d.message, HasSubstr("expected a list of matchers"));
   d = OnlyError("page:\n  when: [[]]\n");
   EXPECT_THAT(d.message, HasSubstr("at least one matcher"));
+}
+
+TEST(LoaderPoliciesTest, PageConditions) {
+  Diagnostic d = OnlyError("page:\n  when:\n    - {match: ['a=\"b\"'], min_members: 0}\n");
+  EXPECT_EQ(d.ToString(),
+            "t.yaml:3:39: page.when[0].min_members: must be between 1 and 10000, got 0");
+  d = OnlyError("page:\n  when:\n    - {min_members: 2}\n");
+  EXPECT_EQ(d.ToString(),
+            "t.yaml:3:7: page.when[0].match: a condition needs `match` (a matcher list) or "
+            "`all` (a list of clauses)");
+  d = OnlyError("page:\n  when:\n    - {match: ['a=\"b\"'], within: 5m}\n");
+  EXPECT_EQ(d.path, "page.when[0].within");
+  EXPECT_THAT(d.message, HasSubstr("a span means nothing"));
+  d = OnlyError("page:\n  when:\n    - {match: ['a=\"b\"'], min_member: 2}\n");
+  EXPECT_EQ(d.path, "page.when[0].min_member");
+  EXPECT_THAT(d.message, HasSubstr("min_members"));
+  d = OnlyError("page:\n  when:\n    - {match: ['a=\"b\"'], all: [{match: ['c=\"d\"']}]}\n");
+  EXPECT_EQ(d.ToString(),
+            "t.yaml:3:15: page.when[0].match: goes inside each clause of `all`, not next to it");
+  d = OnlyError("page:\n  when:\n    - {all: []}\n");
+  EXPECT_EQ(d.path, "page.when[0].all");
+  EXPECT_THAT(d.message, HasSubstr("at least one clause"));
+  d = OnlyError("page:\n  when:\n    - {all: [{match: ['a=\"b\"']}], within: 0}\n");
+  EXPECT_EQ(d.path, "page.when[0].within");
+  d = OnlyError("page:\n  when:\n    - {all: [{match: ['a=\"b\"'], within: 5m}]}\n");
+  EXPECT_EQ(d.path, "page.when[0].all[0].within");
+  // 33 clauses in all: one bit each per member.
+  std::string many = "page:\n  when:\n";
+  for (int i = 0; i < 40; ++i) many += "    - ['a=\"" + std::to_string(i) + "\"']\n";
+  d = OnlyError(many);
+  EXPECT_EQ(d.path, "page.when[32]");
+  EXPECT_THAT(d.message, HasSubstr("more than 32 matcher lists"));
+
+  auto rules = LoadOk(std::string(R"(
+page:
+  when:
+    - ['a="b"']
+    - {match: ['c="d"'], min_members: 2, min_components: 3}
+    - all:
+        - match: ['e="f"']
+        - {match: ['g="h"'], min_members: 2}
+      within: 5m
+)"));
+  ASSERT_NE(rules, nullptr);
+  ASSERT_EQ(rules->page.when.size(), 3u);
+  EXPECT_EQ(rules->page.clauses, 4);
+  EXPECT_EQ(rules->page.when[0].ToString(), "['a=\"b\"']");
+  EXPECT_EQ(rules->page.when[1].ToString(),
+            "{match: ['c=\"d\"'], min_members: 2, min_components: 3}");
+  EXPECT_FALSE(rules->page.when[1].single());
+  EXPECT_EQ(rules->page.when[2].ToString(),
+            "{all: [{match: ['e=\"f\"']}, {match: ['g=\"h\"'], min_members: 2}], within: 5m}");
+  EXPECT_EQ(rules->page.when[2].first_bit, 2);
+  EXPECT_EQ(rules->page.when[2].pos.line, 6);
   LoadResult r =
       LoadRulesString(std::string("drop:\n  - {match: ['a=\"b\"']}\n") + kCorrelate, "t.yaml");
   ASSERT_EQ(r.diagnostics.size(), 2u) << Dump(r.diagnostics);

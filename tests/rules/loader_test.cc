@@ -209,11 +209,14 @@ TEST(LoaderGoodTest, FullExampleCompilesEveryKey) {
 
   // page
   ASSERT_EQ(r.page.when.size(), 2u);
-  EXPECT_THAT(MatcherStrings(r.page.when[0]),
+  ASSERT_EQ(r.page.when[0].all.size(), 1u);
+  EXPECT_TRUE(r.page.when[0].single());
+  EXPECT_THAT(MatcherStrings(r.page.when[0].all[0].match),
               ElementsAre("impacted_user_facing=\"true\"", "severity=\"critical\""));
-  ASSERT_EQ(r.page.when_pos.size(), 2u);
-  EXPECT_EQ(r.page.when_pos[1].line, 92);
-  EXPECT_EQ(r.page.when_pos[1].column, 7);
+  EXPECT_EQ(r.page.when[1].first_bit, 1);
+  EXPECT_EQ(r.page.clauses, 2);
+  EXPECT_EQ(r.page.when[1].pos.line, 92);
+  EXPECT_EQ(r.page.when[1].pos.column, 7);
   EXPECT_EQ(r.page.otherwise, Action::kDrop);
   EXPECT_EQ(r.page.repeat_interval.count(), 0);
 

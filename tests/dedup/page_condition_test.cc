@@ -1,0 +1,289 @@
+// page.when entries met by several members together: every clause of `all`, within a span;
+// at least min_members members or min_components components. Clause bits survive a restore
+// and are dropped when page.when changes.
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "dedup/page_policy.h"
+#include "tests/dedup/engine_test_util.h"
+
+namespace noisegate::dedup::testing {
+namespace {
+
+std::string ConditionRules(const std::string& when) {
+  return R"(
+topology:
+  services:
+    web: {user_facing: true, depends_on: [db, cache]}
+    db: {}
+    cache: {}
+correlate:
+  - name: impact
+    group_by: [impacted_service]
+    group_wait: 30s
+    close_after: 1h
+page:
+  when:
+)" + when;
+}
+
+// A critical alert under web and web's error budget burning, within 5 minutes.
+const std::string kSymptomAndCause = R"(
+    - all:
+        - match: ['severity="critical"']
+        - match: ['alertname="ErrorBudgetBurn"']
+      within: 5m
+)";
+
+Record DbDown(int64_t t) {
+  return Alert(t, {{"alertname", "DbDown"}, {"service", "db"}, {"severity", "critical"}});
+}
+Record Burn(int64_t t) {
+  return Alert(t, {{"alertname", "ErrorBudgetBurn"}, {"service", "web"}, {"severity", "warning"}});
+}
+
+TEST(PageConditionTest, AllClausesWithinTheSpanPageAtOnce) {
+  Harness h(ConditionRules(kSymptomAndCause));
+  Decided a = h.Feed(DbDown(0));
+  h.AdvanceTo(kM);
+  ASSERT_EQ(h.sink.sent.size(), 1u);
+  EXPECT_EQ(h.sink.sent[0].route, rules::Action::kTicket);  // the critical alert alone
+  Decided b = h.Feed(Burn(4 * kM));
+  EXPECT_EQ(b.incident, a.incident);
+  h.AdvanceTo(4 * kM + 1);
+  ASSERT_EQ(h.sink.sent.size(), 2u);
+  EXPECT_EQ(h.sink.sent[1].route, rules::Action::kPage);
+  EXPECT_EQ(h.sink.sent[1].reason, "escalation");
+  EXPECT_EQ(h.sink.sent[1].at, 4 * kM);
+}
+
+TEST(PageConditionTest, ClausesMetFurtherApartThanWithinDoNotPage) {
+  Harness h(ConditionRules(kSymptomAndCause));
+  Decided a = h.Feed(DbDown(0));
+  Decided b = h.Feed(Burn(6 * kM));
+  EXPECT_EQ(b.incident, a.incident);
+  h.AdvanceTo(9 * kM);
+  ASSERT_EQ(h.sink.sent.size(), 1u);
+  EXPECT_EQ(h.sink.sent[0].route, rules::Action::kTicket);
+  // A second critical alert within 5 minutes of the burn completes the entry.
+  h.Feed(
+      Alert(10 * kM, {{"alertname", "CacheDown"}, {"service", "cache"}, {"severity", "critical"}}));
+  h.AdvanceTo(20 * kM);
+  ASSERT_EQ(h.sink.sent.size(), 2u);
+  EXPECT_EQ(h.sink.sent[1].route, rules::Action::kPage);
+  EXPECT_EQ(h.sink.sent[1].at, 10 * kM);
+}
+
+TEST(PageConditionTest, MinComponentsCountsDistinctComponentsNotMembers) {
+  Harness h(ConditionRules(R"(
+    - {match: ['severity="warning"'], min_components: 2}
+)"));
+  auto warn = [](int64_t t, const std::string& name, const std::string& service) {
+    return Alert(t, {{"alertname", name}, {"service", service}, {"severity", "warning"}});
+  };
+  h.Feed(warn(0, "DbSlow", "db"));
+  h.Feed(warn(kS, "DbConnections", "db"));
+  h.AdvanceTo(2 * kM);
+  ASSERT_EQ(h.sink.sent.size(), 1u);
+  EXPECT_EQ(h.sink.sent[0].route, rules::Action::kTicket);  // two members, one component
+  h.Feed(warn(3 * kM, "CacheEvictions", "cache"));
+  h.AdvanceTo(3 * kM + 1);
+  ASSERT_EQ(h.sink.sent.size(), 2u);
+  EXPECT_EQ(h.sink.sent[1].route, rules::Action::kPage);
+}
+
+TEST(PageConditionTest, MinMembersWaitsForThatManyMembers) {
+  Harness h(ConditionRules(R"(
+    - {match: ['alertname="PodCrashLooping"'], min_members: 3}
+)"));
+  auto crash = [](int64_t t, int pod) {
+    return Alert(t, {{"alertname", "PodCrashLooping"},
+                     {"service", "web"},
+                     {"pod", "web-" + std::to_string(pod)},
+                     {"severity", "critical"}});
+  };
+  h.Feed(crash(0, 1));
+  h.Feed(crash(kS, 2));
+  h.AdvanceTo(kM);
+  ASSERT_EQ(h.sink.sent.size(), 1u);
+  EXPECT_EQ(h.sink.sent[0].route, rules::Action::kTicket);
+  h.Feed(crash(2 * kM, 3));
+  h.AdvanceTo(2 * kM + 1);
+  ASSERT_EQ(h.sink.sent.size(), 2u);
+  EXPECT_EQ(h.sink.sent[1].route, rules::Action::kPage);
+}
+
+TEST(PageConditionTest, InhibitedMembersDoNotCount) {
+  Harness h(R"(
+topology:
+  services:
+    web: {user_facing: true}
+inhibit:
+  - source: ['alertname="Maintenance"']
+    target: ['alertname="PodCrashLooping"']
+    equal: [service]
+correlate:
+  - name: impact
+    group_by: [impacted_service]
+    group_wait: 30s
+page:
+  when:
+    - {match: ['alertname="PodCrashLooping"'], min_members: 2}
+)");
+  h.Feed(Alert(0, {{"alertname", "Maintenance"}, {"service", "web"}, {"severity", "info"}}));
+  for (int pod = 0; pod < 3; ++pod) {
+    h.Feed(Alert(kS, {{"alertname", "PodCrashLooping"},
+                      {"service", "web"},
+                      {"pod", std::to_string(pod)},
+                      {"severity", "critical"}}));
+  }
+  // A member that is not inhibited joins: the route is computed again, without the muted.
+  h.Feed(Alert(2 * kS, {{"alertname", "Other"}, {"service", "web"}, {"severity", "warning"}}));
+  h.AdvanceTo(10 * kM);
+  ASSERT_FALSE(h.sink.sent.empty());
+  for (const Sent& s : h.sink.sent) EXPECT_NE(s.route, rules::Action::kPage);
+}
+
+// The first clause's member joins, the engine is checkpointed and restored, the second
+// arrives: under the same rules the restored member still counts; under another page.when
+// its clause bits mean nothing and are dropped, so the entry needs a new critical alert.
+TEST(PageConditionTest, ClauseBitsSurviveARestoreAndResetWhenPageWhenChanges) {
+  for (bool change : {false, true}) {
+    SCOPED_TRACE(change ? "page.when changed" : "same rules");
+    Harness first(ConditionRules(kSymptomAndCause));
+    first.Feed(DbDown(0));
+    first.AdvanceTo(kM);
+    std::string state;
+    first.engine.SaveState(&state);
+    std::string when = kSymptomAndCause;
+    // (An entry before it moves its clauses' bits; a new span would not.)
+    if (change) when = "\n    - ['alertname=\"Unrelated\"']" + when;
+    Harness second(ConditionRules(when));
+    ASSERT_TRUE(second.engine.LoadState(state));
+    second.Feed(Burn(3 * kM));
+    second.AdvanceTo(3 * kM + 1);
+    ASSERT_EQ(second.sink.sent.size(), change ? 0u : 1u);
+    if (!change) {
+      EXPECT_EQ(second.sink.sent[0].route, rules::Action::kPage);
+      continue;
+    }
+    second.Feed(Alert(
+        4 * kM, {{"alertname", "CacheDown"}, {"service", "cache"}, {"severity", "critical"}}));
+    second.AdvanceTo(4 * kM + 1);
+    ASSERT_EQ(second.sink.sent.size(), 1u);
+    EXPECT_EQ(second.sink.sent[0].route, rules::Action::kPage);
+  }
+}
+
+// Tuning a condition's counts or span keeps what the members matched.
+TEST(PageConditionTest, TuningWithinKeepsTheClauseBits) {
+  Harness first(ConditionRules(kSymptomAndCause));
+  first.Feed(DbDown(0));
+  first.AdvanceTo(kM);
+  std::string state;
+  first.engine.SaveState(&state);
+  std::string when = kSymptomAndCause;
+  when.replace(when.find("within: 5m"), 10, "within: 6m");
+  Harness second(ConditionRules(when));
+  ASSERT_TRUE(second.engine.LoadState(state));
+  second.Feed(Burn(5 * kM + 30 * kS));  // within 6m, not 5m
+  second.AdvanceTo(6 * kM);
+  ASSERT_EQ(second.sink.sent.size(), 1u);
+  EXPECT_EQ(second.sink.sent[0].route, rules::Action::kPage);
+}
+
+// An incident that a condition paged keeps paging after page.when changes, although its
+// members' bits are gone: a member that joins later recomputes the route.
+TEST(PageConditionTest, AnIncidentAConditionPagedKeepsPagingUnderAnotherPageWhen) {
+  const std::string two = R"(
+    - {match: ['severity="warning"'], min_components: 2}
+)";
+  auto warn = [](int64_t t, const std::string& name, const std::string& service,
+                 const std::string& severity = "warning") {
+    return Alert(t, {{"alertname", name}, {"service", service}, {"severity", severity}});
+  };
+  Harness first(ConditionRules(two));
+  first.Feed(warn(0, "DbSlow", "db"));
+  first.Feed(warn(kS, "CacheSlow", "cache"));
+  first.AdvanceTo(kM);
+  ASSERT_EQ(first.sink.sent.size(), 1u);
+  ASSERT_EQ(first.sink.sent[0].route, rules::Action::kPage);
+  std::string state;
+  first.engine.SaveState(&state);
+  Harness second(ConditionRules("\n    - ['alertname=\"Unrelated\"']" + two));
+  ASSERT_TRUE(second.engine.LoadState(state));
+  second.Feed(warn(2 * kM, "WebInfo", "web", "info"));
+  second.AdvanceTo(6 * 3600 * kS);
+  for (const Sent& s : second.sink.sent) EXPECT_EQ(s.route, rules::Action::kPage);
+  ASSERT_FALSE(second.sink.sent.empty());
+}
+
+// A member that paged alone keeps paging after page.when changes (its bit is gone, what it
+// did is not).
+TEST(PageConditionTest, AMemberThatPagedAloneStillPagesUnderAnotherPageWhen) {
+  Harness first(ConditionRules(R"(
+    - ['severity="critical"']
+)"));
+  first.Feed(DbDown(0));
+  first.AdvanceTo(kM);
+  ASSERT_EQ(first.sink.sent.size(), 1u);
+  ASSERT_EQ(first.sink.sent[0].route, rules::Action::kPage);
+  std::string state;
+  first.engine.SaveState(&state);
+  Harness second(ConditionRules(kSymptomAndCause));
+  ASSERT_TRUE(second.engine.LoadState(state));
+  // A warning joins: the incident is recomputed and stays a page (no second trigger).
+  second.Feed(
+      Alert(2 * kM, {{"alertname", "CacheSlow"}, {"service", "cache"}, {"severity", "warning"}}));
+  second.AdvanceTo(3 * kM);
+  for (const Sent& s : second.sink.sent) EXPECT_EQ(s.route, rules::Action::kPage);
+}
+
+// What the report says of an incident that did not page: how far it got.
+TEST(PageConditionTest, TheShortfallSaysHowFarTheMembersGot) {
+  auto rules = Rules(R"(
+page:
+  when:
+    - ['severity="critical"']
+    - {match: ['severity="warning"'], min_members: 2, min_components: 3}
+    - all:
+        - match: ['alertname="Burn"']
+        - match: ['severity="warning"']
+      within: 5m
+correlate:
+  - name: all
+)");
+  const rules::PageRule& page = rules->page;
+  auto member = [](uint32_t clauses, int component, int64_t first_seen) {
+    Member m;
+    m.clauses = clauses;
+    m.component = component;
+    m.first_seen = EventTime{kT0 + first_seen};
+    return m;
+  };
+  // Bits: 0 critical; 1 warning (entry 1); 2 Burn, 3 warning (entry 2).
+  std::vector<Member> members;
+  members.push_back(member(0b1010, 4, 0));
+  EXPECT_EQ(MetPageCondition(page, members), -1);
+  EXPECT_EQ(PageShortfall(page, 0, members), "");  // nobody counts toward it
+  EXPECT_EQ(PageShortfall(page, 1, members), "1 of 2 members, 1 of 3 components");
+  EXPECT_EQ(PageShortfall(page, 2, members), "clause 1: 0 of 1 member");
+  members.push_back(member(0b0100, -1, 10 * kM));  // a Burn, ten minutes later
+  EXPECT_EQ(MetPageCondition(page, members), -1);
+  EXPECT_EQ(PageShortfall(page, 2, members),
+            "its members meet every clause, but not within 5m of one another");
+  members.push_back(member(0b1010, 5, 12 * kM));
+  EXPECT_EQ(MetPageCondition(page, members), 2);
+  members.back().inhibited = true;
+  EXPECT_EQ(MetPageCondition(page, members), -1);
+  members.back().inhibited = false;
+  members.push_back(member(0b1010, 6, 13 * kM));
+  EXPECT_EQ(MetPageCondition(page, members), 1);  // the first entry met, in rule order
+  members.push_back(member(0b0001, 7, 14 * kM));
+  EXPECT_EQ(MetPageCondition(page, members), 0);
+}
+
+}  // namespace
+}  // namespace noisegate::dedup::testing
