@@ -3,45 +3,28 @@
 // and are dropped when page.when changes.
 #include <gtest/gtest.h>
 
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "dedup/page_policy.h"
 #include "tests/dedup/engine_test_util.h"
+#include "tests/dedup/page_condition_rules.h"
 
 namespace noisegate::dedup::testing {
 namespace {
 
-std::string ConditionRules(const std::string& when) {
-  return R"(
-topology:
-  services:
-    web: {user_facing: true, depends_on: [db, cache]}
-    db: {}
-    cache: {}
-correlate:
-  - name: impact
-    group_by: [impacted_service]
-    group_wait: 30s
-    close_after: 1h
-page:
-  when:
-)" + when;
-}
-
-// A critical alert under web and web's error budget burning, within 5 minutes.
-const std::string kSymptomAndCause = R"(
-    - all:
-        - match: ['severity="critical"']
-        - match: ['alertname="ErrorBudgetBurn"']
-      within: 5m
-)";
-
-Record DbDown(int64_t t) {
-  return Alert(t, {{"alertname", "DbDown"}, {"service", "db"}, {"severity", "critical"}});
-}
-Record Burn(int64_t t) {
-  return Alert(t, {{"alertname", "ErrorBudgetBurn"}, {"service", "web"}, {"severity", "warning"}});
+// The first clause's member joins under kSymptomAndCause; the engine is checkpointed and
+// restored under `when`.
+std::unique_ptr<Harness> RestoredAfterDbDown(const std::string& when) {
+  Harness first(ConditionRules(kSymptomAndCause));
+  first.Feed(DbDown(0));
+  first.AdvanceTo(kM);
+  std::string state;
+  first.engine.SaveState(&state);
+  auto second = std::make_unique<Harness>(ConditionRules(when));
+  EXPECT_TRUE(second->engine.LoadState(state));
+  return second;
 }
 
 TEST(PageConditionTest, AllClausesWithinTheSpanPageAtOnce) {
@@ -152,16 +135,11 @@ page:
 TEST(PageConditionTest, ClauseBitsSurviveARestoreAndResetWhenPageWhenChanges) {
   for (bool change : {false, true}) {
     SCOPED_TRACE(change ? "page.when changed" : "same rules");
-    Harness first(ConditionRules(kSymptomAndCause));
-    first.Feed(DbDown(0));
-    first.AdvanceTo(kM);
-    std::string state;
-    first.engine.SaveState(&state);
     std::string when = kSymptomAndCause;
     // (An entry before it moves its clauses' bits; a new span would not.)
     if (change) when = "\n    - ['alertname=\"Unrelated\"']" + when;
-    Harness second(ConditionRules(when));
-    ASSERT_TRUE(second.engine.LoadState(state));
+    auto restored = RestoredAfterDbDown(when);
+    Harness& second = *restored;
     second.Feed(Burn(3 * kM));
     second.AdvanceTo(3 * kM + 1);
     ASSERT_EQ(second.sink.sent.size(), change ? 0u : 1u);
@@ -179,15 +157,10 @@ TEST(PageConditionTest, ClauseBitsSurviveARestoreAndResetWhenPageWhenChanges) {
 
 // Tuning a condition's counts or span keeps what the members matched.
 TEST(PageConditionTest, TuningWithinKeepsTheClauseBits) {
-  Harness first(ConditionRules(kSymptomAndCause));
-  first.Feed(DbDown(0));
-  first.AdvanceTo(kM);
-  std::string state;
-  first.engine.SaveState(&state);
   std::string when = kSymptomAndCause;
   when.replace(when.find("within: 5m"), 10, "within: 6m");
-  Harness second(ConditionRules(when));
-  ASSERT_TRUE(second.engine.LoadState(state));
+  auto restored = RestoredAfterDbDown(when);
+  Harness& second = *restored;
   second.Feed(Burn(5 * kM + 30 * kS));  // within 6m, not 5m
   second.AdvanceTo(6 * kM);
   ASSERT_EQ(second.sink.sent.size(), 1u);

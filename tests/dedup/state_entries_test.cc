@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "dedup/engine.h"
+#include "tests/dedup/page_condition_rules.h"
 #include "tests/dedup/varied_stream.h"
 
 namespace noisegate::dedup::testing {
@@ -250,33 +251,12 @@ TEST(StateEntries, LoadedUnderReorderedRulesRewritesEveryEntryOnce) {
 // rewrites their incidents without them, so a later restore under the new rules (whose digest
 // the globals now carry) does not read the old bits as new ones.
 TEST(StateEntries, AChangedPageWhenRewritesIncidentsWithoutTheirClauseBits) {
-  auto rules_with = [](const std::string& first_entry) {
-    return Rules(R"(
-topology:
-  services:
-    web: {user_facing: true, depends_on: [db]}
-    db: {}
-correlate:
-  - name: impact
-    group_by: [impacted_service]
-    group_wait: 30s
-    close_after: 1h
-page:
-  when:
-)" + first_entry +
-                 R"(
-    - all:
-        - match: ['severity="critical"']
-        - match: ['alertname="ErrorBudgetBurn"']
-      within: 5m
-)");
-  };
-  auto before = rules_with("");
-  auto after = rules_with("    - ['alertname=\"Unrelated\"']");
+  auto before = Rules(ConditionRules(kSymptomAndCause));
+  auto after = Rules(ConditionRules("\n    - ['alertname=\"Unrelated\"']" + kSymptomAndCause));
   CaptureSink sink;
   Engine a(before, &sink);
   a.TrackChanges(/*all=*/false);
-  a.Process(Alert(0, {{"alertname", "DbDown"}, {"service", "db"}, {"severity", "critical"}}));
+  a.Process(DbDown(0));
   a.AdvanceWatermark(EventTime{kT0 + kM});
   Changelog log;
   log.Commit(a);
