@@ -10,6 +10,7 @@
 #include "dedup/engine_state.h"
 #include "dedup/log_template.h"
 #include "dedup/page_policy.h"
+#include "dedup/record_labels.h"
 
 namespace noisegate::dedup {
 
@@ -45,58 +46,6 @@ Severity ParseSeverity(std::string_view v) {
   return Severity::kInfo;
 }
 
-// The labels a matcher sees for one record: its own plus the engine's enrichment. The
-// topology attribution is computed on first use, so the dedup fast path never pays for it.
-class Engine::RecordLabels : public rules::LabelSource {
- public:
-  RecordLabels(const Record& r, const rules::Topology& topo) : r_(r), topo_(topo) {}
-  std::string_view Get(std::string_view name) const override {
-    if (!attributing_) {
-      if (name.size() > 9 && name[0] == 'i' && name.substr(0, 9) == "impacted_") {
-        const std::vector<int>& imp = impacts();
-        if (name == "impacted_service") {
-          return imp.empty() ? std::string_view{} : topo_.node(imp[0]).name;
-        }
-        if (name == "impacted_user_facing") return imp.empty() ? "false" : "true";
-      } else if (name == "component") {
-        return component() >= 0 ? topo_.node(component()).name : std::string_view{};
-      }
-    }
-    if (name == "signal") {
-      return r_.kind == SignalKind::kAlert ? "alert" : "log_surge";
-    } else if (name == "template") {
-      return log_template;
-    }
-    return r_.labels.Get(name);
-  }
-  // The topology node the record belongs to, or -1.
-  int component() const {
-    if (!attributed_) {
-      attributed_ = true;
-      attributing_ = true;  // component matchers see the record's own labels only
-      component_ = topo_.Attribute(*this);
-      attributing_ = false;
-    }
-    return component_;
-  }
-  // The nearest user-facing services it impacts (sorted by name).
-  const std::vector<int>& impacts() const {
-    static const std::vector<int> kEmpty;
-    int c = component();
-    return c >= 0 ? topo_.node(c).impacts : kEmpty;
-  }
-
-  int culprit = -1;
-  std::string_view log_template;
-
- private:
-  const Record& r_;
-  const rules::Topology& topo_;
-  mutable int component_ = -1;
-  mutable bool attributed_ = false;
-  mutable bool attributing_ = false;
-};
-
 namespace {
 
 // How recent a new version must be to count as the change behind a signal.
@@ -119,16 +68,6 @@ bool Overlaps(const std::vector<int>& a, const std::vector<int>& b) {
     }
   }
   return false;
-}
-
-Severity SeverityOf(const Record& r) {
-  if (r.kind == SignalKind::kLog) {
-    std::string_view level = r.labels.Get("level");
-    if (level == "fatal" || level == "critical" || level == "crit") return Severity::kCritical;
-    if (level == "warn" || level == "warning") return Severity::kWarning;
-    return Severity::kError;
-  }
-  return ParseSeverity(r.labels.Get("severity"));
 }
 
 }  // namespace

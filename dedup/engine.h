@@ -107,6 +107,8 @@ struct StateSizes {
   }
 };
 
+class RecordLabels;  // dedup/record_labels.h
+
 class Engine {
  public:
   // `rules` must outlive nothing: the engine keeps its own reference. `sink` must outlive the
@@ -190,7 +192,6 @@ class Engine {
   struct FpState;
   struct FlapHistory;
   struct LogRate;
-  class RecordLabels;
 
  private:
   enum class TimerKind : uint8_t { kIncident, kFingerprint };

@@ -12,11 +12,13 @@
 #include <iostream>
 #include <thread>
 
+#include "processor/decode/message.h"
 #include "processor/kafka/live.h"
 #include "processor/kafka/run_config.h"
 #include "processor/kafka/topics.h"
 #include "processor/replay/backtest.h"
 #include "processor/replay/replay.h"
+#include "processor/replay/show_decoded.h"
 #include "processor/testing/rule_tests.h"
 #include "rules/duration.h"
 #include "rules/loader.h"
@@ -130,6 +132,23 @@ int main(int argc, char** argv) {
   backtest->add_option("--max-message-bytes", ro.max_message_bytes, "as for replay");
   backtest->add_option("DUMP", dump_args, "dump files (kcat -J envelopes)");
 
+  std::string decode_rules, decode_topic;
+  std::vector<std::string> decode_files;
+  noisegate::processor::DecodeShowOptions decode_opt;
+  decode_opt.max_message_bytes = noisegate::processor::kDefaultMaxMessageBytes;
+  CLI::App* decode = app.add_subcommand(
+      "decode",
+      "Show what messages decode to under the rules: each record's labels (its own and the "
+      "computed ones matchers see), severity, times, summary and link, and each dead letter "
+      "with its reason");
+  decode->add_option("--rules", decode_rules, "rules YAML file")->required();
+  decode->add_option("--topic", decode_topic,
+                     "each FILE is one message body (a webhook payload) of this input topic; "
+                     "without it each FILE is a dump of kcat -J envelopes");
+  decode->add_flag("--json", decode_opt.json, "one JSON object per record or dead letter");
+  decode->add_option("--max-message-bytes", decode_opt.max_message_bytes, "as for replay");
+  decode->add_option("FILE", decode_files, "files to decode (- is standard input)")->required();
+
   std::string tests_path;
   CLI::App* test = app.add_subcommand(
       "test",
@@ -177,6 +196,24 @@ int main(int argc, char** argv) {
               << rules->correlate.size() << " correlate rules, " << rules->silences.size()
               << " silences, " << rules->inhibit.size() << " inhibit rules)\n";
     return kExitOk;
+  }
+
+  if (decode->parsed()) {
+    auto rules = LoadOrReport(decode_rules);
+    if (!rules) return kExitInvalid;
+    if (!decode_topic.empty() && rules->FindInput(decode_topic) < 0) {
+      std::cerr << "noisegate: --topic " << decode_topic << " is no input of " << decode_rules
+                << "\n";
+      return kExitUsage;
+    }
+    std::vector<noisegate::processor::DecodeSource> sources;
+    for (const std::string& f : decode_files) {
+      sources.push_back(
+          {f, decode_topic.empty() ? std::nullopt : std::optional<std::string>(decode_topic)});
+    }
+    return noisegate::processor::ShowDecoded(*rules, sources, decode_opt, std::cout, std::cerr)
+               ? kExitOk
+               : kExitIo;
   }
 
   if (test->parsed()) {

@@ -233,18 +233,23 @@ void RenderNotification(const dedup::Notification& n, const rules::CompiledRules
   w.EndObject();
 }
 
+void WriteAddress(JsonWriter& w, std::string_view topic, int32_t partition, int64_t offset,
+                  int32_t index) {
+  w.Key("topic");
+  w.String(topic);
+  w.Key("partition");
+  w.Int(partition);
+  w.Key("offset");
+  w.Int(offset);
+  w.Key("index");
+  w.Int(index);
+}
+
 void RenderExplain(const dedup::DecisionEvent& e, std::string* out, bool readable) {
   const Record& r = *e.record;
   JsonWriter w(out);
   w.BeginObject();
-  w.Key("topic");
-  w.String(r.addr.topic);
-  w.Key("partition");
-  w.Int(r.addr.partition);
-  w.Key("offset");
-  w.Int(r.addr.offset);
-  w.Key("index");
-  w.Int(r.addr.index);
+  WriteAddress(w, r.addr.topic, r.addr.partition, r.addr.offset, r.addr.index);
   w.Key("ts");
   w.Int(r.time.ms);
   w.Key("fingerprint");
@@ -276,14 +281,7 @@ void RenderDeadLetterExplain(std::string_view topic, int32_t partition, int64_t 
                              int32_t index, int64_t ts, std::string* out) {
   JsonWriter w(out);
   w.BeginObject();
-  w.Key("topic");
-  w.String(topic);
-  w.Key("partition");
-  w.Int(partition);
-  w.Key("offset");
-  w.Int(offset);
-  w.Key("index");
-  w.Int(index);
+  WriteAddress(w, topic, partition, offset, index);
   w.Key("ts");
   w.Int(ts);
   w.Key("fingerprint");
@@ -302,14 +300,7 @@ void RenderDeadLetter(std::string_view topic, int32_t partition, int64_t offset,
                       std::string* out) {
   JsonWriter w(out);
   w.BeginObject();
-  w.Key("topic");
-  w.String(topic);
-  w.Key("partition");
-  w.Int(partition);
-  w.Key("offset");
-  w.Int(offset);
-  w.Key("index");
-  w.Int(index);
+  WriteAddress(w, topic, partition, offset, index);
   w.Key("reason");
   w.String(reason);
   w.Key("detail");

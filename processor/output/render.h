@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "dedup/engine.h"
+#include "processor/output/json_writer.h"
 #include "rules/compiled_rules.h"
 
 namespace noisegate::processor {
@@ -20,6 +21,10 @@ void RenderNotification(const dedup::Notification& n, const rules::CompiledRules
 // `readable`: the line also names the signal ("name": alertname or log template) and says
 // what it said ("summary"), so a person reads it without joining it back to the input.
 void RenderExplain(const dedup::DecisionEvent& e, std::string* out, bool readable = false);
+// Writes the "topic", "partition", "offset" and "index" members every per-record line starts
+// with, into the object `w` has open.
+void WriteAddress(JsonWriter& w, std::string_view topic, int32_t partition, int64_t offset,
+                  int32_t index);
 // Appends the explain line of a message or record that went to the dead-letter output.
 void RenderDeadLetterExplain(std::string_view topic, int32_t partition, int64_t offset,
                              int32_t index, int64_t ts, std::string* out);
