@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <vector>
 
+#include "dedup/page_policy.h"
 #include "processor/output/json_writer.h"
 
 namespace noisegate::processor {
@@ -177,6 +178,17 @@ void RenderNotification(const dedup::Notification& n, const rules::CompiledRules
   w.String(n.route == rules::Action::kPage ? "page" : "ticket");
   w.Key("reason");
   w.String(n.reason);
+  if (n.route == rules::Action::kPage) {
+    // The page.when entry the incident meets, as written (null: its members paged under
+    // rules since changed, or were inhibited since).
+    w.Key("page_when");
+    const int met = dedup::MetPageCondition(rules.page, inc.members);
+    if (met >= 0) {
+      w.String(rules.page.when[static_cast<size_t>(met)].ToString());
+    } else {
+      w.Null();
+    }
+  }
   w.Key("grouped_by");
   w.BeginObject();
   for (const auto& [dim, value] : inc.group) {

@@ -121,6 +121,48 @@ class KeepSink : public dedup::Sink {
   const rules::CompiledRules& rules_;
 };
 
+// A page names the page.when entry the incident meets; a ticket names none.
+TEST(RenderTest, APageNamesThePageWhenEntryItMeets) {
+  auto lr = rules::LoadRulesString(R"(
+topology:
+  services:
+    web: {user_facing: true, depends_on: [db, cache]}
+correlate:
+  - name: impact
+    group_by: [impacted_service]
+page:
+  when:
+    - ['alertname="Never"']
+    - {match: ['severity="warning"'], min_components: 2}
+)",
+                                   "r.yaml");
+  ASSERT_TRUE(lr.rules);
+  KeepSink sink(*lr.rules);
+  dedup::Engine engine(lr.rules, &sink);
+  auto warn = [](int64_t t, const char* name, const char* service) {
+    Record r;
+    r.addr = RecordAddress{"alerts", 0, t, 0};
+    r.time = EventTime{1795392000000 + t};
+    r.labels.Add("alertname", name);
+    r.labels.Add("service", service);
+    r.labels.Add("severity", "warning");
+    r.labels.Canonicalize();
+    return r;
+  };
+  engine.Process(warn(0, "DbSlow", "db"));
+  engine.AdvanceWatermark(EventTime{1795392000000 + 60000});
+  ASSERT_EQ(sink.events.size(), 1u);
+  EXPECT_EQ(sink.events[0].find("page_when"), std::string::npos) << sink.events[0];
+  engine.Process(warn(61000, "CacheSlow", "cache"));
+  engine.AdvanceWatermark(EventTime{1795392000000 + 62000});
+  ASSERT_EQ(sink.events.size(), 2u);
+  EXPECT_NE(
+      sink.events[1].find(
+          R"("route":"page","reason":"escalation","page_when":"{match: ['severity=\"warning\"'], min_components: 2}")"),
+      std::string::npos)
+      << sink.events[1];
+}
+
 TEST(RenderTest, EventsHaveThePagerDutyEventsV2ShapeOfInterfacesMd) {
   auto lr = rules::LoadRulesString(R"(
 topology:
