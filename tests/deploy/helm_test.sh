@@ -2,7 +2,8 @@
 # The Helm chart (deploy/helm/noisegate) with real Helm: it lints, refuses to render without
 # a broker, renders probes on /healthz and /readyz on the port of metrics_listen, keeps secrets
 # out of the ConfigMap, rolls pods when the run config changes (not the rules), renders rules
-# and a run config that noisegate accepts, and renders its notes whatever the rules are.
+# and a run config that noisegate accepts, alerts on noisegate itself that promtool accepts and
+# its unit tests pass, and renders its notes whatever the rules are.
 #   helm_test.sh HELM NOISEGATE
 set -euo pipefail
 HELM=$1
@@ -153,6 +154,27 @@ if "$HELM" template rel "$CHART" -f "$work/values.yaml" --set-string replicaCoun
   fail "replicaCount=two was accepted"
 fi
 grep -q "/replicaCount" "$work/err" || fail "the schema error does not name replicaCount: $(cat "$work/err")"
+
+# The PrometheusRule on noisegate itself: valid for Prometheus (promtool check rules) and each
+# alert firing on its failure and not on a healthy replica (promtool test rules, with the unit
+# tests in noisegate_alerts_test.yaml). Off by default.
+"$HELM" template rel "$CHART" -f "$work/values.yaml" | grep -q "kind: PrometheusRule" &&
+  fail "a PrometheusRule without prometheusRule.enabled"
+mkdir "$work/alerts"
+"$HELM" template rel "$CHART" -f "$work/values.yaml" --namespace ops --set prometheusRule.enabled=true \
+  --set prometheusRule.labels.release=kps --show-only templates/prometheusrule.yaml \
+  >"$work/alerts/rendered.yaml" || fail "helm template with prometheusRule.enabled"
+"$PY" - "$work/alerts/rendered.yaml" "$work/alerts/rules.yaml" <<'EOP' || fail "the PrometheusRule"
+import sys, yaml
+rule = yaml.safe_load(open(sys.argv[1]))
+assert rule["kind"] == "PrometheusRule" and rule["metadata"]["labels"]["release"] == "kps", rule["metadata"]
+yaml.safe_dump({"groups": rule["spec"]["groups"]}, open(sys.argv[2], "w"), sort_keys=False)
+EOP
+cp "$(dirname "${BASH_SOURCE[0]}")/noisegate_alerts_test.yaml" "$work/alerts/"
+promtool check rules "$work/alerts/rules.yaml" >"$work/promtool.out" 2>&1 ||
+  { cat "$work/promtool.out"; fail "promtool check rules"; }
+promtool test rules "$work/alerts/noisegate_alerts_test.yaml" >"$work/promtool.out" 2>&1 ||
+  { cat "$work/promtool.out"; fail "promtool test rules"; }
 
 # NOTES.txt renders whatever the rules are (helm template renders it too): without inputs, or
 # rules that are not YAML, it warns instead of failing the install. Its text is read from a
