@@ -3,7 +3,8 @@
 # a broker, renders probes on /healthz and /readyz on the port of metrics_listen, keeps secrets
 # out of the ConfigMap, rolls pods when the run config changes (not the rules), renders rules
 # and a run config that noisegate accepts, alerts on noisegate itself that promtool accepts and
-# its unit tests pass, and renders its notes whatever the rules are.
+# its unit tests pass, objects the Kubernetes API types accept, and renders its notes whatever
+# the rules are.
 #   helm_test.sh HELM NOISEGATE
 set -euo pipefail
 HELM=$1
@@ -175,6 +176,22 @@ promtool check rules "$work/alerts/rules.yaml" >"$work/promtool.out" 2>&1 ||
   { cat "$work/promtool.out"; fail "promtool check rules"; }
 promtool test rules "$work/alerts/noisegate_alerts_test.yaml" >"$work/promtool.out" 2>&1 ||
   { cat "$work/promtool.out"; fail "promtool test rules"; }
+
+# Every object rendered, with every optional part on, is valid for the Kubernetes API (and the
+# Prometheus Operator's): decoded strictly into the API types (k8svalidate/, built from the Go
+# module proxy), names and labels checked. A field the API does not know is refused.
+export PATH=$PATH:/usr/local/go/bin
+(cd "$(dirname "${BASH_SOURCE[0]}")/k8svalidate" && GOFLAGS=-mod=mod go build -o "$work/k8s-validate" .) ||
+  fail "building k8svalidate"
+"$HELM" template rel "$CHART" -f "$work/values.yaml" --set prometheusRule.enabled=true \
+  --set serviceMonitor.enabled=true >"$work/all.yaml" || fail "helm template with every part on"
+for f in out ext port all; do
+  "$work/k8s-validate" "$work/$f.yaml" >/dev/null 2>"$work/err" ||
+    fail "$f.yaml is not valid for the Kubernetes API: $(cat "$work/err")"
+done
+sed 's/^\(  *\)replicas:/\1replica:/' "$work/all.yaml" >"$work/typo.yaml"
+if "$work/k8s-validate" "$work/typo.yaml" 2>"$work/err"; then fail "k8svalidate accepted an unknown field"; fi
+grep -q 'unknown field "replica"' "$work/err" || fail "k8svalidate does not name the field: $(cat "$work/err")"
 
 # NOTES.txt renders whatever the rules are (helm template renders it too): without inputs, or
 # rules that are not YAML, it warns instead of failing the install. Its text is read from a
