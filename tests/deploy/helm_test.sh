@@ -177,6 +177,38 @@ promtool check rules "$work/alerts/rules.yaml" >"$work/promtool.out" 2>&1 ||
 promtool test rules "$work/alerts/noisegate_alerts_test.yaml" >"$work/promtool.out" 2>&1 ||
   { cat "$work/promtool.out"; fail "promtool test rules"; }
 
+# The Grafana dashboard: a ConfigMap the dashboard sidecar picks up, whose JSON queries are
+# PromQL that Prometheus parses (promtool, as recording rules) and name only metrics noisegate
+# exports (those its source registers); the PrometheusRule's alerts too.
+"$HELM" template rel "$CHART" -f "$work/values.yaml" --set grafanaDashboard.enabled=true \
+  --set grafanaDashboard.annotations.grafana_folder=SRE --show-only templates/dashboard.yaml \
+  >"$work/dashboard.yaml" || fail "helm template with grafanaDashboard.enabled"
+grep -ho 'Name("noisegate_[a-z_]*")' "$(dirname "${BASH_SOURCE[0]}")"/../../processor/kafka/*.h \
+  "$(dirname "${BASH_SOURCE[0]}")"/../../processor/kafka/*.cc | cut -d'"' -f2 | sort -u >"$work/exported.txt"
+[[ $(wc -l <"$work/exported.txt") -gt 10 ]] || fail "found no metric names in processor/kafka"
+"$PY" - "$work/dashboard.yaml" "$work/alerts/rules.yaml" "$work/exported.txt" "$work/queries.yaml" <<'EOP' ||
+import json, re, sys, yaml
+cm = yaml.safe_load(open(sys.argv[1]))
+assert cm["metadata"]["labels"]["grafana_dashboard"] == "1", cm["metadata"]
+assert cm["metadata"]["annotations"]["grafana_folder"] == "SRE", cm["metadata"]
+dash = json.loads(cm["data"]["noisegate.json"])
+exported = set(open(sys.argv[3]).read().split())
+exported |= {n + s for n in exported for s in ("_bucket", "_sum", "_count")}
+exprs = [t["expr"] for p in dash["panels"] for t in p["targets"]]
+assert len(exprs) >= 15, len(exprs)
+alerts = [r["expr"] for g in yaml.safe_load(open(sys.argv[2]))["groups"] for r in g["rules"]]
+for e in exprs + alerts:
+    for name in re.findall(r"\bnoisegate_[a-z_]+", e):
+        assert name in exported, f"{name} is not a metric noisegate exports: {e}"
+sub = lambda e: (e.replace("$namespace", "ops").replace("$service", "rel-noisegate")
+                 .replace("$__rate_interval", "2m"))
+rules = [{"record": f"dashboard:query{i}", "expr": sub(e)} for i, e in enumerate(exprs)]
+yaml.safe_dump({"groups": [{"name": "dashboard", "rules": rules}]}, open(sys.argv[4], "w"))
+EOP
+  fail "the Grafana dashboard"
+promtool check rules "$work/queries.yaml" >"$work/promtool.out" 2>&1 ||
+  { cat "$work/promtool.out"; fail "a dashboard query is not PromQL"; }
+
 # Every object rendered, with every optional part on, is valid for the Kubernetes API (and the
 # Prometheus Operator's): decoded strictly into the API types (k8svalidate/, built from the Go
 # module proxy), names and labels checked. A field the API does not know is refused.
@@ -184,7 +216,8 @@ export PATH=$PATH:/usr/local/go/bin
 (cd "$(dirname "${BASH_SOURCE[0]}")/k8svalidate" && GOFLAGS=-mod=mod go build -o "$work/k8s-validate" .) ||
   fail "building k8svalidate"
 "$HELM" template rel "$CHART" -f "$work/values.yaml" --set prometheusRule.enabled=true \
-  --set serviceMonitor.enabled=true >"$work/all.yaml" || fail "helm template with every part on"
+  --set serviceMonitor.enabled=true --set grafanaDashboard.enabled=true >"$work/all.yaml" ||
+  fail "helm template with every part on"
 for f in out ext port all; do
   "$work/k8s-validate" "$work/$f.yaml" >/dev/null 2>"$work/err" ||
     fail "$f.yaml is not valid for the Kubernetes API: $(cat "$work/err")"
