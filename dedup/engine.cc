@@ -294,13 +294,14 @@ void Engine::ProcessLog(const Record& r, RecordLabels& labels, DecisionEvent& ev
       return;
     }
   }
-  if (Dropped(labels, ev)) return;
+  // (Before the drop rules: they see `template` like every matcher.)
   if (rules.logs.template_auto) {
     MineTemplate(r.summary, &template_buf_);
   } else {
     template_buf_.assign(r.summary);
   }
   labels.log_template = template_buf_;
+  if (Dropped(labels, ev)) return;
   key_.Begin(SignalKind::kLog);
   key_.AppendLabels(r.labels, log_fp_labels_);
   if (rules.logs.template_in_key) {

@@ -8,6 +8,7 @@
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <csignal>
 #include <iostream>
 #include <thread>
@@ -146,6 +147,10 @@ int main(int argc, char** argv) {
                      "each FILE is one message body (a webhook payload) of this input topic; "
                      "without it each FILE is a dump of kcat -J envelopes");
   decode->add_flag("--json", decode_opt.json, "one JSON object per record or dead letter");
+  std::string decode_ts;
+  decode->add_option("--ts", decode_ts,
+                     "with --topic: the Kafka timestamp each body gets (a time like "
+                     "2026-11-24T03:00:00Z; default now, as the broker would stamp it)");
   decode->add_option("--max-message-bytes", decode_opt.max_message_bytes, "as for replay");
   decode->add_option("FILE", decode_files, "files to decode (- is standard input)")->required();
 
@@ -205,6 +210,18 @@ int main(int argc, char** argv) {
       std::cerr << "noisegate: --topic " << decode_topic << " is no input of " << decode_rules
                 << "\n";
       return kExitUsage;
+    }
+    decode_opt.body_ts = std::chrono::duration_cast<std::chrono::milliseconds>(
+                             std::chrono::system_clock::now().time_since_epoch())
+                             .count();
+    if (!decode_ts.empty()) {
+      noisegate::EventTime at;
+      if (!noisegate::ParseRfc3339(decode_ts, &at)) {
+        std::cerr << "noisegate: --ts takes a time like 2026-11-24T03:00:00Z, got \"" << decode_ts
+                  << "\"\n";
+        return kExitUsage;
+      }
+      decode_opt.body_ts = at.ms;
     }
     std::vector<noisegate::processor::DecodeSource> sources;
     for (const std::string& f : decode_files) {

@@ -39,7 +39,9 @@ class Shower {
       out_ << "== " << where << ": topic " << m.topic << ", partition " << m.partition
            << ", offset " << m.offset << ": " << batch_.size()
            << (batch_.size() == 1 ? " record" : " records");
-      if (!dead_.empty()) out_ << ", " << dead_.size() << " dead letters";
+      if (!dead_.empty()) {
+        out_ << ", " << dead_.size() << (dead_.size() == 1 ? " dead letter" : " dead letters");
+      }
       out_ << "\n";
     }
     size_t r = 0, d = 0;
@@ -188,11 +190,12 @@ bool ShowDecoded(const rules::CompiledRules& rules, const std::vector<DecodeSour
       }
       RawMessage m;
       m.topic = *src.topic;
+      m.ts = opt.body_ts;
       m.payload = body;
       show.Message(m, src.path);
       continue;
     }
-    DumpReader reader(src.path, std::nullopt);
+    DumpReader reader(src.path == "-" ? "/dev/stdin" : src.path, std::nullopt);
     std::string error, skipped;
     if (!reader.Open(&error)) {
       err << "noisegate: " << error << "\n";

@@ -22,6 +22,10 @@ struct DecodeSource {
 struct DecodeShowOptions {
   bool json = false;  // one JSON object per record or dead letter, instead of text
   size_t max_message_bytes = 0;
+  // The Kafka timestamp (ms) a message body read with a topic gets, as the broker stamps
+  // what the HTTP intake or a bridge writes (decoders take it as a record's time when the
+  // payload has none, and some formats in place of the payload's). Dumps carry their own.
+  int64_t body_ts = 0;
 };
 
 // Decodes every message of `sources` through DecodeMessage (as replay and live do) and writes

@@ -474,6 +474,22 @@ correlate:
   EXPECT_EQ(none.rule, "correlate");
 }
 
+// Drop rules see a log line's template, as every matcher does (and as `noisegate decode`
+// shows it): ids masked, so one rule drops every line of one message shape.
+TEST(EngineTest, ADropRuleMatchesALogLinesTemplate) {
+  Harness h(R"(
+drop:
+  - name: retries
+    matchers: ['template=~"retrying request <hex>.*"']
+correlate:
+  - name: all
+)");
+  Decided d = h.Feed(Log(0, "api", "retrying request 9f8e7d6c5b4a after 30ms"));
+  EXPECT_EQ(d.decision, Decision::kDropped);
+  EXPECT_EQ(d.rule, "retries");
+  EXPECT_NE(h.Feed(Log(kS, "api", "timeout after 30ms")).decision, Decision::kDropped);
+}
+
 TEST(EngineTest, ADropRuleNeverSwallowsTheResolveOfAFiringAlert) {
   Harness h(R"(
 inputs:

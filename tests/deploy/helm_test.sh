@@ -161,8 +161,13 @@ grep -q "/replicaCount" "$work/err" || fail "the schema error does not name repl
 # tests in noisegate_alerts_test.yaml). Off by default.
 "$HELM" template rel "$CHART" -f "$work/values.yaml" | grep -q "kind: PrometheusRule" &&
   fail "a PrometheusRule without prometheusRule.enabled"
+if "$HELM" template rel "$CHART" -f "$work/values.yaml" --set prometheusRule.enabled=true \
+  >/dev/null 2>"$work/err"; then fail "a PrometheusRule without the ServiceMonitor its alerts select by"; fi
+grep -q "prometheusRule.enabled needs serviceMonitor.enabled" "$work/err" ||
+  fail "no clear error for a PrometheusRule without a ServiceMonitor: $(cat "$work/err")"
 mkdir "$work/alerts"
 "$HELM" template rel "$CHART" -f "$work/values.yaml" --namespace ops --set prometheusRule.enabled=true \
+  --set serviceMonitor.enabled=true \
   --set prometheusRule.labels.release=kps --show-only templates/prometheusrule.yaml \
   >"$work/alerts/rendered.yaml" || fail "helm template with prometheusRule.enabled"
 "$PY" - "$work/alerts/rendered.yaml" "$work/alerts/rules.yaml" <<'EOP' || fail "the PrometheusRule"
@@ -191,7 +196,8 @@ import json, re, sys, yaml
 cm = yaml.safe_load(open(sys.argv[1]))
 assert cm["metadata"]["labels"]["grafana_dashboard"] == "1", cm["metadata"]
 assert cm["metadata"]["annotations"]["grafana_folder"] == "SRE", cm["metadata"]
-dash = json.loads(cm["data"]["noisegate.json"])
+dash = json.loads(cm["data"]["rel-noisegate.json"])
+assert dash["uid"] == "rel-noisegate" and dash["title"] == "noisegate (rel-noisegate)", dash["uid"]
 exported = set(open(sys.argv[3]).read().split())
 exported |= {n + s for n in exported for s in ("_bucket", "_sum", "_count")}
 exprs = [t["expr"] for p in dash["panels"] for t in p["targets"]]
@@ -222,9 +228,11 @@ for f in out ext port all; do
   "$work/k8s-validate" "$work/$f.yaml" >/dev/null 2>"$work/err" ||
     fail "$f.yaml is not valid for the Kubernetes API: $(cat "$work/err")"
 done
-sed 's/^\(  *\)replicas:/\1replica:/' "$work/all.yaml" >"$work/typo.yaml"
-if "$work/k8s-validate" "$work/typo.yaml" 2>"$work/err"; then fail "k8svalidate accepted an unknown field"; fi
-grep -q 'unknown field "replica"' "$work/err" || fail "k8svalidate does not name the field: $(cat "$work/err")"
+for typo in replica Replicas; do
+  sed "s/^\\(  *\\)replicas:/\\1$typo:/" "$work/all.yaml" >"$work/typo.yaml"
+  if "$work/k8s-validate" "$work/typo.yaml" 2>"$work/err"; then fail "k8svalidate accepted $typo:"; fi
+  grep -q "unknown field \"spec.$typo\"" "$work/err" || fail "k8svalidate does not name $typo: $(cat "$work/err")"
+done
 
 # NOTES.txt renders whatever the rules are (helm template renders it too): without inputs, or
 # rules that are not YAML, it warns instead of failing the install. Its text is read from a

@@ -29,6 +29,9 @@ correlate:
   - name: all
 )";
 
+// The Kafka timestamp a body read with --topic gets: 2026-11-24T03:05:00Z.
+constexpr int64_t kBodyTs = 1795489500000;
+
 std::string Testdata(const std::string& name) {
   return std::string(NG_SOURCE_DIR) + "/tests/processor/decode/testdata/" + name;
 }
@@ -44,6 +47,7 @@ Shown Show(const std::vector<DecodeSource>& sources, bool json = false) {
   DecodeShowOptions opt;
   opt.json = json;
   opt.max_message_bytes = 1 << 20;
+  opt.body_ts = kBodyTs;
   std::ostringstream out, err;
   Shown s;
   s.ok = ShowDecoded(*loaded.rules, sources, opt, out, err);
@@ -56,8 +60,9 @@ TEST(ShowDecodedTest, AlertsShowTheirLabelsAndWhatTheTopologyAddsToThem) {
   Shown s = Show({{Testdata("alertmanager_webhook.json"), "am"}});
   ASSERT_TRUE(s.ok) << s.err;
   EXPECT_THAT(s.out, HasSubstr("topic am, partition 0, offset 0: 2 records"));
-  // The crash-looping pod of payments-api: a warning, impacting checkout-api.
-  EXPECT_THAT(s.out, HasSubstr("[0] firing  2026-11-24T03:00:00.123Z  severity warning"));
+  // The crash-looping pod of payments-api: a warning, impacting checkout-api, at the time
+  // the broker would stamp on the message (as live takes it).
+  EXPECT_THAT(s.out, HasSubstr("[0] firing  2026-11-24T03:05:00.000Z  severity warning"));
   EXPECT_THAT(s.out, HasSubstr("alertname=\"KubePodCrashLooping\""));
   EXPECT_THAT(s.out, HasSubstr("computed: signal=\"alert\", component=\"payments-api\", "
                                "impacted_service=\"checkout-api\", impacted_user_facing=\"true\""));
@@ -85,7 +90,7 @@ TEST(ShowDecodedTest, WhatCannotBeDecodedIsShownWithItsReason) {
   std::ofstream(path) << R"({"receiver":"x","status":"firing","alerts":[{"labels":{}}]})";
   Shown s = Show({{path, "am"}});
   ASSERT_TRUE(s.ok) << s.err;
-  EXPECT_THAT(s.out, HasSubstr("0 records, 1 dead letters"));
+  EXPECT_THAT(s.out, HasSubstr("0 records, 1 dead letter"));
   EXPECT_THAT(s.out, HasSubstr("DEAD LETTER missing_field"));
 }
 

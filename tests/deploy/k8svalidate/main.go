@@ -1,7 +1,9 @@
 // k8s-validate: checks rendered Kubernetes objects against the API types of the release they
 // target, as the API server's decoder would: every document decodes strictly (no unknown or
-// duplicate field, every value of its field's type) into the typed object its apiVersion and
-// kind name, and the names and labels are valid. It reads the multi-document YAML that
+// duplicate field, field names matched case-sensitively, every value of its field's type) into
+// the typed object its apiVersion and kind name; names, labels, annotation keys and ports are
+// valid. It is not the API server's whole validation (no defaulting, no cross-field rules but
+// the few in checkKind). It reads the multi-document YAML that
 // `helm template` prints and names each problem by document, kind and name.
 //
 //	k8s-validate FILE   (exit 0: all valid; 1: problems, listed on stderr; 2: usage)
@@ -10,7 +12,6 @@ package main
 import (
 	"bufio"
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -25,6 +26,7 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/validation"
+	kjson "sigs.k8s.io/json"
 	"sigs.k8s.io/yaml"
 )
 
@@ -86,14 +88,26 @@ func check(doc []byte) (what string, problems []string) {
 		return what, []string{err.Error()}
 	}
 	obj := newObj()
-	dec := json.NewDecoder(bytes.NewReader(js))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(obj); err != nil {
+	// As the API server decodes: field names match case-sensitively, unknown ones are errors.
+	strict, err := kjson.UnmarshalStrict(js, obj)
+	if err != nil {
 		return what, []string{err.Error()}
 	}
+	for _, e := range strict {
+		problems = append(problems, e.Error())
+	}
 	meta := obj.(metav1.Object)
-	for _, msg := range validation.IsDNS1123Subdomain(meta.GetName()) {
+	nameCheck := validation.IsDNS1123Subdomain
+	if head.Kind == "Service" {
+		nameCheck = validation.IsDNS1035Label // a Service's name is a DNS label
+	}
+	for _, msg := range nameCheck(meta.GetName()) {
 		problems = append(problems, "metadata.name: "+msg)
+	}
+	for k := range meta.GetAnnotations() {
+		for _, msg := range validation.IsQualifiedName(k) {
+			problems = append(problems, fmt.Sprintf("annotation %q: %s", k, msg))
+		}
 	}
 	for k, v := range meta.GetLabels() {
 		for _, msg := range validation.IsQualifiedName(k) {
