@@ -1,6 +1,7 @@
 // One input message, whichever driver read it (a dump line in replay, a Kafka message live):
-// checked against the rules' inputs and limits, then decoded by its input's decoder. Both
-// drivers call DecodeMessage, so a message is accepted or dead-lettered the same way in both.
+// checked against the rules' inputs and limits, then decoded by its input's decoder. Every
+// driver decodes through processor/pipeline's Ingest, which calls DecodeMessage, so a message
+// is accepted or dead-lettered the same way in all of them.
 #pragma once
 
 #include <memory>

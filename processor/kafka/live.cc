@@ -82,8 +82,8 @@ bool Live::Partitions(const std::string& topic, int* count) {
 
 bool Live::Setup() {
   std::string err;
-  decoders_ = MakeDecoders(*rules_, &err);
-  if (decoders_.size() != rules_->inputs.size()) {
+  ingest_ = std::make_unique<Ingest>(*rules_, cfg_.max_message_bytes, &err);
+  if (!ingest_->ok()) {
     log_ << "noisegate: level=error event=setup error=\"" << err << "\"\n";
     return false;
   }

@@ -31,7 +31,8 @@
 #include "processor/kafka/changelog.h"
 #include "processor/kafka/live.h"
 #include "processor/kafka/live_metrics.h"
-#include "processor/kafka/merger.h"
+#include "processor/pipeline/merger.h"
+#include "processor/pipeline/pipeline.h"
 
 namespace noisegate::processor::live_internal {
 
@@ -128,11 +129,11 @@ class PartitionSink : public dedup::Sink {
   std::string line_;
 };
 
-struct CorrelatePartition {
+// One correlate partition: its merger and engine (records wait in the merger until every input
+// has passed their time), and what its checkpoints need.
+struct CorrelatePartition : Correlate {
   int32_t id = 0;
   std::unique_ptr<PartitionSink> sink;
-  std::unique_ptr<dedup::Engine> engine;
-  InputMerger merger;                   // records wait here until every input has passed their time
   uint64_t generation = 0;              // of the last checkpoint written or restored
   bool dirty = false;                   // state changed since the last checkpoint
   uint32_t globals_chunks = 0;          // chunks of the last checkpoint's globals (0: inline)
@@ -194,7 +195,8 @@ struct InputPartition {
 
 class Live : public RdKafka::RebalanceCb,
              public RdKafka::EventCb,
-             public RdKafka::DeliveryReportCb {
+             public RdKafka::DeliveryReportCb,
+             public IngestSink {
  public:
   Live(std::shared_ptr<const rules::CompiledRules> rules, RunConfig config,
        const std::atomic<bool>& stop, std::atomic<bool>* reload_signal, std::ostream& log,
@@ -228,6 +230,10 @@ class Live : public RdKafka::RebalanceCb,
                     std::vector<RdKafka::TopicPartition*>& partitions) override;
   void event_cb(RdKafka::Event& event) override;
   void dr_cb(RdKafka::Message& message) override;
+  // The ingest stage's outputs (IngestOne): a record to its repartition partition, a dead
+  // letter to the dead-letter topic.
+  void OnRecord(Record& r) override;
+  void OnDeadLetter(const DeadLetter& dead, const RawMessage& m, int64_t ts) override;
 
  private:
   bool SetConf(RdKafka::Conf* conf, const std::map<std::string, std::string>& props);
@@ -325,7 +331,7 @@ class Live : public RdKafka::RebalanceCb,
   std::unique_ptr<RdKafka::Producer> producer_;
   int producers_replaced_ = 0;
   bool coordinator_suspect_ = false;  // a call to it got stuck; ask it before sending offsets
-  std::vector<std::unique_ptr<Decoder>> decoders_;
+  std::unique_ptr<Ingest> ingest_;    // under rules_
   int repartitions_ = 0;
   std::vector<InputMerger::ChannelKey> channels_;  // every input partition
   std::map<int32_t, CorrelatePartition> correlate_;
@@ -337,8 +343,6 @@ class Live : public RdKafka::RebalanceCb,
   bool fatal_ = false;
   Clock::time_point txn_started_;
   Clock::time_point now_;  // the wall clock, read once per loop turn
-  RecordBatch batch_;
-  std::vector<DeadLetter> dead_;
   std::string buf_, line_, engine_state_;
   std::vector<ChangelogMessage> changelog_msgs_;
   // Per repartition partition, the batch of the open transaction (see ToRepartition).

@@ -75,8 +75,8 @@ Reloads::Outcome Live::Reload(const std::string& reason) {
   }
   std::shared_ptr<const rules::CompiledRules> next = std::move(loaded.rules);
   std::string err;
-  std::vector<std::unique_ptr<Decoder>> decoders = MakeDecoders(*next, &err);
-  if (decoders.size() != next->inputs.size()) return refuse(err, {});
+  auto ingest = std::make_unique<Ingest>(*next, cfg_.max_message_bytes, &err);
+  if (!ingest->ok()) return refuse(err, {});
 
   // A transaction boundary: what the old rules decided is committed with their state first.
   // Only a commit that went through is one (an aborted one rewinds, and a rewind cut short
@@ -116,7 +116,7 @@ Reloads::Outcome Live::Reload(const std::string& reason) {
     }
   }
   rules_ = next;
-  decoders_ = std::move(decoders);
+  ingest_ = std::move(ingest);
   // Removed inputs: what was fetched of them and not ingested is left (their offsets are
   // no longer committed); their partitions go with the rebalance.
   std::erase_if(inputs_, [&after](const auto& kv) { return !after.contains(kv.second.topic); });

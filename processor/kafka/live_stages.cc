@@ -85,7 +85,7 @@ void Live::CorrelateOne(CorrelatePartition& p, const rd_kafka_message_t& msg) {
 void Live::Release(CorrelatePartition& p) {
   // Bounded per call, so that a large backlog does not keep the loop from its heartbeats,
   // commits and reloads; the loop calls again while there is more.
-  size_t n = p.merger.Release([&p](const Record& r) { p.engine->Process(r); }, kMaxReleasePerCall);
+  size_t n = p.Correlate::Release(kMaxReleasePerCall);
   p.backlog = n == kMaxReleasePerCall;
   // Back-pressure (Kafka Streams' buffered.records.per.partition): while records that may go
   // wait for their turn, fetch no more of the partition, so that what is buffered (and
@@ -212,55 +212,52 @@ void Live::IngestOne(InputPartition& ip) {
   raw.ts = Timestamp(m);
   raw.payload = Payload(m);
   raw.payload_null = m.payload == nullptr;
-  int64_t ts = DecodeMessage(*rules_, decoders_, raw, cfg_.max_message_bytes, p.ts, batch_, dead_);
+  int64_t ts = ingest_->Message(raw, p.ts, *this);
   m_.Messages(ip.topic).Increment();
-  size_t r = 0, d = 0;
-  while (r < batch_.size() || d < dead_.size()) {
-    bool take_dead =
-        d < dead_.size() && (r >= batch_.size() || dead_[d].index < batch_[r].addr.index);
-    if (take_dead) {
-      const DeadLetter& dl = dead_[d++];
-      m_.DeadLetter(dl.reason).Increment();
-      m_.decision[static_cast<int>(dedup::Decision::kDeadLetter)]->Increment();
-      line_.clear();
-      RenderDeadLetter(ip.topic, ip.partition, m.offset, dl.index, dl.reason, dl.detail,
-                       raw.payload, &line_);
-      std::string_view v = line_;
-      Produce(cfg_.dead_letter_topic, RdKafka::Topic::PARTITION_UA, {}, &v, WallMs());
-      if (!cfg_.explain_topic.empty()) {
-        line_.clear();
-        RenderDeadLetterExplain(ip.topic, ip.partition, m.offset, dl.index, ts, &line_);
-        v = line_;
-        Produce(cfg_.explain_topic, RdKafka::Topic::PARTITION_UA, {}, &v, WallMs());
-      }
-    } else {
-      const Record& rec = batch_[r++];
-      m_.records.Increment();
-      std::string key = PartitionKey(rec, cfg_.partition_by);
-      buf_.clear();
-      dedup::Writer w(&buf_);
-      w.U8(kRecordMessage);
-      dedup::EncodeRecord(rec, w);
-      if (buf_.size() > kMaxRecordBytes) {
-        // It could not be produced (message.max.bytes), and a transaction that cannot hold
-        // a message aborts forever: dead-letter it instead.
-        m_.DeadLetter(std::string(reason::kTooLarge)).Increment();
-        line_.clear();
-        RenderDeadLetter(ip.topic, ip.partition, m.offset, rec.addr.index, reason::kTooLarge,
-                         "record of " + std::to_string(buf_.size()) +
-                             " bytes after decoding is over the limit of " +
-                             std::to_string(kMaxRecordBytes),
-                         raw.payload, &line_);
-        std::string_view dv = line_;
-        Produce(cfg_.dead_letter_topic, RdKafka::Topic::PARTITION_UA, {}, &dv, WallMs());
-        continue;
-      }
-      ToRepartition(PartitionOf(key, repartitions_), key, buf_);
-    }
-  }
   ip.next_offset = m.offset + 1;
   ip.last_ts = std::max(ip.last_ts, ts);
   txn_has_work_ = true;
+}
+
+void Live::OnDeadLetter(const DeadLetter& dl, const RawMessage& m, int64_t ts) {
+  m_.DeadLetter(dl.reason).Increment();
+  m_.decision[static_cast<int>(dedup::Decision::kDeadLetter)]->Increment();
+  line_.clear();
+  RenderDeadLetter(m.topic, m.partition, m.offset, dl.index, dl.reason, dl.detail, m.payload,
+                   &line_);
+  std::string_view v = line_;
+  Produce(cfg_.dead_letter_topic, RdKafka::Topic::PARTITION_UA, {}, &v, WallMs());
+  if (!cfg_.explain_topic.empty()) {
+    line_.clear();
+    RenderDeadLetterExplain(m.topic, m.partition, m.offset, dl.index, ts, &line_);
+    v = line_;
+    Produce(cfg_.explain_topic, RdKafka::Topic::PARTITION_UA, {}, &v, WallMs());
+  }
+}
+
+void Live::OnRecord(Record& rec) {
+  m_.records.Increment();
+  std::string key = PartitionKey(rec, cfg_.partition_by);
+  buf_.clear();
+  dedup::Writer w(&buf_);
+  w.U8(kRecordMessage);
+  dedup::EncodeRecord(rec, w);
+  if (buf_.size() > kMaxRecordBytes) {
+    // It could not be produced (message.max.bytes), and a transaction that cannot hold a
+    // message aborts forever: dead-letter it instead.
+    DeadLetter too_large{rec.addr.index, std::string(reason::kTooLarge),
+                         "record of " + std::to_string(buf_.size()) +
+                             " bytes after decoding is over the limit of " +
+                             std::to_string(kMaxRecordBytes)};
+    m_.DeadLetter(too_large.reason).Increment();
+    line_.clear();
+    RenderDeadLetter(rec.addr.topic, rec.addr.partition, rec.addr.offset, rec.addr.index,
+                     too_large.reason, too_large.detail, ingest_->message().payload, &line_);
+    std::string_view dv = line_;
+    Produce(cfg_.dead_letter_topic, RdKafka::Topic::PARTITION_UA, {}, &dv, WallMs());
+    return;
+  }
+  ToRepartition(PartitionOf(key, repartitions_), key, buf_);
 }
 
 void Live::AdvanceIdle() {

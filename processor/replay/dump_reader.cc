@@ -17,7 +17,7 @@
 #include <filesystem>
 #include <map>
 
-#include "processor/kafka/merger.h"
+#include "processor/pipeline/merger.h"
 
 namespace noisegate::processor {
 namespace {

@@ -8,10 +8,8 @@
 #include <map>
 #include <memory>
 
-#include "processor/decode/decoder.h"
-#include "processor/decode/message.h"
-#include "processor/kafka/merger.h"
 #include "processor/output/render.h"
+#include "processor/pipeline/pipeline.h"
 #include "processor/replay/dump_reader.h"
 #include "processor/replay/report.h"
 
@@ -60,12 +58,9 @@ struct Channel {
   std::vector<Segment> segments;  // where it lies, in order of first offset
   size_t next_segment = 0;
   std::unique_ptr<DumpReader> reader;
-  std::vector<std::unique_ptr<Decoder>> decoders;  // per rules input
+  std::unique_ptr<Ingest> ingest;  // holds the ready message, decoded
   DumpMessage msg;
-  RecordBatch batch;
-  std::vector<DeadLetter> dead;
   int64_t ingest_ts = 0;        // the ready message's Kafka timestamp (else its event time)
-  int64_t event_ts = 0;         // the ready message's time for ordering (DecodeMessage)
   int64_t first_record_ms = 0;  // the earliest event time of its records (INT64_MAX: none)
   int64_t last_ts = INT64_MIN;  // the latest event time ingested
   bool ready = false;
@@ -138,20 +133,20 @@ class ReplaySink : public dedup::Sink {
     }
   }
 
-  void DeadLetterOut(const DumpMessage& m, int32_t index, std::string_view reason,
-                     std::string_view detail, int64_t ts) {
+  void DeadLetterOut(const DeadLetter& d, const RawMessage& m, int64_t ts) {
     s_->dead_letters++;
     s_->decisions[static_cast<int>(dedup::Decision::kDeadLetter)]++;
     if (report != nullptr) report->OnDeadLetter(ts);
-    s_->dead_letter_reasons[std::string(reason)]++;
+    s_->dead_letter_reasons[d.reason]++;
     if (dlq.enabled()) {
       line_.clear();
-      RenderDeadLetter(m.topic, m.partition, m.offset, index, reason, detail, m.payload, &line_);
+      RenderDeadLetter(m.topic, m.partition, m.offset, d.index, d.reason, d.detail, m.payload,
+                       &line_);
       dlq.Line(line_);
     }
     if (explain.enabled()) {
       line_.clear();
-      RenderDeadLetterExplain(m.topic, m.partition, m.offset, index, ts, &line_);
+      RenderDeadLetterExplain(m.topic, m.partition, m.offset, d.index, ts, &line_);
       explain.Line(line_);
     }
   }
@@ -162,6 +157,23 @@ class ReplaySink : public dedup::Sink {
   ReplaySummary* s_;
   std::string line_;
   int64_t page_offset_ = 0, ticket_offset_ = 0;
+};
+
+// Ingest hands a message's dead letters to the outputs at once (as live's ingest stage
+// writes them) and its records to the merger, to wait for event-time order.
+class ReplayIngestSink : public IngestSink {
+ public:
+  ReplayIngestSink(ReplaySink& out, Correlate& correlate) : out_(out), correlate_(correlate) {}
+  int input = -1;  // of the message handed over
+
+  void OnRecord(Record& r) override { correlate_.Push(r, input); }
+  void OnDeadLetter(const DeadLetter& d, const RawMessage& m, int64_t ts) override {
+    out_.DeadLetterOut(d, m, ts);
+  }
+
+ private:
+  ReplaySink& out_;
+  Correlate& correlate_;
 };
 
 }  // namespace
@@ -205,7 +217,9 @@ Result<ReplaySummary> RunReplay(std::shared_ptr<const rules::CompiledRules> rule
   }
   std::vector<Channel> channels;
   channels.reserve(by_address.size());
-  InputMerger merger;
+  Correlate correlate(rules_ptr, &sink);
+  InputMerger& merger = correlate.merger;
+  ReplayIngestSink to_correlate(sink, correlate);
   for (auto& [address, c] : by_address) {
     // A channel split over several dumps is read in offset order (equal first offsets keep
     // the order the dumps were given in).
@@ -214,16 +228,14 @@ Result<ReplaySummary> RunReplay(std::shared_ptr<const rules::CompiledRules> rule
                        return a.where.first_offset < b.where.first_offset;
                      });
     c.order = rules.FindInput(c.topic);
-    c.decoders = MakeDecoders(rules, &error);
-    if (c.decoders.empty() && !rules.inputs.empty()) {
-      return MakeError(ErrorCode::kInvalidArgument, error);
-    }
+    c.ingest = std::make_unique<Ingest>(rules, opt.max_message_bytes, &error);
+    if (!c.ingest->ok()) return MakeError(ErrorCode::kInvalidArgument, error);
     if (c.order >= 0) merger.AddChannel({c.topic, c.partition});
     channels.push_back(std::move(c));
   }
   by_address.clear();
 
-  dedup::Engine engine(rules_ptr, &sink);
+  const dedup::Engine& engine = *correlate.engine;
   std::string skipped;
   int64_t latest_ingested = 0;  // the latest message time ingested, of any channel
   // Reads the channel's next message and decodes it, and marks the channel's progress.
@@ -255,12 +267,12 @@ Result<ReplaySummary> RunReplay(std::shared_ptr<const rules::CompiledRules> rule
                      m.payload, m.payload_null, m.envelope_error};
       // (Used only for a message without a Kafka timestamp whose records have no time.)
       const int64_t fallback = c.last_ts != INT64_MIN ? c.last_ts : latest_ingested;
-      c.event_ts =
-          DecodeMessage(rules, c.decoders, raw, opt.max_message_bytes, fallback, c.batch, c.dead);
-      c.ingest_ts = m.ts.value_or(c.event_ts);
+      const int64_t event_ts = c.ingest->Decode(raw, fallback);
+      c.ingest_ts = m.ts.value_or(event_ts);
       c.first_record_ms = INT64_MAX;
-      for (size_t i = 0; i < c.batch.size(); ++i) {
-        c.first_record_ms = std::min(c.first_record_ms, c.batch[i].time.ms);
+      const RecordBatch& batch = c.ingest->records();
+      for (size_t i = 0; i < batch.size(); ++i) {
+        c.first_record_ms = std::min(c.first_record_ms, batch[i].time.ms);
       }
       c.ready = true;
       break;
@@ -284,10 +296,6 @@ Result<ReplaySummary> RunReplay(std::shared_ptr<const rules::CompiledRules> rule
   for (Channel& c : channels) {
     if (Status st = fill(c); !st) return st.error();
   }
-  auto process = [&](const Record& r) {
-    engine.Process(r);
-    summary.records++;
-  };
 
   const bool progress = opt.progress && isatty(STDERR_FILENO) && total_messages > 0;
   uint64_t next_progress = 0;
@@ -303,19 +311,12 @@ Result<ReplaySummary> RunReplay(std::shared_ptr<const rules::CompiledRules> rule
       }
     }
     if (next == nullptr) break;
-    // Dead letters go out when their message is ingested (as live's ingest stage writes
-    // them); records wait in the merger for event-time order.
-    for (const DeadLetter& dl : next->dead) {
-      sink.DeadLetterOut(next->msg, dl.index, dl.reason, dl.detail, next->event_ts);
-    }
-    for (size_t i = 0; i < next->batch.size(); ++i) {
-      std::swap(merger.Next(), next->batch[i]);  // (both keep their records' buffers)
-      merger.Push(next->order, next->order >= 0);
-    }
-    next->last_ts = std::max(next->last_ts, next->event_ts);
-    latest_ingested = std::max(latest_ingested, next->event_ts);
+    to_correlate.input = next->order;
+    next->ingest->HandOver(to_correlate);
+    next->last_ts = std::max(next->last_ts, next->ingest->ts());
+    latest_ingested = std::max(latest_ingested, next->ingest->ts());
     if (Status st = fill(*next); !st) return st.error();
-    merger.Release(process);
+    summary.records += correlate.Release();
     if (progress && summary.messages >= next_progress) {
       int pct = std::min(100, static_cast<int>(100.0 * static_cast<double>(summary.messages) /
                                                static_cast<double>(total_messages)));
@@ -326,15 +327,9 @@ Result<ReplaySummary> RunReplay(std::shared_ptr<const rules::CompiledRules> rule
     }
   }
   if (progress) std::fprintf(stderr, "\r%70s\r", "");
-  merger.Release(process);  // (every channel is idle now)
+  summary.records += correlate.Release();  // (every channel is idle now)
   // What is due at the last record's time, then what is due up to --until.
-  engine.FireDue();
-  if (opt.until_ms) {
-    engine.AdvanceWatermark(EventTime{*opt.until_ms});
-  } else if (opt.until_after_ms && engine.watermark() > kMinTime) {
-    engine.AdvanceWatermark(engine.watermark() + std::chrono::milliseconds(*opt.until_after_ms));
-  }
-  engine.Finish();
+  correlate.End(RunOn{opt.until_ms, opt.until_after_ms}, /*finish=*/true);
   summary.incidents_opened = engine.stats().incidents_opened;
   summary.open_incidents_at_end = engine.stats().open_incidents;
   summary.state_at_end = engine.state_sizes();

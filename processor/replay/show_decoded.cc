@@ -6,9 +6,9 @@
 
 #include "dedup/log_template.h"
 #include "dedup/record_labels.h"
-#include "processor/decode/message.h"
 #include "processor/output/json_writer.h"
 #include "processor/output/render.h"
+#include "processor/pipeline/pipeline.h"
 #include "processor/replay/dump_reader.h"
 
 namespace noisegate::processor {
@@ -18,15 +18,15 @@ namespace {
 constexpr std::string_view kComputed[] = {"signal", "template", "component", "impacted_service",
                                           "impacted_user_facing"};
 
-class Shower {
+class Shower : public IngestSink {
  public:
   Shower(const rules::CompiledRules& rules, const DecodeShowOptions& opt, std::ostream& out)
       : rules_(rules), opt_(opt), out_(out) {}
 
   bool Init(std::ostream& err) {
     std::string error;
-    decoders_ = MakeDecoders(rules_, &error);
-    if (decoders_.empty() && !rules_.inputs.empty()) {
+    ingest_ = std::make_unique<Ingest>(rules_, opt_.max_message_bytes, &error);
+    if (!ingest_->ok()) {
       err << "noisegate: " << error << "\n";
       return false;
     }
@@ -34,28 +34,19 @@ class Shower {
   }
 
   void Message(const RawMessage& m, std::string_view where) {
-    DecodeMessage(rules_, decoders_, m, opt_.max_message_bytes, 0, batch_, dead_);
+    ingest_->Decode(m, 0);
     if (!opt_.json) {
+      const size_t records = ingest_->records().size(), dead = ingest_->dead_letters().size();
       out_ << "== " << where << ": topic " << m.topic << ", partition " << m.partition
-           << ", offset " << m.offset << ": " << batch_.size()
-           << (batch_.size() == 1 ? " record" : " records");
-      if (!dead_.empty()) {
-        out_ << ", " << dead_.size() << (dead_.size() == 1 ? " dead letter" : " dead letters");
-      }
+           << ", offset " << m.offset << ": " << records << (records == 1 ? " record" : " records");
+      if (dead > 0) out_ << ", " << dead << (dead == 1 ? " dead letter" : " dead letters");
       out_ << "\n";
     }
-    size_t r = 0, d = 0;
-    while (r < batch_.size() || d < dead_.size()) {
-      if (d < dead_.size() && (r >= batch_.size() || dead_[d].index < batch_[r].addr.index)) {
-        DeadLetterOut(m, dead_[d++]);
-      } else {
-        RecordOut(batch_[r++]);
-      }
-    }
+    ingest_->HandOver(*this);
   }
 
  private:
-  void RecordOut(const Record& r) {
+  void OnRecord(Record& r) override {
     dedup::RecordLabels labels(r, rules_.topology);
     if (r.kind == SignalKind::kLog) {
       if (rules_.logs.template_auto) {
@@ -128,7 +119,7 @@ class Shower {
     if (!r.trace_id.empty()) out_ << "      trace:    " << r.trace_id << "\n";
   }
 
-  void DeadLetterOut(const RawMessage& m, const DeadLetter& dl) {
+  void OnDeadLetter(const DeadLetter& dl, const RawMessage& m, int64_t) override {
     if (opt_.json) {
       line_.clear();
       JsonWriter w(&line_);
@@ -162,9 +153,7 @@ class Shower {
   const rules::CompiledRules& rules_;
   const DecodeShowOptions& opt_;
   std::ostream& out_;
-  std::vector<std::unique_ptr<Decoder>> decoders_;
-  RecordBatch batch_;
-  std::vector<DeadLetter> dead_;
+  std::unique_ptr<Ingest> ingest_;
   std::string template_, line_;
 };
 

@@ -31,9 +31,8 @@
 #include <vector>
 
 #include "dedup/engine.h"
-#include "processor/decode/decoder.h"
-#include "processor/decode/message.h"
 #include "processor/output/render.h"
+#include "processor/pipeline/pipeline.h"
 #include "rules/loader.h"
 #include "rules/yaml_reader.h"
 
@@ -101,6 +100,21 @@ class Collector : public dedup::Sink {
 
  private:
   const rules::CompiledRules& rules_;
+};
+
+// A scripted message's dead letters decide its input's outcome; its records go to the merger.
+class ScriptIngestSink : public IngestSink {
+ public:
+  ScriptIngestSink(Collector& out, Correlate& correlate) : out_(out), correlate_(correlate) {}
+  int input = -1;
+  void OnRecord(Record& r) override { correlate_.Push(r, input); }
+  void OnDeadLetter(const DeadLetter&, const RawMessage&, int64_t) override {
+    out_.last_decision = "dead_letter";
+  }
+
+ private:
+  Collector& out_;
+  Correlate& correlate_;
 };
 
 // Offsets as the test file writes them: 1h30m5s, 250ms.
@@ -422,11 +436,13 @@ RuleTestResult RunTests(const std::shared_ptr<const rules::CompiledRules>& compi
                         std::vector<TestSpec>& tests, std::ostream& out, RuleTestResult result) {
   for (TestSpec& t : tests) {
     Collector sink(*compiled);
-    dedup::Engine engine(compiled, &sink);
-    // The inputs' own decoders with their settings, through the decoding path replay and
-    // live take.
+    // The path replay and live take: the inputs' own decoders with their settings, then the
+    // merger and the engine. The script is in time order and every message is the latest of
+    // its input, so each input is caught up after each message and its records go at once.
+    Correlate correlate(compiled, &sink);
     std::string decoder_error;
-    std::vector<std::unique_ptr<Decoder>> decoders = MakeDecoders(*compiled, &decoder_error);
+    Ingest ingest(*compiled, kDefaultMaxMessageBytes, &decoder_error);
+    ScriptIngestSink to_correlate(sink, correlate);
     std::vector<std::string> problems;
     std::vector<std::string> input_incidents(t.inputs.size());
     // Inputs in event-time order (stable for equal times), as the drivers feed them.
@@ -437,16 +453,18 @@ RuleTestResult RunTests(const std::shared_ptr<const rules::CompiledRules>& compi
     }
     std::stable_sort(order.begin(), order.end(),
                      [](auto& a, auto& b) { return a.first < b.first; });
-    RecordBatch batch;
-    std::vector<DeadLetter> dead;
     int64_t offset = 0;
     for (auto& [at, ik] : order) {
       InputSpec& in = t.inputs[ik.first];
       bool last_of_entry = ik.second == in.repeat - 1;
+      sink.last_decision.clear();
+      sink.last_rule.clear();
+      sink.last_incident.clear();
       if (in.topic) {
-        if (compiled->FindInput(*in.topic) < 0) {
-          problems.push_back("input line " + std::to_string(in.line) + ": no input reads topic " +
-                             *in.topic);
+        const int input = compiled->FindInput(*in.topic);
+        if (input < 0 || !ingest.ok()) {
+          problems.push_back("input line " + std::to_string(in.line) + ": " +
+                             (input < 0 ? "no input reads topic " + *in.topic : decoder_error));
           continue;
         }
         RawMessage raw;
@@ -454,17 +472,16 @@ RuleTestResult RunTests(const std::shared_ptr<const rules::CompiledRules>& compi
         raw.offset = offset++;
         raw.ts = kTestEpoch + at;
         raw.payload = in.payload;
-        DecodeMessage(*compiled, decoders, raw, kDefaultMaxMessageBytes, kTestEpoch + at, batch,
-                      dead);
-        sink.last_decision = dead.empty() ? "" : "dead_letter";
-        sink.last_rule.clear();
-        sink.last_incident.clear();
-        for (size_t r = 0; r < batch.size(); ++r) engine.Process(batch[r]);
+        to_correlate.input = input;
+        ingest.Message(raw, kTestEpoch + at, to_correlate);
+        correlate.merger.Mark({*in.topic, 0}, kTestEpoch + at, /*idle=*/true);
       } else {
         in.record.time = EventTime{kTestEpoch + at};
         in.record.addr.offset = offset++;
-        engine.Process(in.record);
+        Record r = in.record;
+        correlate.Push(r, -1);  // (of no channel: it goes at once)
       }
+      correlate.Release();
       if (!last_of_entry) continue;
       input_incidents[ik.first] = sink.last_incident;
       std::string where =
@@ -479,11 +496,11 @@ RuleTestResult RunTests(const std::shared_ptr<const rules::CompiledRules>& compi
                            (sink.last_rule.empty() ? "none" : sink.last_rule));
       }
     }
-    if (t.run_until >= 0) {
-      engine.AdvanceWatermark(EventTime{kTestEpoch + t.run_until});
-    } else {
-      engine.Finish();  // as replay does at the end of its input
-    }
+    // As replay ends its input: what is due at the last record's time fires; with run_until,
+    // event time runs on to it and what group_wait holds back stays held (the test looks at
+    // that moment); without, it is sent as if its time had come.
+    correlate.End(t.run_until >= 0 ? RunOn{kTestEpoch + t.run_until, std::nullopt} : RunOn{},
+                  /*finish=*/t.run_until < 0);
     CompareEvents("pages", t.pages, sink.pages, input_incidents, &problems);
     CompareEvents("tickets", t.tickets, sink.tickets, input_incidents, &problems);
     if (problems.empty()) {

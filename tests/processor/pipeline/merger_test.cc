@@ -1,6 +1,6 @@
 // InputMerger: records of several input partitions come back in event-time order once every
 // busy input has passed their time; idle inputs hold nobody back; unheard ones hold all.
-#include "processor/kafka/merger.h"
+#include "processor/pipeline/merger.h"
 
 #include <gtest/gtest.h>
 

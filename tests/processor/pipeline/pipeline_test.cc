@@ -1,0 +1,163 @@
+// The path every driver takes: Ingest hands a message's records and dead letters on in the
+// message's order; Correlate feeds the engine in event-time order once every channel has
+// passed, and at the end of the input runs event time on as asked.
+#include "processor/pipeline/pipeline.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "rules/loader.h"
+
+namespace noisegate::processor {
+namespace {
+
+constexpr char kRules[] = R"(
+inputs:
+  - {topic: am, format: alertmanager}
+  - {topic: am2, format: alertmanager}
+topology:
+  services:
+    web: {user_facing: true}
+correlate:
+  - name: all
+    group_by: [alertname]
+    group_wait: 30s
+page:
+  when:
+    - ['severity="critical"']
+)";
+
+constexpr int64_t kT0 = 1'790'000'000'000;
+
+std::shared_ptr<const rules::CompiledRules> Rules() {
+  auto loaded = rules::LoadRulesString(kRules, "r.yaml");
+  EXPECT_NE(loaded.rules, nullptr);
+  return loaded.rules;
+}
+
+// What Ingest handed over, in order: "record <index> <alertname>" or "dead <index> <reason>".
+class Recorder : public IngestSink {
+ public:
+  std::vector<std::string> seen;
+  void OnRecord(Record& r) override {
+    seen.push_back("record " + std::to_string(r.addr.index) + " " +
+                   std::string(r.labels.Get("alertname")));
+  }
+  void OnDeadLetter(const DeadLetter& d, const RawMessage& m, int64_t ts) override {
+    seen.push_back("dead " + std::to_string(d.index) + " " + d.reason + " @" +
+                   std::to_string(m.offset) + " ts " + std::to_string(ts - kT0));
+  }
+};
+
+RawMessage Message(std::string_view topic, int64_t offset, std::optional<int64_t> ts,
+                   std::string_view payload) {
+  RawMessage m;
+  m.topic = topic;
+  m.offset = offset;
+  m.ts = ts;
+  m.payload = payload;
+  return m;
+}
+
+TEST(IngestTest, HandsOverRecordsAndDeadLettersInTheMessagesOrder) {
+  auto rules = Rules();
+  std::string error;
+  Ingest ingest(*rules, 1 << 20, &error);
+  ASSERT_TRUE(ingest.ok()) << error;
+  const std::string body = R"({"alerts": [
+    {"status": "firing", "labels": {"alertname": "A"}},
+    5,
+    {"status": "firing", "labels": {"alertname": "C"}}]})";
+  Recorder sink;
+  EXPECT_EQ(ingest.Message(Message("am", 7, kT0 + 5, body), 0, sink), kT0 + 5);
+  EXPECT_EQ(sink.seen,
+            (std::vector<std::string>{"record 0 A", "dead 1 wrong_type @7 ts 5", "record 2 C"}));
+  // A message of no input is one dead letter, at the time it falls back to.
+  sink.seen.clear();
+  EXPECT_EQ(ingest.Message(Message("other", 8, std::nullopt, body), kT0 + 9, sink), kT0 + 9);
+  EXPECT_EQ(sink.seen, (std::vector<std::string>{"dead 0 unknown_topic @8 ts 9"}));
+}
+
+// The engine's decisions and notifications, as "<alertname>@<s>" and "<reason> <s>".
+class Seen : public dedup::Sink {
+ public:
+  std::vector<std::string> decisions, notifications;
+  void OnDecision(const dedup::DecisionEvent& e) override {
+    decisions.push_back(std::string(e.record->labels.Get("alertname")) + "@" +
+                        std::to_string((e.record->time.ms - kT0) / 1000));
+  }
+  void OnNotification(const dedup::Notification& n) override {
+    notifications.push_back(std::string(n.reason) + " " + std::to_string((n.at.ms - kT0) / 1000));
+  }
+};
+
+Record Alert(const std::string& topic, int64_t offset, int64_t s, const std::string& name) {
+  Record r;
+  r.kind = SignalKind::kAlert;
+  r.addr.topic = topic;
+  r.addr.offset = offset;
+  r.time = EventTime{kT0 + s * 1000};
+  r.labels.Add("alertname", name);
+  r.labels.Add("severity", "critical");
+  r.labels.Canonicalize();
+  return r;
+}
+
+TEST(CorrelateTest, RecordsWaitForEveryChannelThenGoInEventTimeOrder) {
+  auto rules = Rules();
+  Seen seen;
+  Correlate c(rules, &seen);
+  c.merger.AddChannel({"am", 0});
+  c.merger.AddChannel({"am2", 0});
+  Record a = Alert("am", 0, 10, "A"), b = Alert("am", 1, 20, "B");
+  c.Push(a, 0);
+  c.Push(b, 0);
+  c.merger.Mark({"am", 0}, kT0 + 20'000, false);
+  EXPECT_EQ(c.Release(), 0u) << "am2 has not been heard from";
+  Record x = Alert("am2", 0, 15, "X");
+  c.Push(x, 1);
+  c.merger.Mark({"am2", 0}, kT0 + 15'000, false);
+  EXPECT_EQ(c.Release(), 2u);
+  EXPECT_EQ(seen.decisions, (std::vector<std::string>{"A@10", "X@15"}));
+  c.merger.Mark({"am2", 0}, kT0 + 15'000, /*idle=*/true);
+  EXPECT_EQ(c.Release(), 1u);
+  EXPECT_EQ(seen.decisions, (std::vector<std::string>{"A@10", "X@15", "B@20"}));
+}
+
+TEST(CorrelateTest, TheEndRunsEventTimeOnAsAskedAndFinishesOnlyWhenTold) {
+  auto rules = Rules();
+  {
+    // 10 s on from the last record: group_wait (30 s) has not passed, and nothing finishes.
+    Seen seen;
+    Correlate c(rules, &seen);
+    Record a = Alert("am", 0, 0, "A");
+    c.Push(a, -1);
+    c.End(RunOn{std::nullopt, 10'000}, /*finish=*/false);
+    EXPECT_TRUE(seen.notifications.empty());
+    EXPECT_EQ(c.engine->watermark().ms, kT0 + 10'000);
+  }
+  {
+    // On to an absolute time past group_wait: the page goes when it is due.
+    Seen seen;
+    Correlate c(rules, &seen);
+    Record a = Alert("am", 0, 0, "A");
+    c.Push(a, -1);
+    c.End(RunOn{kT0 + 60'000, std::nullopt}, /*finish=*/false);
+    EXPECT_EQ(seen.notifications, (std::vector<std::string>{"open 30"}));
+  }
+  {
+    // Finished at the last record: what group_wait holds back goes as if its time had come.
+    Seen seen;
+    Correlate c(rules, &seen);
+    Record a = Alert("am", 0, 0, "A");
+    c.Push(a, -1);
+    c.End(RunOn{}, /*finish=*/true);
+    EXPECT_EQ(seen.notifications, (std::vector<std::string>{"open 30"}));
+    EXPECT_EQ(c.engine->watermark().ms, kT0);
+  }
+}
+
+}  // namespace
+}  // namespace noisegate::processor
