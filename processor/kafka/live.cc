@@ -62,12 +62,12 @@ std::unique_ptr<RdKafka::Conf> Live::ClientConf(
   return conf;
 }
 
-bool Live::Partitions(const std::string& topic, int* count) {
+bool Live::Partitions(const std::string& topic, int* count, int timeout_ms) {
   std::string err;
   std::unique_ptr<RdKafka::Topic> t(RdKafka::Topic::create(producer_.get(), topic, nullptr, err));
   if (!t) return false;
   RdKafka::Metadata* md = nullptr;
-  if (producer_->metadata(false, t.get(), &md, kRequestTimeoutMs) != RdKafka::ERR_NO_ERROR) {
+  if (producer_->metadata(false, t.get(), &md, timeout_ms) != RdKafka::ERR_NO_ERROR) {
     return false;
   }
   std::unique_ptr<RdKafka::Metadata> own(md);
@@ -170,10 +170,7 @@ void Live::event_cb(RdKafka::Event& event) {
     case RdKafka::Event::EVENT_ERROR:
       if (event.fatal()) fatal_ = true;
       m_.kafka_errors.Increment();
-      if (event.err() == RdKafka::ERR__ALL_BROKERS_DOWN) {
-        health_.SetReady(false, "all brokers are down");
-        m_.ready.Set(0);
-      }
+      if (event.err() == RdKafka::ERR__ALL_BROKERS_DOWN) NotReadyForBroker("all brokers are down");
       log_ << "noisegate: level=" << (event.fatal() ? "error" : "warn")
            << " event=kafka_error error=\"" << RdKafka::err2str(event.err()) << ": " << event.str()
            << "\"\n";
@@ -187,6 +184,18 @@ void Live::event_cb(RdKafka::Event& event) {
     default:
       break;
   }
+}
+
+void Live::NotReadyForBroker(const std::string& why) {
+  awaiting_broker_ = true;
+  health_.SetReady(false, why);
+  m_.ready.Set(0);
+}
+
+void Live::Ready() {
+  awaiting_broker_ = false;
+  health_.SetReady(true, "");
+  m_.ready.Set(1);
 }
 
 RunExit Live::Loop() {

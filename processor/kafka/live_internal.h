@@ -43,6 +43,8 @@ inline constexpr int kRequestTimeoutMs = static_cast<int>(kTransactionCallTimeou
 // How many producers a process abandons (see live_producer.cc) before it exits instead.
 inline constexpr int kMaxProducerReplacements = 10;
 inline constexpr int kEmbeddedInputPartitions = 3;
+// How long an idle loop waits for the broker's answer when it asks whether it is back.
+inline constexpr int kBrokerProbeTimeoutMs = 1000;
 // The largest record the repartition topic carries (well under message.max.bytes).
 inline constexpr size_t kMaxRecordBytes = 512 * 1024;
 // The most records one correlate partition hands its engine per loop turn.
@@ -238,7 +240,11 @@ class Live : public RdKafka::RebalanceCb,
  private:
   bool SetConf(RdKafka::Conf* conf, const std::map<std::string, std::string>& props);
   std::unique_ptr<RdKafka::Conf> ClientConf(const std::map<std::string, std::string>& defaults);
-  bool Partitions(const std::string& topic, int* count);
+  bool Partitions(const std::string& topic, int* count, int timeout_ms = kRequestTimeoutMs);
+  // Not ready because the broker did not answer; `why` for /readyz.
+  void NotReadyForBroker(const std::string& why);
+  // Ready again (the broker answered a call that needed it).
+  void Ready();
   void Dispatch(MessagePtr msg);
   void CorrelateOne(CorrelatePartition& p, const rd_kafka_message_t& msg);
   // Feeds the engine what the merger releases.
@@ -330,8 +336,11 @@ class Live : public RdKafka::RebalanceCb,
   std::unique_ptr<ProducerCallbacks> producer_callbacks_;  // before producer_: outlives it
   std::unique_ptr<RdKafka::Producer> producer_;
   int producers_replaced_ = 0;
-  bool coordinator_suspect_ = false;  // a call to it got stuck; ask it before sending offsets
-  std::unique_ptr<Ingest> ingest_;    // under rules_
+  bool coordinator_suspect_ = false;
+  // Not ready because the broker stopped answering (NotReadyForBroker): an idle loop asks the
+  // broker at each commit interval, since no transaction will say it is back.
+  bool awaiting_broker_ = false;    // a call to it got stuck; ask it before sending offsets
+  std::unique_ptr<Ingest> ingest_;  // under rules_
   int repartitions_ = 0;
   std::vector<InputMerger::ChannelKey> channels_;  // every input partition
   std::map<int32_t, CorrelatePartition> correlate_;

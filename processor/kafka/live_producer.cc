@@ -139,8 +139,7 @@ Live::CallOutcome Live::TxnCall(const char* what,
     const auto waited_ms = std::chrono::duration_cast<milliseconds>(waited).count();
     if (!waiting && waited >= milliseconds(1000)) {
       waiting = true;
-      health_.SetReady(false, std::string(what) + " waiting for the broker");
-      m_.ready.Set(0);
+      NotReadyForBroker(std::string(what) + " waiting for the broker");
     }
     if (!slow && waited >= milliseconds(kRequestTimeoutMs + 2000)) {
       slow = true;

@@ -168,6 +168,13 @@ bool Live::Commit(bool rewind) {
   // rules that remap it) is work even when nothing else happened.
   for (auto& [id, p] : correlate_) txn_has_work_ |= p.dirty;
   if (!txn_has_work_) {
+    // Idle after the broker stopped answering: nothing will commit to say it is back, so ask
+    // it (a metadata request, briefly: the loop must go on).
+    int n = 0;
+    if (awaiting_broker_ && Partitions(cfg_.repartition_topic, &n, kBrokerProbeTimeoutMs)) {
+      log_ << "noisegate: level=info event=broker_answers note=\"ready again while idle\"\n";
+      Ready();
+    }
     txn_started_ = Clock::now();
     last_commit_ok_ = true;
     return true;
@@ -332,8 +339,7 @@ bool Live::Commit(bool rewind) {
   m_.open_incidents.Set(static_cast<double>(open));
   m_.partitions.Set(static_cast<double>(correlate_.size()));
   if (newest != INT64_MIN) m_.event_time_lag.Set(static_cast<double>(WallMs() - newest) / 1000.0);
-  health_.SetReady(true, "");
-  m_.ready.Set(1);
+  Ready();
   return BeginTransaction();
 }
 

@@ -337,7 +337,8 @@ case $SCENARIO in
 
   broker_outage)
     # The broker stops mid-stream and comes back: noisegate keeps retrying, then catches up;
-    # nothing lost, nothing duplicated.
+    # nothing lost, nothing duplicated. Then it stops while noisegate is idle: ready again
+    # when it is back, with no new input.
     SCALE=4 estate
     load "${dumps[@]}"
     start_ng a "$work/a.yaml"
@@ -354,6 +355,15 @@ case $SCENARIO in
     wait_status a /readyz 200 60
     expect_all_same_as_replay 400
     grep -q 'level=warn\|level=error' "$work/a.log" || fail "the outage left no trace in the log"
+    # Again with nothing left to do: no transaction will say the broker is back, so the idle
+    # loop must ask it, or the pod would stay out of its Service (and NoisegateNotReady fire).
+    "$KAFKA" stop "$work/kafka"
+    say "broker stopped while noisegate is idle"
+    wait_status a /readyz 503 30
+    "$KAFKA" restart "$work/kafka" >/dev/null
+    say "broker restarted; no new input"
+    wait_status a /readyz 200 60
+    expect_all_same_as_replay 60
     stop_ng "$ng_pid"
     ;;
 
