@@ -87,6 +87,11 @@ Engine::Engine(std::shared_ptr<const rules::CompiledRules> rules, Sink* sink)
   }
   for (const rules::CorrelateRule& c : rules_->correlate) {
     correlate_seed_.push_back(XXH3_64bits(c.name.data(), c.name.size()));
+    std::vector<std::vector<int>>& callees = callees_.emplace_back();
+    if (c.caller_hops <= 0) continue;
+    for (size_t v = 0; v < rules_->topology.size(); ++v) {
+      callees.push_back(rules_->topology.Callees(static_cast<int>(v), c.caller_hops));
+    }
   }
   for (const rules::InhibitRule& in : rules_->inhibit) inhibit_seed_.push_back(InhibitIdentity(in));
 }
@@ -648,6 +653,27 @@ uint32_t Engine::Correlate(const Record& r, RecordLabels& labels, uint32_t fp_sl
       break;
     }
   }
+  // Topology: no overlap of impact, but a member on a component the signal's own calls: the
+  // failure under one user-facing service shows in another that calls it.
+  int neighbour = -1;
+  const int component = labels.component();
+  if (chosen == kNone && by_impact && rule.caller_hops > 0 && component >= 0) {
+    const std::vector<int>& near = callees_[static_cast<size_t>(rule_index)][component];
+    for (uint32_t c : candidates) {
+      const Incident& inc = incidents_[c];
+      if (inc.sealed || inc.state == IncidentState::kClosed || inc.rule != rule_index) continue;
+      for (const Member& m : inc.members) {
+        if (m.component >= 0 && std::binary_search(near.begin(), near.end(), m.component)) {
+          neighbour = m.component;
+          break;
+        }
+      }
+      if (neighbour >= 0) {
+        chosen = c;
+        break;
+      }
+    }
+  }
   bool opened = chosen == kNone;
   if (opened) {
     if (!free_incidents_.empty()) {
@@ -701,6 +727,11 @@ uint32_t Engine::Correlate(const Record& r, RecordLabels& labels, uint32_t fp_sl
   if (idx < 0) {
     AddMember(inc, r, labels, Fingerprint{st.fp}, t);
     idx = static_cast<int>(inc.members.size() - 1);
+    if (neighbour >= 0) {
+      AddEvidence(inc, "topology: " + rules.topology.node(component).name + " calls " +
+                           rules.topology.node(neighbour).name +
+                           " (caller_hops: " + std::to_string(rule.caller_hops) + ")");
+    }
     // Change evidence: the signal's own version of its service first appeared shortly before.
     std::string_view service = r.labels.Get("service");
     std::string_view version = r.labels.Get("version");

@@ -314,6 +314,8 @@ class Engine {
   // Group and inhibition keys are seeded with them, not with positions, so that reordering
   // the rules keeps every key.
   std::vector<uint64_t> correlate_seed_;
+  // Per correlate rule with caller_hops, per topology node: what it calls within those hops.
+  std::vector<std::vector<std::vector<int>>> callees_;
   std::vector<uint64_t> inhibit_seed_;
   // Alerts firing and last seen before this time were fingerprinted under other labels.
   EventTime refresh_before_ = kMinTime;

@@ -115,10 +115,17 @@ struct CorrelateRule {
   Millis close_after{900'000};
   Millis max_duration{6 * 3'600'000};
   int max_members = 500;
+  // A signal whose impacted services overlap no incident's also joins an open incident of
+  // this rule with a member on a component its own calls, at most this many dependency hops
+  // down: a caller's errors belong to the failure of what it calls. 0: off.
+  int caller_hops = 0;
   std::vector<int> mute_time_intervals;
   std::vector<int> active_time_intervals;
   SourcePos pos;
 };
+
+// Beyond a few hops a caller reaches most of a topology: incidents would chain.
+inline constexpr int kMaxCallerHops = 3;
 
 enum class Action { kPage, kTicket, kDrop };
 

@@ -1,5 +1,6 @@
 // The policy sections of a rules file: silences, inhibit, correlate, page and drop. Each
 // list entry keeps its 1-based position so explain output can point at the rule that acted.
+#include <algorithm>
 #include <optional>
 #include <utility>
 
@@ -133,7 +134,8 @@ void LoadCorrelate(YamlReader& r, const YAML::Node& node, CompiledRules* rules) 
     std::string path = IndexPath("correlate", i);
     if (!r.CheckMap(item, path,
                     {"name", "match", "group_by", "group_wait", "group_interval", "close_after",
-                     "max_duration", "max_members", "mute_time_intervals", "active_time_intervals"},
+                     "max_duration", "max_members", "caller_hops", "mute_time_intervals",
+                     "active_time_intervals"},
                     "a correlate rule like {name: user-impact, group_by: [impacted_service]}")) {
       continue;
     }
@@ -167,6 +169,17 @@ void LoadCorrelate(YamlReader& r, const YAML::Node& node, CompiledRules* rules) 
     if (YAML::Node n = YamlReader::Get(item, "max_members"); YamlReader::Has(n)) {
       if (auto m = r.Int(n, JoinPath(path, "max_members"), 1, INT32_MAX)) {
         rule.max_members = static_cast<int>(*m);
+      }
+    }
+    if (YAML::Node n = YamlReader::Get(item, "caller_hops"); YamlReader::Has(n)) {
+      if (auto h = r.Int(n, JoinPath(path, "caller_hops"), 0, kMaxCallerHops)) {
+        rule.caller_hops = static_cast<int>(*h);
+        if (*h > 0 && std::find(rule.group_by.begin(), rule.group_by.end(), "impacted_service") ==
+                          rule.group_by.end()) {
+          r.Report(n, JoinPath(path, "caller_hops"),
+                   "caller_hops joins a signal to an incident whose impacted services it does "
+                   "not overlap: it needs impacted_service in group_by");
+        }
       }
     }
     ReadIntervals(r, item, path, "mute_time_intervals", *rules, &rule.mute_time_intervals);

@@ -93,6 +93,26 @@ bool Topology::DependsOn(int a, int b) const {
   return std::binary_search(anc.begin(), anc.end(), a);
 }
 
+std::vector<int> Topology::Callees(int node, int hops) const {
+  std::vector<int> out, frontier{node}, next;
+  std::vector<char> seen(nodes_.size(), 0);
+  seen[static_cast<size_t>(node)] = 1;
+  for (int h = 0; h < hops && !frontier.empty(); ++h) {
+    next.clear();
+    for (int v : frontier) {
+      for (int w : nodes_[v].depends_on) {
+        if (seen[static_cast<size_t>(w)]) continue;
+        seen[static_cast<size_t>(w)] = 1;
+        next.push_back(w);
+        out.push_back(w);
+      }
+    }
+    frontier.swap(next);
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
 namespace {
 
 bool IsWordChar(char c) {

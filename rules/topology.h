@@ -51,6 +51,9 @@ class Topology {
   int FindNamed(std::string_view text, std::string_view more, int self) const;
   // True when `a` transitively depends on `b`.
   bool DependsOn(int a, int b) const;
+  // What `node` calls at most `hops` dependency edges down (its callees, theirs, ...), not
+  // `node` itself. Sorted by index.
+  std::vector<int> Callees(int node, int hops) const;
 
  private:
   std::vector<TopologyNode> nodes_;
