@@ -324,7 +324,9 @@ class Estate_ {
   }
 
   // Incident 1: the payments database goes down; payments-api and checkout-api error out,
-  // checkout's error-rate and SLO alerts fire. One page, impacting checkout-api.
+  // checkout's error-rate and SLO alerts fire, and web-frontend (user-facing, calling
+  // checkout-api) fails its checkout pages. One page: checkout-api's outage, web-frontend's
+  // errors with it.
   void PaymentsDbOutage(int64_t t0, const std::vector<Service>& all) {
     const int64_t t1 = t0 + 20 * kMin;
     Alert db = Firing({{"alertname", "PostgresPrimaryDown"},
@@ -359,7 +361,8 @@ class Estate_ {
         {R"(['cluster="pg-payments"'])",
          R"(['service="checkout-api"', 'alertname=~"HighErrorRate|SLOBurnRateHigh"'])",
          R"(['signal="log"', 'service="payments-api"', 'error_type="org.postgresql.util.PSQLException"'])",
-         R"(['signal="log"', 'service="checkout-api"', 'error_type="UpstreamUnavailable"'])"}});
+         R"(['signal="log"', 'service="checkout-api"', 'error_type="UpstreamUnavailable"'])",
+         R"(['signal="log"', 'service="web-frontend"', 'error_type="UpstreamUnavailable"'])"}});
     const Service& pay = Svc(all, "payments-api");
     const Service& co = Svc(all, "checkout-api");
     for (int64_t t = t0 + 5 * kSec; t < t1; t += 40 + rng_.Uniform(0, 40)) {
@@ -377,6 +380,13 @@ class Estate_ {
       Log(t, LogLine{&co, "error",
                      Fill("upstream payments-api returned 503 for order {id} after {ms}ms", rng_),
                      "UpstreamUnavailable"});
+    }
+    const Service& web = Svc(all, "web-frontend");
+    for (int64_t t = t0 + 30 * kSec; t < t1; t += 80 + rng_.Uniform(0, 80)) {
+      Log(t,
+          LogLine{&web, "error",
+                  Fill("POST /checkout failed: checkout-api answered 503 for session {id}", rng_),
+                  "UpstreamUnavailable"});
     }
   }
 

@@ -2,7 +2,8 @@
 # noisegate backtest on the sample estate, against the incidents ng-gen-estate says it made:
 # under examples/rules.yaml every incident that should page pages once, nothing else pages,
 # for the seed the rules were written on and for another; without the NodeNotReady paging
-# entry the node outage is reported missed; a broken incidents file is refused with its line.
+# entry the node outage is reported missed; without caller_hops the payments outage pages
+# twice; a broken incidents file is refused with its line.
 #
 #   backtest_cli_test.sh NOISEGATE GEN_ESTATE ROOT
 set -euo pipefail
@@ -31,6 +32,17 @@ grep -v "^    - \['alertname=\"NodeNotReady\"'\]" "$root/examples/rules.yaml" >"
 grep -q '^summary: paged 2 of 3' "$work/out.txt" || fail "without the node entry: $(cat "$work/out.txt")"
 awk '/^node-4 outage/ {on=1} on && /MISSED/ {found=1} END {exit !found}' "$work/out.txt" ||
   fail "the node outage is not reported missed"
+
+# Without caller_hops, web-frontend's errors during the payments outage (it calls
+# checkout-api) page a second time.
+sed 's/^    caller_hops: 1 .*$/    caller_hops: 0/' "$root/examples/rules.yaml" >"$work/no-hops.yaml"
+cmp -s "$root/examples/rules.yaml" "$work/no-hops.yaml" && fail "examples/rules.yaml sets no caller_hops"
+"$ng" backtest --rules "$work/no-hops.yaml" --incidents "$work/42/incidents.yaml" \
+  "$work/42"/*.jsonl >"$work/out.txt" 2>/dev/null
+grep -q '^summary: paged 3 of 3, duplicate pages 1,' "$work/out.txt" ||
+  fail "without caller_hops: $(cat "$work/out.txt")"
+awk '/^payments database outage/ {on=1} on && /DUPLICATE/ {found=1} /^$/ {on=0} END {exit !found}' \
+  "$work/out.txt" || fail "the payments outage's second page is not reported a duplicate"
 
 printf 'incidents:\n  - name: x\n    start: 2026-11-23T00:00:00Z\n    end: 2026-11-23T01:00:00Z\n    match: [[nope]]\n' \
   >"$work/bad.yaml"
