@@ -170,7 +170,7 @@ void Live::event_cb(RdKafka::Event& event) {
     case RdKafka::Event::EVENT_ERROR:
       if (event.fatal()) fatal_ = true;
       m_.kafka_errors.Increment();
-      if (event.err() == RdKafka::ERR__ALL_BROKERS_DOWN) NotReadyForBroker("all brokers are down");
+      if (event.err() == RdKafka::ERR__ALL_BROKERS_DOWN) NotReady("all brokers are down", true);
       log_ << "noisegate: level=" << (event.fatal() ? "error" : "warn")
            << " event=kafka_error error=\"" << RdKafka::err2str(event.err()) << ": " << event.str()
            << "\"\n";
@@ -186,8 +186,8 @@ void Live::event_cb(RdKafka::Event& event) {
   }
 }
 
-void Live::NotReadyForBroker(const std::string& why) {
-  awaiting_broker_ = true;
+void Live::NotReady(const std::string& why, bool broker) {
+  awaiting_broker_ = broker;
   health_.SetReady(false, why);
   m_.ready.Set(0);
 }

@@ -134,6 +134,10 @@ class PartitionSink : public dedup::Sink {
 // One correlate partition: its merger and engine (records wait in the merger until every input
 // has passed their time), and what its checkpoints need.
 struct CorrelatePartition : Correlate {
+  ~CorrelatePartition() { engine.reset(); }  // before its sink
+  CorrelatePartition() = default;
+  CorrelatePartition(CorrelatePartition&&) = default;
+  CorrelatePartition& operator=(CorrelatePartition&&) = default;
   int32_t id = 0;
   std::unique_ptr<PartitionSink> sink;
   uint64_t generation = 0;              // of the last checkpoint written or restored
@@ -241,8 +245,9 @@ class Live : public RdKafka::RebalanceCb,
   bool SetConf(RdKafka::Conf* conf, const std::map<std::string, std::string>& props);
   std::unique_ptr<RdKafka::Conf> ClientConf(const std::map<std::string, std::string>& defaults);
   bool Partitions(const std::string& topic, int* count, int timeout_ms = kRequestTimeoutMs);
-  // Not ready because the broker did not answer; `why` for /readyz.
-  void NotReadyForBroker(const std::string& why);
+  // Not ready, `why` for /readyz; `broker`: because the broker does not answer (an idle loop
+  // then asks it whether it is back, see Commit).
+  void NotReady(const std::string& why, bool broker = false);
   // Ready again (the broker answered a call that needed it).
   void Ready();
   void Dispatch(MessagePtr msg);
@@ -336,10 +341,11 @@ class Live : public RdKafka::RebalanceCb,
   std::unique_ptr<ProducerCallbacks> producer_callbacks_;  // before producer_: outlives it
   std::unique_ptr<RdKafka::Producer> producer_;
   int producers_replaced_ = 0;
-  bool coordinator_suspect_ = false;
-  // Not ready because the broker stopped answering (NotReadyForBroker): an idle loop asks the
-  // broker at each commit interval, since no transaction will say it is back.
-  bool awaiting_broker_ = false;    // a call to it got stuck; ask it before sending offsets
+  bool coordinator_suspect_ = false;  // a call to it got stuck; ask it before sending offsets
+  // Not ready because the broker stopped answering (NotReady): an idle loop asks the broker at
+  // each commit interval, since no transaction will say it is back. (Atomic: the producer's
+  // callbacks may run on the thread of a transaction call.)
+  std::atomic<bool> awaiting_broker_{false};
   std::unique_ptr<Ingest> ingest_;  // under rules_
   int repartitions_ = 0;
   std::vector<InputMerger::ChannelKey> channels_;  // every input partition

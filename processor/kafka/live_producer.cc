@@ -139,7 +139,7 @@ Live::CallOutcome Live::TxnCall(const char* what,
     const auto waited_ms = std::chrono::duration_cast<milliseconds>(waited).count();
     if (!waiting && waited >= milliseconds(1000)) {
       waiting = true;
-      NotReadyForBroker(std::string(what) + " waiting for the broker");
+      NotReady(std::string(what) + " waiting for the broker", true);
     }
     if (!slow && waited >= milliseconds(kRequestTimeoutMs + 2000)) {
       slow = true;

@@ -249,12 +249,7 @@ void Live::OnRecord(Record& rec) {
                          "record of " + std::to_string(buf_.size()) +
                              " bytes after decoding is over the limit of " +
                              std::to_string(kMaxRecordBytes)};
-    m_.DeadLetter(too_large.reason).Increment();
-    line_.clear();
-    RenderDeadLetter(rec.addr.topic, rec.addr.partition, rec.addr.offset, rec.addr.index,
-                     too_large.reason, too_large.detail, ingest_->message().payload, &line_);
-    std::string_view dv = line_;
-    Produce(cfg_.dead_letter_topic, RdKafka::Topic::PARTITION_UA, {}, &dv, WallMs());
+    OnDeadLetter(too_large, ingest_->message(), ingest_->ts());
     return;
   }
   ToRepartition(PartitionOf(key, repartitions_), key, buf_);

@@ -55,8 +55,7 @@ void Live::Produce(const std::string& topic, int32_t partition, std::string_view
     if (full_since == Clock::time_point{}) full_since = now;
     health_.Beat();
     if (now >= next_log) {
-      health_.SetReady(false, "producer queue full");
-      m_.ready.Set(0);
+      NotReady("producer queue full");
       log_ << "noisegate: level=warn event=produce_queue_full topic=" << topic
            << " queued=" << producer_->outq_len()
            << " waited_ms=" << std::chrono::duration_cast<milliseconds>(now - full_since).count()
@@ -80,8 +79,7 @@ bool Live::StillRetrying(const char* what, const std::string& error, int attempt
   // /healthz alive, since the loop is not turning meanwhile. A stop gives up after a few tries:
   // what is not committed is processed again by the next owner.
   health_.Beat();
-  health_.SetReady(false, std::string(what) + " retrying: " + error);
-  m_.ready.Set(0);
+  NotReady(std::string(what) + " retrying: " + error);
   if (attempt < 3 || attempt % 30 == 0) {
     log_ << "noisegate: level=warn event=" << what << "_retry attempt=" << attempt + 1
          << " error=\"" << error << "\"\n";
@@ -256,8 +254,7 @@ bool Live::Commit(bool rewind) {
   bool failed = error != nullptr || produce_failed || stuck || !gave_up.empty();
   m_.transactions.Add({{"result", failed ? "aborted" : "committed"}}).Increment();
   if (stuck) {
-    health_.SetReady(false, "replacing a stuck producer");
-    m_.ready.Set(0);
+    NotReady("replacing a stuck producer");
     // Stopping: nothing is lost (the next owner fences the abandoned producer and resumes
     // from the committed offsets), so the stop stays clean.
     if (stop_) return false;
@@ -273,8 +270,7 @@ bool Live::Commit(bool rewind) {
     std::string why = error              ? error->str()
                       : !gave_up.empty() ? gave_up
                                          : "a message could not be produced";
-    health_.SetReady(false, "transaction failed: " + why);
-    m_.ready.Set(0);
+    NotReady("transaction failed: " + why);
     log_ << "noisegate: level=error event=commit_failed error=\"" << why
          << "\" fatal=" << (error && error->is_fatal()) << "\n";
     if (error && error->is_fatal()) {
