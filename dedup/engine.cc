@@ -653,25 +653,49 @@ uint32_t Engine::Correlate(const Record& r, RecordLabels& labels, uint32_t fp_sl
       break;
     }
   }
-  // Topology: no overlap of impact, but a member on a component the signal's own calls: the
-  // failure under one user-facing service shows in another that calls it.
-  int neighbour = -1;
-  const int component = labels.component();
-  if (chosen == kNone && by_impact && rule.caller_hops > 0 && component >= 0) {
-    const std::vector<int>& near = callees_[static_cast<size_t>(rule_index)][component];
+  // No overlap of impact, but evidence that ties the signal to a member: the first open
+  // incident (in the order they opened) with a member that `ties` accepts, among those firing
+  // and not inhibited (an incident waiting out close_after is over).
+  const Member* tied = nullptr;
+  auto first_tied = [&](auto&& ties) {
     for (uint32_t c : candidates) {
       const Incident& inc = incidents_[c];
       if (inc.sealed || inc.state == IncidentState::kClosed || inc.rule != rule_index) continue;
       for (const Member& m : inc.members) {
-        if (m.component >= 0 && std::binary_search(near.begin(), near.end(), m.component)) {
-          neighbour = m.component;
-          break;
+        if (m.firing && !m.inhibited && ties(m)) {
+          tied = &m;
+          return c;
         }
       }
-      if (neighbour >= 0) {
-        chosen = c;
-        break;
-      }
+    }
+    return kNone;
+  };
+  // Topology: a member on a component the signal's own calls (the failure under one
+  // user-facing service shows in another that calls it).
+  const int component = labels.component();
+  std::string tie;  // the evidence, when a tie chose the incident
+  if (chosen == kNone && by_impact && rule.caller_hops > 0 && component >= 0) {
+    const std::vector<int>& near = callees_[static_cast<size_t>(rule_index)][component];
+    chosen = first_tied([&near](const Member& m) {
+      return m.component >= 0 && std::binary_search(near.begin(), near.end(), m.component);
+    });
+    if (chosen != kNone) {
+      tie = "topology: " + rules.topology.node(component).name + " calls " +
+            rules.topology.node(tied->component).name +
+            " (caller_hops: " + std::to_string(rule.caller_hops) + ")";
+    }
+  }
+  // Named culprits: a member on the component the signal's message names, or whose own
+  // message names it (two services whose errors blame one database).
+  const int culprit = labels.culprit;
+  if (chosen == kNone && by_impact && rule.join_named && culprit >= 0) {
+    chosen = first_tied(
+        [culprit](const Member& m) { return m.component == culprit || m.culprit == culprit; });
+    if (chosen != kNone) {
+      const std::string who = component >= 0 ? rules.topology.node(component).name
+                                             : std::string(r.labels.Get("service"));
+      tie = "named: " + (who.empty() ? std::string("its") : who + "'s") + " errors name " +
+            rules.topology.node(culprit).name + " (join_named)";
     }
   }
   bool opened = chosen == kNone;
@@ -727,11 +751,7 @@ uint32_t Engine::Correlate(const Record& r, RecordLabels& labels, uint32_t fp_sl
   if (idx < 0) {
     AddMember(inc, r, labels, Fingerprint{st.fp}, t);
     idx = static_cast<int>(inc.members.size() - 1);
-    if (neighbour >= 0) {
-      AddEvidence(inc, "topology: " + rules.topology.node(component).name + " calls " +
-                           rules.topology.node(neighbour).name +
-                           " (caller_hops: " + std::to_string(rule.caller_hops) + ")");
-    }
+    if (!tie.empty()) AddEvidence(inc, std::move(tie));
     // Change evidence: the signal's own version of its service first appeared shortly before.
     std::string_view service = r.labels.Get("service");
     std::string_view version = r.labels.Get("version");

@@ -119,6 +119,9 @@ struct CorrelateRule {
   // this rule with a member on a component its own calls, at most this many dependency hops
   // down: a caller's errors belong to the failure of what it calls. 0: off.
   int caller_hops = 0;
+  // The same, for an incident with a member on the component the signal's message names (a
+  // named culprit, also in a stack trace's `Caused by:`), or whose own message names it.
+  bool join_named = false;
   std::vector<int> mute_time_intervals;
   std::vector<int> active_time_intervals;
   SourcePos pos;

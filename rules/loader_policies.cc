@@ -134,8 +134,8 @@ void LoadCorrelate(YamlReader& r, const YAML::Node& node, CompiledRules* rules) 
     std::string path = IndexPath("correlate", i);
     if (!r.CheckMap(item, path,
                     {"name", "match", "group_by", "group_wait", "group_interval", "close_after",
-                     "max_duration", "max_members", "caller_hops", "mute_time_intervals",
-                     "active_time_intervals"},
+                     "max_duration", "max_members", "caller_hops", "join_named",
+                     "mute_time_intervals", "active_time_intervals"},
                     "a correlate rule like {name: user-impact, group_by: [impacted_service]}")) {
       continue;
     }
@@ -171,15 +171,25 @@ void LoadCorrelate(YamlReader& r, const YAML::Node& node, CompiledRules* rules) 
         rule.max_members = static_cast<int>(*m);
       }
     }
+    // Ties beyond overlapping impact need impacted services to overlap in the first place.
+    const bool by_impact = std::find(rule.group_by.begin(), rule.group_by.end(),
+                                     "impacted_service") != rule.group_by.end();
+    auto needs_impact = [&](const YAML::Node& n, const char* key) {
+      r.Report(n, JoinPath(path, key),
+               std::string(key) +
+                   " joins a signal to an incident whose impacted services it does not "
+                   "overlap: it needs impacted_service in group_by");
+    };
+    if (YAML::Node n = YamlReader::Get(item, "join_named"); YamlReader::Has(n)) {
+      if (auto b = r.Bool(n, JoinPath(path, "join_named"))) {
+        rule.join_named = *b;
+        if (*b && !by_impact) needs_impact(n, "join_named");
+      }
+    }
     if (YAML::Node n = YamlReader::Get(item, "caller_hops"); YamlReader::Has(n)) {
       if (auto h = r.Int(n, JoinPath(path, "caller_hops"), 0, kMaxCallerHops)) {
         rule.caller_hops = static_cast<int>(*h);
-        if (*h > 0 && std::find(rule.group_by.begin(), rule.group_by.end(), "impacted_service") ==
-                          rule.group_by.end()) {
-          r.Report(n, JoinPath(path, "caller_hops"),
-                   "caller_hops joins a signal to an incident whose impacted services it does "
-                   "not overlap: it needs impacted_service in group_by");
-        }
+        if (*h > 0 && !by_impact) needs_impact(n, "caller_hops");
       }
     }
     ReadIntervals(r, item, path, "mute_time_intervals", *rules, &rule.mute_time_intervals);

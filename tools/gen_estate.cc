@@ -289,6 +289,7 @@ class Estate_ {
     PaymentsDbOutage(kStart + 90 * kMin, services);
     NodeOutage(kStart + 135 * kMin, services);
     BadDeploy(kStart + 180 * kMin, services);
+    UsersDbFailover(kStart + 210 * kMin, services);
     RedisWarning(kStart + 20 * kMin);
     Malformed(end);
   }
@@ -420,6 +421,41 @@ class Estate_ {
                            true,
                            {R"(['alertname=~"NodeNotReady|KubePodNotReady"', 'node="node-4"'])"}});
     (void)all;
+  }
+
+  // Incident 4: users-db fails over. profile-api (which the topology says uses it) and
+  // checkout-api (which reads accounts from it, though the topology does not say so) error
+  // out; only their stack traces' `Caused by:` names users-db, and no alert fires. One page.
+  void UsersDbFailover(int64_t t0, const std::vector<Service>& all) {
+    const int64_t t1 = t0 + 6 * kMin;
+    truth_.push_back(Truth{
+        "users-db failover",
+        t0,
+        t1 + kMin,
+        true,
+        {R"(['signal="log"', 'service="profile-api"', 'error_type="DataAccessResourceFailureException"'])",
+         R"(['signal="log"', 'service="checkout-api"', 'error_type="AccountLookupFailed"'])"}});
+    const std::string caused_by =
+        "\nCaused by: org.postgresql.util.PSQLException: FATAL: terminating connection due to "
+        "administrator command\n\tat org.postgresql.core.v3.QueryExecutorImpl.receiveErrorResponse"
+        "(users-db:5432)";
+    // Error lines of `svc` from `start` until t1, `step` to twice that apart.
+    auto errors = [&](const char* svc, int64_t start, int64_t step, const char* message,
+                      const char* type, const std::string& head) {
+      for (int64_t t = start; t < t1; t += step + rng_.Uniform(0, step)) {
+        LogLine l{&Svc(all, svc), "error", Fill(message, rng_), type};
+        l.stack = head + caused_by;
+        Log(t, l);
+      }
+    };
+    errors("profile-api", t0 + 10 * kSec, 100, "ProfileRepository.load failed for user {id}",
+           "DataAccessResourceFailureException",
+           "org.springframework.dao.DataAccessResourceFailureException: could not load "
+           "profile\n\tat com.example.profile.ProfileRepository.load");
+    errors("checkout-api", t0 + 20 * kSec, 120, "account lookup failed for order {id}",
+           "AccountLookupFailed",
+           "com.example.checkout.AccountLookupFailed: account lookup failed\n\tat "
+           "com.example.checkout.AccountClient.get");
   }
 
   // Incident 3: search-api 2.4.1 ships; a new exception surges. A New Relic latency issue

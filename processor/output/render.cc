@@ -13,13 +13,17 @@ using dedup::Incident;
 using dedup::Member;
 
 // Root candidates: the members' components (and the culprits their logs name) that depend
-// on no other such component: where the failure most likely starts.
+// on no other such component: where the failure most likely starts. A component whose own
+// errors blame another (a named culprit) is a victim, whatever the topology declares.
 std::vector<int> RootCandidates(const Incident& inc, const rules::Topology& topo) {
   std::vector<int> nodes;
   for (const Member& m : inc.members) {
     if (m.inhibited) continue;  // muted by the incident's own cause: a symptom, not a root
-    if (m.component >= 0) nodes.push_back(m.component);
-    if (m.culprit >= 0) nodes.push_back(m.culprit);
+    if (m.culprit >= 0) {
+      nodes.push_back(m.culprit);
+    } else if (m.component >= 0) {
+      nodes.push_back(m.component);
+    }
   }
   std::sort(nodes.begin(), nodes.end());
   nodes.erase(std::unique(nodes.begin(), nodes.end()), nodes.end());
@@ -211,8 +215,15 @@ void RenderNotification(const dedup::Notification& n, const rules::CompiledRules
   w.Key("evidence");
   w.BeginArray();
   for (int r : roots) {
-    if (inc.impacted.empty() || (inc.impacted.size() == 1 && inc.impacted[0] == r)) continue;
-    w.String("topology: " + topo.node(r).name + " impacts " + where);
+    // What the topology says the root reaches, of what the incident impacts (the rest came
+    // in through other evidence, which says so).
+    std::string reaches;
+    for (int s : inc.impacted) {
+      const std::vector<int>& impacts = topo.node(r).impacts;
+      if (s == r || std::find(impacts.begin(), impacts.end(), s) == impacts.end()) continue;
+      reaches += (reaches.empty() ? "" : ", ") + topo.node(s).name;
+    }
+    if (!reaches.empty()) w.String("topology: " + topo.node(r).name + " impacts " + reaches);
   }
   for (const std::string& e : inc.evidence) w.String(e);
   std::vector<int> culprits;

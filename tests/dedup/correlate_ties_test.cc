@@ -1,7 +1,9 @@
-// caller_hops: a signal whose impacted services overlap no incident's still joins an incident
-// with a member on a component its own calls, at most that many hops down. A web frontend
-// (user-facing) calls a login service (user-facing) over a database: the database's failure
-// impacts login only, but web's errors are the same outage.
+// Evidence that ties a signal to an incident whose impacted services it does not overlap.
+// caller_hops: a member on a component the signal's own calls, at most that many hops down. A
+// web frontend (user-facing) calls a login service (user-facing) over a database: the
+// database's failure impacts login only, but web's errors are the same outage.
+// join_named: a member on the component the signal's message names, or whose own message
+// names it. Two user-facing services blame one database in their stack traces' `Caused by:`.
 #include <gtest/gtest.h>
 
 #include <string>
@@ -39,7 +41,7 @@ Record Errors(int64_t t, const std::string& service) {
   return Alert(t, {{"alertname", "HighErrorRate"}, {"service", service}, {"severity", "warning"}});
 }
 
-TEST(CallerHopsTest, ACallersErrorsJoinTheIncidentOfWhatItCalls) {
+TEST(CorrelateTiesTest, ACallersErrorsJoinTheIncidentOfWhatItCalls) {
   Harness h(TopologyRules(1));
   Decided db = h.Feed(Down(0, "db"));                // impacts login
   Decided login = h.Feed(Errors(10 * kS, "login"));  // impacts login: overlaps
@@ -53,7 +55,7 @@ TEST(CallerHopsTest, ACallersErrorsJoinTheIncidentOfWhatItCalls) {
             std::vector<std::string>{"topology: web calls login (caller_hops: 1)"});
 }
 
-TEST(CallerHopsTest, WithoutItTheCallerOpensAnIncidentOfItsOwn) {
+TEST(CorrelateTiesTest, WithoutItTheCallerOpensAnIncidentOfItsOwn) {
   Harness h(TopologyRules(0));
   Decided db = h.Feed(Down(0, "db"));
   Decided login = h.Feed(Errors(10 * kS, "login"));
@@ -62,7 +64,7 @@ TEST(CallerHopsTest, WithoutItTheCallerOpensAnIncidentOfItsOwn) {
   EXPECT_NE(web.incident, db.incident);
 }
 
-TEST(CallerHopsTest, OnlyCallersWithinTheHopsJoinAndNeverCallees) {
+TEST(CorrelateTiesTest, OnlyCallersWithinTheHopsJoinAndNeverCallees) {
   Harness h(TopologyRules(1));
   // web calls db two hops down: with only db's alert in the incident, web's errors stay apart.
   Decided db = h.Feed(Down(0, "db"));
@@ -84,7 +86,83 @@ TEST(CallerHopsTest, OnlyCallersWithinTheHopsJoinAndNeverCallees) {
             std::vector<std::string>{"topology: web calls db (caller_hops: 2)"});
 }
 
-TEST(CallerHopsTest, ItNeedsImpactedServiceInGroupBy) {
+std::string NamedRules(bool join_named) {
+  return R"(
+topology:
+  services:
+    profile-api: {user_facing: true, depends_on: [users-db]}
+    checkout-api: {user_facing: true, depends_on: [payments-api]}
+    payments-api: {}
+    users-db: {}
+logs:
+  surge: {min_count: 5, within: 1m, over_baseline: 5x, baseline_window: 1h, warmup: 0s}
+correlate:
+  - name: impact
+    group_by: [impacted_service]
+    group_wait: 30s
+    join_named: )" +
+         std::string(join_named ? "true" : "false") + R"(
+page:
+  when:
+    - ['impacted_user_facing="true"', 'signal="log_surge"']
+)";
+}
+
+// Six error lines of `service` a second apart from `t`, naming users-db in their stack trace
+// only; the decision of the one that surges.
+Decided Blame(Harness& h, int64_t t, const std::string& service, const std::string& message) {
+  Decided surged{};
+  bool seen = false;
+  for (int i = 0; i < 6; ++i) {
+    Record r = Log(t + i * kS, service, message);
+    r.description = message +
+                    "\n\tat com.example.Repo.load\nCaused by: org.postgresql.util.PSQLException: "
+                    "FATAL: terminating connection due to administrator command (users-db:5432)";
+    Decided d = h.Feed(r);
+    if (!seen && d.decision != Decision::kBelowThreshold) {
+      surged = d;
+      seen = true;
+    }
+  }
+  EXPECT_TRUE(seen) << service << " never surged";
+  return surged;
+}
+
+TEST(CorrelateTiesTest, ServicesWhoseErrorsNameOneDatabaseShareAnIncident) {
+  Harness h(NamedRules(true));
+  Decided profile = Blame(h, 0, "profile-api", "ProfileRepository.load failed for user 42");
+  Decided checkout = Blame(h, 10 * kS, "checkout-api", "account lookup failed for order 7");
+  EXPECT_EQ(profile.decision, Decision::kNew);
+  EXPECT_EQ(checkout.decision, Decision::kGrouped);
+  EXPECT_EQ(checkout.incident, profile.incident);
+  h.AdvanceTo(2 * kM);
+  ASSERT_EQ(h.sink.sent.size(), 1u);
+  EXPECT_EQ(h.sink.sent[0].route, rules::Action::kPage);
+  EXPECT_EQ(h.sink.sent[0].evidence,
+            std::vector<std::string>{"named: checkout-api's errors name users-db (join_named)"});
+}
+
+TEST(CorrelateTiesTest, WithoutJoinNamedTheyPageApart) {
+  Harness h(NamedRules(false));
+  Decided profile = Blame(h, 0, "profile-api", "ProfileRepository.load failed for user 42");
+  Decided checkout = Blame(h, 10 * kS, "checkout-api", "account lookup failed for order 7");
+  EXPECT_EQ(checkout.decision, Decision::kNew);
+  EXPECT_NE(checkout.incident, profile.incident);
+  h.AdvanceTo(2 * kM);
+  EXPECT_EQ(h.sink.sent.size(), 2u);
+}
+
+TEST(CorrelateTiesTest, AnAlertOnTheNamedComponentTakesTheErrorsThatNameIt) {
+  // users-db impacts profile-api; checkout-api's errors name users-db, which its topology
+  // does not say it calls.
+  Harness h(NamedRules(true));
+  Decided db = h.Feed(
+      Alert(0, {{"alertname", "PostgresDown"}, {"service", "users-db"}, {"severity", "critical"}}));
+  Decided checkout = Blame(h, 10 * kS, "checkout-api", "account lookup failed for order 7");
+  EXPECT_EQ(checkout.incident, db.incident);
+}
+
+TEST(CorrelateTiesTest, TheyNeedImpactedServiceInGroupBy) {
   rules::LoadResult r = rules::LoadRulesString(R"(
 correlate:
   - name: impact
@@ -108,6 +186,16 @@ correlate:
   EXPECT_NE(r.diagnostics[0].ToString().find("test.yaml:5:18: correlate[0].caller_hops"),
             std::string::npos)
       << r.diagnostics[0].ToString();
+  r = rules::LoadRulesString(R"(
+correlate:
+  - name: impact
+    join_named: true
+)",
+                             "test.yaml");
+  ASSERT_EQ(r.rules, nullptr);
+  EXPECT_EQ(r.diagnostics[0].ToString(),
+            "test.yaml:4:17: correlate[0].join_named: join_named joins a signal to an incident "
+            "whose impacted services it does not overlap: it needs impacted_service in group_by");
 }
 
 }  // namespace

@@ -199,6 +199,8 @@ TEST(LoaderGoodTest, FullExampleCompilesEveryKey) {
   EXPECT_EQ(c.close_after.count(), 1'200'000);
   EXPECT_EQ(c.max_duration.count(), 12 * 3'600'000);
   EXPECT_EQ(c.max_members, 250);
+  EXPECT_EQ(c.caller_hops, 2);
+  EXPECT_TRUE(c.join_named);
   EXPECT_THAT(c.mute_time_intervals, ElementsAre(1));
   EXPECT_THAT(c.active_time_intervals, ElementsAre(0));
   const CorrelateRule& rest = r.correlate[1];
@@ -206,6 +208,8 @@ TEST(LoaderGoodTest, FullExampleCompilesEveryKey) {
   EXPECT_EQ(rest.group_wait.count(), 0);
   EXPECT_EQ(rest.group_interval.count(), 300'000);  // default
   EXPECT_EQ(rest.max_members, 500);
+  EXPECT_EQ(rest.caller_hops, 0);
+  EXPECT_FALSE(rest.join_named);
 
   // page
   ASSERT_EQ(r.page.when.size(), 2u);
@@ -215,7 +219,7 @@ TEST(LoaderGoodTest, FullExampleCompilesEveryKey) {
               ElementsAre("impacted_user_facing=\"true\"", "severity=\"critical\""));
   EXPECT_EQ(r.page.when[1].first_bit, 1);
   EXPECT_EQ(r.page.clauses, 2);
-  EXPECT_EQ(r.page.when[1].pos.line, 92);
+  EXPECT_EQ(r.page.when[1].pos.line, 94);
   EXPECT_EQ(r.page.when[1].pos.column, 7);
   EXPECT_EQ(r.page.otherwise, Action::kDrop);
   EXPECT_EQ(r.page.repeat_interval.count(), 0);
