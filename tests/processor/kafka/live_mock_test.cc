@@ -417,6 +417,35 @@ TEST(LiveOnMockCluster, AnEntryLargerThanAMessageIsCheckpointedInParts) {
   EXPECT_EQ(DedupKey(resolve), DedupKey(trigger));
 }
 
+// A record over the repartition topic's limit once decoded (a 600 KiB summary) could never be
+// produced there, and a transaction that cannot hold it would abort forever: it is a dead
+// letter with its reason, and the message's other record goes on and pages.
+TEST(LiveOnMockCluster, ARecordTooLargeForTheRepartitionTopicIsADeadLetter) {
+  MockEstate estate;
+  ASSERT_TRUE(estate.rules());
+  RunConfig cfg = estate.Config();
+  const std::string body =
+      R"({"version":"4","status":"firing","alerts":[{"status":"firing","labels":)"
+      R"({"alertname":"Enormous","severity":"critical"},"annotations":{"summary":")" +
+      std::string(600 * 1024, 'x') +
+      R"("},"startsAt":"2026-11-24T00:00:00Z"},{"status":"firing","labels":)"
+      R"({"alertname":"Small","severity":"critical"},"startsAt":"2026-11-24T00:00:00Z"}]})";
+  std::string page;
+  std::string log = RunWhile(estate, cfg, [&] {
+    estate.ProduceMessage(body);
+    page = WaitForPage(estate.bootstrap(), "Small", 60);
+  });
+  ASSERT_FALSE(page.empty()) << log;
+  EXPECT_EQ(log.find("event=commit_failed"), std::string::npos) << log;
+  std::vector<std::string> dead = ReadAll(estate.bootstrap(), "noisegate.dlq");
+  ASSERT_EQ(dead.size(), 1u) << log;
+  EXPECT_NE(dead[0].find(R"("reason":"too_large")"), std::string::npos) << dead[0].substr(0, 400);
+  EXPECT_NE(dead[0].find("after decoding is over the limit of 524288"), std::string::npos)
+      << dead[0].substr(0, 400);
+  EXPECT_NE(dead[0].find(R"("index":0)"), std::string::npos) << dead[0].substr(0, 400);
+  EXPECT_TRUE(WaitForPage(estate.bootstrap(), "Enormous", 1).empty());
+}
+
 // Records cross the repartition topic in batches; one record per message (what noisegate
 // before batches wrote, and with repartition_batch_bytes 0 still writes) is read too: an
 // incident opened through the one form resolves through the other.
