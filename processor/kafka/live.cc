@@ -192,8 +192,10 @@ void Live::NotReady(const std::string& why, bool broker) {
   m_.ready.Set(0);
 }
 
-void Live::Ready() {
-  awaiting_broker_ = false;
+void Live::Ready(const char* how) {
+  if (awaiting_broker_.exchange(false)) {
+    log_ << "noisegate: level=info event=broker_answers via=\"" << how << "\"\n";
+  }
   health_.SetReady(true, "");
   m_.ready.Set(1);
 }

@@ -248,8 +248,8 @@ class Live : public RdKafka::RebalanceCb,
   // Not ready, `why` for /readyz; `broker`: because the broker does not answer (an idle loop
   // then asks it whether it is back, see Commit).
   void NotReady(const std::string& why, bool broker = false);
-  // Ready again (the broker answered a call that needed it).
-  void Ready();
+  // Ready again (`how`: what showed that the broker answers, logged after a broker outage).
+  void Ready(const char* how);
   void Dispatch(MessagePtr msg);
   void CorrelateOne(CorrelatePartition& p, const rd_kafka_message_t& msg);
   // Feeds the engine what the merger releases.

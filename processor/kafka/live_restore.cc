@@ -380,7 +380,7 @@ void Live::rebalance_cb(RdKafka::KafkaConsumer* consumer, RdKafka::ErrorCode err
     consumer->assign(partitions);
     // A partition this process paused before it was revoked stays paused in librdkafka.
     for (auto& [id, p] : correlate_) PauseRepartition(p, false);
-    Ready();
+    Ready("an assignment");
     m_.partitions.Set(static_cast<double>(correlate_.size()));
   } else {
     log_ << "noisegate: level=info event=revoked partitions=" << list << "\n";

@@ -170,8 +170,7 @@ bool Live::Commit(bool rewind) {
     // it (a metadata request, briefly: the loop must go on).
     int n = 0;
     if (awaiting_broker_ && Partitions(cfg_.repartition_topic, &n, kBrokerProbeTimeoutMs)) {
-      log_ << "noisegate: level=info event=broker_answers note=\"ready again while idle\"\n";
-      Ready();
+      Ready("an idle probe");
     }
     txn_started_ = Clock::now();
     last_commit_ok_ = true;
@@ -335,7 +334,7 @@ bool Live::Commit(bool rewind) {
   m_.open_incidents.Set(static_cast<double>(open));
   m_.partitions.Set(static_cast<double>(correlate_.size()));
   if (newest != INT64_MIN) m_.event_time_lag.Set(static_cast<double>(WallMs() - newest) / 1000.0);
-  Ready();
+  Ready("a committed transaction");
   return BeginTransaction();
 }
 

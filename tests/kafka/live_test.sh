@@ -364,9 +364,13 @@ case $SCENARIO in
     "$KAFKA" restart "$work/kafka" >/dev/null
     say "broker restarted; no new input"
     wait_status a /readyz 200 60
-    # (A rebalance after the restart would make it ready too; without one, the probe must.)
+    # (A rebalance after the restart would make it ready too, and hide a broken probe; then
+    # this run proves less.)
     if (($(grep -c 'event=assigned' "$work/a.log") == assigned)); then
-      grep -q 'event=broker_answers' "$work/a.log" || fail "ready again, but not by asking the broker"
+      grep -q 'event=broker_answers via="an idle probe"\|event=broker_answers via="a committed' \
+        "$work/a.log" || fail "ready again, but the log does not say how"
+    else
+      say "a rebalance followed the restart"
     fi
     expect_all_same_as_replay 60
     stop_ng "$ng_pid"
