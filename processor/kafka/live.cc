@@ -193,8 +193,10 @@ void Live::NotReady(const std::string& why, bool broker) {
 }
 
 void Live::Ready(const char* how) {
-  if (awaiting_broker_.exchange(false)) {
-    log_ << "noisegate: level=info event=broker_answers via=\"" << how << "\"\n";
+  awaiting_broker_ = false;
+  std::string was;
+  if (!health_.Ready(&was)) {
+    log_ << "noisegate: level=info event=ready via=\"" << how << "\" after=\"" << was << "\"\n";
   }
   health_.SetReady(true, "");
   m_.ready.Set(1);

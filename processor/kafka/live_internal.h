@@ -248,7 +248,8 @@ class Live : public RdKafka::RebalanceCb,
   // Not ready, `why` for /readyz; `broker`: because the broker does not answer (an idle loop
   // then asks it whether it is back, see Commit).
   void NotReady(const std::string& why, bool broker = false);
-  // Ready again (`how`: what showed that the broker answers, logged after a broker outage).
+  // Ready (again): logs `how` (an assignment, a committed transaction, an idle probe of the
+  // broker) and the reason it was not, when it was not.
   void Ready(const char* how);
   void Dispatch(MessagePtr msg);
   void CorrelateOne(CorrelatePartition& p, const rd_kafka_message_t& msg);

@@ -14,16 +14,16 @@ using dedup::Member;
 
 // Root candidates: the members' components (and the culprits their logs name) that depend
 // on no other such component: where the failure most likely starts. A component whose own
-// errors blame another (a named culprit) is a victim, whatever the topology declares.
+// errors blame another (a named culprit) is a victim, whatever the topology declares, unless
+// what they name is one of its callers.
 std::vector<int> RootCandidates(const Incident& inc, const rules::Topology& topo) {
   std::vector<int> nodes;
   for (const Member& m : inc.members) {
     if (m.inhibited) continue;  // muted by the incident's own cause: a symptom, not a root
-    if (m.culprit >= 0) {
-      nodes.push_back(m.culprit);
-    } else if (m.component >= 0) {
-      nodes.push_back(m.component);
-    }
+    if (m.culprit >= 0) nodes.push_back(m.culprit);
+    const bool blames_other =
+        m.culprit >= 0 && (m.component < 0 || !topo.DependsOn(m.culprit, m.component));
+    if (m.component >= 0 && !blames_other) nodes.push_back(m.component);
   }
   std::sort(nodes.begin(), nodes.end());
   nodes.erase(std::unique(nodes.begin(), nodes.end()), nodes.end());

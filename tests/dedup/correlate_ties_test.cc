@@ -64,6 +64,17 @@ TEST(CorrelateTiesTest, WithoutItTheCallerOpensAnIncidentOfItsOwn) {
   EXPECT_NE(web.incident, db.incident);
 }
 
+TEST(CorrelateTiesTest, OnlyFiringMembersTie) {
+  Harness h(TopologyRules(1));
+  Decided login = h.Feed(Errors(0, "login"));
+  h.Feed(Alert(60 * kS,
+               {{"alertname", "HighErrorRate"}, {"service", "login"}, {"severity", "warning"}},
+               /*resolved=*/true));
+  // login's incident waits out close_after: web's errors are another problem.
+  Decided web = h.Feed(Errors(2 * kM, "web"));
+  EXPECT_NE(web.incident, login.incident);
+}
+
 TEST(CorrelateTiesTest, OnlyCallersWithinTheHopsJoinAndNeverCallees) {
   Harness h(TopologyRules(1));
   // web calls db two hops down: with only db's alert in the incident, web's errors stay apart.

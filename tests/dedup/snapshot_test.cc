@@ -14,8 +14,8 @@
 namespace noisegate::dedup::testing {
 namespace {
 
-TEST(EngineSnapshot, RestoredEngineContinuesExactlyAsUninterrupted) {
-  auto rules = Rules(kVariedRules);
+void RestoredContinuesExactlyAsUninterrupted(const std::string& yaml, size_t min_incidents) {
+  auto rules = Rules(yaml);
   std::vector<Record> stream = VariedStream();
   CaptureSink whole_sink;
   Engine whole(rules, &whole_sink);
@@ -23,7 +23,7 @@ TEST(EngineSnapshot, RestoredEngineContinuesExactlyAsUninterrupted) {
   whole.AdvanceWatermark(EventTime{stream.back().time.ms + 3 * 3600 * kS});
   std::vector<std::string> expected = Lines(whole_sink);
   // The stream must exercise what the checkpoint has to carry.
-  ASSERT_GT(whole.stats().incidents_opened, 20u);
+  ASSERT_GT(whole.stats().incidents_opened, min_incidents);
   size_t notifications = whole_sink.sent.size();
   ASSERT_GT(notifications, 20u);
 
@@ -52,6 +52,19 @@ TEST(EngineSnapshot, RestoredEngineContinuesExactlyAsUninterrupted) {
       ASSERT_EQ(got[i], expected[i]) << "cut at " << cut << ", line " << i;
     }
   }
+}
+
+TEST(EngineSnapshot, RestoredEngineContinuesExactlyAsUninterrupted) {
+  RestoredContinuesExactlyAsUninterrupted(kVariedRules, 20);
+}
+
+// The evidence ties (caller_hops, join_named) choose among open incidents by their members:
+// a restored engine chooses the same.
+TEST(EngineSnapshot, RestoredEngineTiesSignalsAsUninterrupted) {
+  std::string tied = kVariedRules;
+  const std::string at = "    max_members: 40\n";
+  tied.insert(tied.find(at) + at.size(), "    caller_hops: 1\n    join_named: true\n");
+  RestoredContinuesExactlyAsUninterrupted(tied, 15);
 }
 
 TEST(EngineSnapshot, EmptyEngineRoundTrips) {
