@@ -62,11 +62,20 @@ std::string_view Status(const Member& m) {
   return m.firing ? "firing" : "resolved";
 }
 
+// The incident's impacted services by name: an output must not depend on the order the
+// topology declares them in (a reordered rules file reloads with the incidents' state kept).
+std::vector<std::string_view> ImpactedNames(const Incident& inc, const rules::Topology& topo) {
+  std::vector<std::string_view> names;
+  for (int s : inc.impacted) names.push_back(topo.node(s).name);
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
 std::string Where(const Incident& inc, const rules::Topology& topo) {
   std::string where;
-  for (int s : inc.impacted) {
+  for (std::string_view name : ImpactedNames(inc, topo)) {
     if (!where.empty()) where += ", ";
-    where += topo.node(s).name;
+    where += name;
   }
   if (where.empty()) {
     for (const auto& [dim, value] : inc.group) {
@@ -102,8 +111,9 @@ void RenderNotification(const dedup::Notification& n, const rules::CompiledRules
 
   std::string where = Where(inc, topo);
   std::string summary = IncidentSummary(inc, rules);
-  std::string source = !roots.empty()          ? topo.node(roots[0]).name
-                       : !inc.impacted.empty() ? topo.node(inc.impacted[0]).name
+  const std::vector<std::string_view> impacted = ImpactedNames(inc, topo);
+  std::string source = !roots.empty()      ? topo.node(roots[0]).name
+                       : !impacted.empty() ? std::string(impacted[0])
                        : !inc.group.empty() && !inc.group[0].second.empty() ? inc.group[0].second
                        : lead && !lead->service().empty() ? std::string(lead->service())
                                                           : std::string("noisegate");
@@ -129,7 +139,7 @@ void RenderNotification(const dedup::Notification& n, const rules::CompiledRules
            : lead         ? lead->service()
                           : std::string_view(source));
   w.Key("group");
-  w.String(!inc.impacted.empty() ? topo.node(inc.impacted[0]).name : where);
+  w.String(!impacted.empty() ? impacted[0] : std::string_view(where));
   w.Key("class");
   w.String(lead != nullptr && !lead->name().empty() ? lead->name()
                                                     : std::string_view(inc.rule_name));
@@ -141,7 +151,7 @@ void RenderNotification(const dedup::Notification& n, const rules::CompiledRules
   w.String(inc.rule_name);
   w.Key("impacted_services");
   w.BeginArray();
-  for (int s : inc.impacted) w.String(topo.node(s).name);
+  for (std::string_view s : impacted) w.String(s);
   w.EndArray();
   w.Key("root_candidates");
   w.BeginArray();
@@ -208,7 +218,7 @@ void RenderNotification(const dedup::Notification& n, const rules::CompiledRules
   if (by_impact) {
     w.Key("impacted_service");
     w.BeginArray();
-    for (int s : inc.impacted) w.String(topo.node(s).name);
+    for (std::string_view s : impacted) w.String(s);
     w.EndArray();
   }
   w.EndObject();
@@ -217,12 +227,15 @@ void RenderNotification(const dedup::Notification& n, const rules::CompiledRules
   for (int r : roots) {
     // What the topology says the root reaches, of what the incident impacts (the rest came
     // in through other evidence, which says so).
-    std::string reaches;
+    std::vector<std::string_view> reached;
     for (int s : inc.impacted) {
       const std::vector<int>& impacts = topo.node(r).impacts;
       if (s == r || std::find(impacts.begin(), impacts.end(), s) == impacts.end()) continue;
-      reaches += (reaches.empty() ? "" : ", ") + topo.node(s).name;
+      reached.push_back(topo.node(s).name);
     }
+    std::sort(reached.begin(), reached.end());
+    std::string reaches;
+    for (std::string_view s : reached) (reaches += reaches.empty() ? "" : ", ") += s;
     if (!reaches.empty()) w.String("topology: " + topo.node(r).name + " impacts " + reaches);
   }
   for (const std::string& e : inc.evidence) w.String(e);

@@ -93,6 +93,7 @@ class Collector : public dedup::Sink {
     s.incident = n.incident->id;
     s.at = n.at.ms - kTestEpoch;
     for (int i : n.incident->impacted) s.impacted.push_back(rules_.topology.node(i).name);
+    std::sort(s.impacted.begin(), s.impacted.end());  // (as pages list them)
     (n.route == rules::Action::kPage ? pages : tickets).push_back(std::move(s));
   }
   std::string last_decision, last_rule, last_incident;
