@@ -10,7 +10,8 @@ PACKAGES=(
   libyaml-cpp-dev libcli11-dev libspdlog-dev libfmt-dev libabsl-dev libre2-dev
   libhowardhinnant-date-dev tzdata
   clang-14 libclang-rt-14-dev clang-format
-  openjdk-17-jre-headless maven python3 python3-yaml curl prometheus chromium
+  openjdk-17-jre-headless maven python3 python3-yaml curl prometheus prometheus-alertmanager
+  chromium
 )
 
 missing=()

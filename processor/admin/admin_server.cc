@@ -5,6 +5,8 @@
 
 #include <sstream>
 
+#include "processor/admin/http_listen.h"
+
 namespace noisegate::processor {
 
 class AdminServer::Handler : public CivetHandler {
@@ -85,17 +87,8 @@ AdminServer::~AdminServer() {
 }
 
 bool AdminServer::Start(const std::string& listen, std::string* error) {
-  std::vector<std::string> options = {"listening_ports", listen, "num_threads", "2"};
-  try {
-    server_ = std::make_unique<CivetServer>(options);
-  } catch (const CivetException& e) {
-    *error = "cannot listen on " + listen + ": " + e.what();
-    return false;
-  }
-  if (server_->getContext() == nullptr) {
-    *error = "cannot listen on " + listen;
-    return false;
-  }
+  server_ = HttpListen(listen, {"num_threads", "2"}, &port_, error);
+  if (!server_) return false;
   metrics_ = std::make_unique<Handler>(Handler::kMetrics, this);
   healthz_ = std::make_unique<Handler>(Handler::kHealthz, this);
   readyz_ = std::make_unique<Handler>(Handler::kReadyz, this);
@@ -104,8 +97,6 @@ bool AdminServer::Start(const std::string& listen, std::string* error) {
   server_->addHandler("/readyz", readyz_.get());
   reload_ = std::make_unique<Handler>(Handler::kReload, this);
   server_->addHandler("/-/reload", reload_.get());
-  std::vector<int> ports = server_->getListeningPorts();
-  port_ = ports.empty() ? 0 : ports[0];
   return true;
 }
 

@@ -6,6 +6,7 @@
 
 #include <thread>
 
+#include "processor/intake/intake_server.h"
 #include "processor/kafka/failpoint.h"
 #include "processor/kafka/live_internal.h"
 #include "processor/output/render.h"
@@ -320,6 +321,29 @@ RunExit RunLive(std::shared_ptr<const rules::CompiledRules> rules, const RunConf
   }
   Live live(rules, cfg, stop, reload_signal, log, &metrics, health.get(), reloads.get());
   if (!live.Setup()) return stop ? RunExit::kStopped : RunExit::kFatal;
+  // The HTTP intake, once the Kafka settings proved good: it writes to the input topics, and
+  // the loop reads what it wrote like any other message.
+  std::unique_ptr<IntakeServer> intake;
+  if (!cfg.intake.listen.empty()) {
+    intake = std::make_unique<IntakeServer>(cfg.intake, cfg.max_message_bytes, *registry, log);
+    std::string err;
+    if (!intake->Start(cfg.kafka, rules, &err)) {
+      log << "noisegate: level=error event=intake error=\"" << err << "\"\n";
+      return RunExit::kFatal;
+    }
+    log << "noisegate: level=info event=intake listen=" << cfg.intake.listen
+        << " port=" << intake->port() << " max_body_bytes=" << intake->max_body_bytes()
+        << " auth=" << (cfg.intake.bearer_token_file.empty() ? "" : "bearer")
+        << (cfg.intake.basic_auth_file.empty()     ? ""
+            : cfg.intake.bearer_token_file.empty() ? "basic"
+                                                   : ",basic")
+        << (cfg.intake.bearer_token_file.empty() && cfg.intake.basic_auth_file.empty() ? "none"
+                                                                                       : "")
+        << " paths=/api/v2/alerts,/webhook/<topic>,/webhook/<topic>/api/v2/alerts\n";
+    live.OnRulesSwapped([&intake](std::shared_ptr<const rules::CompiledRules> r) {
+      intake->SetRules(std::move(r));
+    });
+  }
   return live.Loop();
 }
 

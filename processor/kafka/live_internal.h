@@ -224,6 +224,10 @@ class Live : public RdKafka::RebalanceCb,
 
   bool Setup();
   RunExit Loop();
+  // Called with the new rules after each reload that swapped them in.
+  void OnRulesSwapped(std::function<void(std::shared_ptr<const rules::CompiledRules>)> f) {
+    on_rules_swapped_ = std::move(f);
+  }
 
   // Produces one message into the open transaction.
   void Produce(const std::string& topic, int32_t partition, std::string_view key,
@@ -325,6 +329,7 @@ class Live : public RdKafka::RebalanceCb,
   bool ListChannels(const rules::CompiledRules& rules, std::vector<InputMerger::ChannelKey>* out);
 
   std::shared_ptr<const rules::CompiledRules> rules_;
+  std::function<void(std::shared_ptr<const rules::CompiledRules>)> on_rules_swapped_;
   RunConfig cfg_;
   const std::atomic<bool>& stop_;
   std::atomic<bool>* reload_signal_;

@@ -117,6 +117,7 @@ Reloads::Outcome Live::Reload(const std::string& reason) {
   }
   rules_ = next;
   ingest_ = std::move(ingest);
+  if (on_rules_swapped_) on_rules_swapped_(rules_);
   // Removed inputs: what was fetched of them and not ingested is left (their offsets are
   // no longer committed); their partitions go with the rebalance.
   std::erase_if(inputs_, [&after](const auto& kv) { return !after.contains(kv.second.topic); });

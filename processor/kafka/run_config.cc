@@ -37,13 +37,28 @@ namespace {
 void LoadYaml(rules::YamlReader& r, const std::string& text, RunConfig* c) {
   YAML::Node doc = YAML::Load(text);
   if (!doc.IsDefined() || doc.IsNull()) return;
-  if (!r.CheckMap(
-          doc, "",
-          {"kafka", "group", "instance", "topics", "partitions", "partition_by", "commit_interval",
-           "idle_timeout", "input_sync_wait", "shutdown_timeout", "restore_wait", "produce_wait",
-           "transaction_call_wait", "rules_check_interval", "max_message_bytes", "metrics_listen",
-           "changelog_config", "explain_readable", "repartition_batch_bytes"},
-          "the run config (a map)")) {
+  if (!r.CheckMap(doc, "",
+                  {"kafka",
+                   "group",
+                   "instance",
+                   "topics",
+                   "partitions",
+                   "partition_by",
+                   "commit_interval",
+                   "idle_timeout",
+                   "input_sync_wait",
+                   "shutdown_timeout",
+                   "restore_wait",
+                   "produce_wait",
+                   "transaction_call_wait",
+                   "rules_check_interval",
+                   "max_message_bytes",
+                   "metrics_listen",
+                   "changelog_config",
+                   "explain_readable",
+                   "repartition_batch_bytes",
+                   "intake"},
+                  "the run config (a map)")) {
     return;
   }
   using rules::YamlReader;
@@ -146,6 +161,36 @@ void LoadYaml(rules::YamlReader& r, const std::string& text, RunConfig* c) {
     // (Under the producer's message.max.bytes with the largest record added.)
     if (auto v = r.Int(n, "repartition_batch_bytes", 0, 256 * 1024)) {
       c->repartition_batch_bytes = static_cast<size_t>(*v);
+    }
+  }
+  if (YAML::Node in = YamlReader::Get(doc, "intake"); YamlReader::Has(in)) {
+    if (r.CheckMap(in, "intake",
+                   {"listen", "max_body_bytes", "ack_timeout", "bearer_token_file",
+                    "basic_auth_file", "threads"},
+                   "a map of HTTP intake settings")) {
+      IntakeConfig& ic = c->intake;
+      auto field = [&](const char* key) { return YamlReader::Get(in, key); };
+      auto path = [](const char* key) { return rules::JoinPath("intake", key); };
+      if (YAML::Node n = field("listen"); YamlReader::Has(n)) {
+        if (auto v = r.String(n, path("listen"))) ic.listen = *v;
+      }
+      for (auto [key, out] : {std::pair{"bearer_token_file", &ic.bearer_token_file},
+                              std::pair{"basic_auth_file", &ic.basic_auth_file}}) {
+        if (YAML::Node n = field(key); YamlReader::Has(n)) {
+          if (auto v = r.NonEmptyString(n, path(key), "a file path")) *out = *v;
+        }
+      }
+      if (YAML::Node n = field("max_body_bytes"); YamlReader::Has(n)) {
+        if (auto v = r.Int(n, path("max_body_bytes"), 1024, 1 << 30)) {
+          ic.max_body_bytes = static_cast<size_t>(*v);
+        }
+      }
+      if (YAML::Node n = field("ack_timeout"); YamlReader::Has(n)) {
+        if (auto v = r.Duration(n, path("ack_timeout"), false)) ic.ack_timeout = *v;
+      }
+      if (YAML::Node n = field("threads"); YamlReader::Has(n)) {
+        if (auto v = r.Int(n, path("threads"), 1, 256)) ic.threads = static_cast<int>(*v);
+      }
     }
   }
   if (YAML::Node n = YamlReader::Get(doc, "max_message_bytes"); YamlReader::Has(n)) {

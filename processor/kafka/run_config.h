@@ -19,6 +19,22 @@ namespace noisegate::processor {
 inline constexpr std::chrono::milliseconds kTransactionCallTimeout{10'000};
 inline constexpr std::chrono::milliseconds kMinTransactionCallWait{15'000};
 
+// The HTTP intake (processor/intake): Prometheus, Alertmanager and vendor webhooks deliver to
+// `noisegate run` directly.
+struct IntakeConfig {
+  std::string listen;  // host:port; empty = no intake
+  // The largest body taken (413 above it); 0 = max_message_bytes.
+  size_t max_body_bytes = 0;
+  // How long a request waits for the broker to store its body before it is answered 503.
+  // Under Prometheus' default notification timeout (10 s), so that it hears why.
+  std::chrono::milliseconds ack_timeout{5'000};
+  // Credentials a request must present, read once at start (a Secret's mount): a file holding
+  // a bearer token, and/or a file of `user:password` lines for basic auth. Neither: open.
+  std::string bearer_token_file;
+  std::string basic_auth_file;
+  int threads = 16;  // requests served at once (each waits for the broker)
+};
+
 struct RunConfig {
   // librdkafka properties for every client; bootstrap.servers empty = the embedded cluster.
   std::map<std::string, std::string> kafka;
@@ -70,6 +86,7 @@ struct RunConfig {
   // Explain lines also carry "name" (alertname or log template) and "summary".
   bool explain_readable = false;
   std::string metrics_listen = "0.0.0.0:9464";  // empty = no metrics endpoint
+  IntakeConfig intake;
 
   bool embedded() const;
   // The librdkafka properties with secret values replaced by "[redacted]", for logs.

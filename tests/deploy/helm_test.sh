@@ -127,6 +127,38 @@ sm = [d for d in docs if d["kind"] == "ServiceMonitor"][0]
 assert sm["metadata"]["labels"]["release"] == "kps", sm["metadata"]["labels"]
 EOP
 
+# The HTTP intake: off by default; with a listen address, a container port and a Service port
+# follow it, and a token Secret is mounted and named in the run config.
+"$PY" - "$work/out.yaml" <<'EOP' || fail "an intake port without the intake"
+import sys, yaml
+docs = [d for d in yaml.safe_load_all(open(sys.argv[1])) if d]
+svc = [d for d in docs if d["kind"] == "Service"][0]
+assert [p["name"] for p in svc["spec"]["ports"]] == ["metrics"], svc["spec"]["ports"]
+EOP
+"$HELM" template rel "$CHART" -f "$work/values.yaml" --set runConfig.intake.listen=0.0.0.0:9093 \
+  --set intakeAuth.bearerTokenSecret.name=intake-token >"$work/intake.yaml" ||
+  fail "helm template with the intake on"
+"$PY" - "$work/intake.yaml" "$work" <<'EOP' || fail "the intake's port, Service and token"
+import sys, yaml
+docs = [d for d in yaml.safe_load_all(open(sys.argv[1])) if d]
+pod = [d for d in docs if d["kind"] == "Deployment"][0]["spec"]["template"]["spec"]
+c = pod["containers"][0]
+assert {p["name"]: p["containerPort"] for p in c["ports"]} == {"metrics": 9464, "intake": 9093}
+svc = [d for d in docs if d["kind"] == "Service"][0]
+assert {"name": "intake", "port": 9093, "targetPort": "intake"} in svc["spec"]["ports"], svc
+vol = [v for v in pod["volumes"] if v["name"] == "intake-token"][0]
+assert vol["secret"] == {"secretName": "intake-token", "items": [{"key": "token", "path": "token"}]}
+assert {"name": "intake-token", "mountPath": "/etc/noisegate-intake", "readOnly": True} in c["volumeMounts"]
+cm = [d for d in docs if d["kind"] == "ConfigMap" and d["metadata"]["name"] == "rel-noisegate"][0]
+run = yaml.safe_load(cm["data"]["run.yaml"])
+assert run["intake"] == {"listen": "0.0.0.0:9093", "bearer_token_file": "/etc/noisegate-intake/token"}, run
+open(sys.argv[2] + "/intake-run.yaml", "w").write(cm["data"]["run.yaml"])
+EOP
+"$NG" check "$work/rules.yaml" --config "$work/intake-run.yaml" >/dev/null ||
+  fail "noisegate rejects the rendered run config with the intake"
+if "$HELM" template rel "$CHART" -f "$work/values.yaml" --set runConfig.intake.listen=0.0.0.0:0 \
+  >/dev/null 2>"$work/err"; then fail "rendered an intake on port 0 (the Service needs a port)"; fi
+
 # The port follows metrics_listen: the container port, the Service and (by name) the probes.
 "$HELM" template rel "$CHART" -f "$work/values.yaml" --set runConfig.metrics_listen=0.0.0.0:9100 \
   >"$work/port.yaml" || fail "helm template with metrics_listen 0.0.0.0:9100"
@@ -224,7 +256,7 @@ export PATH=$PATH:/usr/local/go/bin
 "$HELM" template rel "$CHART" -f "$work/values.yaml" --set prometheusRule.enabled=true \
   --set serviceMonitor.enabled=true --set grafanaDashboard.enabled=true >"$work/all.yaml" ||
   fail "helm template with every part on"
-for f in out ext port all; do
+for f in out ext port all intake; do
   "$work/k8s-validate" "$work/$f.yaml" >/dev/null 2>"$work/err" ||
     fail "$f.yaml is not valid for the Kubernetes API: $(cat "$work/err")"
 done

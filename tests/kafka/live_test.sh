@@ -7,7 +7,7 @@
 #   live_test.sh NOISEGATE NG_LOAD NG_GEN_ESTATE SCENARIO
 #
 # Scenarios: same_as_replay, sigkill, broker_outage, scale_out, dead_letters, idle_watermark,
-# reload.
+# reload, http_intake.
 # A failing scenario keeps its work directory (logs, outputs) and prints where it is.
 set -euo pipefail
 
@@ -555,6 +555,160 @@ EOF
       fail "noisegate_rules_last_reload_successful is not 1 after a good reload"
     kill -0 "$ng_pid" || fail "noisegate exited on SIGHUP"
     expect_all_same_as_replay 400
+    stop_ng "$ng_pid"
+    ;;
+
+  http_intake)
+    # Real Prometheus and a real Alertmanager deliver to noisegate's HTTP intake: Prometheus
+    # through the alert API (as to an Alertmanager), Alertmanager through its webhook. The same
+    # alert comes in by both doors and pages once; a replay of what the intake wrote to Kafka
+    # gives the same outputs; without the token nothing gets in; with the broker away the
+    # intake answers 503 (the sender retries), and 200 again once it is back.
+    cat >"$work/rules.yaml" <<'EOF'
+inputs:
+  - topic: alerts.prometheus
+    format: alertmanager
+drop:
+  - name: heartbeat
+    matchers: ['alertname="Watchdog"']
+correlate:
+  - name: by-service
+    group_by: [service]
+    group_wait: 5s
+    group_interval: 1m
+page:
+  when:
+    - ['severity="critical"']
+  otherwise: ticket
+EOF
+    echo "s3cret-token" >"$work/token"
+    EXTRA_CONFIG="intake: {listen: 127.0.0.1:0, bearer_token_file: $work/token, ack_timeout: 2s}" \
+      write_config "$work/a.yaml" a
+    # The input topic exists before noisegate subscribes (a heartbeat, as a real estate has).
+    echo '[{"labels":{"alertname":"Watchdog","severity":"none"}}]' |
+      kcat -P -b "$bootstrap" -t alerts.prometheus || fail "kcat could not produce"
+    start_ng a "$work/a.yaml" "$work/rules.yaml"
+    wait_log a 'event=intake .*port=[1-9]' 30
+    port=$(sed -n 's/.*event=intake .*port=\([0-9]*\).*/\1/p' "$work/a.log" | tail -1)
+    wait_status a /readyz 200 60
+    free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+    am_port=$(free_port)
+    prom_port=$(free_port)
+    cat >"$work/alertmanager.yml" <<EOF
+route:
+  receiver: noisegate
+  group_by: [alertname]
+  group_wait: 1s
+  group_interval: 2s
+  repeat_interval: 1h
+receivers:
+  - name: noisegate
+    webhook_configs:
+      - url: http://127.0.0.1:$port/webhook/alerts.prometheus
+        send_resolved: true
+        http_config:
+          authorization: {credentials_file: $work/token}
+EOF
+    cat >"$work/prometheus.yml" <<EOF
+global: {evaluation_interval: 1s}
+rule_files: [$work/prom_rules.yml]
+alerting:
+  alertmanagers:
+    - static_configs: [{targets: ["127.0.0.1:$port"]}]
+      authorization: {credentials_file: $work/token}
+    - static_configs: [{targets: ["127.0.0.1:$am_port"]}]
+EOF
+    cat >"$work/prom_rules.yml" <<'EOF'
+groups:
+  - name: checkout
+    interval: 1s
+    rules:
+      - alert: CheckoutErrorBudgetBurn
+        expr: vector(1)
+        labels: {service: checkout-api, severity: critical}
+        annotations: {summary: checkout is failing its users}
+EOF
+    promtool check config "$work/prometheus.yml" >/dev/null || fail "promtool rejects the test's config"
+    amtool check-config "$work/alertmanager.yml" >/dev/null || fail "amtool rejects the test's config"
+    prometheus-alertmanager --config.file="$work/alertmanager.yml" --storage.path="$work/am" \
+      --web.listen-address="127.0.0.1:$am_port" --cluster.listen-address= \
+      >"$work/alertmanager.log" 2>&1 &
+    am_pid=$!
+    pids+=("$am_pid")
+    prometheus --config.file="$work/prometheus.yml" --storage.tsdb.path="$work/prom" \
+      --web.listen-address="127.0.0.1:$prom_port" --rules.alert.resend-delay=1s \
+      >"$work/prometheus.log" 2>&1 &
+    prom_pid=$!
+    pids+=("$prom_pid")
+    # Both doors deliver: Prometheus' API bodies (arrays) and Alertmanager's webhook (objects).
+    t0=$SECONDS
+    until (($(metric_of a 'noisegate_intake_requests_total{code="200",endpoint="alerts_api"}') >= 3 &&
+      $(metric_of a 'noisegate_intake_requests_total{code="200",endpoint="webhook"}') >= 1)); do
+      ((SECONDS - t0 < 90)) || fail "Prometheus and Alertmanager did not both deliver in 90 s"
+      sleep 1
+    done
+    consume alerts.prometheus >"$work/input.seen"
+    grep -q '^\[{.*CheckoutErrorBudgetBurn' "$work/input.seen" ||
+      fail "no alert API body from Prometheus on the topic"
+    grep -q '"receiver":"noisegate".*CheckoutErrorBudgetBurn' "$work/input.seen" ||
+      fail "no webhook body from Alertmanager on the topic"
+    say "Prometheus and Alertmanager delivered ($(wc -l <"$work/input.seen") bodies)"
+    wait_count noisegate.pages 1 60
+    sleep 5  # more bodies keep coming: a second page would come now
+    triggers=$(consume noisegate.pages | grep -c '"event_action":"trigger"' || true)
+    ((triggers == 1)) || fail "the alert paged $triggers times, once expected"
+    consume noisegate.pages | grep -q 'checkout is failing its users' ||
+      fail "the page lacks the alert's summary"
+    # Prometheus saw its deliveries succeed.
+    prom_errors=$(curl -s "http://127.0.0.1:$prom_port/metrics" |
+      awk -v a="http://127.0.0.1:$port/api/v2/alerts" \
+        'index($0, "prometheus_notifications_errors_total{alertmanager=\"" a "\"}") == 1 {print $2}')
+    [[ $prom_errors == 0 ]] || fail "Prometheus counts '$prom_errors' failed notifications to noisegate"
+    # No token, a wrong one: 401, and nothing stored.
+    body='[{"labels":{"alertname":"Intruder","severity":"critical","service":"x"}}]'
+    code=$(curl -s -o /dev/null -w '%{http_code}' -X POST --data "$body" \
+      "http://127.0.0.1:$port/api/v2/alerts" || true)
+    [[ $code == 401 ]] || fail "a request without the token was answered $code"
+    code=$(curl -s -o /dev/null -w '%{http_code}' -H 'Authorization: Bearer wrong' -X POST \
+      --data "$body" "http://127.0.0.1:$port/api/v2/alerts" || true)
+    [[ $code == 401 ]] || fail "a request with a wrong token was answered $code"
+    if consume alerts.prometheus | grep -q Intruder; then fail "an unauthorized body reached the topic"; fi
+    say "one page for the alert from both doors; Prometheus saw no errors; no token, no entry"
+    # The senders stop; what the intake wrote replays to what live sent.
+    kill "$prom_pid"
+    sleep 4  # Alertmanager's last webhooks
+    kill "$am_pid"
+    sleep 1
+    kcat -C -b "$bootstrap" -t alerts.prometheus -e -q -J -X isolation.level=read_committed \
+      >"$work/capture.jsonl" 2>/dev/null
+    "$NG" replay -q --rules "$work/rules.yaml" --pages "$work/r.pages" --tickets "$work/r.tickets" \
+      --dlq "$work/r.dlq" --explain "$work/r.explain" "$work/capture.jsonl" 2>/dev/null
+    [[ -s $work/r.pages ]] || fail "the replay of the capture paged nothing"
+    wait_count noisegate.explain "$(wc -l <"$work/r.explain")" 60
+    sleep 2
+    expect_same pages "$work/r.pages" noisegate.pages
+    expect_same tickets "$work/r.tickets" noisegate.tickets
+    expect_same dead_letters "$work/r.dlq" noisegate.dlq
+    expect_same explain "$work/r.explain" noisegate.explain
+    # The broker goes away: 503 with Retry-After within the ack timeout, not a hang or a 200.
+    "$KAFKA" stop "$work/kafka"
+    hdrs=$(curl -s -D - -o /dev/null -m 20 -H 'Authorization: Bearer s3cret-token' -X POST \
+      --data "$body" "http://127.0.0.1:$port/api/v2/alerts" || true)
+    grep -q '^HTTP/1.1 503' <<<"$hdrs" ||
+      fail "with the broker down the intake answered: $(head -1 <<<"$hdrs")"
+    grep -qi '^Retry-After:' <<<"$hdrs" || fail "the 503 has no Retry-After"
+    "$KAFKA" restart "$work/kafka" >/dev/null
+    t0=$SECONDS
+    code=""
+    until [[ $code == 200 ]]; do
+      ((SECONDS - t0 < 90)) ||
+        fail "the intake did not take bodies again after the broker came back (last $code)"
+      sleep 1
+      code=$(curl -s -o /dev/null -w '%{http_code}' -m 20 -H 'Authorization: Bearer s3cret-token' \
+        -X POST --data "$body" "http://127.0.0.1:$port/api/v2/alerts" || true)
+    done
+    consume alerts.prometheus | grep -q Intruder || fail "the 200 after the outage is not on the topic"
+    say "broker away: 503 with Retry-After; back: 200 and stored"
     stop_ng "$ng_pid"
     ;;
 

@@ -22,10 +22,14 @@
 #include "processor/kafka/changelog.h"
 #include "processor/kafka/live.h"
 #include "rules/loader.h"
+#include "tests/processor/kafka/mock_topics.h"
 #include "tests/processor/kafka/whole_checkpoint.h"
 
 namespace noisegate::processor {
 namespace {
+
+using testing::ForEachMessage;
+using testing::ReadAll;
 
 constexpr int kAddPartitionsToTxnApiKey = 24;
 
@@ -40,43 +44,6 @@ std::string Alert(const std::string& name, const std::string& status = "firing")
          R"(","labels":{"alertname":")" + name +
          R"(","severity":"critical"},"annotations":{"summary":")" + name +
          R"("},"startsAt":"2026-11-24T00:00:00Z"}]})";
-}
-
-// Calls `fn` with every message of `topic`'s partition `partition` so far, from the beginning
-// (read_uncommitted: the mock has no other mode).
-void ForEachMessage(const std::string& bootstrap, const std::string& topic, int32_t partition,
-                    const std::function<void(const rd_kafka_message_t&)>& fn) {
-  char err[256];
-  rd_kafka_conf_t* conf = rd_kafka_conf_new();
-  rd_kafka_conf_set(conf, "bootstrap.servers", bootstrap.c_str(), err, sizeof(err));
-  rd_kafka_conf_set(conf, "enable.partition.eof", "true", err, sizeof(err));
-  rd_kafka_conf_set(conf, "group.id", "reader", err, sizeof(err));
-  rd_kafka_t* c = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof(err));
-  rd_kafka_topic_partition_list_t* parts = rd_kafka_topic_partition_list_new(1);
-  rd_kafka_topic_partition_list_add(parts, topic.c_str(), partition)->offset =
-      RD_KAFKA_OFFSET_BEGINNING;
-  rd_kafka_assign(c, parts);
-  rd_kafka_topic_partition_list_destroy(parts);
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  while (std::chrono::steady_clock::now() < deadline) {
-    rd_kafka_message_t* m = rd_kafka_consumer_poll(c, 200);
-    if (m == nullptr) continue;
-    bool eof = m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF;
-    if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) fn(*m);
-    rd_kafka_message_destroy(m);
-    if (eof) break;
-  }
-  rd_kafka_consumer_close(c);
-  rd_kafka_destroy(c);
-}
-
-// Every value on `topic`'s partition 0 so far.
-std::vector<std::string> ReadAll(const std::string& bootstrap, const std::string& topic) {
-  std::vector<std::string> out;
-  ForEachMessage(bootstrap, topic, 0, [&out](const rd_kafka_message_t& m) {
-    out.emplace_back(static_cast<const char*>(m.payload), m.len);
-  });
-  return out;
 }
 
 // A log that librdkafka's threads write too, read while they do.

@@ -90,6 +90,37 @@ TEST(RunConfig, ATransactionCallIsGivenTimeToFailOnItsOwn) {
   EXPECT_EQ(ok.config.transaction_call_wait, std::chrono::minutes(2));
 }
 
+TEST(RunConfig, TheHttpIntakeIsOffUntilGivenAnAddress) {
+  RunConfigResult off = LoadRunConfig(Write("group: g\n"), nullptr);
+  ASSERT_TRUE(off.diagnostics.empty());
+  EXPECT_TRUE(off.config.intake.listen.empty());
+  EXPECT_EQ(off.config.intake.ack_timeout, std::chrono::seconds(5));
+  RunConfigResult on = LoadRunConfig(Write(R"(intake:
+  listen: 0.0.0.0:9093
+  max_body_bytes: 4096
+  ack_timeout: 3s
+  bearer_token_file: /etc/noisegate/token
+  basic_auth_file: /etc/noisegate/users
+  threads: 4
+)"),
+                                     nullptr);
+  ASSERT_TRUE(on.diagnostics.empty()) << on.diagnostics[0].ToString();
+  const IntakeConfig& ic = on.config.intake;
+  EXPECT_EQ(ic.listen, "0.0.0.0:9093");
+  EXPECT_EQ(ic.max_body_bytes, 4096u);
+  EXPECT_EQ(ic.ack_timeout, std::chrono::seconds(3));
+  EXPECT_EQ(ic.bearer_token_file, "/etc/noisegate/token");
+  EXPECT_EQ(ic.basic_auth_file, "/etc/noisegate/users");
+  EXPECT_EQ(ic.threads, 4);
+  RunConfigResult bad =
+      LoadRunConfig(Write("intake:\n  listen: :9093\n  tokenfile: x\n  threads: 0\n"), nullptr);
+  ASSERT_EQ(bad.diagnostics.size(), 2u);
+  EXPECT_EQ(bad.diagnostics[0].line, 3);
+  EXPECT_NE(bad.diagnostics[0].message.find("tokenfile"), std::string::npos)
+      << bad.diagnostics[0].message;
+  EXPECT_EQ(bad.diagnostics[1].path, "intake.threads");
+}
+
 TEST(RunConfig, TheChangelogStaysCompacted) {
   std::string path = Write("changelog_config:\n  segment.ms: 60000\n  cleanup.policy: delete\n");
   RunConfigResult r = LoadRunConfig(path, nullptr);

@@ -25,7 +25,23 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{/* The run config file: runConfig plus the non-secret Kafka properties. */}}
 {{- define "noisegate.runConfig" -}}
 {{- $kafka := merge (dict "bootstrap.servers" (required "kafka.bootstrapServers is required" .Values.kafka.bootstrapServers)) .Values.kafka.properties -}}
-{{- toYaml (merge (dict "kafka" $kafka) .Values.runConfig) -}}
+{{- $own := dict "kafka" $kafka -}}
+{{- if .Values.intakeAuth.bearerTokenSecret.name -}}
+{{- $_ := set $own "intake" (merge (dict "bearer_token_file" "/etc/noisegate-intake/token") (.Values.runConfig.intake | default dict)) -}}
+{{- end -}}
+{{- toYaml (merge $own .Values.runConfig) -}}
+{{- end -}}
+
+{{/* The port of runConfig.intake.listen, where the HTTP intake answers; empty when it is off. */}}
+{{- define "noisegate.intakePort" -}}
+{{- $listen := (.Values.runConfig.intake | default dict).listen | default "" | toString -}}
+{{- if $listen -}}
+{{- $port := splitList ":" $listen | last -}}
+{{- if not (regexMatch "^[1-9][0-9]*$" $port) -}}
+{{- fail (printf "runConfig.intake.listen must be host:port with a fixed port (the Service needs it), got %q" $listen) -}}
+{{- end -}}
+{{- $port -}}
+{{- end -}}
 {{- end -}}
 
 {{- define "noisegate.secretEnv" -}}

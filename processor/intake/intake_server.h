@@ -1,0 +1,104 @@
+// IntakeServer: the HTTP front door of `noisegate run` (run config `intake:`). Prometheus,
+// Alertmanager, Grafana, New Relic and Datadog deliver alerts to it over HTTP instead of through
+// a bridge of the user's own:
+//   POST /api/v2/alerts                 Alertmanager's alert API (a JSON array of postable
+//                                       alerts), as Prometheus' `alerting.alertmanagers` sends
+//                                       it; to the rules' one `alertmanager` input
+//   POST /webhook/<topic>               any webhook body, to the input reading <topic>
+//   POST /webhook/<topic>/api/v2/alerts the alert API for that input (Prometheus'
+//                                       `path_prefix: /webhook/<topic>`)
+// Each body is checked with its input's decoder, written to the input's topic as one Kafka
+// message, and answered 200 only once the broker has it (IntakeProducer). The processing loop
+// then reads it like any other message: replay of the topic gives the same result.
+#pragma once
+
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <ostream>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "processor/intake/intake_producer.h"
+#include "processor/kafka/run_config.h"
+#include "processor/pipeline/pipeline.h"
+#include "rules/compiled_rules.h"
+
+class CivetServer;
+
+namespace noisegate::processor {
+
+class IntakeServer {
+ public:
+  // A request as the handler sees it, and its answer (tests drive Handle directly too).
+  struct Request {
+    std::string_view method, path, authorization, content_encoding;
+    std::string_view body;
+    bool body_too_large = false;  // more than the limit was sent (body holds none of it)
+  };
+  struct Response {
+    int status = 200;
+    std::string body;
+    std::vector<std::pair<std::string, std::string>> headers;
+  };
+
+  IntakeServer(IntakeConfig config, size_t max_message_bytes, prometheus::Registry& registry,
+               std::ostream& log);
+  ~IntakeServer();
+
+  // Reads the credentials files, connects the producer to Kafka (`kafka`: librdkafka
+  // properties), then listens. False with `error` set when any of that fails.
+  bool Start(const std::map<std::string, std::string>& kafka,
+             std::shared_ptr<const rules::CompiledRules> rules, std::string* error);
+  // The rules after a reload: which topics are inputs, and their decoders.
+  void SetRules(std::shared_ptr<const rules::CompiledRules> rules);
+  int port() const { return port_; }
+  size_t max_body_bytes() const { return max_body_bytes_; }
+
+  Response Handle(const Request& request);
+
+ private:
+  class Handler;
+  // Which input a path addresses: its topic and whether it is the alert API; status 0 when
+  // found, else the answer.
+  struct Route {
+    std::string topic;
+    const char* endpoint = "webhook";
+    int status = 0;
+    std::string error;
+  };
+  Route Resolve(std::string_view path);
+  bool Authorized(std::string_view authorization) const;
+  // Decodes `body` as the input's messages are decoded; an empty string when it yields a
+  // record (or nothing at all), else why it never will.
+  std::string Undecodable(const std::string& topic, std::string_view body, int64_t now_ms);
+  Response Answer(const char* endpoint, int status, std::string body);
+
+  IntakeConfig cfg_;
+  size_t max_body_bytes_;
+  std::ostream& log_;
+  std::mutex log_mu_;
+  int64_t last_unavailable_log_ms_ = 0;
+  std::string bearer_token_;
+  std::vector<std::string> basic_credentials_;  // "user:password"
+  IntakeProducer producer_;
+
+  std::mutex rules_mu_;  // rules_ and ingest_ (and decoding: one Ingest for every thread)
+  std::shared_ptr<const rules::CompiledRules> rules_;
+  std::unique_ptr<Ingest> ingest_;
+
+  prometheus::Family<prometheus::Counter>& requests_;
+  prometheus::Histogram& ack_seconds_;
+  std::unique_ptr<CivetServer> server_;
+  std::unique_ptr<Handler> handler_;
+  int port_ = 0;
+};
+
+}  // namespace noisegate::processor
