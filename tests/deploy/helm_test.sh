@@ -284,4 +284,13 @@ for rules in 'correlate: []' 'inputs: [' 'inputs: [{topic: a, format: alertmanag
       fail "notes for good rules: $(cat "$work/notes.txt")" ;;
   esac
 done
+# With the intake on: where to point the senders, and a warning while it asks no credentials.
+"$HELM" template rel "$work/chart" -f "$work/values.yaml" --set runConfig.intake.listen=0.0.0.0:9093 \
+  --show-only templates/notes-preview.txt --debug >"$work/notes.txt" 2>&1 || true
+grep -q 'webhooks .* to http://rel-noisegate.default:9093/webhook/<input topic>' "$work/notes.txt" ||
+  fail "the notes do not say where the intake is: $(cat "$work/notes.txt")"
+grep -q 'WARNING: the intake asks no credentials' "$work/notes.txt" || fail "no warning for an open intake"
+"$HELM" template rel "$work/chart" -f "$work/values.yaml" --set runConfig.intake.listen=0.0.0.0:9093 \
+  --set intakeAuth.bearerTokenSecret.name=t --show-only templates/notes-preview.txt --debug >"$work/notes.txt" 2>&1 || true
+if grep -q 'WARNING' "$work/notes.txt"; then fail "a warning although the intake asks a token"; fi
 echo "helm_test: passed ($("$HELM" version --short))"
