@@ -1,5 +1,6 @@
 #include "processor/intake/intake_producer.h"
 
+#include <algorithm>
 #include <condition_variable>
 #include <memory>
 #include <mutex>
@@ -41,11 +42,14 @@ IntakeProducer::~IntakeProducer() {
 }
 
 bool IntakeProducer::Start(const std::map<std::string, std::string>& properties,
-                           std::chrono::milliseconds ack_timeout, std::string* error) {
+                           std::chrono::milliseconds ack_timeout, size_t max_bytes,
+                           std::string* error) {
   ack_timeout_ = ack_timeout;
   // Ours first, the user's win; but what makes a 200 mean "stored" is not theirs to change.
   std::map<std::string, std::string> props = {
       {"linger.ms", "5"},
+      // A whole body and its record overhead in one request (librdkafka's default is 1e6).
+      {"message.max.bytes", std::to_string(std::max<size_t>(1'000'000, max_bytes + 4096))},
   };
   for (const auto& [k, v] : properties) props[k] = v;
   props["enable.idempotence"] = "true";
@@ -109,7 +113,15 @@ IntakeProducer::Outcome IntakeProducer::Publish(const std::string& topic, std::s
     *detail = "no answer from the broker";
     return Outcome::kUnavailable;
   }
-  if (waiter->err != RD_KAFKA_RESP_ERR_NO_ERROR) *detail = rd_kafka_err2str(waiter->err);
+  if (waiter->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    *detail = rd_kafka_err2str(waiter->err);
+    // A fatal error (the idempotent producer lost its sequence, an ACL refuses it) fails every
+    // later Publish too: say so, so that the log tells it from a broker away.
+    char fatal[256];
+    if (rd_kafka_fatal_error(rk_, fatal, sizeof(fatal)) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      *detail = std::string("fatal producer error (restart noisegate): ") + fatal;
+    }
+  }
   return Classify(waiter->err);
 }
 

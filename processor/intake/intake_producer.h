@@ -22,7 +22,7 @@ class IntakeProducer {
     kStored,       // on the broker: acknowledged by every in-sync replica
     kUnavailable,  // not stored: the broker did not take it within the ack timeout, or the
                    // local queue is full; the sender should retry
-    kRejected,     // not stored, and retrying will not help (no such topic, too large)
+    kRejected,     // not stored, and retrying will not help (too large for the broker)
   };
 
   IntakeProducer() = default;
@@ -31,10 +31,10 @@ class IntakeProducer {
   IntakeProducer& operator=(const IntakeProducer&) = delete;
 
   // Connects with `properties` (librdkafka's: bootstrap.servers, security) over the intake's
-  // own settings. `ack_timeout` bounds how long a Publish waits for the broker. False with
-  // `error` set when the client cannot be created.
+  // own settings. `ack_timeout` bounds how long a Publish waits for the broker; bodies of up
+  // to `max_bytes` fit in a request. False with `error` set when the client cannot be created.
   bool Start(const std::map<std::string, std::string>& properties,
-             std::chrono::milliseconds ack_timeout, std::string* error);
+             std::chrono::milliseconds ack_timeout, size_t max_bytes, std::string* error);
 
   // Writes `value` to `topic` (partition chosen by librdkafka), stamped `timestamp_ms`, and
   // waits for the broker's answer. `detail` says why when the outcome is not kStored.

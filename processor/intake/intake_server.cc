@@ -2,6 +2,7 @@
 
 #include <CivetServer.h>
 
+#include <algorithm>
 #include <chrono>
 #include <fstream>
 #include <sstream>
@@ -140,16 +141,19 @@ class IntakeServer::Handler : public CivetHandler {
     req.path = info->local_uri != nullptr ? info->local_uri : "";
     req.authorization = header("Authorization");
     req.content_encoding = header("Content-Encoding");
-    // The body, up to the limit; past it only the fact that there was more.
+    // The body, up to the limit; past it only the fact that there was more. Not read at all
+    // for a caller without the credentials (Handle answers 401 first).
     const size_t limit = owner_->max_body_bytes_;
     std::string body;
     bool whole = true;
-    if (std::string_view(method) == "POST") {
+    const bool post = std::string_view(method) == "POST";
+    if (post && !owner_->Authorized(req.authorization)) whole = false;
+    if (post && owner_->Authorized(req.authorization)) {
       if (info->content_length > static_cast<long long>(limit)) {
         req.body_too_large = true;
         whole = false;
       } else {
-        if (info->content_length > 0) body.reserve(static_cast<size_t>(info->content_length));
+        body.reserve(static_cast<size_t>(std::clamp<long long>(info->content_length, 0, 65536)));
         char buf[16384];
         int n;
         while ((n = mg_read(conn, buf, sizeof(buf))) > 0) {
@@ -161,6 +165,9 @@ class IntakeServer::Handler : public CivetHandler {
             break;
           }
         }
+        // The sender went away before the end: a prefix may still parse, and must not count.
+        req.body_cut = n < 0 || (!req.body_too_large && info->content_length >= 0 &&
+                                 body.size() != static_cast<size_t>(info->content_length));
       }
     }
     req.body = body;
@@ -183,7 +190,10 @@ class IntakeServer::Handler : public CivetHandler {
 IntakeServer::IntakeServer(IntakeConfig config, size_t max_message_bytes,
                            prometheus::Registry& registry, std::ostream& log)
     : cfg_(std::move(config)),
-      max_body_bytes_(cfg_.max_body_bytes != 0 ? cfg_.max_body_bytes : max_message_bytes),
+      // (Never more than the loop decodes: a larger body would be taken, then dead-lettered.)
+      max_body_bytes_(cfg_.max_body_bytes != 0 ? std::min(cfg_.max_body_bytes, max_message_bytes)
+                                               : max_message_bytes),
+      max_message_bytes_(max_message_bytes),
       log_(log),
       requests_(prometheus::BuildCounter()
                     .Name("noisegate_intake_requests_total")
@@ -237,7 +247,7 @@ bool IntakeServer::Start(const std::map<std::string, std::string>& kafka,
     }
   }
   SetRules(std::move(rules));
-  if (!producer_.Start(kafka, cfg_.ack_timeout, error)) return false;
+  if (!producer_.Start(kafka, cfg_.ack_timeout, max_body_bytes_, error)) return false;
   server_ = HttpListen(cfg_.listen,
                        {"num_threads", std::to_string(cfg_.threads), "enable_keep_alive", "yes",
                         "request_timeout_ms", "30000"},
@@ -250,7 +260,12 @@ bool IntakeServer::Start(const std::map<std::string, std::string>& kafka,
 
 void IntakeServer::SetRules(std::shared_ptr<const rules::CompiledRules> rules) {
   std::string err;
-  auto ingest = std::make_unique<Ingest>(*rules, max_body_bytes_, &err);
+  auto ingest = std::make_unique<Ingest>(*rules, max_message_bytes_, &err);
+  if (!ingest->ok()) {  // (the loop refuses such rules before they get here)
+    std::lock_guard<std::mutex> lock(log_mu_);
+    log_ << "noisegate: level=error event=intake_rules error=\"" << err << "\"\n";
+    return;
+  }
   std::lock_guard<std::mutex> lock(rules_mu_);
   ingest_ = std::move(ingest);  // (before the rules it refers to)
   rules_ = std::move(rules);
@@ -281,7 +296,6 @@ bool IntakeServer::Authorized(std::string_view authorization) const {
 
 IntakeServer::Route IntakeServer::Resolve(std::string_view path) {
   Route route;
-  std::lock_guard<std::mutex> lock(rules_mu_);
   auto is_input = [this](std::string_view topic) { return rules_->FindInput(topic) >= 0; };
   if (path == kAlertsApi) {
     route.endpoint = "alerts_api";
@@ -339,7 +353,6 @@ std::string IntakeServer::Undecodable(const std::string& topic, std::string_view
   m.ts = now_ms;
   m.payload = body;
   CountingSink sink;
-  std::lock_guard<std::mutex> lock(rules_mu_);
   ingest_->Message(m, now_ms, sink);
   // Records alongside bad ones: taken, the bad ones become dead letters downstream.
   return sink.records > 0 ? std::string() : sink.reasons;
@@ -364,6 +377,8 @@ IntakeServer::Response IntakeServer::Answer(const char* endpoint, int status, st
 IntakeServer::Response IntakeServer::Handle(const Request& req) {
   // Credentials first: an unauthenticated caller learns nothing of the inputs.
   if (!Authorized(req.authorization)) return Answer("other", 401, "unauthorized");
+  // Routed and decoded under the same rules (a reload may swap them meanwhile).
+  std::unique_lock<std::mutex> rules_lock(rules_mu_);
   Route route = Resolve(req.path);
   if (route.status != 0) return Answer(route.endpoint, route.status, route.error);
   if (req.method != "POST") return Answer(route.endpoint, 405, "use POST");
@@ -376,10 +391,14 @@ IntakeServer::Response IntakeServer::Handle(const Request& req) {
         route.endpoint, 413,
         "the body is over " + std::to_string(max_body_bytes_) + " bytes (intake.max_body_bytes)");
   }
+  if (req.body_cut) {
+    return Answer(route.endpoint, 400, "the body ended before its Content-Length");
+  }
   const int64_t now = WallMs();
   if (std::string why = Undecodable(route.topic, req.body, now); !why.empty()) {
     return Answer(route.endpoint, 400, "nothing in the body can be read: " + why);
   }
+  rules_lock.unlock();  // (the wait for the broker must not hold up other requests)
   const auto start = std::chrono::steady_clock::now();
   std::string detail;
   switch (producer_.Publish(route.topic, req.body, now, &detail)) {

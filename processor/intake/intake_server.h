@@ -42,6 +42,7 @@ class IntakeServer {
     std::string_view method, path, authorization, content_encoding;
     std::string_view body;
     bool body_too_large = false;  // more than the limit was sent (body holds none of it)
+    bool body_cut = false;        // less than its Content-Length came before the sender left
   };
   struct Response {
     int status = 200;
@@ -74,6 +75,7 @@ class IntakeServer {
     int status = 0;
     std::string error;
   };
+  // (Resolve and Undecodable: under rules_mu_.)
   Route Resolve(std::string_view path);
   bool Authorized(std::string_view authorization) const;
   // Decodes `body` as the input's messages are decoded; an empty string when it yields a
@@ -83,6 +85,7 @@ class IntakeServer {
 
   IntakeConfig cfg_;
   size_t max_body_bytes_;
+  size_t max_message_bytes_;  // the loop's limit, which the intake's decoding follows
   std::ostream& log_;
   std::mutex log_mu_;
   int64_t last_unavailable_log_ms_ = 0;

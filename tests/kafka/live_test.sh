@@ -672,7 +672,9 @@ EOF
     code=$(curl -s -o /dev/null -w '%{http_code}' -H 'Authorization: Bearer wrong' -X POST \
       --data "$body" "http://127.0.0.1:$port/api/v2/alerts" || true)
     [[ $code == 401 ]] || fail "a request with a wrong token was answered $code"
-    if consume alerts.prometheus | grep -q Intruder; then fail "an unauthorized body reached the topic"; fi
+    consume alerts.prometheus >"$work/input.after401" || fail "kcat could not read the input topic"
+    [[ -s $work/input.after401 ]] || fail "kcat read nothing of the input topic"
+    if grep -q Intruder "$work/input.after401"; then fail "an unauthorized body reached the topic"; fi
     say "one page for the alert from both doors; Prometheus saw no errors; no token, no entry"
     # The senders stop; what the intake wrote replays to what live sent.
     kill "$prom_pid"
@@ -690,6 +692,18 @@ EOF
     expect_same tickets "$work/r.tickets" noisegate.tickets
     expect_same dead_letters "$work/r.dlq" noisegate.dlq
     expect_same explain "$work/r.explain" noisegate.explain
+    # A reload that adds an input opens its webhook path.
+    grafana='{"alerts":[{"status":"firing","labels":{"alertname":"GrafanaSays","severity":"warning"}}]}'
+    post_grafana() {
+      curl -s -o /dev/null -w '%{http_code}' -m 20 -H 'Authorization: Bearer s3cret-token' \
+        -X POST --data "$grafana" "http://127.0.0.1:$port/webhook/alerts.grafana" || true
+    }
+    [[ $(post_grafana) == 404 ]] || fail "a topic no input reads was not 404"
+    sed 's/^drop:$/  - topic: alerts.grafana\n    format: grafana\ndrop:/' "$work/rules.yaml" >"$work/rules.new"
+    mv "$work/rules.new" "$work/rules.yaml"
+    hup_reloads a "$ng_pid"
+    [[ $(post_grafana) == 200 ]] || fail "after the reload, the new input's webhook is not 200"
+    say "a reload that added an input opened /webhook/alerts.grafana"
     # The broker goes away: 503 with Retry-After within the ack timeout, not a hang or a 200.
     "$KAFKA" stop "$work/kafka"
     hdrs=$(curl -s -D - -o /dev/null -m 20 -H 'Authorization: Bearer s3cret-token' -X POST \

@@ -46,7 +46,9 @@ std::string TempFile(const std::string& name, const std::string& text) {
 }
 
 // One HTTP/1.1 exchange over a fresh connection: the status line's code and the raw answer.
-int Http(int port, const std::string& request, std::string* answer = nullptr) {
+// `half_close`: the client stops sending after the request (as a sender that went away).
+int Http(int port, const std::string& request, std::string* answer = nullptr,
+         bool half_close = false) {
   int fd = socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
@@ -62,6 +64,7 @@ int Http(int port, const std::string& request, std::string* answer = nullptr) {
     if (n <= 0) break;  // (the server may answer and close before it has read everything)
     sent += static_cast<size_t>(n);
   }
+  if (half_close) shutdown(fd, SHUT_WR);
   std::string in;
   char buf[4096];
   ssize_t n;
@@ -235,6 +238,55 @@ TEST_F(IntakeTest, OnlyThoseWithTheCredentialsGetIn) {
   req.path = "/webhook/alerts.other";
   EXPECT_EQ(status(""), 401);
   EXPECT_EQ(Stored("alerts.prometheus").size(), 4u);
+}
+
+TEST_F(IntakeTest, CredentialsAreReadFromTheRequestsHeader) {
+  IntakeConfig cfg;
+  cfg.basic_auth_file = TempFile("users", "am:pw2\n");
+  Start(cfg);
+  std::string answer;
+  EXPECT_EQ(Http(server_->port(), Post("/api/v2/alerts", kApiBody), &answer), 401) << answer;
+  EXPECT_NE(answer.find("WWW-Authenticate: Basic"), std::string::npos) << answer;
+  EXPECT_EQ(Http(server_->port(),
+                 Post("/api/v2/alerts", kApiBody, "Authorization: Basic YW06cHcy\r\n"), &answer),
+            200)
+      << answer;
+  EXPECT_EQ(Stored("alerts.prometheus").size(), 1u);
+}
+
+TEST_F(IntakeTest, OneConnectionCarriesManyRequests) {
+  Start();
+  // Prometheus keeps its connection: two requests on one, the second closing it.
+  std::string first = "POST /api/v2/alerts HTTP/1.1\r\nHost: x\r\nContent-Length: " +
+                      std::to_string(std::string(kApiBody).size()) + "\r\n\r\n" + kApiBody;
+  std::string answer;
+  Http(server_->port(), first + Post("/api/v2/alerts", kApiBody), &answer);
+  size_t oks = 0;
+  for (size_t at = answer.find("HTTP/1.1 200"); at != std::string::npos;
+       at = answer.find("HTTP/1.1 200", at + 1)) {
+    ++oks;
+  }
+  EXPECT_EQ(oks, 2u) << answer;
+  EXPECT_EQ(Stored("alerts.prometheus").size(), 2u);
+}
+
+TEST_F(IntakeTest, ABodyCutShortIsNotTaken) {
+  Start();
+  // Content-Length says more than comes before the sender stops: the prefix "[]" would parse.
+  std::string cut =
+      "POST /api/v2/alerts HTTP/1.1\r\nHost: x\r\nContent-Length: 50\r\n\r\n"
+      R"([{"labels":{"alertname":"A"}}])";
+  std::string answer;
+  EXPECT_EQ(Http(server_->port(), cut, &answer, true), 400) << answer;
+  EXPECT_NE(answer.find("ended before its Content-Length"), std::string::npos) << answer;
+  EXPECT_TRUE(Stored("alerts.prometheus").empty());
+}
+
+TEST_F(IntakeTest, TheBodyLimitIsNeverAboveWhatTheLoopDecodes) {
+  IntakeConfig cfg;
+  cfg.max_body_bytes = 8 << 20;  // over the loop's 1 MiB
+  Start(cfg);
+  EXPECT_EQ(server_->max_body_bytes(), 1u << 20);
 }
 
 TEST_F(IntakeTest, UnreadableCredentialsStopTheStart) {
