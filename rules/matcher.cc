@@ -100,6 +100,10 @@ Result<Matcher> Matcher::Parse(std::string_view s) {
   } else {
     // An unquoted value that starts like an operator or a quote is a typo (severity=="x"),
     // not a value that could ever match.
+    if (i < s.size() && s[i] == '\'') {
+      // severity='critical' would be the value 'critical', quotes and all: never a match.
+      return At(i, "single quotes do not quote a value here: write " + name + "=\"...\"");
+    }
     if (i < s.size() && (s[i] == '=' || s[i] == '~' || s[i] == '!' || s[i] == '"')) {
       return At(i, "unexpected '" + std::string(1, s[i]) + "': quote the value, like " + name +
                        "=\"value\"");

@@ -13,6 +13,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <map>
 #include <string>
 #include <vector>
@@ -621,6 +622,13 @@ int main(int argc, char** argv) {
   if (out_dir.empty()) {
     std::fprintf(stderr, "usage: ng-gen-estate --out DIR [--seed N] [--scale N] [--hours H>=4]\n");
     return 2;
+  }
+  std::error_code ec;
+  std::filesystem::create_directories(out_dir, ec);
+  if (ec) {
+    std::fprintf(stderr, "ng-gen-estate: cannot create %s: %s\n", out_dir.c_str(),
+                 ec.message().c_str());
+    return 3;
   }
   Estate_ estate(seed, scale, hours);
   estate.Generate();

@@ -348,7 +348,7 @@ std::shared_ptr<const DumpBytes> DumpBytes::Open(const std::string& path, std::s
   auto out = std::shared_ptr<DumpBytes>(new DumpBytes());
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
-    *error = path + ": cannot open";
+    *error = path + ": cannot open: " + std::strerror(errno);
     return nullptr;
   }
   struct stat st {};

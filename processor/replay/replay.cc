@@ -3,7 +3,9 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <iomanip>
 #include <map>
 #include <memory>
@@ -23,7 +25,7 @@ class OutFile {
     if (path.empty()) return true;
     f_ = std::fopen(path.c_str(), "wb");
     if (f_ == nullptr) {
-      *error = path + ": cannot open for writing";
+      *error = path + ": cannot open for writing: " + std::strerror(errno);
       return false;
     }
     std::setvbuf(f_, nullptr, _IOFBF, 1 << 20);

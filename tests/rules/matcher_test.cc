@@ -121,4 +121,13 @@ TEST(MatcherTest, ADoubledOperatorIsAnErrorNotAValueThatNeverMatches) {
   EXPECT_TRUE(Matcher::Parse("a=x=y").has_value());  // '=' inside an unquoted value is fine
 }
 
+TEST(MatcherTest, ASingleQuotedValueIsAnErrorNotAValueThatNeverMatches) {
+  auto m = Matcher::Parse("severity='critical'");
+  ASSERT_FALSE(m.has_value());
+  EXPECT_NE(m.error().detail.find("single quotes"), std::string::npos) << m.error().detail;
+  EXPECT_NE(m.error().detail.find("severity=\""), std::string::npos) << m.error().detail;
+  EXPECT_TRUE(Matcher::Parse("owner=o'brien").has_value());  // inside a value it is a letter
+  EXPECT_TRUE(Matcher::Parse("severity=\"'critical'\"").has_value());  // quoted, it is meant
+}
+
 }  // namespace noisegate::rules
