@@ -698,6 +698,14 @@ uint32_t Engine::Correlate(const Record& r, RecordLabels& labels, uint32_t fp_sl
             rules.topology.node(culprit).name + " (join_named)";
     }
   }
+  // Co-location: a signal that began where a signal of an open incident (of any rule) began
+  // shortly before. Many services failing together in one place point at the place (a node
+  // or zone cut off), and the place's own alert, when it comes, joins them there.
+  if (chosen == kNone && !rule.colocated_labels.empty()) {
+    size_t place = 0;
+    chosen = FindColocated(labels, rule, t, &place, &tie);
+    if (chosen != kNone) Inc(chosen).places[place].tied = true;
+  }
   bool opened = chosen == kNone;
   if (opened) {
     if (!free_incidents_.empty()) {
@@ -752,6 +760,8 @@ uint32_t Engine::Correlate(const Record& r, RecordLabels& labels, uint32_t fp_sl
     AddMember(inc, r, labels, Fingerprint{st.fp}, t);
     idx = static_cast<int>(inc.members.size() - 1);
     if (!tie.empty()) AddEvidence(inc, std::move(tie));
+    if (!rule.colocated_labels.empty())
+      NotePlaces(inc, static_cast<uint32_t>(idx), labels, rule, t);
     // Change evidence: the signal's own version of its service first appeared shortly before.
     std::string_view service = r.labels.Get("service");
     std::string_view version = r.labels.Get("version");
@@ -1121,6 +1131,7 @@ void Engine::CloseIncident(uint32_t slot, EventTime t) {
     if (it != traces_.end() && it->second.first == slot) traces_.erase(it);
   }
   inc.traces.clear();
+  inc.places.clear();
   inc.evidence.clear();
   inc.members.clear();
   inc.members.shrink_to_fit();
@@ -1238,6 +1249,65 @@ uint32_t Engine::IncidentOfTrace(const Record& r) {
   const Incident& inc = incidents_[it->second.first];
   if (inc.generation != it->second.second || inc.state == IncidentState::kClosed) return kNone;
   return it->second.first;
+}
+
+namespace {
+
+// How a place is written in an incident and its evidence: node="node-1".
+std::string PlaceKey(std::string_view label, std::string_view value) {
+  std::string key(label);
+  key += "=\"";
+  key += value;
+  key += '"';
+  return key;
+}
+
+// What a signal is called in evidence: its service, else its alertname.
+std::string_view SignalName(const RecordLabels& labels) {
+  std::string_view name = labels.Get("service");
+  if (name.empty()) name = labels.Get("alertname");
+  return name.empty() ? std::string_view("a signal") : name;
+}
+
+}  // namespace
+
+uint32_t Engine::FindColocated(const RecordLabels& labels, const rules::CorrelateRule& rule,
+                               EventTime t, size_t* place, std::string* tie) const {
+  for (const std::string& label : rule.colocated_labels) {
+    std::string_view value = labels.Get(label);
+    if (value.empty()) continue;
+    const std::string key = PlaceKey(label, value);
+    for (uint32_t slot : open_order_) {
+      const Incident& inc = incidents_[slot];
+      if (inc.sealed || inc.rule < 0 || inc.state == IncidentState::kClosed) continue;
+      for (size_t i = 0; i < inc.places.size(); ++i) {
+        const Place& p = inc.places[i];
+        if (p.key != key || t < p.first || t - p.first > rule.colocated_within) continue;
+        *place = i;
+        const Member& first = inc.members[p.member];
+        std::string_view there = !first.service().empty() ? first.service() : first.name();
+        *tie = "place: " + std::string(SignalName(labels)) + " began " +
+               std::to_string((t - p.first).count() / 1000) + "s after " +
+               std::string(there.empty() ? std::string_view("a signal") : there) + " on " + key +
+               " (join_colocated)";
+        return slot;
+      }
+    }
+  }
+  return kNone;
+}
+
+void Engine::NotePlaces(Incident& inc, uint32_t member, const RecordLabels& labels,
+                        const rules::CorrelateRule& rule, EventTime t) {
+  for (const std::string& label : rule.colocated_labels) {
+    if (inc.places.size() >= kMaxPlaces) return;
+    std::string_view value = labels.Get(label);
+    if (value.empty()) continue;
+    std::string key = PlaceKey(label, value);
+    bool known = false;
+    for (const Place& p : inc.places) known = known || p.key == key;
+    if (!known) inc.places.push_back(Place{std::move(key), t, member});
+  }
 }
 
 void Engine::AddEvidence(Incident& inc, std::string text) {

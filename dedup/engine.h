@@ -300,6 +300,14 @@ class Engine {
   void RememberTrace(const Record& r, uint32_t slot);
   // The open incident a log line's trace id already belongs to, or kNone.
   uint32_t IncidentOfTrace(const Record& r);
+  // The first open incident (of any rule) in which a signal began at one of the signal's
+  // places (its values of rule.colocated_labels) at most rule.colocated_within before `t`, or
+  // kNone; sets the index of that place in the incident and the evidence.
+  uint32_t FindColocated(const RecordLabels& labels, const rules::CorrelateRule& rule, EventTime t,
+                         size_t* place, std::string* tie) const;
+  // Notes the places where member `member` of `inc` began, new ones only.
+  static void NotePlaces(Incident& inc, uint32_t member, const RecordLabels& labels,
+                         const rules::CorrelateRule& rule, EventTime t);
   void AddEvidence(Incident& inc, std::string text);
   void RecomputeRoute(Incident& inc);
   bool RuleMuted(const rules::CorrelateRule& rule, EventTime t) const;

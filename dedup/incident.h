@@ -44,6 +44,23 @@ struct InhibitTarget {
 static_assert(sizeof(InhibitTarget) == 16);
 inline constexpr size_t kMaxTraces = 32;
 
+// Where a signal of the incident began: a place label and its value ("node=\"node-1\""), when
+// the first of its members began there, and which member that was. Noted for the correlate
+// rules with join_colocated, at most kMaxPlaces per incident.
+struct Place {
+  std::string key;
+  EventTime first;
+  uint32_t member = 0;
+  bool tied = false;  // a signal joined the incident because it began here too: a root
+  // The value alone ("node-1").
+  std::string_view value() const {
+    size_t eq = key.find("=\"");
+    return eq == std::string::npos ? std::string_view(key)
+                                   : std::string_view(key).substr(eq + 2, key.size() - eq - 3);
+  }
+};
+inline constexpr size_t kMaxPlaces = 16;
+
 struct Member {
   Fingerprint fingerprint;
   SignalKind kind = SignalKind::kAlert;
@@ -84,6 +101,7 @@ struct Incident {
   // found; rendered into custom_details.evidence.
   std::vector<std::string> evidence;
   std::vector<std::string> traces;  // trace ids of its log members (at most kMaxTraces)
+  std::vector<Place> places;        // in the order first seen
   EventTime opened, first_seen, last_seen, last_activity;
   Severity severity = Severity::kInfo;
   int firing_members = 0;  // members firing, inhibited ones included (they keep it open)

@@ -142,7 +142,16 @@ void PutIncident(const Incident& inc, Writer& w) {
   w.SVar(inc.active_members);
   w.U8(static_cast<uint8_t>(inc.route));
   w.U8(static_cast<uint8_t>((inc.notified ? 1 : 0) | (inc.paged ? 2 : 0) | (inc.ticketed ? 4 : 0) |
-                            (inc.escalation_pending ? 8 : 0)));
+                            (inc.escalation_pending ? 8 : 0) | (inc.places.empty() ? 0 : 16)));
+  if (!inc.places.empty()) {  // (incident entries from 3, states from 6)
+    w.Var(inc.places.size());
+    for (const Place& p : inc.places) {
+      w.Str(p.key);
+      w.Time(p.first);
+      w.Var(p.member);
+      w.Bool(p.tied);
+    }
+  }
   w.U8(static_cast<uint8_t>(inc.notified_route));
   w.U8(static_cast<uint8_t>(inc.notified_severity));
   w.Var(inc.notified_impacted);
@@ -193,6 +202,17 @@ void GetIncident(Reader& rd, Incident* inc) {
   inc->paged = flags & 2;
   inc->ticketed = flags & 4;
   inc->escalation_pending = flags & 8;
+  if (flags & 16) {
+    uint64_t places = rd.Count(4);
+    for (uint64_t i = 0; i < places && rd.ok(); ++i) {
+      Place& p = inc->places.emplace_back();
+      p.key = rd.Str();
+      p.first = rd.Time();
+      p.member = static_cast<uint32_t>(rd.Var());
+      p.tied = rd.Bool();
+      if (p.member >= inc->members.size()) rd.Fail();
+    }
+  }
   inc->notified_route = action();
   inc->notified_severity = static_cast<Severity>(rd.U8() & 3);
   inc->notified_impacted = rd.Var();

@@ -19,8 +19,9 @@ constexpr uint32_t kEntriesVersion = 3;
 // Version 2: the log rate carries its bias weight and when it was last at the surge threshold
 // (version 1 is still read).
 constexpr uint8_t kFpEntryVersion = 2;
-// Version 2: members carry the page.when clauses they match (version 1 is still read).
-constexpr uint8_t kIncidentEntryVersion = 2;
+// Version 2: members carry the page.when clauses they match; version 3: the incident carries
+// the places where its signals began (versions 1 and 2 are still read).
+constexpr uint8_t kIncidentEntryVersion = 3;
 
 }  // namespace
 

@@ -122,6 +122,12 @@ struct CorrelateRule {
   // The same, for an incident with a member on the component the signal's message names (a
   // named culprit, also in a stack trace's `Caused by:`), or whose own message names it.
   bool join_named = false;
+  // Co-location: a signal of this rule that no incident of its own takes joins an open incident
+  // (of any rule) in which a signal began at the same place (an equal value of one of these
+  // labels) at most `colocated_within` earlier, and the places where this rule's signals begin
+  // are noted in their incidents. Empty: off.
+  std::vector<std::string> colocated_labels;
+  Millis colocated_within{120'000};
   std::vector<int> mute_time_intervals;
   std::vector<int> active_time_intervals;
   SourcePos pos;

@@ -122,6 +122,25 @@ void LoadInhibit(YamlReader& r, const YAML::Node& node, CompiledRules* rules) {
   }
 }
 
+// `join_colocated: {labels: [node, zone], within: 2m}` of a correlate rule.
+void ReadColocated(YamlReader& r, const YAML::Node& node, const std::string& path,
+                   CorrelateRule* rule) {
+  if (!r.CheckMap(node, path, {"labels", "within"}, "a map like {labels: [node], within: 2m}")) {
+    return;
+  }
+  if (r.Require(node, path, "labels")) {
+    YAML::Node n = YamlReader::Get(node, "labels");
+    if (auto labels = r.LabelNames(n, JoinPath(path, "labels"))) {
+      if (labels->empty()) {
+        r.Report(n, JoinPath(path, "labels"),
+                 "expected at least one label that names a place (node, zone, cluster)");
+      }
+      rule->colocated_labels = std::move(*labels);
+    }
+  }
+  ReadDuration(r, node, path, "within", false, &rule->colocated_within);
+}
+
 void LoadCorrelate(YamlReader& r, const YAML::Node& node, CompiledRules* rules) {
   if (!r.CheckList(node, "correlate", "a list of correlate rules")) return;
   if (node.size() == 0) {
@@ -134,7 +153,7 @@ void LoadCorrelate(YamlReader& r, const YAML::Node& node, CompiledRules* rules) 
     std::string path = IndexPath("correlate", i);
     if (!r.CheckMap(item, path,
                     {"name", "match", "group_by", "group_wait", "group_interval", "close_after",
-                     "max_duration", "max_members", "caller_hops", "join_named",
+                     "max_duration", "max_members", "caller_hops", "join_named", "join_colocated",
                      "mute_time_intervals", "active_time_intervals"},
                     "a correlate rule like {name: user-impact, group_by: [impacted_service]}")) {
       continue;
@@ -191,6 +210,9 @@ void LoadCorrelate(YamlReader& r, const YAML::Node& node, CompiledRules* rules) 
         rule.caller_hops = static_cast<int>(*h);
         if (*h > 0 && !by_impact) needs_impact(n, "caller_hops");
       }
+    }
+    if (YAML::Node n = YamlReader::Get(item, "join_colocated"); YamlReader::Has(n)) {
+      ReadColocated(r, n, JoinPath(path, "join_colocated"), &rule);
     }
     ReadIntervals(r, item, path, "mute_time_intervals", *rules, &rule.mute_time_intervals);
     ReadIntervals(r, item, path, "active_time_intervals", *rules, &rule.active_time_intervals);

@@ -26,7 +26,7 @@ noisegate is running live on an embedded Kafka at $bootstrap (log: out/noisegate
 Try it by hand while it runs:
   kcat -L -b $bootstrap
   kcat -C -b $bootstrap -t noisegate.pages
-Streaming the sample estate (106,000 alerts and log lines, 4 hours of event time) into it for 30 s...
+Streaming the sample estate (107,000 alerts and log lines, 4 hours of event time) into it for 30 s...
 EOF
 # The in-process Kafka keeps only a few MB per partition: stream at a steady rate.
 ./build/ng-load -b "$bootstrap" --rate 3000 out/sample/*.jsonl 2>/dev/null

@@ -291,6 +291,8 @@ class Estate_ {
     NodeOutage(kStart + 135 * kMin, services);
     BadDeploy(kStart + 180 * kMin, services);
     UsersDbFailover(kStart + 210 * kMin, services);
+    NodePartition(kStart + 62 * kMin,
+                  services);  // last: the others' random draws stay as they were
     RedisWarning(kStart + 20 * kMin);
     Malformed(end);
   }
@@ -392,36 +394,68 @@ class Estate_ {
     }
   }
 
+  // `node` is NotReady from `down` to `up`, and the pods of `services` on it from `pods_down`
+  // to a minute after: each alert sent every minute while it fires, then resolved.
+  void NodeNotReady(const std::string& node, const std::vector<std::string>& services, int64_t down,
+                    int64_t pods_down, int64_t up) {
+    Alert alert = Firing({{"alertname", "NodeNotReady"}, {"node", node}, {"severity", "critical"}},
+                         "Node " + node + " is NotReady", down);
+    const std::string suffix = "-7d9f8b-" + node.substr(5);
+    std::vector<Alert> pods;
+    for (const std::string& svc : services) {
+      pods.push_back(Firing({{"alertname", "KubePodNotReady"},
+                             {"node", node},
+                             {"namespace", "prod"},
+                             {"pod", svc + suffix},
+                             {"service", svc},
+                             {"severity", "warning"}},
+                            "Pod prod/" + svc + suffix + " is not ready", pods_down));
+    }
+    for (int64_t t = down; t < up; t += kMin) AlertMsg(t, {alert});
+    for (int64_t t = pods_down; t < up; t += kMin) AlertMsg(t, pods);
+    Resolve(alert, up);
+    AlertMsg(up, {alert});
+    for (Alert& p : pods) Resolve(p, up + kMin);
+    AlertMsg(up + kMin, pods);
+  }
+
   // Incident 2: node-4 goes NotReady. Its pods' alerts are inhibited by the node alert and
   // attached to the node's incident.
   void NodeOutage(int64_t t0, const std::vector<Service>& all) {
     const int64_t t1 = t0 + 12 * kMin;
-    Alert node =
-        Firing({{"alertname", "NodeNotReady"}, {"node", "node-4"}, {"severity", "critical"}},
-               "Node node-4 is NotReady", t0);
-    std::vector<Alert> pods;
-    for (const char* svc : {"payments-api", "inventory-api"}) {
-      pods.push_back(Firing({{"alertname", "KubePodNotReady"},
-                             {"node", "node-4"},
-                             {"namespace", "prod"},
-                             {"pod", std::string(svc) + "-7d9f8b-4"},
-                             {"service", svc},
-                             {"severity", "warning"}},
-                            std::string("Pod prod/") + svc + "-7d9f8b-4 is not ready",
-                            t0 + 40 * kSec));
-    }
-    for (int64_t t = t0; t < t1; t += kMin) AlertMsg(t, {node});
-    for (int64_t t = t0 + 40 * kSec; t < t1; t += kMin) AlertMsg(t, pods);
-    Resolve(node, t1);
-    AlertMsg(t1, {node});
-    for (Alert& p : pods) Resolve(p, t1 + kMin);
-    AlertMsg(t1 + kMin, pods);
+    NodeNotReady("node-4", {"payments-api", "inventory-api"}, t0, t0 + 40 * kSec, t1);
     truth_.push_back(Truth{"node-4 outage",
                            t0,
                            t1 + kMin,
                            true,
                            {R"(['alertname=~"NodeNotReady|KubePodNotReady"', 'node="node-4"'])"}});
     (void)all;
+  }
+
+  // Incident 5: node-1 is cut off from the network. web-frontend and profile-api run there;
+  // each logs time-outs about the healthy service it calls, a minute before the node's own
+  // alert arrives (the kubelet stops reporting, then the alert's `for`). Their impacted
+  // services do not overlap and neither calls what failed: only the place ties them. One page.
+  void NodePartition(int64_t t0, const std::vector<Service>& all) {
+    const int64_t t1 = t0 + 6 * kMin;
+    truth_.push_back(Truth{
+        "node-1 network partition",
+        t0,
+        t1 + kMin,
+        true,
+        {R"(['signal="log"', 'node="node-1"', 'error_type=~"UpstreamTimeout|ConnectTimeout"'])",
+         R"(['alertname=~"NodeNotReady|KubePodNotReady"', 'node="node-1"'])"}});
+    auto timeouts = [&](const char* svc, int64_t start, const char* message, const char* type) {
+      for (int64_t t = start; t < t1; t += kSec + rng_.Uniform(0, kSec)) {
+        Log(t, LogLine{&Svc(all, svc), "error", Fill(message, rng_), type});
+      }
+    };
+    timeouts("web-frontend", t0 + 5 * kSec,
+             "GET /search failed: search-api timed out after 5000ms for session {id}",
+             "UpstreamTimeout");
+    timeouts("profile-api", t0 + 15 * kSec, "connection to users-db:5432 timed out after {ms}ms",
+             "ConnectTimeout");
+    NodeNotReady("node-1", {"web-frontend", "profile-api"}, t0 + 80 * kSec, t0 + 2 * kMin, t1);
   }
 
   // Incident 4: users-db fails over. profile-api (which the topology says uses it) and

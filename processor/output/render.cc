@@ -40,16 +40,27 @@ std::vector<int> RootCandidates(const Incident& inc, const rules::Topology& topo
   return roots;
 }
 
-// The member that best names the problem: a root-candidate member first, then the highest
-// severity, then the earliest.
-const Member* Lead(const Incident& inc, const std::vector<int>& roots) {
+// Places where signals of the incident began together (join_colocated tied one to another
+// there): the place, not the services, is where the failure most likely is.
+std::vector<const dedup::Place*> RootPlaces(const Incident& inc) {
+  std::vector<const dedup::Place*> places;
+  for (const dedup::Place& p : inc.places) {
+    if (p.tied) places.push_back(&p);
+  }
+  return places;
+}
+
+// The member that best names the problem: with a root place, a signal of no service (the
+// place's own alert: a node or zone down) first; then a root-candidate member, then the
+// highest severity, then the earliest.
+const Member* Lead(const Incident& inc, const std::vector<int>& roots, bool place_root) {
   const Member* best = nullptr;
   auto rank = [&](const Member& m) {
     bool root = std::find(roots.begin(), roots.end(), m.component) != roots.end() ||
                 std::find(roots.begin(), roots.end(), m.culprit) != roots.end();
     // Only members that kept their detail can name the problem.
-    return std::make_tuple(m.detail != nullptr, !m.inhibited, root, static_cast<int>(m.severity),
-                           -m.first_seen.ms);
+    return std::make_tuple(m.detail != nullptr, !m.inhibited, place_root && m.component < 0, root,
+                           static_cast<int>(m.severity), -m.first_seen.ms);
   };
   for (const Member& m : inc.members) {
     if (best == nullptr || rank(m) > rank(*best)) best = &m;
@@ -91,7 +102,7 @@ std::string Where(const Incident& inc, const rules::Topology& topo) {
 std::string IncidentSummary(const dedup::Incident& inc, const rules::CompiledRules& rules) {
   const rules::Topology& topo = rules.topology;
   std::vector<int> roots = RootCandidates(inc, topo);
-  const Member* lead = Lead(inc, roots);
+  const Member* lead = Lead(inc, roots, !RootPlaces(inc).empty());
   std::string where = Where(inc, topo);
   std::string summary = where.empty() ? "" : where + ": ";
   summary += lead != nullptr ? std::string(lead->summary()) : inc.rule_name;
@@ -107,12 +118,14 @@ void RenderNotification(const dedup::Notification& n, const rules::CompiledRules
   const Incident& inc = *n.incident;
   const rules::Topology& topo = rules.topology;
   std::vector<int> roots = RootCandidates(inc, topo);
-  const Member* lead = Lead(inc, roots);
+  const std::vector<const dedup::Place*> places = RootPlaces(inc);
+  const Member* lead = Lead(inc, roots, !places.empty());
 
   std::string where = Where(inc, topo);
   std::string summary = IncidentSummary(inc, rules);
   const std::vector<std::string_view> impacted = ImpactedNames(inc, topo);
-  std::string source = !roots.empty()      ? topo.node(roots[0]).name
+  std::string source = !places.empty()     ? std::string(places[0]->value())
+                       : !roots.empty()    ? topo.node(roots[0]).name
                        : !impacted.empty() ? std::string(impacted[0])
                        : !inc.group.empty() && !inc.group[0].second.empty() ? inc.group[0].second
                        : lead && !lead->service().empty() ? std::string(lead->service())
@@ -135,9 +148,10 @@ void RenderNotification(const dedup::Notification& n, const rules::CompiledRules
   w.Key("timestamp");
   w.String(FormatRfc3339(n.at));
   w.Key("component");
-  w.String(!roots.empty() ? std::string_view(topo.node(roots[0]).name)
-           : lead         ? lead->service()
-                          : std::string_view(source));
+  w.String(!places.empty()  ? places[0]->value()
+           : !roots.empty() ? std::string_view(topo.node(roots[0]).name)
+           : lead           ? lead->service()
+                            : std::string_view(source));
   w.Key("group");
   w.String(!impacted.empty() ? impacted[0] : std::string_view(where));
   w.Key("class");
@@ -155,6 +169,7 @@ void RenderNotification(const dedup::Notification& n, const rules::CompiledRules
   w.EndArray();
   w.Key("root_candidates");
   w.BeginArray();
+  for (const dedup::Place* p : places) w.String(p->key);
   for (int r : roots) w.String(topo.node(r).name);
   w.EndArray();
   w.Key("first_seen");

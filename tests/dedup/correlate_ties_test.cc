@@ -122,21 +122,11 @@ page:
 // Six error lines of `service` a second apart from `t`, naming users-db in their stack trace
 // only; the decision of the one that surges.
 Decided Blame(Harness& h, int64_t t, const std::string& service, const std::string& message) {
-  Decided surged{};
-  bool seen = false;
-  for (int i = 0; i < 6; ++i) {
-    Record r = Log(t + i * kS, service, message);
-    r.description = message +
-                    "\n\tat com.example.Repo.load\nCaused by: org.postgresql.util.PSQLException: "
-                    "FATAL: terminating connection due to administrator command (users-db:5432)";
-    Decided d = h.Feed(r);
-    if (!seen && d.decision != Decision::kBelowThreshold) {
-      surged = d;
-      seen = true;
-    }
-  }
-  EXPECT_TRUE(seen) << service << " never surged";
-  return surged;
+  Record r = Log(t, service, message);
+  r.description = message +
+                  "\n\tat com.example.Repo.load\nCaused by: org.postgresql.util.PSQLException: "
+                  "FATAL: terminating connection due to administrator command (users-db:5432)";
+  return FeedUntilSurged(h, r);
 }
 
 TEST(CorrelateTiesTest, ServicesWhoseErrorsNameOneDatabaseShareAnIncident) {

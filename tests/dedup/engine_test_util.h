@@ -118,4 +118,23 @@ struct Harness {
   Engine engine;
 };
 
+// Feeds `lines` copies of the log line `r`, a second apart from its time; returns the decision
+// of the first that was not below threshold (the line that surged).
+inline Decided FeedUntilSurged(Harness& h, Record r, int lines = 6) {
+  const EventTime t0 = r.time;
+  for (int i = 0; i < lines; ++i) {
+    r.time = t0 + Millis{i * kS};
+    Decided d = h.Feed(r);
+    if (d.decision != Decision::kBelowThreshold) {
+      for (int j = i + 1; j < lines; ++j) {
+        r.time = t0 + Millis{j * kS};
+        h.Feed(r);
+      }
+      return d;
+    }
+  }
+  ADD_FAILURE() << r.labels.Get("service") << " never surged";
+  return Decided{};
+}
+
 }  // namespace noisegate::dedup::testing

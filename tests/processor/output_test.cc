@@ -236,6 +236,65 @@ page: {when: [['severity="critical"']]}
   EXPECT_EQ(href, "http://prom/graph");
 }
 
+// A node cut off: two services on it fail together, then the node's alert joins them. The
+// page names the place as its source and first root candidate, and the node's alert as its
+// lead once it has come.
+TEST(RenderTest, APlaceThatTiedSignalsIsTheRootAndItsAlertLeads) {
+  auto lr = rules::LoadRulesString(R"(
+topology:
+  services:
+    web: {user_facing: true, depends_on: [search]}
+    profile: {user_facing: true}
+    search: {user_facing: true}
+correlate:
+  - name: node
+    match: ['alertname="NodeNotReady"']
+    group_by: [node]
+    join_colocated: {labels: [node]}
+  - name: impact
+    group_by: [impacted_service]
+    join_colocated: {labels: [node]}
+page: {when: [['severity=~"critical|warning"']]}
+)",
+                                   "r.yaml");
+  ASSERT_TRUE(lr.rules) << (lr.diagnostics.empty() ? "" : lr.diagnostics[0].ToString());
+  KeepSink sink(*lr.rules);
+  dedup::Engine engine(lr.rules, &sink);
+  auto alert = [](int64_t t, std::string_view name, std::string_view service,
+                  std::string_view severity, std::string_view summary) {
+    Record r;
+    r.time = EventTime{1795392000000 + t};
+    r.labels.Add("alertname", name);
+    if (!service.empty()) r.labels.Add("service", service);
+    r.labels.Add("node", "node-1");
+    r.labels.Add("severity", severity);
+    r.labels.Canonicalize();
+    r.summary = summary;
+    return r;
+  };
+  engine.Process(alert(0, "Errors", "web", "warning", "web: search timed out"));
+  engine.Process(alert(5000, "Errors", "profile", "warning", "profile: db timed out"));
+  engine.AdvanceWatermark(EventTime{1795392000000 + 40000});
+  ASSERT_EQ(sink.events.size(), 1u);
+  EXPECT_NE(
+      sink.events[0].find(
+          R"x("summary":"profile, web: web: search timed out (+1 more signals)","source":"node-1")x"),
+      std::string::npos)
+      << sink.events[0];
+  EXPECT_NE(sink.events[0].find(R"("component":"node-1")"), std::string::npos) << sink.events[0];
+  EXPECT_NE(sink.events[0].find(R"("root_candidates":["node=\"node-1\"","profile","web"])"),
+            std::string::npos)
+      << sink.events[0];
+  engine.Process(alert(50000, "NodeNotReady", "", "critical", "Node node-1 is NotReady"));
+  engine.AdvanceWatermark(EventTime{1795392000000 + 400000});
+  ASSERT_EQ(sink.events.size(), 2u);
+  EXPECT_NE(sink.events[1].find(
+                R"x("summary":"profile, web: Node node-1 is NotReady (+2 more signals)")x"),
+            std::string::npos)
+      << sink.events[1];
+  EXPECT_NE(sink.events[1].find(R"("class":"NodeNotReady")"), std::string::npos) << sink.events[1];
+}
+
 // A log line's readable explain names its template: the message with its entities masked,
 // which is what its signal counts.
 TEST(RenderTest, AReadableExplainLineOfALogNamesItsTemplate) {
