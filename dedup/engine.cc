@@ -642,11 +642,20 @@ uint32_t Engine::Correlate(const Record& r, RecordLabels& labels, uint32_t fp_sl
     XXH3_64bits_update(&hs, v.data(), v.size());
   }
   uint64_t group_hash = XXH3_64bits_digest(&hs);
-  std::vector<uint32_t>& candidates = groups_[group_hash];
+  static const std::vector<uint32_t> kNoCandidates;
+  auto group = groups_.find(group_hash);
+  const std::vector<uint32_t>& candidates = group == groups_.end() ? kNoCandidates : group->second;
+  // An open incident of this rule and group that takes new signals (an incident of another
+  // rule is in the group once a signal of it joined through co-location).
+  auto takes = [&](const Incident& inc) {
+    return !inc.sealed && inc.state != IncidentState::kClosed && inc.rule >= 0 &&
+           (inc.rule == rule_index || std::find(inc.joined_groups.begin(), inc.joined_groups.end(),
+                                                group_hash) != inc.joined_groups.end());
+  };
   uint32_t chosen = kNone;
   for (uint32_t c : candidates) {
     const Incident& inc = incidents_[c];
-    if (inc.sealed || inc.state == IncidentState::kClosed || inc.rule != rule_index) continue;
+    if (!takes(inc)) continue;
     if (!by_impact || (impacts.empty() && inc.impacted.empty()) ||
         Overlaps(impacts, inc.impacted)) {
       chosen = c;
@@ -660,7 +669,7 @@ uint32_t Engine::Correlate(const Record& r, RecordLabels& labels, uint32_t fp_sl
   auto first_tied = [&](auto&& ties) {
     for (uint32_t c : candidates) {
       const Incident& inc = incidents_[c];
-      if (inc.sealed || inc.state == IncidentState::kClosed || inc.rule != rule_index) continue;
+      if (!takes(inc)) continue;
       for (const Member& m : inc.members) {
         if (m.firing && !m.inhibited && ties(m)) {
           tied = &m;
@@ -704,7 +713,17 @@ uint32_t Engine::Correlate(const Record& r, RecordLabels& labels, uint32_t fp_sl
   if (chosen == kNone && !rule.colocated_labels.empty()) {
     size_t place = 0;
     chosen = FindColocated(labels, rule, t, &place, &tie);
-    if (chosen != kNone) Inc(chosen).places[place].tied = true;
+    if (chosen != kNone) {
+      Incident& inc = Inc(chosen);
+      inc.places[place].tied = true;
+      if (inc.rule != rule_index && inc.group_hash != group_hash &&
+          std::find(inc.joined_groups.begin(), inc.joined_groups.end(), group_hash) ==
+              inc.joined_groups.end()) {
+        // Later signals of this rule and group join it as their own (by overlap, or a tie).
+        inc.joined_groups.push_back(group_hash);
+        groups_[group_hash].push_back(chosen);
+      }
+    }
   }
   bool opened = chosen == kNone;
   if (opened) {
@@ -738,7 +757,7 @@ uint32_t Engine::Correlate(const Record& r, RecordLabels& labels, uint32_t fp_sl
     std::snprintf(buf, sizeof(buf), "ng-%016llx",
                   static_cast<unsigned long long>(XXH3_64bits_digest(&ks)));
     inc.id = buf;
-    candidates.push_back(chosen);
+    groups_[group_hash].push_back(chosen);
     open_order_.push_back(chosen);
     ++stats_.incidents_opened;
     Schedule(TimerKind::kIncident, chosen, t + rule.group_wait);
@@ -793,7 +812,8 @@ uint32_t Engine::Correlate(const Record& r, RecordLabels& labels, uint32_t fp_sl
   inc.last_activity = t;
   inc.last_seen = std::max(inc.last_seen, t);
   MemberFired(st, r, t);
-  if (static_cast<int>(inc.members.size()) >= rule.max_members && !inc.sealed) {
+  if (static_cast<int>(inc.members.size()) >= rules.correlate[inc.rule].max_members &&
+      !inc.sealed) {
     inc.sealed = true;
   }
   return chosen;
@@ -1118,13 +1138,17 @@ void Engine::CloseIncident(uint32_t slot, EventTime t) {
   if (inc.notified) Notify(inc, NotifyAction::kResolve, "resolve", t);
   inc.state = IncidentState::kClosed;
   ++stats_.incidents_closed;
-  auto group = groups_.find(inc.group_hash);
-  NG_CHECK(group != groups_.end());
-  auto& v = group->second;
-  auto pos = std::find(v.begin(), v.end(), slot);
-  NG_CHECK(pos != v.end());
-  v.erase(pos);
-  if (v.empty()) groups_.erase(group);
+  inc.joined_groups.push_back(inc.group_hash);
+  for (uint64_t hash : inc.joined_groups) {
+    auto group = groups_.find(hash);
+    NG_CHECK(group != groups_.end());
+    auto& v = group->second;
+    auto pos = std::find(v.begin(), v.end(), slot);
+    NG_CHECK(pos != v.end());
+    v.erase(pos);
+    if (v.empty()) groups_.erase(group);
+  }
+  inc.joined_groups.clear();
   open_order_.erase(std::find(open_order_.begin(), open_order_.end(), slot));
   for (const std::string& trace : inc.traces) {
     auto it = traces_.find(trace);

@@ -102,6 +102,9 @@ struct Incident {
   std::vector<std::string> evidence;
   std::vector<std::string> traces;  // trace ids of its log members (at most kMaxTraces)
   std::vector<Place> places;        // in the order first seen
+  // Groups (their hashes, of other correlate rules) whose signals joined through co-location:
+  // their later signals join it as their own.
+  std::vector<uint64_t> joined_groups;
   EventTime opened, first_seen, last_seen, last_activity;
   Severity severity = Severity::kInfo;
   int firing_members = 0;  // members firing, inhibited ones included (they keep it open)

@@ -151,6 +151,8 @@ void PutIncident(const Incident& inc, Writer& w) {
       w.Var(p.member);
       w.Bool(p.tied);
     }
+    w.Var(inc.joined_groups.size());
+    for (uint64_t g : inc.joined_groups) w.U64(g);
   }
   w.U8(static_cast<uint8_t>(inc.notified_route));
   w.U8(static_cast<uint8_t>(inc.notified_severity));
@@ -212,6 +214,8 @@ void GetIncident(Reader& rd, Incident* inc) {
       p.tied = rd.Bool();
       if (p.member >= inc->members.size()) rd.Fail();
     }
+    uint64_t groups = rd.Count(8);
+    for (uint64_t i = 0; i < groups && rd.ok(); ++i) inc->joined_groups.push_back(rd.U64());
   }
   inc->notified_route = action();
   inc->notified_severity = static_cast<Severity>(rd.U8() & 3);

@@ -50,16 +50,17 @@ std::vector<const dedup::Place*> RootPlaces(const Incident& inc) {
   return places;
 }
 
-// The member that best names the problem: with a root place, a signal of no service (the
-// place's own alert: a node or zone down) first; then a root-candidate member, then the
-// highest severity, then the earliest.
+// The member that best names the problem: with a root place, a signal of no service and no
+// topology component (the place's own alert: a node or zone down) first; then a root-candidate
+// member, then the highest severity, then the earliest.
 const Member* Lead(const Incident& inc, const std::vector<int>& roots, bool place_root) {
   const Member* best = nullptr;
   auto rank = [&](const Member& m) {
     bool root = std::find(roots.begin(), roots.end(), m.component) != roots.end() ||
                 std::find(roots.begin(), roots.end(), m.culprit) != roots.end();
     // Only members that kept their detail can name the problem.
-    return std::make_tuple(m.detail != nullptr, !m.inhibited, place_root && m.component < 0, root,
+    const bool of_the_place = place_root && m.component < 0 && m.service().empty();
+    return std::make_tuple(m.detail != nullptr, !m.inhibited, of_the_place, root,
                            static_cast<int>(m.severity), -m.first_seen.ms);
   };
   for (const Member& m : inc.members) {

@@ -13,7 +13,8 @@
 namespace noisegate::dedup::testing {
 namespace {
 
-std::string Rules(bool colocated, const std::string& within = "2m") {
+std::string Rules(bool colocated, const std::string& within = "2m",
+                  const std::string& node_rule_extra = "") {
   const std::string join =
       colocated ? "    join_colocated: {labels: [node], within: " + within + "}\n" : "";
   return R"(
@@ -35,6 +36,7 @@ correlate:
     group_by: [node]
     group_wait: 30s
 )" + join +
+         node_rule_extra +
          R"(  - name: impact
     group_by: [impacted_service]
     group_wait: 30s
@@ -130,6 +132,40 @@ TEST(ColocatedTest, TheNodeAlertFirstTakesTheServicesThatFailThere) {
   EXPECT_EQ(profile.incident, node.incident);
   h.AdvanceTo(10 * kM);
   EXPECT_EQ(Incidents(h.sink), std::set<std::string>{node.incident});
+}
+
+// Once the node's alert took web's errors, web's later signals are the node incident's own:
+// a second error of web, after `within`, joins it by overlap instead of paging again. And
+// the group keys go away with the incident.
+TEST(ColocatedTest, LaterSignalsOfAJoinedGroupJoinAsTheirOwn) {
+  Harness h(Rules(true));
+  Decided node = h.Feed(NodeDown(0, "node-1"));
+  Decided web = Surge(h, 10 * kS, "web", "node-1");
+  ASSERT_EQ(web.incident, node.incident);
+  EXPECT_EQ(h.engine.state_sizes().groups, 2u);  // node-health's node-1, and impact's
+  Record later = Log(5 * kM, "web", "session store unreachable");
+  later.labels.Add("node", "node-1");
+  later.labels.Canonicalize();
+  Decided second = FeedUntilSurged(h, later);
+  EXPECT_EQ(second.decision, Decision::kGrouped);
+  EXPECT_EQ(second.incident, node.incident);
+  h.Feed(Alert(6 * kM,
+               {{"alertname", "NodeNotReady"}, {"node", "node-1"}, {"severity", "critical"}},
+               /*resolved=*/true));
+  h.AdvanceTo(3 * 3600 * kS);
+  EXPECT_EQ(Incidents(h.sink), std::set<std::string>{node.incident});
+  EXPECT_EQ(h.engine.state_sizes().incidents, 0u);
+  EXPECT_EQ(h.engine.state_sizes().groups, 0u);
+}
+
+// max_members is the incident's rule's, not that of the signal that joined it.
+TEST(ColocatedTest, AJoinedIncidentKeepsItsOwnMemberLimit) {
+  Harness h(Rules(true, "2m", "    max_members: 1\n"));
+  Decided web = Surge(h, 0, "web", "node-1");
+  Decided node = h.Feed(NodeDown(10 * kS, "node-1"));
+  Decided profile = Surge(h, 20 * kS, "profile", "node-1");
+  EXPECT_EQ(node.incident, web.incident);
+  EXPECT_EQ(profile.incident, web.incident);
 }
 
 // The places an incident noted are in its checkpoint, whole and per entry: a node alert after

@@ -274,11 +274,13 @@ page: {when: [['severity=~"critical|warning"']]}
   };
   engine.Process(alert(0, "Errors", "web", "warning", "web: search timed out"));
   engine.Process(alert(5000, "Errors", "profile", "warning", "profile: db timed out"));
+  // A service the topology does not know is not the place's own alert.
+  engine.Process(alert(6000, "Errors", "batch", "warning", "batch: queue timed out"));
   engine.AdvanceWatermark(EventTime{1795392000000 + 40000});
   ASSERT_EQ(sink.events.size(), 1u);
   EXPECT_NE(
       sink.events[0].find(
-          R"x("summary":"profile, web: web: search timed out (+1 more signals)","source":"node-1")x"),
+          R"x("summary":"profile, web: web: search timed out (+2 more signals)","source":"node-1")x"),
       std::string::npos)
       << sink.events[0];
   EXPECT_NE(sink.events[0].find(R"("component":"node-1")"), std::string::npos) << sink.events[0];
@@ -289,7 +291,7 @@ page: {when: [['severity=~"critical|warning"']]}
   engine.AdvanceWatermark(EventTime{1795392000000 + 400000});
   ASSERT_EQ(sink.events.size(), 2u);
   EXPECT_NE(sink.events[1].find(
-                R"x("summary":"profile, web: Node node-1 is NotReady (+2 more signals)")x"),
+                R"x("summary":"profile, web: Node node-1 is NotReady (+3 more signals)")x"),
             std::string::npos)
       << sink.events[1];
   EXPECT_NE(sink.events[1].find(R"("class":"NodeNotReady")"), std::string::npos) << sink.events[1];
