@@ -558,7 +558,7 @@ bool Engine::StillInhibited(const RecordLabels& labels, FpState& st, DecisionEve
   // re-enters as a fresh firing member (severity, route and escalation are recomputed).
   Incident& inc = Inc(st.incident);
   Member& m = inc.members[st.member];
-  SetMemberFiring(inc, m, false);  // while still counted as inhibited
+  SetMemberFiring(inc, m, false, watermark_);  // while still counted as inhibited
   m.inhibited = false;
   return false;
 }
@@ -588,7 +588,7 @@ void Engine::AttachInhibited(const Record& r, RecordLabels& labels, uint32_t fp_
     inc->log_records++;
   }
   inc->last_activity = t;
-  SetMemberFiring(*inc, m, true);
+  SetMemberFiring(*inc, m, true, t);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -819,9 +819,10 @@ uint32_t Engine::Correlate(const Record& r, RecordLabels& labels, uint32_t fp_sl
   return chosen;
 }
 
-void Engine::SetMemberFiring(Incident& inc, Member& m, bool firing) {
+void Engine::SetMemberFiring(Incident& inc, Member& m, bool firing, EventTime t) {
   if (m.firing == firing) return;
   m.firing = firing;
+  if (firing) m.firing_since = t;
   const int d = firing ? 1 : -1;
   inc.firing_members += d;
   if (!m.inhibited) inc.active_members += d;
@@ -836,7 +837,7 @@ void Engine::AddMember(Incident& inc, const Record& r, const RecordLabels& label
   m.severity = SeverityOf(r);
   m.component = labels.component();
   m.culprit = labels.culprit;
-  m.first_seen = m.last_seen = t;
+  m.first_seen = m.last_seen = m.firing_since = t;
   m.firing = false;
   m.clauses = PageClauses(rules_->page, labels);
   m.pages = PagesAlone(rules_->page, m.clauses);
@@ -863,30 +864,30 @@ void Engine::AddMember(Incident& inc, const Record& r, const RecordLabels& label
 void Engine::MemberFired(FpState& st, const Record& r, EventTime t) {
   Incident& inc = Inc(st.incident);
   Member& m = inc.members[st.member];
-  SetMemberFiring(inc, m, true);
+  SetMemberFiring(inc, m, true, t);
   if (!m.inhibited && m.severity > inc.severity) {
     inc.severity = m.severity;
     if (inc.notified && inc.severity > inc.notified_severity) inc.escalation_pending = true;
   }
-  rules::Action before = inc.route;
   RecomputeRoute(inc);
-  if (inc.notified && before != rules::Action::kPage && inc.route == rules::Action::kPage) {
-    inc.escalation_pending = true;
-  }
   ScheduleIncident(st.incident);
 }
 
 void Engine::MemberResolved(FpState& st, EventTime t) {
   Incident& inc = Inc(st.incident);
   Member& m = inc.members[st.member];
-  SetMemberFiring(inc, m, false);
+  SetMemberFiring(inc, m, false, t);
   inc.last_activity = t;
   ScheduleIncident(st.incident);
 }
 
 void Engine::RecomputeRoute(Incident& inc) {
-  const bool page = MetPageCondition(rules_->page, inc.members) != -1;
+  const rules::Action before = inc.route;
+  const bool page = MetPageCondition(rules_->page, inc.members, watermark_) != -1;
   inc.route = page ? rules::Action::kPage : rules_->page.otherwise;
+  if (inc.notified && before != rules::Action::kPage && inc.route == rules::Action::kPage) {
+    inc.escalation_pending = true;
+  }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -935,6 +936,10 @@ void Engine::ScheduleIncident(uint32_t slot) {
     if (inc.notified && inc.active_members > 0 && rules_->page.repeat_interval.count() > 0) {
       next = std::min(next, inc.last_notified + rules_->page.repeat_interval);
     }
+  }
+  // A member that keeps firing comes to meet a firing_for with no record arriving.
+  if (rules_->page.timed && inc.route != rules::Action::kPage && inc.active_members > 0) {
+    next = std::min(next, NextPageChange(rules_->page, inc.members, watermark_));
   }
   if (inc.firing_members == 0) next = std::min(next, inc.last_activity + rule.close_after);
   if (!inc.sealed) next = std::min(next, inc.opened + rule.max_duration);
@@ -1006,6 +1011,8 @@ void Engine::FireIncidentTimer(uint32_t slot, EventTime t) {
   // Alertmanager checks inhibition when it notifies: a source that started firing after its
   // targets joined this incident still mutes them.
   InhibitAtNotify(inc);
+  // Members may have fired long enough for a firing_for since the route was last computed.
+  if (rules_->page.timed && inc.route != rules::Action::kPage) RecomputeRoute(inc);
   if (inc.state == IncidentState::kPending && t >= inc.opened + rule.group_wait) {
     inc.state = IncidentState::kOpen;
     // Everything resolved before group_wait was a blip: nobody is told.

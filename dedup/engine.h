@@ -269,7 +269,8 @@ class Engine {
   void AttachInhibited(const Record& r, RecordLabels& labels, uint32_t fp_slot,
                        uint32_t source_slot, DecisionEvent& ev);
   void MemberResolved(FpState& st, EventTime t);
-  static void SetMemberFiring(Incident& inc, Member& m, bool firing);
+  // `t`: when it (re-)fires, from which firing_for counts.
+  static void SetMemberFiring(Incident& inc, Member& m, bool firing, EventTime t);
   // Appends the member for fingerprint `fp` (and the inhibit rules it is a target of).
   void AddMember(Incident& inc, const Record& r, const RecordLabels& labels, Fingerprint fp,
                  EventTime t) const;

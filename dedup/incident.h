@@ -73,6 +73,7 @@ struct Member {
   uint32_t count = 0;    // records folded into this member
   uint32_t clauses = 0;  // the page.when clauses it matches (page_policy.h)
   EventTime first_seen, last_seen;
+  EventTime firing_since;  // when it last began firing: page.when's firing_for counts from it
   std::unique_ptr<MemberDetail> detail;  // null for members past the detailed ones
 
   std::string_view summary() const { return detail ? std::string_view(detail->summary) : ""; }

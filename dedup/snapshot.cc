@@ -24,9 +24,10 @@ constexpr uint64_t kMagic = 0x3174617473676e;  // "ngstat1"
 // survives a rules change. Version 4 adds each log rate's bias weight and when it was last
 // at the surge threshold, and the log identity. Version 5 adds the page.when clauses each
 // member matches, and a digest of page.when. Version 6 adds the places where an incident's
-// signals began (join_colocated). Versions 1 and 2 are still read (under unchanged rules), 3
-// to 5 as is.
-constexpr uint32_t kVersion = 6;
+// signals began (join_colocated). Version 7 adds when a member that fired again last began
+// firing (page.when's firing_for). Versions 1 and 2 are still read (under unchanged rules), 3
+// to 6 as is.
+constexpr uint32_t kVersion = 7;
 
 // Versions 1 and 2: everything in the rules that engine state points into by index or hashes
 // into keys; the state only loads under rules with the same digest.

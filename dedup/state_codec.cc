@@ -31,8 +31,9 @@ bool GetLabels(Reader& rd, LabelSet* labels) {
 void PutMember(const Member& m, std::span<const InhibitTarget> targets, Writer& w) {
   w.U64(m.fingerprint.value);
   w.U8(static_cast<uint8_t>(m.kind));
+  const bool refired = m.firing_since != m.first_seen;
   w.U8(static_cast<uint8_t>((m.firing ? 1 : 0) | (m.inhibited ? 2 : 0) | (m.pages ? 4 : 0) |
-                            (m.clauses != 0 ? 8 : 0)));
+                            (m.clauses != 0 ? 8 : 0) | (refired ? 16 : 0)));
   if (m.clauses != 0) w.Var(m.clauses);  // (incident entries from 2, states from 5)
   w.U8(static_cast<uint8_t>(m.severity));
   w.SVar(m.component);
@@ -40,6 +41,7 @@ void PutMember(const Member& m, std::span<const InhibitTarget> targets, Writer& 
   w.Var(m.count);
   w.Time(m.first_seen);
   w.Time(m.last_seen);
+  if (refired) w.Time(m.firing_since);  // (incident entries from 4, states from 7)
   w.Bool(m.detail != nullptr);
   if (m.detail) {
     w.Str(m.detail->summary);
@@ -74,6 +76,7 @@ Member GetMember(Reader& rd, uint32_t index, std::vector<InhibitTarget>& targets
   m.count = static_cast<uint32_t>(rd.Var());
   m.first_seen = rd.Time();
   m.last_seen = rd.Time();
+  m.firing_since = flags & 16 ? rd.Time() : m.first_seen;
   if (rd.Bool()) {
     m.detail = std::make_unique<MemberDetail>();
     m.detail->summary = rd.Str();

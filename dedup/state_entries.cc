@@ -20,8 +20,9 @@ constexpr uint32_t kEntriesVersion = 3;
 // (version 1 is still read).
 constexpr uint8_t kFpEntryVersion = 2;
 // Version 2: members carry the page.when clauses they match; version 3: the incident carries
-// the places where its signals began (versions 1 and 2 are still read).
-constexpr uint8_t kIncidentEntryVersion = 3;
+// the places where its signals began; version 4: a member that fired again carries when
+// (versions 1 to 3 are still read).
+constexpr uint8_t kIncidentEntryVersion = 4;
 
 }  // namespace
 

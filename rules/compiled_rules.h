@@ -140,11 +140,13 @@ enum class Action { kPage, kTicket, kDrop };
 
 // One clause of a page.when entry: at least `min_members` members that are not inhibited
 // match `match`, and they are attributed to at least `min_components` distinct topology
-// components.
+// components. With `firing_for`, a member counts only while it has been firing without a
+// break for at least that long (Prometheus' `for:`, for any signal).
 struct PageClause {
   MatcherSet match;
   int min_members = 1;
   int min_components = 1;
+  Millis firing_for{0};
 };
 
 // Each member keeps one bit per clause of page.when (Member::clauses), so at most this many.
@@ -158,9 +160,18 @@ struct PageCondition {
   Millis within{0};   // 0: no limit
   int first_bit = 0;  // the bit of all[0] in Member::clauses; all[k] has first_bit + k
   SourcePos pos;
-  // Met by one member alone: the member "pages".
+  // Met by one member alone, as soon as it joins: the member "pages".
   bool single() const {
-    return all.size() == 1 && all[0].min_members == 1 && all[0].min_components == 1;
+    return all.size() == 1 && all[0].min_members == 1 && all[0].min_components == 1 &&
+           all[0].firing_for.count() == 0;
+  }
+  // Some clause asks its members to have fired for a while: the entry can come to be met
+  // with no record arriving, as time passes.
+  bool timed() const {
+    for (const PageClause& c : all) {
+      if (c.firing_for.count() > 0) return true;
+    }
+    return false;
   }
   // The entry as written, in a canonical form: ['a="b"'] or {match: [...], min_members: 2}.
   std::string ToString() const;
@@ -169,6 +180,7 @@ struct PageCondition {
 struct PageRule {
   std::vector<PageCondition> when;  // page when any entry is met
   int clauses = 0;                  // of all entries, at most kMaxPageClauses
+  bool timed = false;               // some entry is timed()
   Action otherwise = Action::kTicket;
   Millis repeat_interval{4 * 3'600'000};
 };

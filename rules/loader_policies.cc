@@ -220,7 +220,8 @@ void LoadCorrelate(YamlReader& r, const YAML::Node& node, CompiledRules* rules) 
   }
 }
 
-// The keys of one clause (`match`, `min_members`, `min_components`) from `node`, a map.
+// The keys of one clause (`match`, `min_members`, `min_components`, `firing_for`) from `node`,
+// a map.
 std::optional<PageClause> ReadPageClause(YamlReader& r, const YAML::Node& node,
                                          const std::string& path) {
   PageClause c;
@@ -234,13 +235,14 @@ std::optional<PageClause> ReadPageClause(YamlReader& r, const YAML::Node& node,
       if (auto v = r.Int(n, JoinPath(path, key), 1, 10'000)) *out = static_cast<int>(*v);
     }
   }
+  ReadDuration(r, node, path, "firing_for", false, &c.firing_for);
   if (!m) return std::nullopt;
   c.match = std::move(*m);
   return c;
 }
 
-// One page.when entry: a matcher list, {match, min_members, min_components, within}, or
-// {all: [clauses], within}.
+// One page.when entry: a matcher list, {match, min_members, min_components, firing_for,
+// within}, or {all: [clauses], within}.
 std::optional<PageCondition> ReadPageCondition(YamlReader& r, const YAML::Node& node,
                                                const std::string& path) {
   PageCondition c;
@@ -253,12 +255,14 @@ std::optional<PageCondition> ReadPageCondition(YamlReader& r, const YAML::Node& 
   constexpr std::string_view kWhat =
       "a page condition like {match: ['signal=\"log_surge\"'], min_components: 2} or "
       "{all: [{match: [...]}, {match: [...]}], within: 5m}";
-  if (!r.CheckMap(node, path, {"match", "min_members", "min_components", "all", "within"}, kWhat)) {
+  if (!r.CheckMap(node, path,
+                  {"match", "min_members", "min_components", "firing_for", "all", "within"},
+                  kWhat)) {
     return std::nullopt;
   }
   bool ok = true;
   if (YAML::Node all = YamlReader::Get(node, "all"); YamlReader::Has(all)) {
-    for (std::string_view key : {"match", "min_members", "min_components"}) {
+    for (std::string_view key : {"match", "min_members", "min_components", "firing_for"}) {
       if (YamlReader::Has(YamlReader::Get(node, key))) {
         r.Report(YamlReader::Get(node, key), JoinPath(path, key),
                  "goes inside each clause of `all`, not next to it");
@@ -276,7 +280,7 @@ std::optional<PageCondition> ReadPageCondition(YamlReader& r, const YAML::Node& 
     size_t k = 0;
     for (auto it = all.begin(); it != all.end(); ++it, ++k) {
       const std::string clause_path = IndexPath(all_path, k);
-      if (!r.CheckMap(*it, clause_path, {"match", "min_members", "min_components"},
+      if (!r.CheckMap(*it, clause_path, {"match", "min_members", "min_components", "firing_for"},
                       "a clause like {match: ['severity=\"critical\"'], min_members: 2}")) {
         ok = false;
         continue;
@@ -299,7 +303,7 @@ std::optional<PageCondition> ReadPageCondition(YamlReader& r, const YAML::Node& 
   if (YAML::Node n = YamlReader::Get(node, "within"); YamlReader::Has(n)) {
     if (auto d = r.Duration(n, JoinPath(path, "within"), false)) {
       c.within = *d;
-      if (ok && c.single()) {
+      if (ok && c.all.size() == 1 && c.all[0].min_members == 1 && c.all[0].min_components == 1) {
         r.Report(n, JoinPath(path, "within"),
                  "one member meets this entry alone, so a span means nothing: give "
                  "min_members or min_components above 1, or several clauses under `all`");
@@ -341,6 +345,7 @@ void LoadPage(YamlReader& r, const YAML::Node& node, CompiledRules* rules) {
           }
           continue;
         }
+        page.timed |= c->timed();
         page.when.push_back(std::move(*c));
       }
     }

@@ -19,6 +19,7 @@ std::string Clause(const PageClause& c) {
   std::string out = "match: " + MatchList(c.match);
   if (c.min_members != 1) out += ", min_members: " + std::to_string(c.min_members);
   if (c.min_components != 1) out += ", min_components: " + std::to_string(c.min_components);
+  if (c.firing_for.count() > 0) out += ", firing_for: " + FormatDuration(c.firing_for);
   return out;
 }
 

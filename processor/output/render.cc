@@ -212,7 +212,7 @@ void RenderNotification(const dedup::Notification& n, const rules::CompiledRules
     // The page.when entry the incident meets, as written (null: its members paged under
     // rules since changed, or were inhibited since).
     w.Key("page_when");
-    const int met = dedup::MetPageCondition(rules.page, inc.members);
+    const int met = dedup::MetPageCondition(rules.page, inc.members, n.at);
     if (met >= 0) {
       w.String(rules.page.when[static_cast<size_t>(met)].ToString());
     } else {

@@ -211,12 +211,13 @@ void ReportBuilder::OnNotification(const dedup::Notification& n) {
   if (trigger) inc.summary = IncidentSummary(*n.incident, rules_);
   inc.members.clear();
   // (A paged incident whose members were inhibited since meets nothing now: keep what paged.)
-  const int met = dedup::MetPageCondition(rules_.page, n.incident->members);
+  const int met = dedup::MetPageCondition(rules_.page, n.incident->members, n.at);
   if (met != -1 || inc.route != "page") inc.met = met;
   inc.shortfalls.clear();
   for (size_t i = 0; inc.met == -1 && i < rules_.page.when.size(); ++i) {
     if (rules_.page.when[i].single()) continue;
-    std::string why = dedup::PageShortfall(rules_.page, static_cast<int>(i), n.incident->members);
+    std::string why =
+        dedup::PageShortfall(rules_.page, static_cast<int>(i), n.incident->members, n.at);
     if (!why.empty()) inc.shortfalls.emplace_back(i, std::move(why));
   }
   for (const dedup::Member& m : n.incident->members) {
@@ -228,7 +229,7 @@ void ReportBuilder::OnNotification(const dedup::Notification& n) {
     v.fingerprint = m.fingerprint.value;
     v.records = m.count;
     v.pages = m.pages;
-    v.counts = dedup::CountsToward(rules_.page, inc.met, m);
+    v.counts = dedup::CountsToward(rules_.page, inc.met, m, n.at);
     v.inhibited = m.inhibited;
     v.firing = m.firing;
     v.first_ms = m.first_seen.ms;

@@ -237,25 +237,149 @@ correlate:
     return m;
   };
   // Bits: 0 critical; 1 warning (entry 1); 2 Burn, 3 warning (entry 2).
+  const EventTime now{kT0 + 20 * kM};
   std::vector<Member> members;
   members.push_back(member(0b1010, 4, 0));
-  EXPECT_EQ(MetPageCondition(page, members), -1);
-  EXPECT_EQ(PageShortfall(page, 0, members), "");  // nobody counts toward it
-  EXPECT_EQ(PageShortfall(page, 1, members), "1 of 2 members, 1 of 3 components");
-  EXPECT_EQ(PageShortfall(page, 2, members), "clause 1: 0 of 1 member");
+  EXPECT_EQ(MetPageCondition(page, members, now), -1);
+  EXPECT_EQ(PageShortfall(page, 0, members, now), "");  // nobody counts toward it
+  EXPECT_EQ(PageShortfall(page, 1, members, now), "1 of 2 members, 1 of 3 components");
+  EXPECT_EQ(PageShortfall(page, 2, members, now), "clause 1: 0 of 1 member");
   members.push_back(member(0b0100, -1, 10 * kM));  // a Burn, ten minutes later
-  EXPECT_EQ(MetPageCondition(page, members), -1);
-  EXPECT_EQ(PageShortfall(page, 2, members),
+  EXPECT_EQ(MetPageCondition(page, members, now), -1);
+  EXPECT_EQ(PageShortfall(page, 2, members, now),
             "its members meet every clause, but not within 5m of one another");
   members.push_back(member(0b1010, 5, 12 * kM));
-  EXPECT_EQ(MetPageCondition(page, members), 2);
+  EXPECT_EQ(MetPageCondition(page, members, now), 2);
   members.back().inhibited = true;
-  EXPECT_EQ(MetPageCondition(page, members), -1);
+  EXPECT_EQ(MetPageCondition(page, members, now), -1);
   members.back().inhibited = false;
   members.push_back(member(0b1010, 6, 13 * kM));
-  EXPECT_EQ(MetPageCondition(page, members), 1);  // the first entry met, in rule order
+  EXPECT_EQ(MetPageCondition(page, members, now), 1);  // the first entry met, in rule order
   members.push_back(member(0b0001, 7, 14 * kM));
-  EXPECT_EQ(MetPageCondition(page, members), 0);
+  EXPECT_EQ(MetPageCondition(page, members, now), 0);
+}
+
+// A critical alert pages once it has fired for 5 minutes without a break; until then the
+// incident is a ticket.
+const std::string kFiringFor5m = R"(
+    - {match: ['severity="critical"'], firing_for: 5m}
+)";
+
+Record Critical(int64_t t, bool resolved = false) {
+  return Alert(t, {{"alertname", "DbDown"}, {"service", "db"}, {"severity", "critical"}}, resolved);
+}
+
+TEST(PageConditionTest, FiringForPagesWhenTheMemberHasFiredThatLongWithNoRecordArriving) {
+  Harness h(ConditionRules(kFiringFor5m));
+  h.Feed(Critical(0));
+  h.AdvanceTo(4 * kM);
+  ASSERT_EQ(h.sink.sent.size(), 1u);
+  EXPECT_EQ(h.sink.sent[0].route, rules::Action::kTicket);  // at group_wait, not yet 5m
+  EXPECT_EQ(h.sink.sent[0].at, 30 * kS);
+  // Nothing arrives: time alone makes it page, at the minute it is due.
+  h.AdvanceTo(20 * kM);
+  ASSERT_EQ(h.sink.sent.size(), 2u);
+  EXPECT_EQ(h.sink.sent[1].route, rules::Action::kPage);
+  EXPECT_EQ(h.sink.sent[1].reason, "escalation");
+  EXPECT_EQ(h.sink.sent[1].at, 5 * kM);
+}
+
+TEST(PageConditionTest, FiringForIsMetBeforeGroupWaitPagesAtGroupWait) {
+  Harness h(ConditionRules(R"(
+    - {match: ['severity="critical"'], firing_for: 10s}
+)"));
+  h.Feed(Critical(0));
+  h.AdvanceTo(5 * kM);
+  ASSERT_EQ(h.sink.sent.size(), 1u);
+  EXPECT_EQ(h.sink.sent[0].route, rules::Action::kPage);
+  EXPECT_EQ(h.sink.sent[0].reason, "open");
+  EXPECT_EQ(h.sink.sent[0].at, 30 * kS);
+}
+
+// A flapper with critical severity: each episode is shorter than firing_for, so it never pages
+// (its incident is a ticket), though it has fired for longer than that in all.
+TEST(PageConditionTest, AFlapperWhoseEpisodesAreShorterThanFiringForNeverPages) {
+  Harness h(ConditionRules(kFiringFor5m));
+  for (int64_t episode = 0; episode < 6; ++episode) {
+    const int64_t start = episode * 7 * kM;
+    h.Feed(Critical(start));
+    h.Feed(Critical(start + 2 * kM));
+    h.Feed(Critical(start + 4 * kM, /*resolved=*/true));
+  }
+  h.AdvanceTo(60 * kM);
+  ASSERT_FALSE(h.sink.sent.empty());
+  for (const Sent& s : h.sink.sent) EXPECT_NE(s.route, rules::Action::kPage) << s.at;
+  // The episode that lasts pages 5 minutes after it began.
+  h.Feed(Critical(60 * kM));
+  h.AdvanceTo(70 * kM);
+  ASSERT_EQ(h.sink.sent.back().route, rules::Action::kPage);
+  EXPECT_EQ(h.sink.sent.back().at, 65 * kM);
+}
+
+// When a member last began firing is state: after a checkpoint, the clock of firing_for runs
+// from the re-fire, not from the member's first episode.
+TEST(PageConditionTest, FiringForCountsFromTheLatestRefireAcrossARestore) {
+  Harness first(ConditionRules(kFiringFor5m));
+  first.Feed(Critical(0));
+  first.Feed(Critical(2 * kM, /*resolved=*/true));
+  first.Feed(Critical(3 * kM));
+  first.AdvanceTo(4 * kM);
+  std::string state;
+  first.engine.SaveState(&state);
+  Harness second(ConditionRules(kFiringFor5m));
+  ASSERT_TRUE(second.engine.LoadState(state));
+  // A new member makes the engine look again at when the incident may come to page.
+  EXPECT_EQ(second.Feed(Burn(4 * kM + 30 * kS)).incident, first.sink.decisions.front().incident);
+  second.AdvanceTo(7 * kM);
+  for (const Sent& s : second.sink.sent) EXPECT_NE(s.route, rules::Action::kPage) << s.at;
+  second.AdvanceTo(20 * kM);
+  ASSERT_FALSE(second.sink.sent.empty());
+  EXPECT_EQ(second.sink.sent.back().route, rules::Action::kPage);
+  EXPECT_EQ(second.sink.sent.back().at, 8 * kM);
+}
+
+TEST(PageConditionTest, FiringForWithOtherClausesCountsOnlyMembersFiringThatLong) {
+  // A critical alert firing for 2 minutes and web's error budget burning, within 5 minutes.
+  Harness h(ConditionRules(R"(
+    - all:
+        - {match: ['severity="critical"'], firing_for: 2m}
+        - match: ['alertname="ErrorBudgetBurn"']
+      within: 5m
+)"));
+  h.Feed(DbDown(0));
+  h.Feed(Burn(30 * kS));
+  h.AdvanceTo(90 * kS);
+  ASSERT_EQ(h.sink.sent.size(), 1u);
+  EXPECT_EQ(h.sink.sent[0].route, rules::Action::kTicket);
+  h.AdvanceTo(10 * kM);
+  ASSERT_EQ(h.sink.sent.size(), 2u);
+  EXPECT_EQ(h.sink.sent[1].route, rules::Action::kPage);
+  EXPECT_EQ(h.sink.sent[1].at, 2 * kM);
+}
+
+TEST(PageConditionTest, TheShortfallOfFiringForSaysHowLongItWaits) {
+  auto rules = Rules(R"(
+page:
+  when:
+    - {match: ['severity="critical"'], firing_for: 5m}
+correlate:
+  - name: all
+)");
+  Member m;
+  m.clauses = 1;
+  m.firing = true;
+  m.first_seen = m.firing_since = EventTime{kT0};
+  std::vector<Member> members;
+  members.push_back(std::move(m));
+  EXPECT_EQ(MetPageCondition(rules->page, members, EventTime{kT0 + 4 * kM}), -1);
+  EXPECT_EQ(PageShortfall(rules->page, 0, members, EventTime{kT0 + 4 * kM}),
+            "0 of 1 member firing for 5m");
+  EXPECT_EQ(NextPageChange(rules->page, members, EventTime{kT0 + 4 * kM}), EventTime{kT0 + 5 * kM});
+  EXPECT_EQ(MetPageCondition(rules->page, members, EventTime{kT0 + 5 * kM}), 0);
+  members[0].firing = false;  // a resolved member waits for nothing
+  EXPECT_EQ(NextPageChange(rules->page, members, EventTime{kT0 + 4 * kM}), kMaxTime);
+  EXPECT_EQ(MetPageCondition(rules->page, members, EventTime{kT0 + 5 * kM}), -1);
+  EXPECT_EQ(rules->page.when[0].ToString(), "{match: ['severity=\"critical\"'], firing_for: 5m}");
 }
 
 }  // namespace

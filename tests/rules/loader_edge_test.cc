@@ -339,6 +339,15 @@ TEST(LoaderPoliciesTest, PageConditions) {
   EXPECT_EQ(d.path, "page.when[0].within");
   d = OnlyError("page:\n  when:\n    - {all: [{match: ['a=\"b\"'], within: 5m}]}\n");
   EXPECT_EQ(d.path, "page.when[0].all[0].within");
+  d = OnlyError("page:\n  when:\n    - {match: ['a=\"b\"'], firing_for: soon}\n");
+  EXPECT_EQ(d.path, "page.when[0].firing_for");
+  EXPECT_EQ(d.line, 3);
+  EXPECT_EQ(d.column, 38);
+  d = OnlyError("page:\n  when:\n    - {all: [{match: ['a=\"b\"']}], firing_for: 5m}\n");
+  EXPECT_THAT(d.message, HasSubstr("goes inside each clause of `all`"));
+  // One member with a firing_for still meets its entry alone: a span means nothing.
+  d = OnlyError("page:\n  when:\n    - {match: ['a=\"b\"'], firing_for: 5m, within: 5m}\n");
+  EXPECT_EQ(d.path, "page.when[0].within");
   // 33 clauses in all: one bit each per member.
   std::string many = "page:\n  when:\n";
   for (int i = 0; i < 40; ++i) many += "    - ['a=\"" + std::to_string(i) + "\"']\n";
@@ -367,6 +376,25 @@ page:
             "{all: [{match: ['e=\"f\"']}, {match: ['g=\"h\"'], min_members: 2}], within: 5m}");
   EXPECT_EQ(rules->page.when[2].first_bit, 2);
   EXPECT_EQ(rules->page.when[2].pos.line, 6);
+  EXPECT_FALSE(rules->page.timed);
+  rules = LoadOk(std::string(R"(
+page:
+  when:
+    - ['a="b"']
+    - {match: ['c="d"'], firing_for: 5m}
+    - all:
+        - {match: ['e="f"'], firing_for: 90s}
+        - match: ['g="h"']
+      within: 5m
+)"));
+  ASSERT_NE(rules, nullptr);
+  EXPECT_TRUE(rules->page.timed);
+  EXPECT_FALSE(rules->page.when[0].timed());
+  EXPECT_TRUE(rules->page.when[1].timed());
+  EXPECT_FALSE(rules->page.when[1].single());  // it pages when its time has come, not on joining
+  EXPECT_EQ(rules->page.when[1].all[0].firing_for, Millis{300'000});
+  EXPECT_EQ(rules->page.when[2].ToString(),
+            "{all: [{match: ['e=\"f\"'], firing_for: 1m30s}, {match: ['g=\"h\"']}], within: 5m}");
   LoadResult r =
       LoadRulesString(std::string("drop:\n  - {match: ['a=\"b\"']}\n") + kCorrelate, "t.yaml");
   ASSERT_EQ(r.diagnostics.size(), 2u) << Dump(r.diagnostics);
