@@ -648,7 +648,7 @@ uint32_t Engine::Correlate(const Record& r, RecordLabels& labels, uint32_t fp_sl
   // An open incident of this rule and group that takes new signals (an incident of another
   // rule is in the group once a signal of it joined through co-location).
   auto takes = [&](const Incident& inc) {
-    return !inc.sealed && inc.state != IncidentState::kClosed && inc.rule >= 0 &&
+    return TakesSignals(inc) &&
            (inc.rule == rule_index || std::find(inc.joined_groups.begin(), inc.joined_groups.end(),
                                                 group_hash) != inc.joined_groups.end());
   };
@@ -1293,12 +1293,16 @@ std::string PlaceKey(std::string_view label, std::string_view value) {
   return key;
 }
 
-// What a signal is called in evidence: its service, else its alertname.
-std::string_view SignalName(const RecordLabels& labels) {
-  std::string_view name = labels.Get("service");
-  if (name.empty()) name = labels.Get("alertname");
+// What a signal is called in evidence: its service, else its alertname (a member: else its
+// log template).
+std::string_view SignalName(std::string_view service, std::string_view name) {
+  if (!service.empty()) return service;
   return name.empty() ? std::string_view("a signal") : name;
 }
+std::string_view SignalName(const RecordLabels& labels) {
+  return SignalName(labels.Get("service"), labels.Get("alertname"));
+}
+std::string_view SignalName(const Member& m) { return SignalName(m.service(), m.name()); }
 
 }  // namespace
 
@@ -1310,17 +1314,14 @@ uint32_t Engine::FindColocated(const RecordLabels& labels, const rules::Correlat
     const std::string key = PlaceKey(label, value);
     for (uint32_t slot : open_order_) {
       const Incident& inc = incidents_[slot];
-      if (inc.sealed || inc.rule < 0 || inc.state == IncidentState::kClosed) continue;
+      if (!TakesSignals(inc)) continue;
       for (size_t i = 0; i < inc.places.size(); ++i) {
         const Place& p = inc.places[i];
         if (p.key != key || t < p.first || t - p.first > rule.colocated_within) continue;
         *place = i;
-        const Member& first = inc.members[p.member];
-        std::string_view there = !first.service().empty() ? first.service() : first.name();
         *tie = "place: " + std::string(SignalName(labels)) + " began " +
                std::to_string((t - p.first).count() / 1000) + "s after " +
-               std::string(there.empty() ? std::string_view("a signal") : there) + " on " + key +
-               " (join_colocated)";
+               std::string(SignalName(inc.members[p.member])) + " on " + key + " (join_colocated)";
         return slot;
       }
     }

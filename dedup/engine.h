@@ -301,6 +301,10 @@ class Engine {
   void RememberTrace(const Record& r, uint32_t slot);
   // The open incident a log line's trace id already belongs to, or kNone.
   uint32_t IncidentOfTrace(const Record& r);
+  // Whether an incident may take new signals: open or pending, not sealed, its rule still there.
+  static bool TakesSignals(const Incident& inc) {
+    return !inc.sealed && inc.rule >= 0 && inc.state != IncidentState::kClosed;
+  }
   // The first open incident (of any rule) in which a signal began at one of the signal's
   // places (its values of rule.colocated_labels) at most rule.colocated_within before `t`, or
   // kNone; sets the index of that place in the incident and the evidence.

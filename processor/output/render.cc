@@ -98,13 +98,8 @@ std::string Where(const Incident& inc, const rules::Topology& topo) {
   return where;
 }
 
-}  // namespace
-
-std::string IncidentSummary(const dedup::Incident& inc, const rules::CompiledRules& rules) {
-  const rules::Topology& topo = rules.topology;
-  std::vector<int> roots = RootCandidates(inc, topo);
-  const Member* lead = Lead(inc, roots, !RootPlaces(inc).empty());
-  std::string where = Where(inc, topo);
+// "where: the lead's summary (+N more signals)", at most 1 KiB.
+std::string Summary(const Incident& inc, const std::string& where, const Member* lead) {
   std::string summary = where.empty() ? "" : where + ": ";
   summary += lead != nullptr ? std::string(lead->summary()) : inc.rule_name;
   if (inc.members.size() > 1) {
@@ -112,6 +107,14 @@ std::string IncidentSummary(const dedup::Incident& inc, const rules::CompiledRul
   }
   if (summary.size() > 1024) summary.resize(1024);
   return summary;
+}
+
+}  // namespace
+
+std::string IncidentSummary(const dedup::Incident& inc, const rules::CompiledRules& rules) {
+  const rules::Topology& topo = rules.topology;
+  const Member* lead = Lead(inc, RootCandidates(inc, topo), !RootPlaces(inc).empty());
+  return Summary(inc, Where(inc, topo), lead);
 }
 
 void RenderNotification(const dedup::Notification& n, const rules::CompiledRules& rules,
@@ -123,7 +126,7 @@ void RenderNotification(const dedup::Notification& n, const rules::CompiledRules
   const Member* lead = Lead(inc, roots, !places.empty());
 
   std::string where = Where(inc, topo);
-  std::string summary = IncidentSummary(inc, rules);
+  std::string summary = Summary(inc, where, lead);
   const std::vector<std::string_view> impacted = ImpactedNames(inc, topo);
   std::string source = !places.empty()     ? std::string(places[0]->value())
                        : !roots.empty()    ? topo.node(roots[0]).name
