@@ -1,5 +1,6 @@
 // RecordLabels: what matchers see of a record: its own labels plus the computed ones
-// (signal, template, component, impacted_service, impacted_user_facing; rules/README.md).
+// (signal, template, component, impacted_service, impacted_user_facing; rules/README.md) and
+// those the place inventory gives it (a node's zone; rules/place_inventory.h).
 // The topology attribution is computed once, on first use, so the dedup fast path never
 // pays for it. It refers to the record and the
 // topology, which must outlive it. The engine builds one per record; `noisegate decode`
@@ -36,7 +37,9 @@ class RecordLabels : public rules::LabelSource {
     } else if (name == "template") {
       return log_template;
     }
-    return r_.labels.Get(name);
+    std::string_view own = r_.labels.Get(name);
+    if (!own.empty() || topo_.places().empty()) return own;
+    return topo_.places().Lookup(OwnLabels{r_.labels}, name);  // (a node's zone, ...)
   }
   // The topology node the record belongs to, or -1.
   int component() const {
@@ -55,10 +58,20 @@ class RecordLabels : public rules::LabelSource {
     return c >= 0 ? topo_.node(c).impacts : kEmpty;
   }
 
+  // The labels the place inventory gives it that it does not carry (a node's zone), by name.
+  rules::PlaceInventory::Labels Placed() const { return topo_.places().All(OwnLabels{r_.labels}); }
+
   int culprit = -1;
   std::string_view log_template;
 
  private:
+  // The record's own labels, as the place inventory reads them.
+  struct OwnLabels : rules::LabelSource {
+    explicit OwnLabels(const LabelSet& l) : labels(l) {}
+    std::string_view Get(std::string_view name) const override { return labels.Get(name); }
+    const LabelSet& labels;
+  };
+
   const Record& r_;
   const rules::Topology& topo_;
   mutable int component_ = -1;

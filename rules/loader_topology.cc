@@ -1,6 +1,7 @@
 // The topology section of a rules file: declared services (user-facing or not, and what each
-// depends on) and component rules mapping raw labels to a node. Builds rules->topology and
-// reports a dependency cycle with the services on it.
+// depends on), component rules mapping raw labels to a node, and the place inventory (what
+// nodes and pods lie in). Builds rules->topology and reports a dependency cycle with the
+// services on it.
 #include <map>
 
 #include "rules/loader_sections.h"
@@ -115,18 +116,93 @@ void LoadComponents(YamlReader& r, const YAML::Node& components, Topology* topo)
   }
 }
 
+// Labels the engine computes: an inventory may not give them.
+bool IsComputedLabel(std::string_view name) {
+  for (std::string_view computed :
+       {"signal", "template", "component", "impacted_service", "impacted_user_facing"}) {
+    if (name == computed) return true;
+  }
+  return false;
+}
+
+// topology.places: {node: {node-1: {zone: eu-west-1a}, ...}, pod: {...}}.
+void LoadPlaces(YamlReader& r, const YAML::Node& places, Topology* topo) {
+  const std::string path = "topology.places";
+  constexpr std::string_view kExample = "{node: {node-1: {zone: eu-west-1a}}}";
+  if (!places.IsMap()) {
+    r.Report(places, path,
+             "expected a map of place labels like " + std::string(kExample) + ", got " +
+                 Describe(places));
+    return;
+  }
+  r.Charge(places);
+  for (auto it = places.begin(); it != places.end(); ++it) {
+    const YAML::Node key = it->first;
+    if (!key.IsScalar() || !IsLabelName(key.Scalar())) {
+      r.Report(key, path, "expected a label name as key (node, pod, ...), got " + Describe(key));
+      continue;
+    }
+    const std::string label = key.Scalar();
+    const std::string label_path = JoinPath(path, label);
+    const YAML::Node values = it->second;
+    if (!values.IsMap()) {
+      r.Report(values, label_path,
+               "expected a map of " + label +
+                   " values to what they lie in, like {node-1: {zone: "
+                   "eu-west-1a}}, got " +
+                   Describe(values));
+      continue;
+    }
+    r.Charge(values);
+    for (auto v = values.begin(); v != values.end(); ++v) {
+      auto value = r.NonEmptyString(v->first, label_path, "a " + label + " value as key");
+      if (!value) continue;
+      const std::string value_path = JoinPath(label_path, *value);
+      const YAML::Node in = v->second;
+      if (!in.IsMap() || in.size() == 0) {
+        r.Report(in, value_path,
+                 "expected the places it lies in, like {zone: eu-west-1a}, got " + Describe(in));
+        continue;
+      }
+      r.Charge(in);
+      PlaceInventory::Labels lies_in;
+      for (auto p = in.begin(); p != in.end(); ++p) {
+        const YAML::Node name = p->first;
+        if (!name.IsScalar() || !IsLabelName(name.Scalar())) {
+          r.Report(name, value_path, "expected a label name as key, got " + Describe(name));
+          continue;
+        }
+        const std::string name_path = JoinPath(value_path, name.Scalar());
+        if (name.Scalar() == label || IsComputedLabel(name.Scalar())) {
+          r.Report(name, name_path,
+                   name.Scalar() == label ? "a place cannot lie in another of its own kind"
+                                          : "is computed by noisegate; an inventory cannot set it");
+          continue;
+        }
+        if (auto s = r.NonEmptyString(p->second, name_path, "a place name")) {
+          lies_in.emplace_back(name.Scalar(), std::move(*s));
+        }
+      }
+      if (!lies_in.empty()) topo->mutable_places().Add(label, *value, std::move(lies_in));
+    }
+  }
+}
+
 }  // namespace
 
 void LoadTopology(YamlReader& r, const YAML::Node& node, CompiledRules* rules) {
   Topology& topo = rules->topology;
   std::map<std::string, YAML::Node> depends_nodes;
-  if (YamlReader::Has(node) && r.CheckMap(node, "topology", {"services", "components"},
-                                          "a map with services and components")) {
+  if (YamlReader::Has(node) && r.CheckMap(node, "topology", {"services", "components", "places"},
+                                          "a map with services, components and places")) {
     if (YAML::Node n = YamlReader::Get(node, "services"); YamlReader::Has(n)) {
       LoadServices(r, n, &topo, &depends_nodes);
     }
     if (YAML::Node n = YamlReader::Get(node, "components"); YamlReader::Has(n)) {
       LoadComponents(r, n, &topo);
+    }
+    if (YAML::Node n = YamlReader::Get(node, "places"); YamlReader::Has(n)) {
+      LoadPlaces(r, n, &topo);
     }
   }
   std::string cycle = topo.Finish();

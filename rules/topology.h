@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "rules/matcher.h"
+#include "rules/place_inventory.h"
 
 namespace noisegate::rules {
 
@@ -42,6 +43,9 @@ class Topology {
   size_t size() const { return nodes_.size(); }
   const std::vector<ComponentRule>& components() const { return components_; }
   std::vector<ComponentRule>& mutable_components() { return components_; }
+  // Where places lie (topology.places).
+  const PlaceInventory& places() const { return places_; }
+  PlaceInventory& mutable_places() { return places_; }
 
   // The component a signal belongs to: the first component rule whose matchers match,
   // else the node named by the `service` label (then `component`, `app`), else -1.
@@ -58,6 +62,7 @@ class Topology {
  private:
   std::vector<TopologyNode> nodes_;
   std::vector<ComponentRule> components_;
+  PlaceInventory places_;
 };
 
 }  // namespace noisegate::rules

@@ -94,6 +94,13 @@ class Shower : public IngestSink {
         w.String(labels.Get(name));
       }
       w.EndObject();
+      w.Key("placed");
+      w.BeginObject();
+      for (const auto& [name, value] : labels.Placed()) {
+        w.Key(name);
+        w.String(value);
+      }
+      w.EndObject();
       w.Key("summary");
       w.String(r.summary);
       w.Key("link");
@@ -114,6 +121,12 @@ class Shower : public IngestSink {
       if (!v.empty()) computed.push_back(Label{name, v});
     }
     out_ << "      computed: " << Quoted(computed.begin(), computed.end()) << "\n";
+    const rules::PlaceInventory::Labels placed_by = labels.Placed();
+    if (!placed_by.empty()) {
+      std::vector<Label> placed;
+      for (const auto& [name, value] : placed_by) placed.push_back(Label{name, value});
+      out_ << "      placed:   " << Quoted(placed.begin(), placed.end()) << "\n";
+    }
     if (!r.summary.empty()) out_ << "      summary:  " << r.summary << "\n";
     if (!r.link.empty()) out_ << "      link:     " << r.link << "\n";
     if (!r.trace_id.empty()) out_ << "      trace:    " << r.trace_id << "\n";

@@ -199,6 +199,55 @@ TEST(ColocatedTest, PlacesSurviveACheckpoint) {
   }
 }
 
+// A zone cut off: web and profile run on two nodes of zone a, and node-5 there runs neither.
+// Their lines and node-5's alert carry only the node; the inventory says where the nodes lie.
+TEST(ColocatedTest, TheInventoryTiesSignalsOfOneZoneThatCarryOnlyTheirNode) {
+  auto rules = [](bool inventory) {
+    std::string yaml = Rules(true);
+    const std::string by_node = "join_colocated: {labels: [node], within: 2m}";
+    for (size_t at = yaml.find(by_node); at != std::string::npos; at = yaml.find(by_node, at)) {
+      yaml.replace(at, by_node.size(), "join_colocated: {labels: [node, zone], within: 2m}");
+    }
+    if (inventory) {
+      yaml.replace(yaml.find("topology:\n"), 10, R"(topology:
+  places:
+    node:
+      node-1: {zone: a}
+      node-2: {zone: a}
+      node-5: {zone: a}
+      node-9: {zone: b}
+)");
+    }
+    return yaml;
+  };
+  for (bool inventory : {true, false}) {
+    SCOPED_TRACE(inventory ? "with the inventory" : "without it");
+    Harness h(rules(inventory));
+    Decided web = Surge(h, 0, "web", "node-1");
+    Decided profile = Surge(h, 20 * kS, "profile", "node-2");
+    Decided node = h.Feed(NodeDown(90 * kS, "node-5"));
+    Decided elsewhere = h.Feed(NodeDown(95 * kS, "node-9"));  // another zone
+    EXPECT_NE(elsewhere.incident, web.incident);
+    h.AdvanceTo(10 * kM);
+    if (!inventory) {
+      EXPECT_EQ(Incidents(h.sink).size(), 4u);
+      continue;
+    }
+    EXPECT_EQ(profile.incident, web.incident);
+    EXPECT_EQ(node.incident, web.incident);
+    EXPECT_EQ(Incidents(h.sink).size(), 2u);
+    const Sent* last = nullptr;
+    for (const Sent& sent : h.sink.sent) {
+      if (sent.incident == web.incident) last = &sent;
+    }
+    ASSERT_NE(last, nullptr);
+    EXPECT_EQ(last->evidence,
+              (std::vector<std::string>{
+                  R"(place: profile began 20s after web on zone="a" (join_colocated))",
+                  R"(place: NodeNotReady began 86s after web on zone="a" (join_colocated))"}));
+  }
+}
+
 TEST(ColocatedTest, BadSettingsNameTheirPlace) {
   auto error = [](const std::string& setting) {
     rules::LoadResult r = rules::LoadRulesString(R"(

@@ -25,6 +25,9 @@ topology:
   services:
     checkout-api: {user_facing: true, depends_on: [payments-api]}
     payments-api: {}
+  places:
+    node:
+      ip-10-1-2-3: {zone: eu-west-1b}
 correlate:
   - name: all
 )";
@@ -66,6 +69,8 @@ TEST(ShowDecodedTest, AlertsShowTheirLabelsAndWhatTheTopologyAddsToThem) {
   EXPECT_THAT(s.out, HasSubstr("alertname=\"KubePodCrashLooping\""));
   EXPECT_THAT(s.out, HasSubstr("computed: signal=\"alert\", component=\"payments-api\", "
                                "impacted_service=\"checkout-api\", impacted_user_facing=\"true\""));
+  // Its node's zone, from the place inventory.
+  EXPECT_THAT(s.out, HasSubstr("placed:   zone=\"eu-west-1b\""));
   EXPECT_THAT(s.out, HasSubstr("[1] resolved"));
 }
 
@@ -82,6 +87,7 @@ TEST(ShowDecodedTest, LogLinesShowTheirTemplateAndJsonModeIsOneObjectPerRecord) 
   EXPECT_THAT(s.out, HasSubstr("\"kind\":\"log\""));
   EXPECT_THAT(s.out, HasSubstr("\"signal\":\"log_surge\",\"template\":\""));
   EXPECT_THAT(s.out, HasSubstr("\"trace_id\":\"4bf92f3577b34da6a3ce929d0e0e4736\""));
+  EXPECT_THAT(s.out, HasSubstr("\"placed\":{}"));  // its node is not in the inventory
   EXPECT_EQ(std::count(s.out.begin(), s.out.end(), '\n'), 1);
 }
 

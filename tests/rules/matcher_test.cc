@@ -8,22 +8,14 @@
 #include <map>
 #include <string>
 
+#include "tests/rules/map_labels.h"
+
 namespace noisegate::rules {
 namespace {
 
 using ::testing::HasSubstr;
 
-class Labels : public LabelSource {
- public:
-  Labels(std::initializer_list<std::pair<const std::string, std::string>> l) : labels_(l) {}
-  std::string_view Get(std::string_view name) const override {
-    auto it = labels_.find(std::string(name));
-    return it == labels_.end() ? std::string_view() : std::string_view(it->second);
-  }
-
- private:
-  std::map<std::string, std::string> labels_;
-};
+using Labels = testing::MapLabels;
 
 Matcher MustParse(std::string_view text) {
   Result<Matcher> m = Matcher::Parse(text);

@@ -9,23 +9,15 @@
 #include <map>
 #include <string>
 
+#include "tests/rules/map_labels.h"
+
 namespace noisegate::rules {
 namespace {
 
 using ::testing::ElementsAre;
 using ::testing::IsEmpty;
 
-class Labels : public LabelSource {
- public:
-  Labels(std::initializer_list<std::pair<const std::string, std::string>> l) : labels_(l) {}
-  std::string_view Get(std::string_view name) const override {
-    auto it = labels_.find(std::string(name));
-    return it == labels_.end() ? std::string_view() : std::string_view(it->second);
-  }
-
- private:
-  std::map<std::string, std::string> labels_;
-};
+using Labels = testing::MapLabels;
 
 std::vector<std::string> Names(const Topology& t, const std::vector<int>& nodes) {
   std::vector<std::string> out;
