@@ -292,7 +292,8 @@ class Estate_ {
     BadDeploy(kStart + 180 * kMin, services);
     UsersDbFailover(kStart + 210 * kMin, services);
     NodePartition(kStart + 62 * kMin,
-                  services);  // last: the others' random draws stay as they were
+                  services);  // after the others: their random draws stay as they were
+    ZoneOutage(kStart + 118 * kMin, services);  // (and after this one)
     RedisWarning(kStart + 20 * kMin);
     Malformed(end);
   }
@@ -412,9 +413,10 @@ class Estate_ {
                             "Pod prod/" + svc + suffix + " is not ready", pods_down));
     }
     for (int64_t t = down; t < up; t += kMin) AlertMsg(t, {alert});
-    for (int64_t t = pods_down; t < up; t += kMin) AlertMsg(t, pods);
     Resolve(alert, up);
     AlertMsg(up, {alert});
+    if (pods.empty()) return;  // (a node that runs none of the estate's services)
+    for (int64_t t = pods_down; t < up; t += kMin) AlertMsg(t, pods);
     for (Alert& p : pods) Resolve(p, up + kMin);
     AlertMsg(up + kMin, pods);
   }
@@ -456,6 +458,28 @@ class Estate_ {
     timeouts("profile-api", t0 + 15 * kSec, "connection to users-db:5432 timed out after {ms}ms",
              "ConnectTimeout");
     NodeNotReady("node-1", {"web-frontend", "profile-api"}, t0 + 80 * kSec, t0 + 2 * kMin, t1);
+  }
+
+  // Incident 6: zone eu-west-1c is cut off. search-api (on node-3) times out on the search
+  // index it calls, which is healthy in another zone; a minute later node-3 and node-6 (which
+  // runs nothing of the estate's) go NotReady. The node alerts carry no zone: only an
+  // inventory that says where node-6 lies ties its alert to the outage. One page.
+  void ZoneOutage(int64_t t0, const std::vector<Service>& all) {
+    const int64_t t1 = t0 + 6 * kMin;
+    truth_.push_back(
+        Truth{"zone eu-west-1c outage",
+              t0,
+              t1 + kMin,
+              true,
+              {R"(['signal="log"', 'service="search-api"', 'error_type="UpstreamTimeout"'])",
+               R"(['alertname=~"NodeNotReady|KubePodNotReady"', 'node=~"node-3|node-6"'])"}});
+    for (int64_t t = t0 + 5 * kSec; t < t1; t += kSec + rng_.Uniform(0, kSec)) {
+      Log(t, LogLine{&Svc(all, "search-api"), "error",
+                     Fill("query {id} failed: search-index:9200 timed out after 3000ms", rng_),
+                     "UpstreamTimeout"});
+    }
+    NodeNotReady("node-3", {"search-api"}, t0 + 80 * kSec, t0 + 2 * kMin, t1);
+    NodeNotReady("node-6", {}, t0 + 85 * kSec, t0 + 2 * kMin, t1);
   }
 
   // Incident 4: users-db fails over. profile-api (which the topology says uses it) and

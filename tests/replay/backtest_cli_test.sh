@@ -3,8 +3,8 @@
 # under examples/rules.yaml every incident that should page pages once, nothing else pages,
 # for the seed the rules were written on and for another; without the NodeNotReady paging
 # entry the node outage is reported missed; without the evidence ties (caller_hops,
-# join_named, join_colocated) outages page two or three times; a broken incidents file is
-# refused with its line.
+# join_named, join_colocated) or the place inventory, outages page two or three times; a
+# broken incidents file is refused with its line.
 #
 #   backtest_cli_test.sh NOISEGATE GEN_ESTATE ROOT
 set -euo pipefail
@@ -22,7 +22,7 @@ for seed in 42 7; do
   [[ -s $work/$seed/incidents.yaml ]] || fail "ng-gen-estate wrote no incidents.yaml"
   "$ng" backtest --rules "$root/examples/rules.yaml" --incidents "$work/$seed/incidents.yaml" \
     "$work/$seed"/*.jsonl >"$work/out.txt" 2>/dev/null || fail "backtest exited $?"
-  grep -q '^summary: paged 5 of 5, duplicate pages 0, false pages 0' "$work/out.txt" ||
+  grep -q '^summary: paged 6 of 6, duplicate pages 0, false pages 0' "$work/out.txt" ||
     fail "seed $seed: $(cat "$work/out.txt")"
   grep -q 'redis-cart memory warning  \[ticket\]' "$work/out.txt" || fail "no ticket incident listed"
 done
@@ -30,7 +30,7 @@ done
 grep -v "^    - \['alertname=\"NodeNotReady\"'\]" "$root/examples/rules.yaml" >"$work/no-node.yaml"
 "$ng" backtest --rules "$work/no-node.yaml" --incidents "$work/42/incidents.yaml" \
   "$work/42"/*.jsonl >"$work/out.txt" 2>/dev/null
-grep -q '^summary: paged 4 of 5' "$work/out.txt" || fail "without the node entry: $(cat "$work/out.txt")"
+grep -q '^summary: paged 5 of 6' "$work/out.txt" || fail "without the node entry: $(cat "$work/out.txt")"
 awk '/^node-4 outage/ {on=1} on && /MISSED/ {found=1} END {exit !found}' "$work/out.txt" ||
   fail "the node outage is not reported missed"
 
@@ -38,7 +38,9 @@ awk '/^node-4 outage/ {on=1} on && /MISSED/ {found=1} END {exit !found}' "$work/
 # payments outage (it calls checkout-api) and checkout-api's during the users-db failover
 # (they name users-db in their stack traces) each page a second time; with caller_hops alone,
 # only the failover's do. Without join_colocated, the two services cut off with node-1 and the
-# node's own alert page three times.
+# node's own alert page three times, and so do search-api and the alerts of the two nodes of
+# zone eu-west-1c. Without the place inventory, the alert of node-6 (which runs no service
+# and whose alert carries no zone) pages apart.
 reported_duplicate() {  # INCIDENT FILE
   awk -v name="$1" 'index($0, name) == 1 {on=1} on && /DUPLICATE/ {found=1} /^$/ {on=0}
     END {exit !found}' "$2"
@@ -47,7 +49,9 @@ sed -e 's/^    caller_hops: 1 .*$/    caller_hops: 0/' -e 's/^    join_named: tr
   "$root/examples/rules.yaml" >"$work/no-ties.yaml"
 grep -v '^    join_named: true' "$root/examples/rules.yaml" >"$work/no-named.yaml"
 grep -v '^    join_colocated:' "$root/examples/rules.yaml" >"$work/no-colocated.yaml"
-for f in no-ties no-named no-colocated; do
+awk '/^  places:/ {skip=1; next} skip && /^    / {next} {skip=0; print}' \
+  "$root/examples/rules.yaml" >"$work/no-places.yaml"
+for f in no-ties no-named no-colocated no-places; do
   cmp -s "$root/examples/rules.yaml" "$work/$f.yaml" && fail "examples/rules.yaml lost its ties"
 done
 # expect_duplicates RULES N INCIDENT...: under RULES, N duplicate pages, of these incidents.
@@ -56,7 +60,7 @@ expect_duplicates() {
   shift 2
   "$ng" backtest --rules "$work/$rules.yaml" --incidents "$work/42/incidents.yaml" \
     "$work/42"/*.jsonl >"$work/out.txt" 2>/dev/null
-  grep -q "^summary: paged 5 of 5, duplicate pages $n," "$work/out.txt" ||
+  grep -q "^summary: paged 6 of 6, duplicate pages $n," "$work/out.txt" ||
     fail "$rules: $(cat "$work/out.txt")"
   for name in "$@"; do
     reported_duplicate "$name" "$work/out.txt" || fail "$rules: $name paged no duplicate"
@@ -64,7 +68,8 @@ expect_duplicates() {
 }
 expect_duplicates no-ties 2 "payments database outage" "users-db failover"
 expect_duplicates no-named 1 "users-db failover"
-expect_duplicates no-colocated 2 "node-1 network partition"
+expect_duplicates no-colocated 4 "node-1 network partition" "zone eu-west-1c outage"
+expect_duplicates no-places 1 "zone eu-west-1c outage"
 
 printf 'incidents:\n  - name: x\n    start: 2026-11-23T00:00:00Z\n    end: 2026-11-23T01:00:00Z\n    match: [[nope]]\n' \
   >"$work/bad.yaml"
