@@ -538,9 +538,11 @@ void Engine::FoldIntoIncident(Incident& inc, FpState& st, const Record& r, Recor
   ev.incident = inc.id;
   ev.rule = inc.rule_name;
   if (r.kind == SignalKind::kLog) RememberTrace(r, st.incident);
+  // An inhibited alert that still fires when its inhibitor goes has fired all along.
+  const EventTime since = m.inhibited && m.firing ? m.firing_since : t;
   if (m.inhibited && StillInhibited(labels, st, ev)) return;
   if (activation || !m.firing) {
-    MemberFired(st, r, t);
+    MemberFired(st, r, t, since);
     ev.decision = Decision::kGrouped;
   } else {
     ev.decision = Decision::kDeduplicated;
@@ -811,7 +813,7 @@ uint32_t Engine::Correlate(const Record& r, RecordLabels& labels, uint32_t fp_sl
   }
   inc.last_activity = t;
   inc.last_seen = std::max(inc.last_seen, t);
-  MemberFired(st, r, t);
+  MemberFired(st, r, t, t);
   if (static_cast<int>(inc.members.size()) >= rules.correlate[inc.rule].max_members &&
       !inc.sealed) {
     inc.sealed = true;
@@ -861,15 +863,15 @@ void Engine::AddMember(Incident& inc, const Record& r, const RecordLabels& label
   inc.members.push_back(std::move(m));
 }
 
-void Engine::MemberFired(FpState& st, const Record& r, EventTime t) {
+void Engine::MemberFired(FpState& st, const Record& r, EventTime t, EventTime since) {
   Incident& inc = Inc(st.incident);
   Member& m = inc.members[st.member];
-  SetMemberFiring(inc, m, true, t);
+  SetMemberFiring(inc, m, true, std::min(std::max(since, m.first_seen), t));
   if (!m.inhibited && m.severity > inc.severity) {
     inc.severity = m.severity;
     if (inc.notified && inc.severity > inc.notified_severity) inc.escalation_pending = true;
   }
-  RecomputeRoute(inc);
+  RecomputeRoute(inc, watermark_);
   ScheduleIncident(st.incident);
 }
 
@@ -881,9 +883,11 @@ void Engine::MemberResolved(FpState& st, EventTime t) {
   ScheduleIncident(st.incident);
 }
 
-void Engine::RecomputeRoute(Incident& inc) {
+void Engine::RecomputeRoute(Incident& inc, EventTime at, bool keep_page) {
   const rules::Action before = inc.route;
-  const bool page = MetPageCondition(rules_->page, inc.members, watermark_) != -1;
+  // (Only a firing_for member that resolved, or inhibition, can take a met entry away.)
+  const bool page = (keep_page && before == rules::Action::kPage) ||
+                    MetPageCondition(rules_->page, inc.members, at) != -1;
   inc.route = page ? rules::Action::kPage : rules_->page.otherwise;
   if (inc.notified && before != rules::Action::kPage && inc.route == rules::Action::kPage) {
     inc.escalation_pending = true;
@@ -998,7 +1002,7 @@ void Engine::InhibitAtNotify(Incident& inc) {
     m.inhibited = true;
     changed = true;
   }
-  if (changed) RecomputeRoute(inc);
+  if (changed) RecomputeRoute(inc, watermark_, /*keep_page=*/false);
 }
 
 void Engine::FireIncidentTimer(uint32_t slot, EventTime t) {
@@ -1012,7 +1016,7 @@ void Engine::FireIncidentTimer(uint32_t slot, EventTime t) {
   // targets joined this incident still mutes them.
   InhibitAtNotify(inc);
   // Members may have fired long enough for a firing_for since the route was last computed.
-  if (rules_->page.timed && inc.route != rules::Action::kPage) RecomputeRoute(inc);
+  if (rules_->page.timed && inc.route != rules::Action::kPage) RecomputeRoute(inc, t);
   if (inc.state == IncidentState::kPending && t >= inc.opened + rule.group_wait) {
     inc.state = IncidentState::kOpen;
     // Everything resolved before group_wait was a blip: nobody is told.
@@ -1104,7 +1108,8 @@ void Engine::ReleaseHeld(uint32_t slot, EventTime t) {
   DecisionEvent ev;  // not an input record: no explain line
   ev.record = &held;
   if (Incident* inc = IncidentOf(st)) {
-    if (!inc->members[st.member].firing) MemberFired(st, held, t);
+    // (It has fired since its last change, held back while it flapped.)
+    if (!inc->members[st.member].firing) MemberFired(st, held, t, st.last_change);
     return;
   }
   MuteOrCorrelate(held, labels, slot, 0, t, ev);
@@ -1368,8 +1373,11 @@ void Engine::Finish() {
     EventTime due = inc.opened + rules_->correlate[inc.rule].group_wait;
     inc.state = IncidentState::kOpen;
     InhibitAtNotify(inc);
+    const EventTime at = std::max(due, watermark_);
+    // (A firing_for may come due by then.)
+    if (rules_->page.timed && inc.route != rules::Action::kPage) RecomputeRoute(inc, at);
     if (inc.active_members > 0 && inc.route != rules::Action::kDrop) {
-      Notify(inc, NotifyAction::kTrigger, "open", std::max(due, watermark_));
+      Notify(inc, NotifyAction::kTrigger, "open", at);
     }
   }
 }

@@ -274,7 +274,9 @@ class Engine {
   // Appends the member for fingerprint `fp` (and the inhibit rules it is a target of).
   void AddMember(Incident& inc, const Record& r, const RecordLabels& labels, Fingerprint fp,
                  EventTime t) const;
-  void MemberFired(FpState& st, const Record& r, EventTime t);
+  // `since`: when it began firing (page.when's firing_for counts from it): `t`, or earlier
+  // for an alert that never stopped (released by its inhibitor, or held while it flapped).
+  void MemberFired(FpState& st, const Record& r, EventTime t, EventTime since);
   void Schedule(TimerKind kind, uint32_t slot, EventTime at);
   // When a pending escalation of `inc` may go out (see engine.cc).
   EventTime EscalationDue(const Incident& inc, const rules::CorrelateRule& rule) const;
@@ -314,7 +316,10 @@ class Engine {
   static void NotePlaces(Incident& inc, uint32_t member, const RecordLabels& labels,
                          const rules::CorrelateRule& rule, EventTime t);
   void AddEvidence(Incident& inc, std::string text);
-  void RecomputeRoute(Incident& inc);
+  // The route page.when gives `inc` at `at`. A route that was page stays page (an incident
+  // that paged keeps paging until it closes) unless `keep_page` is false: its members were
+  // inhibited since. Becoming page after a trigger sets escalation_pending.
+  void RecomputeRoute(Incident& inc, EventTime at, bool keep_page = true);
   bool RuleMuted(const rules::CorrelateRule& rule, EventTime t) const;
 
   std::shared_ptr<const rules::CompiledRules> rules_;

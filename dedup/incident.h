@@ -52,6 +52,11 @@ struct Place {
   EventTime first;
   uint32_t member = 0;
   bool tied = false;  // a signal joined the incident because it began here too: a root
+  // The label alone ("node").
+  std::string_view label() const {
+    size_t eq = key.find("=\"");
+    return eq == std::string::npos ? std::string_view() : std::string_view(key).substr(0, eq);
+  }
   // The value alone ("node-1").
   std::string_view value() const {
     size_t eq = key.find("=\"");

@@ -45,7 +45,7 @@ class RecordLabels : public rules::LabelSource {
   int component() const {
     if (!attributed_) {
       attributed_ = true;
-      attributing_ = true;  // component matchers see the record's own labels only
+      attributing_ = true;  // component matchers see its own labels (and the inventory's)
       component_ = topo_.Attribute(*this);
       attributing_ = false;
     }

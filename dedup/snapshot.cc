@@ -417,6 +417,24 @@ Status Engine::FinishLoad(const RuleRemap& remap, uint64_t version) {
   for (uint32_t slot : open_order_) {
     if (incidents_[slot].rule < 0) ScheduleIncident(slot);
   }
+  if (rules_->page.timed) {
+    // A firing_for added or shortened by these rules may be met already, or come due before
+    // the timer the state says. (Under the rules it was written with, neither happens.)
+    for (uint32_t slot : open_order_) {
+      const Incident& inc = incidents_[slot];  // (Inc() only where it changes)
+      if (inc.rule < 0 || inc.state == IncidentState::kClosed ||
+          inc.route == rules::Action::kPage || inc.active_members == 0) {
+        continue;
+      }
+      if (MetPageCondition(rules_->page, inc.members, watermark_) != -1) {
+        RecomputeRoute(Inc(slot), watermark_);
+        ScheduleIncident(slot);
+      } else if (EventTime due = NextPageChange(rules_->page, inc.members, watermark_);
+                 due < inc.scheduled) {
+        Schedule(TimerKind::kIncident, slot, due);
+      }
+    }
+  }
   if (remap.log_identity_changed && first_record_ != kMinTime) {
     // Every log line now reaches a new signal with no baseline: learn again before any may
     // surge, or every steady error would page at once.

@@ -160,11 +160,12 @@ struct PageCondition {
   Millis within{0};   // 0: no limit
   int first_bit = 0;  // the bit of all[0] in Member::clauses; all[k] has first_bit + k
   SourcePos pos;
-  // Met by one member alone, as soon as it joins: the member "pages".
-  bool single() const {
-    return all.size() == 1 && all[0].min_members == 1 && all[0].min_components == 1 &&
-           all[0].firing_for.count() == 0;
+  // Takes one member: one clause of min_members 1 and min_components 1.
+  bool one_member() const {
+    return all.size() == 1 && all[0].min_members == 1 && all[0].min_components == 1;
   }
+  // Met by one member alone, as soon as it joins: the member "pages".
+  bool single() const { return one_member() && all[0].firing_for.count() == 0; }
   // Some clause asks its members to have fired for a while: the entry can come to be met
   // with no record arriving, as time passes.
   bool timed() const {

@@ -303,7 +303,7 @@ std::optional<PageCondition> ReadPageCondition(YamlReader& r, const YAML::Node& 
   if (YAML::Node n = YamlReader::Get(node, "within"); YamlReader::Has(n)) {
     if (auto d = r.Duration(n, JoinPath(path, "within"), false)) {
       c.within = *d;
-      if (ok && c.all.size() == 1 && c.all[0].min_members == 1 && c.all[0].min_components == 1) {
+      if (ok && c.one_member()) {
         r.Report(n, JoinPath(path, "within"),
                  "one member meets this entry alone, so a span means nothing: give "
                  "min_members or min_components above 1, or several clauses under `all`");

@@ -142,6 +142,12 @@ void LoadPlaces(YamlReader& r, const YAML::Node& places, Topology* topo) {
       r.Report(key, path, "expected a label name as key (node, pod, ...), got " + Describe(key));
       continue;
     }
+    if (IsComputedLabel(key.Scalar())) {
+      r.Report(key, JoinPath(path, key.Scalar()),
+               "is computed by noisegate, not a label signals carry: name a place label (node, "
+               "pod, ...)");
+      continue;
+    }
     const std::string label = key.Scalar();
     const std::string label_path = JoinPath(path, label);
     const YAML::Node values = it->second;

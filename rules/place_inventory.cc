@@ -23,7 +23,11 @@ std::string_view PlaceInventory::Resolve(const LabelSource& own, std::string_vie
   for (const std::string& label : labels_) {
     if (label == name) continue;
     std::string_view value = own.Get(label);
-    if (value.empty() && depth + 1 < kMaxDepth) value = Resolve(own, label, depth + 1);
+    // (Only a label some place gives can come from the inventory: the climb stays short.)
+    if (value.empty() && depth + 1 < kMaxDepth &&
+        std::binary_search(given_.begin(), given_.end(), label)) {
+      value = Resolve(own, label, depth + 1);
+    }
     if (value.empty()) continue;
     auto of_label = places_.find(label);
     auto place = of_label->second.find(value);

@@ -40,13 +40,43 @@ std::vector<int> RootCandidates(const Incident& inc, const rules::Topology& topo
   return roots;
 }
 
+// One label, as the place inventory reads a place.
+class OneLabel : public rules::LabelSource {
+ public:
+  OneLabel(std::string_view name, std::string_view value) : name_(name), value_(value) {}
+  std::string_view Get(std::string_view name) const override {
+    return name == name_ ? value_ : std::string_view();
+  }
+
+ private:
+  std::string_view name_, value_;
+};
+
 // Places where signals of the incident began together (join_colocated tied one to another
-// there): the place, not the services, is where the failure most likely is.
-std::vector<const dedup::Place*> RootPlaces(const Incident& inc) {
+// there): the place, not the services, is where the failure most likely is. A place that holds
+// others of them (the zone of a tied node, by the place inventory) comes first: its tie reached
+// beyond them.
+std::vector<const dedup::Place*> RootPlaces(const Incident& inc,
+                                            const rules::PlaceInventory& inventory) {
   std::vector<const dedup::Place*> places;
   for (const dedup::Place& p : inc.places) {
     if (p.tied) places.push_back(&p);
   }
+  if (places.size() < 2 || inventory.empty()) return places;
+  auto holds = [&](const dedup::Place* p) {
+    int n = 0;
+    for (const dedup::Place* q : places) {
+      if (q != p && inventory.Lookup(OneLabel(q->label(), q->value()), p->label()) == p->value()) {
+        ++n;
+      }
+    }
+    return n;
+  };
+  std::vector<std::pair<int, const dedup::Place*>> ranked;
+  for (const dedup::Place* p : places) ranked.emplace_back(-holds(p), p);
+  std::stable_sort(ranked.begin(), ranked.end(),
+                   [](const auto& a, const auto& b) { return a.first < b.first; });
+  for (size_t i = 0; i < places.size(); ++i) places[i] = ranked[i].second;
   return places;
 }
 
@@ -113,7 +143,8 @@ std::string Summary(const Incident& inc, const std::string& where, const Member*
 
 std::string IncidentSummary(const dedup::Incident& inc, const rules::CompiledRules& rules) {
   const rules::Topology& topo = rules.topology;
-  const Member* lead = Lead(inc, RootCandidates(inc, topo), !RootPlaces(inc).empty());
+  const Member* lead =
+      Lead(inc, RootCandidates(inc, topo), !RootPlaces(inc, topo.places()).empty());
   return Summary(inc, Where(inc, topo), lead);
 }
 
@@ -122,7 +153,7 @@ void RenderNotification(const dedup::Notification& n, const rules::CompiledRules
   const Incident& inc = *n.incident;
   const rules::Topology& topo = rules.topology;
   std::vector<int> roots = RootCandidates(inc, topo);
-  const std::vector<const dedup::Place*> places = RootPlaces(inc);
+  const std::vector<const dedup::Place*> places = RootPlaces(inc, topo.places());
   const Member* lead = Lead(inc, roots, !places.empty());
 
   std::string where = Where(inc, topo);

@@ -98,14 +98,17 @@ TEST(PageConditionTest, MinMembersWaitsForThatManyMembers) {
   EXPECT_EQ(h.sink.sent[1].route, rules::Action::kPage);
 }
 
-TEST(PageConditionTest, InhibitedMembersDoNotCount) {
-  Harness h(R"(
+// web alone, a Maintenance alert on a service inhibiting `target` there, and page.when `when`
+// (entries as YAML list items indented by four spaces).
+std::string MaintenanceRules(const std::string& target, const std::string& when) {
+  return R"(
 topology:
   services:
     web: {user_facing: true}
 inhibit:
   - source: ['alertname="Maintenance"']
-    target: ['alertname="PodCrashLooping"']
+    target: ['alertname=")" +
+         target + R"("']
     equal: [service]
 correlate:
   - name: impact
@@ -113,8 +116,13 @@ correlate:
     group_wait: 30s
 page:
   when:
+)" + when;
+}
+
+TEST(PageConditionTest, InhibitedMembersDoNotCount) {
+  Harness h(MaintenanceRules("PodCrashLooping", R"(
     - {match: ['alertname="PodCrashLooping"'], min_members: 2}
-)");
+)"));
   h.Feed(Alert(0, {{"alertname", "Maintenance"}, {"service", "web"}, {"severity", "info"}}));
   for (int pod = 0; pod < 3; ++pod) {
     h.Feed(Alert(kS, {{"alertname", "PodCrashLooping"},
@@ -336,6 +344,84 @@ TEST(PageConditionTest, FiringForCountsFromTheLatestRefireAcrossARestore) {
   ASSERT_FALSE(second.sink.sent.empty());
   EXPECT_EQ(second.sink.sent.back().route, rules::Action::kPage);
   EXPECT_EQ(second.sink.sent.back().at, 8 * kM);
+}
+
+// An incident that paged keeps paging: its firing_for member resolving and firing again does
+// not make it a ticket, nor page it a second time when it has fired that long again.
+TEST(PageConditionTest, AnIncidentThatPagedOnFiringForKeepsPagingWhenItsMemberRefires) {
+  Harness h(ConditionRules(kFiringFor5m));
+  h.Feed(Critical(0));
+  h.AdvanceTo(5 * kM);
+  ASSERT_EQ(h.sink.sent.size(), 2u);
+  ASSERT_EQ(h.sink.sent[1].route, rules::Action::kPage);
+  h.Feed(Critical(6 * kM, /*resolved=*/true));
+  h.Feed(Critical(7 * kM));
+  h.Feed(Burn(8 * kM));  // a new member: the route is computed again
+  h.Feed(
+      Alert(9 * kM, {{"alertname", "CacheDown"}, {"service", "cache"}, {"severity", "critical"}}));
+  h.AdvanceTo(30 * kM);
+  for (size_t i = 2; i < h.sink.sent.size(); ++i) {
+    EXPECT_NE(h.sink.sent[i].action, NotifyAction::kTrigger)
+        << h.sink.sent[i].reason << " at " << h.sink.sent[i].at;
+  }
+}
+
+// A reload that shortens firing_for: an incident waiting for the old one pages at the new
+// time, or at once when the new one is met already, with no record arriving.
+TEST(PageConditionTest, AReloadThatShortensFiringForPagesAtTheNewTime) {
+  for (auto [shorter, want] : {std::pair<std::string, int64_t>{"5m", 5 * kM}, {"3m", 4 * kM}}) {
+    SCOPED_TRACE("firing_for " + shorter);
+    Harness first(ConditionRules(R"(
+    - {match: ['severity="critical"'], firing_for: 10m}
+)"));
+    first.Feed(Critical(0));
+    first.AdvanceTo(4 * kM);
+    std::string state;
+    first.engine.SaveState(&state);
+    Harness second(ConditionRules(
+        "\n    - {match: ['severity=\"critical\"'], firing_for: " + shorter + "}\n"));
+    ASSERT_TRUE(second.engine.LoadState(state));
+    second.AdvanceTo(20 * kM);
+    ASSERT_FALSE(second.sink.sent.empty());
+    EXPECT_EQ(second.sink.sent[0].route, rules::Action::kPage);
+    EXPECT_EQ(second.sink.sent[0].at, want);
+  }
+}
+
+// Replay's end of input sends what group_wait holds back at its due time, routed as at that
+// time: a firing_for met by then pages.
+TEST(PageConditionTest, TheEndOfInputRoutesAtTheTimeItSends) {
+  Harness h(ConditionRules(R"(
+    - {match: ['severity="critical"'], firing_for: 10s}
+)"));
+  h.Feed(Critical(0));
+  h.engine.Finish();
+  ASSERT_EQ(h.sink.sent.size(), 1u);
+  EXPECT_EQ(h.sink.sent[0].at, 30 * kS);
+  EXPECT_EQ(h.sink.sent[0].route, rules::Action::kPage);
+}
+
+// An alert that kept firing while inhibited has fired all along: when its inhibitor goes, its
+// firing_for counts from when it began, not from then.
+TEST(PageConditionTest, FiringForOfAnAlertReleasedByItsInhibitorCountsFromItsStart) {
+  Harness h(MaintenanceRules("WebDown", R"(
+    - {match: ['alertname="WebDown"'], firing_for: 5m}
+)"));
+  auto web_down = [](int64_t t) {
+    return Alert(t, {{"alertname", "WebDown"}, {"service", "web"}, {"severity", "critical"}});
+  };
+  h.Feed(Alert(0, {{"alertname", "Maintenance"}, {"service", "web"}, {"severity", "info"}}));
+  h.Feed(web_down(kS));
+  h.Feed(Alert(3 * kM, {{"alertname", "Maintenance"}, {"service", "web"}, {"severity", "info"}},
+               /*resolved=*/true));
+  h.Feed(web_down(4 * kM));  // still firing, and no longer inhibited
+  h.AdvanceTo(20 * kM);
+  const Sent* page = nullptr;
+  for (const Sent& s : h.sink.sent) {
+    if (s.route == rules::Action::kPage && s.action == NotifyAction::kTrigger && !page) page = &s;
+  }
+  ASSERT_NE(page, nullptr);
+  EXPECT_EQ(page->at, 5 * kM + kS);
 }
 
 TEST(PageConditionTest, FiringForWithOtherClausesCountsOnlyMembersFiringThatLong) {

@@ -239,6 +239,20 @@ page: {when: [['severity="critical"']]}
 // A node cut off: two services on it fail together, then the node's alert joins them. The
 // page names the place as its source and first root candidate, and the node's alert as its
 // lead once it has come.
+// An alert on `node` (of `service`, unless empty), `t` ms after 2026-11-23T00:00:00Z.
+Record NodeAlert(int64_t t, std::string_view name, std::string_view service, std::string_view node,
+                 std::string_view severity, std::string_view summary) {
+  Record r;
+  r.time = EventTime{1795392000000 + t};
+  r.labels.Add("alertname", name);
+  if (!service.empty()) r.labels.Add("service", service);
+  r.labels.Add("node", node);
+  r.labels.Add("severity", severity);
+  r.labels.Canonicalize();
+  r.summary = summary;
+  return r;
+}
+
 TEST(RenderTest, APlaceThatTiedSignalsIsTheRootAndItsAlertLeads) {
   auto lr = rules::LoadRulesString(R"(
 topology:
@@ -262,15 +276,7 @@ page: {when: [['severity=~"critical|warning"']]}
   dedup::Engine engine(lr.rules, &sink);
   auto alert = [](int64_t t, std::string_view name, std::string_view service,
                   std::string_view severity, std::string_view summary) {
-    Record r;
-    r.time = EventTime{1795392000000 + t};
-    r.labels.Add("alertname", name);
-    if (!service.empty()) r.labels.Add("service", service);
-    r.labels.Add("node", "node-1");
-    r.labels.Add("severity", severity);
-    r.labels.Canonicalize();
-    r.summary = summary;
-    return r;
+    return NodeAlert(t, name, service, "node-1", severity, summary);
   };
   engine.Process(alert(0, "Errors", "web", "warning", "web: search timed out"));
   engine.Process(alert(5000, "Errors", "profile", "warning", "profile: db timed out"));
@@ -295,6 +301,48 @@ page: {when: [['severity=~"critical|warning"']]}
             std::string::npos)
       << sink.events[1];
   EXPECT_NE(sink.events[1].find(R"("class":"NodeNotReady")"), std::string::npos) << sink.events[1];
+}
+
+// A zone cut off: web on node-1 fails, node-1's alert ties by node, node-2's (which runs no
+// service; its alert carries no zone) by the zone the place inventory gives it. The zone holds
+// the other tied place, node-1: it is the page's source and first root candidate.
+TEST(RenderTest, APlaceThatHoldsAnotherTiedPlaceComesFirst) {
+  auto lr = rules::LoadRulesString(R"(
+topology:
+  services:
+    web: {user_facing: true}
+  places:
+    node:
+      node-1: {zone: z-a}
+      node-2: {zone: z-a}
+correlate:
+  - name: node
+    match: ['alertname="NodeNotReady"']
+    group_by: [node]
+    join_colocated: {labels: [node, zone]}
+  - name: impact
+    group_by: [impacted_service]
+    join_colocated: {labels: [node, zone]}
+page: {when: [['severity=~"critical|warning"']]}
+)",
+                                   "r.yaml");
+  ASSERT_TRUE(lr.rules) << (lr.diagnostics.empty() ? "" : lr.diagnostics[0].ToString());
+  KeepSink sink(*lr.rules);
+  dedup::Engine engine(lr.rules, &sink);
+  auto alert = [](int64_t t, std::string_view name, std::string_view service,
+                  std::string_view node) {
+    return NodeAlert(t, name, service, node, "critical",
+                     std::string(name) + " on " + std::string(node));
+  };
+  engine.Process(alert(0, "Errors", "web", "node-1"));
+  engine.Process(alert(5000, "NodeNotReady", "", "node-1"));
+  engine.Process(alert(6000, "NodeNotReady", "", "node-2"));
+  engine.AdvanceWatermark(EventTime{1795392000000 + 40000});
+  ASSERT_EQ(sink.events.size(), 1u);
+  EXPECT_NE(sink.events[0].find(R"("source":"z-a")"), std::string::npos) << sink.events[0];
+  EXPECT_NE(sink.events[0].find(R"("root_candidates":["zone=\"z-a\"","node=\"node-1\"","web"])"),
+            std::string::npos)
+      << sink.events[0];
 }
 
 // A log line's readable explain names its template: the message with its entities masked,

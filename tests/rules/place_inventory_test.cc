@@ -99,6 +99,9 @@ TEST(PlaceInventoryTest, MistakesAreNamedWithTheirPosition) {
       {"topology:\n  places:\n    \"no de\": {node-1: {zone: a}}\n",
        "t.yaml:3:5: topology.places: expected a label name as key (node, pod, ...), got the "
        "string \"no de\""},
+      {"topology:\n  places:\n    component: {db: {zone: a}}\n",
+       "t.yaml:3:5: topology.places.component: is computed by noisegate, not a label signals "
+       "carry: name a place label (node, pod, ...)"},
       {"topology:\n  place: {}\n", ""},
   };
   for (const Case& c : cases) {
