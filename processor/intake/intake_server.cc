@@ -4,35 +4,17 @@
 
 #include <algorithm>
 #include <chrono>
-#include <fstream>
-#include <sstream>
 
+#include "processor/admin/host.h"
 #include "processor/admin/http_listen.h"
 #include "processor/decode/dead_letter.h"
+#include "processor/decode/json_util.h"
 
 namespace noisegate::processor {
 namespace {
 
 constexpr std::string_view kAlertsApi = "/api/v2/alerts";
 constexpr std::string_view kWebhook = "/webhook/";
-
-int64_t WallMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() &&
-         (s.front() == ' ' || s.front() == '\t' || s.front() == '\r' || s.front() == '\n')) {
-    s.remove_prefix(1);
-  }
-  while (!s.empty() &&
-         (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n')) {
-    s.remove_suffix(1);
-  }
-  return s;
-}
 
 // Compares without stopping at the first difference, so that timing tells nothing of a secret.
 bool SameSecret(std::string_view a, std::string_view b) {
@@ -70,15 +52,6 @@ bool DecodeBase64(std::string_view in, std::string* out) {
       out->push_back(static_cast<char>((acc >> bits) & 0xff));
     }
   }
-  return true;
-}
-
-bool ReadFile(const std::string& path, std::string* out) {
-  std::ifstream f(path, std::ios::binary);
-  if (!f) return false;
-  std::stringstream ss;
-  ss << f.rdbuf();
-  *out = ss.str();
   return true;
 }
 
@@ -215,15 +188,15 @@ bool IntakeServer::Start(const std::map<std::string, std::string>& kafka,
                          std::shared_ptr<const rules::CompiledRules> rules, std::string* error) {
   if (!cfg_.bearer_token_file.empty()) {
     std::string text;
-    if (!ReadFile(cfg_.bearer_token_file, &text) || Trim(text).empty()) {
+    if (!ReadWholeFile(cfg_.bearer_token_file, &text) || TrimSpace(text).empty()) {
       *error = "intake.bearer_token_file " + cfg_.bearer_token_file + ": cannot read a token";
       return false;
     }
-    bearer_token_ = std::string(Trim(text));
+    bearer_token_ = std::string(TrimSpace(text));
   }
   if (!cfg_.basic_auth_file.empty()) {
     std::string text;
-    if (!ReadFile(cfg_.basic_auth_file, &text)) {
+    if (!ReadWholeFile(cfg_.basic_auth_file, &text)) {
       *error = "intake.basic_auth_file " + cfg_.basic_auth_file + ": cannot read it";
       return false;
     }
@@ -232,7 +205,7 @@ bool IntakeServer::Start(const std::map<std::string, std::string>& kafka,
     int number = 0;
     while (std::getline(lines, line)) {
       ++number;
-      std::string_view l = Trim(line);
+      std::string_view l = TrimSpace(line);
       if (l.empty() || l.front() == '#') continue;
       if (l.find(':') == std::string_view::npos || l.front() == ':') {
         *error = "intake.basic_auth_file " + cfg_.basic_auth_file + ":" + std::to_string(number) +
@@ -273,7 +246,7 @@ void IntakeServer::SetRules(std::shared_ptr<const rules::CompiledRules> rules) {
 
 bool IntakeServer::Authorized(std::string_view authorization) const {
   if (bearer_token_.empty() && basic_credentials_.empty()) return true;
-  std::string_view a = Trim(authorization);
+  std::string_view a = TrimSpace(authorization);
   auto scheme = [&a](std::string_view s) {
     if (a.size() <= s.size()) return false;
     for (size_t i = 0; i < s.size(); ++i) {
@@ -282,11 +255,11 @@ bool IntakeServer::Authorized(std::string_view authorization) const {
     return a[s.size()] == ' ';
   };
   if (!bearer_token_.empty() && scheme("bearer")) {
-    return SameSecret(Trim(a.substr(6)), bearer_token_);
+    return SameSecret(TrimSpace(a.substr(6)), bearer_token_);
   }
   if (!basic_credentials_.empty() && scheme("basic")) {
     std::string pair;
-    if (!DecodeBase64(Trim(a.substr(5)), &pair)) return false;
+    if (!DecodeBase64(TrimSpace(a.substr(5)), &pair)) return false;
     bool ok = false;
     for (const std::string& c : basic_credentials_) ok |= SameSecret(pair, c);
     return ok;
@@ -382,7 +355,7 @@ IntakeServer::Response IntakeServer::Handle(const Request& req) {
   Route route = Resolve(req.path);
   if (route.status != 0) return Answer(route.endpoint, route.status, route.error);
   if (req.method != "POST") return Answer(route.endpoint, 405, "use POST");
-  if (!req.content_encoding.empty() && Trim(req.content_encoding) != "identity") {
+  if (!req.content_encoding.empty() && TrimSpace(req.content_encoding) != "identity") {
     return Answer(route.endpoint, 415,
                   "Content-Encoding " + std::string(req.content_encoding) + " is not read");
   }

@@ -114,7 +114,7 @@ bool Live::Setup() {
   if (stop_) return false;
   ListChannels(*rules_, &channels_);
   std::string text;
-  if (ReadRulesText(rules_->path, &text)) rules_hash_ = ContentHash(text);
+  if (ReadWholeFile(rules_->path, &text)) rules_hash_ = ContentHash(text);
   m_.SetRules(rules_->path, rules_hash_);
   if (changelog_partitions != repartitions_) {
     log_ << "noisegate: level=error event=setup error=\"topic " << cfg_.changelog_topic << " has "

@@ -26,6 +26,7 @@
 #include "dedup/codec.h"
 #include "dedup/engine.h"
 #include "processor/admin/admin_server.h"
+#include "processor/admin/host.h"
 #include "processor/decode/dead_letter.h"
 #include "processor/decode/message.h"
 #include "processor/kafka/changelog.h"
@@ -61,11 +62,7 @@ inline constexpr uint8_t kRecordMessage = 1, kMarkMessage = 2, kBatchMessage = 3
 inline constexpr uint8_t kCheckpointVersion = 4;
 inline constexpr uint8_t kFirstPerEntryVersion = 3;
 
-inline int64_t WallMs() {
-  return std::chrono::duration_cast<milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
+using processor::WallMs;
 
 // The key that decides a record's correlate partition: the values of `labels`, joined.
 inline std::string PartitionKey(const Record& r, const std::vector<std::string>& labels) {
@@ -75,18 +72,6 @@ inline std::string PartitionKey(const Record& r, const std::vector<std::string>&
     key.append(r.labels.Get(labels[i]));
   }
   return key;
-}
-
-inline bool ReadRulesText(const std::string& path, std::string* out) {
-  std::FILE* f = std::fopen(path.c_str(), "rb");
-  if (f == nullptr) return false;
-  out->clear();
-  char buf[65536];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof(buf), f)) > 0) out->append(buf, n);
-  bool ok = !std::ferror(f);
-  std::fclose(f);
-  return ok;
 }
 
 inline std::string ContentHash(std::string_view text) {

@@ -31,7 +31,7 @@ void Live::MaybeReload() {
     if (cfg_.rules_check_interval.count() == 0 || now_ < next_rules_check_) return;
     next_rules_check_ = now_ + cfg_.rules_check_interval;
     std::string text;
-    if (!ReadRulesText(rules_->path, &text)) return;  // mid-swap or gone: look again later
+    if (!ReadWholeFile(rules_->path, &text)) return;  // mid-swap or gone: look again later
     std::string hash = ContentHash(text);
     if (hash == rules_hash_ || hash == refused_hash_) return;
     reason = "file_changed";
@@ -43,7 +43,7 @@ void Live::MaybeReload() {
 Reloads::Outcome Live::Reload(const std::string& reason) {
   const std::string path = rules_->path;  // a copy: the old rules go with the swap
   std::string text;
-  std::string hash = ReadRulesText(path, &text) ? ContentHash(text) : "";
+  std::string hash = ReadWholeFile(path, &text) ? ContentHash(text) : "";
   // `rules_problem`: the file itself was refused (not tried again until it changes); other
   // failures (a commit that did not go through) are tried again at the next check.
   auto refuse = [&](const std::string& why, const std::vector<std::string>& details,
