@@ -989,6 +989,7 @@ void Engine::FireTimersUpTo(EventTime t) {
 void Engine::InhibitAtNotify(Incident& inc) {
   if (inhibit_sources_.empty()) return;
   bool changed = false;
+  bool met = false;  // before muting: whether page.when was met, not held since it paged
   for (const InhibitTarget& target : inc.targets) {
     Member& m = inc.members[target.member];
     if (m.inhibited || !m.firing) continue;
@@ -997,12 +998,18 @@ void Engine::InhibitAtNotify(Incident& inc) {
     bool effective = false;
     for (const InhibitSource& src : it->second) effective |= !(target.two_sided && src.both);
     if (!effective) continue;
+    if (!changed) {
+      met = inc.route == rules::Action::kPage &&
+            MetPageCondition(rules_->page, inc.members, watermark_) != -1;
+    }
     // Muted from now on: it keeps the incident open but no longer makes it notify.
     inc.active_members--;
     m.inhibited = true;
     changed = true;
   }
-  if (changed) RecomputeRoute(inc, watermark_, /*keep_page=*/false);
+  // A page that muting takes the met entry from is one no more; a page held since its entry
+  // was met (by a firing_for member that resolved since) stays.
+  if (changed) RecomputeRoute(inc, watermark_, /*keep_page=*/!met);
 }
 
 void Engine::FireIncidentTimer(uint32_t slot, EventTime t) {

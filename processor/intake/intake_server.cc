@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <sstream>
 
 #include "processor/admin/host.h"
 #include "processor/admin/http_listen.h"

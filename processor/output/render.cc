@@ -244,7 +244,8 @@ void RenderNotification(const dedup::Notification& n, const rules::CompiledRules
   w.String(n.reason);
   if (n.route == rules::Action::kPage) {
     // The page.when entry the incident meets, as written (null: its members paged under
-    // rules since changed, or were inhibited since).
+    // rules since changed, a member counted by its firing_for resolved, or members were
+    // inhibited since).
     w.Key("page_when");
     const int met = dedup::MetPageCondition(rules.page, inc.members, n.at);
     if (met >= 0) {

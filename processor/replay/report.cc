@@ -402,7 +402,8 @@ bool ReportBuilder::Write(const std::string& path, const ReplaySummary& s,
            " paged under the rules running when they joined (see <a "
            "href=\"#paging-rules\">paging rules</a>).";
     } else if (inc.route == "page") {
-      h += "Paged: it met a <code>page.when</code> entry when it was sent (see <a "
+      h += "Paged: it met a <code>page.when</code> entry that its members meet no longer (a "
+           "member counted by its <code>firing_for</code> resolved, or the rules changed; see <a "
            "href=\"#paging-rules\">paging rules</a>).";
     } else if (inc.route == "ticket") {
       h += inhibited_paging.empty()

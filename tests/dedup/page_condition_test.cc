@@ -366,6 +366,36 @@ TEST(PageConditionTest, AnIncidentThatPagedOnFiringForKeepsPagingWhenItsMemberRe
   }
 }
 
+// Nor does muting a member that never counted: a later inhibition of another member (checked
+// when the incident notifies, here at its repeat) leaves the page a page.
+TEST(PageConditionTest, APageHeldSinceItsFiringForMemberResolvedSurvivesAnUnrelatedInhibition) {
+  Harness h(MaintenanceRules("WebSlow", R"(
+    - {match: ['alertname="WebDown"'], firing_for: 5m}
+)"));
+  auto web = [](int64_t t, const char* name, const char* severity, bool resolved = false) {
+    return Alert(t, {{"alertname", name}, {"service", "web"}, {"severity", severity}}, resolved);
+  };
+  h.Feed(web(0, "WebDown", "critical"));
+  h.AdvanceTo(5 * kM);
+  ASSERT_EQ(h.sink.sent.size(), 2u);
+  ASSERT_EQ(h.sink.sent[1].route, rules::Action::kPage);
+  h.Feed(web(6 * kM, "WebDown", "critical", /*resolved=*/true));
+  h.Feed(web(6 * kM + 30 * kS, "WebSlow", "warning"));
+  h.Feed(web(7 * kM, "Maintenance", "info"));  // mutes WebSlow when the incident next notifies
+  for (int64_t t = 8 * kM; t < 5 * 60 * kM; t += kM) {
+    h.Feed(web(t, "WebSlow", "warning"));
+    h.Feed(web(t, "Maintenance", "info"));
+  }
+  h.Feed(web(4 * 60 * kM + 10 * kM, "WebDown", "critical"));  // fires again, for long enough
+  h.AdvanceTo(5 * 60 * kM);
+  ASSERT_GT(h.sink.sent.size(), 2u);  // (the repeat at 4h)
+  for (size_t i = 2; i < h.sink.sent.size(); ++i) {
+    if (h.sink.sent[i].action != NotifyAction::kTrigger) continue;
+    EXPECT_EQ(h.sink.sent[i].route, rules::Action::kPage) << h.sink.sent[i].at;
+    EXPECT_NE(h.sink.sent[i].reason, "escalation") << h.sink.sent[i].at;
+  }
+}
+
 // A reload that shortens firing_for: an incident waiting for the old one pages at the new
 // time, or at once when the new one is met already, with no record arriving.
 TEST(PageConditionTest, AReloadThatShortensFiringForPagesAtTheNewTime) {
