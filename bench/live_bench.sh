@@ -1,14 +1,19 @@
 #!/usr/bin/env bash
 # End-to-end benchmark of `noisegate run` with exactly-once on a real Kafka broker (started
 # here on 127.0.0.1, like the integration tests). ng-load streams the generated estate into
-# the input topics at a fixed rate. Two runs, each on fresh topics:
+# the input topics at a fixed rate. One broker serves every run, each on its own topics (the
+# inputs prefixed with the run's name, the rules' inputs renamed to match), after a warm-up run
+# that is not reported: a fresh broker spends its first minute compiling its own hot paths
+# (the JVM's JIT), about as much CPU again as taking in the input, which no running broker pays.
 #   1. latency: with the explain topic on, ng-explain-latency reads it (read_committed) and
 #      matches sampled inputs to the moment their decision became visible: input append ->
 #      output committed (no group_wait in it: a record's decision is written when processed);
 #   2. cost: the production default (no explain topic); completion is read from /metrics;
 #   3. cost-unbatched: the same with one repartition message per record
-#      (repartition_batch_bytes: 0), to show what batching the repartition hop saves.
-# Each run has a fresh broker. Each prints records/s and CPU seconds per million records for noisegate and the broker,
+#      (repartition_batch_bytes: 0), to show what batching the repartition hop saves;
+#   4. intake: the same input produced with no noisegate running, so the broker's cost of taking
+#      in the input (which any consumer of these topics pays) can be told from the pipeline's.
+# Each prints records/s and CPU seconds per million records for noisegate and the broker,
 # next to the replay engine's CPU for the same records and outputs.
 #
 #   bash bench/live_bench.sh            # RATE=20000 messages/s, SCALE=4 (~250k records)
@@ -28,11 +33,24 @@ cpu() {  # utime + stime of PID in seconds
   awk -v hz="$(getconf CLK_TCK)" '{print ($14 + $15) / hz}' "/proc/$1/stat"
 }
 
+# create_inputs PREFIX: the input topics, before noisegate subscribes to them (a metadata
+# request auto-creates them, with the broker's 3 partitions); the consumer would otherwise
+# find them only at its next metadata refresh, minutes later.
+create_inputs() {
+  local t
+  for t in alerts.prometheus alerts.newrelic alerts.datadog logs.app; do
+    for _ in $(seq 100); do
+      kcat -b "$bootstrap" -L -t "$1$t" 2>/dev/null | grep -q 'with 3 partitions' && break
+      sleep 0.1
+    done
+  done
+}
+
 # run NAME EXPLAIN(yes|no) [RUN CONFIG LINE]: one live run on its own topic set; prints its
 # figures.
 run() {
   local name=$1 explain=$2 extra=${3:-} port lat="" t0 t1 ng_cpu0 broker_cpu0 perf_pid=""
-  bench_broker  # each run gets empty input topics
+  sed "s/^\(  - topic: \)/\1$name./" examples/rules.yaml >"$work/$name.rules.yaml"
   cat >"$work/$name.yaml" <<EOF2
 partitions: 6
 group: bench-$name
@@ -47,7 +65,8 @@ metrics_listen: 127.0.0.1:0
 $extra
 EOF2
   $B/noisegate topics --config "$work/$name.yaml" 2>/dev/null
-  $B/noisegate run --rules examples/rules.yaml --config "$work/$name.yaml" 2>"$work/$name.log" &
+  create_inputs "$name."
+  $B/noisegate run --rules "$work/$name.rules.yaml" --config "$work/$name.yaml" 2>"$work/$name.log" &
   ng=$!
   for _ in $(seq 300); do grep -q 'event=assigned' "$work/$name.log" && break; sleep 0.1; done
   port=$(sed -n 's/.*event=admin_server .*port=\([0-9]*\).*/\1/p' "$work/$name.log")
@@ -65,8 +84,8 @@ EOF2
     lat=$!
   fi
   t0=$(date +%s.%N)
-  $B/ng-load -b "$bootstrap" --rate "$RATE" --sample "$work/sends.tsv" --sample-every 50 \
-    "${dumps[@]}" 2>"$work/load.log"
+  $B/ng-load -b "$bootstrap" --rate "$RATE" --topic-prefix "$name." --sample "$work/sends.tsv" \
+    --sample-every 50 "${dumps[@]}" 2>"$work/load.log"
   if [[ -n $lat ]]; then
     wait "$lat" || { echo "live_bench: not every decision arrived"; exit 1; }
   else
@@ -81,6 +100,7 @@ EOF2
   local ng_cpu broker_cpu
   ng_cpu=$(awk -v a="$ng_cpu0" -v b="$(cpu "$ng")" 'BEGIN {print b - a}')
   broker_cpu=$(awk -v a="$broker_cpu0" -v b="$(cpu "$broker")" 'BEGIN {print b - a}')
+  last_cpu=$(awk -v a="$ng_cpu" -v b="$broker_cpu" 'BEGIN {print a + b}')
   local tx
   tx=$(bench_metric "$port" 'noisegate_kafka_transactions_total\{result="committed"')
   kill -TERM "$ng" && wait "$ng" || true
@@ -93,15 +113,36 @@ EOF2
   }'
 }
 
+# intake: the broker's CPU for producing the input alone, on fresh topics, nothing consuming.
+intake() {
+  local broker broker_cpu0
+  broker=$(cat "$work/kafka/kafka.pid")
+  broker_cpu0=$(cpu "$broker")
+  $B/ng-load -b "$bootstrap" --rate "$RATE" --topic-prefix intake. "${dumps[@]}" 2>"$work/load.log"
+  sleep 2  # replication and log flushes that follow the last ack
+  intake_cpu=$(awk -v a="$broker_cpu0" -v b="$(cpu "$broker")" 'BEGIN {print b - a}')
+  echo "run intake (no noisegate): $(grep -o 'produced [0-9]* messages in [0-9.]* s' "$work/load.log") at $RATE/s"
+  awk -v n="$expect" -v br="$intake_cpu" 'BEGIN {
+    printf "  cpu: broker %.2f s (%.2f s per million records) taking in the input alone\n", br, br * 1e6 / n
+  }'
+}
+
 replay_stats() {  # CPU seconds of replay with the outputs of the live run it is compared to
   $B/noisegate replay -q --stats --rules examples/rules.yaml "$@" "${dumps[@]}" 2>/dev/null |
     sed -n 's/.*cpu_seconds=\([0-9.]*\).*/\1/p'
 }
 echo "estate: $expect records (SCALE=$SCALE)"
+bench_broker
+run warmup no >/dev/null
 run latency yes
 rp=$(replay_stats --pages /dev/null --tickets /dev/null --dlq /dev/null --explain /dev/null)
 awk -v n="$expect" -v rp="$rp" 'BEGIN {printf "  replay with explain: %.2f s (%.2f s per million records)\n", rp, rp * 1e6 / n}'
 run cost no
+cost_cpu=$last_cpu
 rp=$(replay_stats --pages /dev/null --tickets /dev/null --dlq /dev/null)
 awk -v n="$expect" -v rp="$rp" 'BEGIN {printf "  replay without explain: %.2f s (%.2f s per million records)\n", rp, rp * 1e6 / n}'
 run cost-unbatched no "repartition_batch_bytes: 0"
+intake
+awk -v n="$expect" -v rp="$rp" -v all="$cost_cpu" -v in_="$intake_cpu" 'BEGIN {
+  printf "summary (production default, per million records): noisegate + broker %.2f s = %.1fx replay; less the input'"'"'s intake %.2f s = %.1fx replay\n", all * 1e6 / n, all / rp, (all - in_) * 1e6 / n, (all - in_) / rp
+}'

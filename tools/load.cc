@@ -54,7 +54,7 @@ int main(int argc, char** argv) {
   std::vector<std::string> files;
   std::vector<std::string> props;
   int64_t skip = 0, limit = -1;
-  std::string sample_path;
+  std::string sample_path, topic_prefix;
   int64_t sample_every = 100;
   app.add_option("-b,--bootstrap", bootstrap, "bootstrap servers")->required();
   app.add_option("--rate", rate, "messages per second (0 = as fast as possible)");
@@ -66,6 +66,8 @@ int main(int argc, char** argv) {
   app.add_option("--sample", sample_path,
                  "write topic, partition, offset and ack wall time (ms) of sampled messages");
   app.add_option("--sample-every", sample_every, "sample messages whose offset is a multiple");
+  app.add_option("--topic-prefix", topic_prefix,
+                 "prepend this to every topic (fresh topics on a broker that has the originals)");
   app.add_option("DUMP", files, "dump files")->required();
   CLI11_PARSE(app, argc, argv);
 
@@ -140,7 +142,7 @@ int main(int argc, char** argv) {
       }
       while (true) {
         RdKafka::ErrorCode e = producer->produce(
-            m.topic, keep_partition ? m.partition : RdKafka::Topic::PARTITION_UA,
+            topic_prefix + m.topic, keep_partition ? m.partition : RdKafka::Topic::PARTITION_UA,
             RdKafka::Producer::RK_MSG_COPY,
             m.payload_null ? nullptr : const_cast<char*>(m.payload.data()),
             m.payload_null ? 0 : m.payload.size(), m.key_null ? nullptr : m.key.data(),
