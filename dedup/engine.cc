@@ -377,6 +377,7 @@ void Engine::ProcessLog(const Record& r, RecordLabels& labels, DecisionEvent& ev
     }
     st.firing = true;
     activation = true;
+    UpdateInhibitSources(slot, &labels, true);
   }
   if (above) {
     rate.last_above = t;
@@ -477,8 +478,9 @@ uint64_t EqualHash(uint64_t seed, const std::vector<std::string>& equal,
 void Engine::UpdateInhibitSources(uint32_t fp_slot, const RecordLabels* labels, bool firing) {
   const auto& rules = rules_->inhibit;
   if (firing) {
+    const bool log = fps_[fp_slot].kind == SignalKind::kLog;
     for (size_t i = 0; i < rules.size(); ++i) {
-      if (!rules[i].source.Matches(*labels)) continue;
+      if ((log && !rules[i].log_sources) || !rules[i].source.Matches(*labels)) continue;
       uint64_t h = EqualHash(inhibit_seed_[i], rules[i].equal, *labels);
       inhibit_sources_[h].push_back(InhibitSource{fp_slot, rules[i].target.Matches(*labels)});
       source_of_[fp_slot].push_back(h);
@@ -1068,6 +1070,7 @@ void Engine::FireFingerprintTimer(uint32_t slot, EventTime t) {
     // What the window still counts is the surge's tail: the baseline must not learn it when
     // the next line folds it in.
     log_rates_[st.log_rate].counts = {};
+    UpdateInhibitSources(slot, nullptr, false);
     if (IncidentOf(st) != nullptr) MemberResolved(st, t);
   } else if (st.firing && st.kind == SignalKind::kAlert &&
              ((timeout.count() > 0 && t >= st.last_seen + timeout) ||
@@ -1229,7 +1232,7 @@ void Engine::ScheduleExpiry(uint32_t slot) {
 
 void Engine::Evict(uint32_t slot) {
   FpState& st = Fp(slot);
-  NG_CHECK(!source_of_.contains(slot));  // only firing alerts are inhibition sources
+  NG_CHECK(!source_of_.contains(slot));  // only firing signals are inhibition sources
   fp_index_.Erase(st.fp, slot);
   flap_history_.erase(slot);
   held_.erase(slot);

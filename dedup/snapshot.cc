@@ -25,9 +25,10 @@ constexpr uint64_t kMagic = 0x3174617473676e;  // "ngstat1"
 // at the surge threshold, and the log identity. Version 5 adds the page.when clauses each
 // member matches, and a digest of page.when. Version 6 adds the places where an incident's
 // signals began (join_colocated). Version 7 adds when a member that fired again last began
-// firing (page.when's firing_for). Versions 1 and 2 are still read (under unchanged rules), 3
-// to 6 as is.
-constexpr uint32_t kVersion = 7;
+// firing (page.when's firing_for). Version 8 has the same layout, but log signals may be
+// inhibition sources, which a build that reads at most 7 would never remove. Versions 1 and 2
+// are still read (under unchanged rules), 3 to 7 as is.
+constexpr uint32_t kVersion = 8;
 
 // Versions 1 and 2: everything in the rules that engine state points into by index or hashes
 // into keys; the state only loads under rules with the same digest.

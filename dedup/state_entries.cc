@@ -14,8 +14,9 @@ namespace {
 
 constexpr uint64_t kGlobalsMagic = 0x3173656972746e65;  // "entries1"
 // Version 2: the identity in the globals carries the log identity; version 3 a digest of
-// page.when (versions 1 and 2 are still read).
-constexpr uint32_t kEntriesVersion = 3;
+// page.when; version 4 the same layout, with log signals that may be inhibition sources (a
+// build that reads at most 3 would never remove them). Versions 1 to 3 are still read.
+constexpr uint32_t kEntriesVersion = 4;
 // Version 2: the log rate carries its bias weight and when it was last at the surge threshold
 // (version 1 is still read).
 constexpr uint8_t kFpEntryVersion = 2;
@@ -103,7 +104,7 @@ Status Engine::LoadEntries(const Entries& entries) {
   }
   RuleRemap remap;
   // Identity and open indexes are those of a whole-state checkpoint of format 3 (entries 1),
-  // 4 (entries 2) or 5 (entries 3).
+  // 4 (entries 2) or 5 (entries 3 and 4: their identities are alike).
   const uint64_t snapshot_semantics = version + 2;
   if (Status st = LoadIdentity(rd, snapshot_semantics, &remap); !st) return st;
   const uint64_t nslots = rd.Var();

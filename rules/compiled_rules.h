@@ -101,6 +101,9 @@ struct InhibitRule {
   MatcherSet source;
   MatcherSet target;
   std::vector<std::string> equal;
+  // Log surges are sources too: `source` has a matcher on `signal` that takes "log_surge".
+  // Rules that do not say so keep Alertmanager's meaning (firing alerts only).
+  bool log_sources = false;
   SourcePos pos;
 };
 

@@ -118,6 +118,9 @@ void LoadInhibit(YamlReader& r, const YAML::Node& node, CompiledRules* rules) {
     if (YAML::Node n = YamlReader::Get(item, "equal"); YamlReader::Has(n)) {
       if (auto e = r.LabelNames(n, JoinPath(path, "equal"))) rule.equal = std::move(*e);
     }
+    for (const Matcher& m : rule.source.matchers()) {
+      if (m.name() == "signal" && m.MatchesValue("log_surge")) rule.log_sources = true;
+    }
     rules->inhibit.push_back(std::move(rule));
   }
 }

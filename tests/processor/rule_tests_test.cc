@@ -50,6 +50,11 @@ TEST(RuleTestsTest, FiringForPagesWhatKeepsFiringAndTicketsAFlapper) {
   ExpectAllPass("tests/processor/testdata/firing_for_test.yaml", 2);
 }
 
+// Log surges as inhibition sources: a warning of the service whose errors surge joins them.
+TEST(RuleTestsTest, AnErrorSurgeInhibitsItsServicesWarnings) {
+  ExpectAllPass("tests/processor/testdata/log_inhibit_test.yaml", 2);
+}
+
 TEST(RuleTestsTest, AMalformedTestFileIsAnErrorWithItsPosition) {
   std::ostringstream out;
   RuleTestResult r =
