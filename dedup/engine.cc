@@ -516,6 +516,11 @@ int64_t Engine::FindInhibitor(const RecordLabels& labels, const FpState& self,
     int64_t chosen = -1;
     for (const InhibitSource& src : it->second) {
       if (two_sided && src.both) continue;
+      // A log surge inhibits only into its open incident (one that was silenced, muted or
+      // taken by no correlate rule would hide its targets from every page and ticket).
+      if (fps_[src.slot].kind == SignalKind::kLog && IncidentSlotOf(fps_[src.slot]) == kNone) {
+        continue;
+      }
       if (chosen < 0) chosen = src.slot;
       if (IncidentSlotOf(fps_[src.slot]) != kNone) {
         chosen = src.slot;

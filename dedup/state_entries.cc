@@ -103,9 +103,9 @@ Status Engine::LoadEntries(const Entries& entries) {
                    std::to_string(kEntriesVersion));
   }
   RuleRemap remap;
-  // Identity and open indexes are those of a whole-state checkpoint of format 3 (entries 1),
-  // 4 (entries 2) or 5 (entries 3 and 4: their identities are alike).
-  const uint64_t snapshot_semantics = version + 2;
+  // Identity and open indexes are laid out as in a whole-state checkpoint of format 3
+  // (entries 1), 4 (entries 2) or 5 (entries 3 and 4: 4 differs only in what it may hold).
+  const uint64_t snapshot_semantics = version <= 3 ? version + 2 : 5;
   if (Status st = LoadIdentity(rd, snapshot_semantics, &remap); !st) return st;
   const uint64_t nslots = rd.Var();
   const uint64_t live = rd.Var();

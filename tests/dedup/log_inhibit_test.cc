@@ -1,19 +1,23 @@
 // Log surges as inhibition sources. An inhibit rule whose `source` takes `signal="log_surge"`
 // is inhibited by a service's error surge as by an alert: the warning alerts of the component
 // whose errors opened an incident join it (inhibited: they neither raise its severity nor make
-// it page) instead of opening incidents of their own or chaining others; when the surge ends,
-// those still firing become ordinary members. Rules that do not name log surges in `source`
-// keep Alertmanager's meaning: only firing alerts inhibit.
+// it page) instead of opening incidents of their own or chaining others; once the surge has
+// ended, those still firing are ordinary members from their next record. A surge inhibits
+// only into its open incident. Rules that do not name log surges in `source` keep
+// Alertmanager's meaning: only firing alerts inhibit.
 #include <gtest/gtest.h>
 
+#include <map>
 #include <string>
+#include <string_view>
+#include <utility>
 
 #include "tests/dedup/engine_test_util.h"
 
 namespace noisegate::dedup::testing {
 namespace {
 
-std::string InhibitRules(const std::string& source) {
+std::string InhibitRules(const std::string& source, const std::string& extra = "") {
   return R"(
 logs:
   surge: {min_count: 5, within: 1m, over_baseline: 5x, baseline_window: 1h, warmup: 0s,
@@ -28,10 +32,13 @@ correlate:
   - name: r
     group_by: [alertname]
     group_wait: 30s
+    close_after: 5m
+)" + extra +
+         R"(
 page:
   when:
     - ['severity="warning"']
-    - ['signal="log_surge"']
+  otherwise: ticket
 )";
 }
 
@@ -57,9 +64,34 @@ TEST(LogInhibitTest, AServicesErrorSurgeInhibitsItsWarningAlertsIntoItsIncident)
   EXPECT_EQ(other.decision, Decision::kNew);
   h.AdvanceTo(kM);
   ASSERT_EQ(h.sink.sent.size(), 2u);
+  // The surge's incident holds the warning, which does not make it page (page.when takes
+  // warnings; an inhibited member does not count) nor sets its severity.
   EXPECT_EQ(h.sink.sent[0].incident, surge.incident);
-  EXPECT_EQ(h.sink.sent[0].members, 2u);  // the surge and the inhibited warning
+  EXPECT_EQ(h.sink.sent[0].members, 2u);
+  EXPECT_EQ(h.sink.sent[0].route, rules::Action::kTicket);
+  EXPECT_NE(h.sink.sent[0].severity, Severity::kWarning);
   EXPECT_EQ(h.sink.sent[1].incident, other.incident);
+  EXPECT_EQ(h.sink.sent[1].route, rules::Action::kPage);
+}
+
+TEST(LogInhibitTest, ASurgeThatNoCorrelateRuleTakesInhibitsNothing) {
+  // Only alerts are correlated: the surge is dropped (decision `dropped`, rule correlate), and
+  // a warning it inhibited would be in no incident, on no page and no ticket.
+  Harness h(R"(
+logs:
+  surge: {min_count: 5, within: 1m, over_baseline: 5x, baseline_window: 1h, warmup: 0s}
+inhibit:
+  - source: ['signal="log_surge"']
+    target: ['severity="warning"']
+    equal: [service]
+correlate:
+  - name: alerts
+    match: ['signal="alert"']
+    group_by: [alertname]
+)");
+  Decided surge = FeedUntilSurged(h, Log(0, "checkout", "failed to query carts"));
+  EXPECT_EQ(surge.decision, Decision::kDropped);
+  EXPECT_EQ(h.Feed(Latency(10 * kS, "checkout")).decision, Decision::kNew);
 }
 
 TEST(LogInhibitTest, WhenTheSurgeEndsTheWarningThatStillFiresIsAnOrdinaryMember) {
@@ -74,7 +106,7 @@ TEST(LogInhibitTest, WhenTheSurgeEndsTheWarningThatStillFiresIsAnOrdinaryMember)
   // A warning of the same service that starts after the surge is not inhibited either.
   Decided later = h.Feed(
       Alert(5 * kM, {{"alertname", "DiskFull"}, {"service", "checkout"}, {"severity", "warning"}}));
-  EXPECT_EQ(later.decision, Decision::kNew);
+  EXPECT_EQ(later.decision, Decision::kNew);  // (not inhibited)
 }
 
 TEST(LogInhibitTest, ARuleThatDoesNotNameLogSurgesInItsSourceTakesAlertsOnly) {
@@ -87,20 +119,45 @@ TEST(LogInhibitTest, ARuleThatDoesNotNameLogSurgesInItsSourceTakesAlertsOnly) {
   EXPECT_NE(warning.incident, surge.incident);
 }
 
+// Through the per-entry checkpoint live writes: the restored engine still has the surge as a
+// source; when the surge ends, it stops being one, and once the incident has closed its
+// fingerprint expires (Evict checks that it is no source).
 TEST(LogInhibitTest, ALogSourceSurvivesACheckpointAndLeavesWhenItsSurgeEnds) {
-  const std::string yaml = InhibitRules(R"(['signal="log_surge"'])");
+  const std::string yaml = InhibitRules(R"(['signal="log_surge"'])", "state: {retention: 10m}");
   Harness h(yaml);
+  h.engine.TrackChanges(/*all=*/true);
   Decided surge = Surge(h, 0, "checkout");
-  std::string state;
-  h.engine.SaveState(&state);
+  using Key = std::pair<Engine::EntryKind, uint32_t>;
+  std::map<Key, std::string> entries;
+  std::string globals;
+  h.engine.SaveChanges(
+      [&](Engine::EntryKind k, uint32_t slot, std::string_view b) {
+        entries[{k, slot}] = std::string(b);
+      },
+      [&](Engine::EntryKind k, uint32_t slot) {
+        entries.erase({k, slot});
+      },
+      &globals);
+  Engine::Entries view;
+  view.globals = globals;
+  for (const auto& [key, value] : entries) {
+    (key.first == Engine::EntryKind::kFingerprint ? view.fingerprints : view.incidents)
+        .emplace_back(key.second, value);
+  }
   Harness restored(yaml);
-  ASSERT_TRUE(restored.engine.LoadState(state));
+  ASSERT_TRUE(restored.engine.LoadEntries(view));
+  EXPECT_EQ(restored.engine.state_sizes().inhibit_sources, 1u);
   Decided warning = restored.Feed(Latency(10 * kS, "checkout"));
   EXPECT_EQ(warning.decision, Decision::kInhibited);
   EXPECT_EQ(warning.incident, surge.incident);
-  // The surge ends; its fingerprint expires later without tripping over a stale source.
-  restored.AdvanceTo(48 * 60 * kM);
+  // The surge ends quiet_for (2m) after its last line (5 s).
+  restored.AdvanceTo(3 * kM);
   EXPECT_EQ(restored.engine.state_sizes().inhibit_sources, 0u);
+  // The warning resolves, the incident closes (close_after 5m), its fingerprints expire.
+  restored.Feed(Latency(4 * kM, "checkout", /*resolved=*/true));
+  restored.AdvanceTo(60 * kM);
+  EXPECT_EQ(restored.engine.stats().open_incidents, 0u);
+  EXPECT_GE(restored.engine.stats().fingerprints_expired, 2u);
 }
 
 }  // namespace
