@@ -32,7 +32,7 @@ void PartitionSink::OnNotification(const dedup::Notification& n) {
   std::string_view v = line_;
   bool page = n.route == rules::Action::kPage;
   const std::string& topic = page ? live_->cfg().pages_topic : live_->cfg().tickets_topic;
-  live_->metrics().Notification(page, n.action == dedup::NotifyAction::kTrigger).Increment();
+  live_->Notified(n);
   // The dedup_key is the message key, so one incident's messages stay in order.
   live_->Produce(topic, RdKafka::Topic::PARTITION_UA, n.incident->id, &v, WallMs());
   Failpoint::Hit("after_produce");

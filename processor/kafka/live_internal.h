@@ -229,6 +229,10 @@ class Live : public RdKafka::RebalanceCb,
   // letter to the dead-letter topic.
   void OnRecord(Record& r) override;
   void OnDeadLetter(const DeadLetter& dead, const RawMessage& m, int64_t ts) override;
+  // A notification of the open transaction, counted and logged once it commits: an aborted
+  // transaction is done again after its rewind, and would otherwise count, and log, its pages
+  // twice. (Decisions are counted as they are made: a rate of work done, redone work included.)
+  void Notified(const dedup::Notification& n);
 
  private:
   bool SetConf(RdKafka::Conf* conf, const std::map<std::string, std::string>& props);
@@ -353,6 +357,14 @@ class Live : public RdKafka::RebalanceCb,
   std::vector<ChangelogMessage> changelog_msgs_;
   // Per repartition partition, the batch of the open transaction (see ToRepartition).
   std::vector<std::string> repartition_batches_;
+  // The open transaction's notifications: their metric labels and the log line that says they
+  // went out (see Notified, CountCommitted).
+  struct SentNotification {
+    bool page = false, trigger = false;
+    std::string line;
+  };
+  std::vector<SentNotification> txn_notifications_;
+  void CountCommitted();
   uint64_t delivery_errors_logged_ = 0;
 };
 

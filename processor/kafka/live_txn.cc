@@ -4,6 +4,8 @@
 
 #include "processor/kafka/failpoint.h"
 #include "processor/kafka/live_internal.h"
+#include "processor/output/json_writer.h"
+#include "processor/output/render.h"
 
 namespace noisegate::processor::live_internal {
 
@@ -16,8 +18,9 @@ bool Live::BeginTransaction() {
   }
   in_txn_ = true;
   txn_has_work_ = false;
-  // What an aborted transaction batched is done again.
+  // What an aborted transaction batched and notified is done again.
   for (std::string& batch : repartition_batches_) batch.clear();
+  txn_notifications_.clear();
   txn_failed_ = false;
   txn_started_ = Clock::now();
   return true;
@@ -306,6 +309,7 @@ bool Live::Commit(bool rewind) {
     return BeginTransaction();
   }
   last_commit_ok_ = true;
+  CountCommitted();
   Failpoint::Hit("after_commit");
   for (auto& [id, p] : correlate_) {
     if (p.dirty) {
@@ -380,6 +384,37 @@ void Live::Rewind() {
     }
   }
   RdKafka::TopicPartition::destroy(parts);
+}
+
+void Live::Notified(const dedup::Notification& n) {
+  SentNotification& sent = txn_notifications_.emplace_back();
+  sent.page = n.route == rules::Action::kPage;
+  sent.trigger = n.action == dedup::NotifyAction::kTrigger;
+  const dedup::Incident& inc = *n.incident;
+  std::string& line = sent.line;
+  line = "event=notification route=";
+  line += sent.page ? "page" : "ticket";
+  line += sent.trigger ? " action=trigger" : " action=resolve";
+  line += " reason=";
+  line += n.reason;
+  line += " dedup_key=";
+  line += inc.id;
+  // Text from the rules and the input is quoted as a JSON string (logfmt takes that): it can
+  // neither end the line nor forge a key.
+  line += " rule=";
+  JsonWriter::Escape(inc.rule_name, &line);
+  line += " severity=";
+  line += dedup::SeverityName(inc.severity);
+  line += " summary=";
+  JsonWriter::Escape(IncidentSummary(inc, *rules_), &line);
+}
+
+void Live::CountCommitted() {
+  for (const SentNotification& sent : txn_notifications_) {
+    m_.Notification(sent.page, sent.trigger).Increment();
+    log_ << "noisegate: level=info " << sent.line << "\n";
+  }
+  txn_notifications_.clear();
 }
 
 }  // namespace noisegate::processor::live_internal

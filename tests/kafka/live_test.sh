@@ -161,6 +161,24 @@ expect_all_same_as_replay() {
   expect_incident_order noisegate.pages "$work/r.pages"
 }
 
+# notifications_logged LOG / notifications_replayed: "route dedup_key action reason" of every
+# notification that the log says went out (logged when its transaction committed), and of
+# every one replay sent; sorted, one per line.
+notifications_logged() {
+  sed -n 's/.*event=notification route=\([a-z]*\) action=\([a-z]*\) reason=\([a-z]*\) dedup_key=\([^ ]*\) .*/\1 \4 \2 \3/p' "$1" | sort
+}
+notifications_replayed() {
+  python3 - "$work/r.pages" "$work/r.tickets" <<'EOF2' | sort
+import json, sys
+for path, route in zip(sys.argv[1:], ("page", "ticket")):
+    for line in open(path):
+        if line.strip():
+            m = json.loads(line)
+            reason = m["payload"]["custom_details"]["reason"]
+            print(route, m["dedup_key"], m["event_action"], reason)
+EOF2
+}
+
 # admin_port NAME: the port of the admin endpoint of the newest run of NAME.
 # (Empty until the run has opened its log and logged its port: a restarted process opens
 # its log a moment after start_ng returns.)
@@ -252,6 +270,10 @@ case $SCENARIO in
     [[ ${got_pages%.*} == "$want_pages" ]] || fail "page triggers metric $got_pages, expected $want_pages"
     [[ $(metric noisegate_ready) == 1 ]] || fail "noisegate_ready is not 1"
     say "metrics: $want_new incidents opened, $want_pages page triggers, promtool clean"
+    # The log has a line for each page and ticket event, and for nothing else.
+    diff <(notifications_replayed) <(notifications_logged "$work/a.log") >"$work/notify.diff" ||
+      { head -20 "$work/notify.diff"; fail "the logged notifications differ from replay's"; }
+    say "log: one event=notification line per page and ticket event"
     # Repartition and output messages are stamped with the wall clock, not the (weeks old)
     # event time: retention must count from when they were written, or a backfill is deleted
     # before it is correlated, and its pages before anyone reads them. (And a broker refuses
@@ -330,6 +352,13 @@ case $SCENARIO in
     say "$kills SIGKILLs, $aimed of them at crash points"
     start_ng a "$work/a.yaml"
     expect_all_same_as_replay 400
+    # A notification is logged when its transaction commits, never for one that a kill undid
+    # (the next life sends it again): no line twice. (A kill right after a commit may take a
+    # line with it.)
+    comm -13 <(notifications_replayed) <(notifications_logged "$work/a.log") >"$work/notify.extra"
+    [[ ! -s $work/notify.extra ]] ||
+      { head -20 "$work/notify.extra"; fail "logged notifications that replay did not send (or twice)"; }
+    say "log: $(notifications_logged "$work/a.log" | wc -l) of $(notifications_replayed | wc -l) notifications logged, none twice"
     grep -Eq 'event=restored .*state_bytes=[1-9]' "$work/a.log" ||
       fail "no partition state was restored from the changelog"
     stop_ng "$ng_pid"

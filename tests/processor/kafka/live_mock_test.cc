@@ -197,6 +197,20 @@ TEST(LiveOnMockCluster, AbortedTransactionRewindsAndTheStreamGoesOn) {
   EXPECT_NE(text.find("event=commit_failed"), std::string::npos) << text;
   EXPECT_NE(text.find("event=rewind"), std::string::npos) << text;
   EXPECT_NE(text.find("event=stopped"), std::string::npos) << text;
+  // Each page is logged once, when its transaction committed, with what an SRE greps for.
+  for (const std::string name : {"BeforeTheFault", "AfterTheFault"}) {
+    size_t lines = 0;
+    std::istringstream in(text);
+    for (std::string line; std::getline(in, line);) {
+      if (line.find("event=notification route=page action=trigger reason=open dedup_key=ng-") !=
+              std::string::npos &&
+          line.find("rule=\"all\" severity=critical summary=\"alertname=" + name + ": ") !=
+              std::string::npos) {
+        ++lines;
+      }
+    }
+    EXPECT_EQ(lines, 1u) << name << "\n" << text;
+  }
 }
 
 // librdkafka can leave send_offsets_to_transaction blocked past its timeout for good when the
