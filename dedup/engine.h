@@ -278,7 +278,7 @@ class Engine {
   // for an alert that never stopped (released by its inhibitor, or held while it flapped).
   void MemberFired(FpState& st, const Record& r, EventTime t, EventTime since);
   void Schedule(TimerKind kind, uint32_t slot, EventTime at);
-  // When a pending escalation of `inc` may go out (see engine.cc).
+  // When a pending escalation of `inc` may go out (see engine_timers.cc).
   EventTime EscalationDue(const Incident& inc, const rules::CorrelateRule& rule) const;
   void ScheduleIncident(uint32_t slot);
   void FireIncidentTimer(uint32_t slot, EventTime t);
@@ -316,6 +316,8 @@ class Engine {
   static void NotePlaces(Incident& inc, uint32_t member, const RecordLabels& labels,
                          const rules::CorrelateRule& rule, EventTime t);
   void AddEvidence(Incident& inc, std::string text);
+  // Change evidence: the record's version of its service first appeared shortly before `t`.
+  void AddChangeEvidence(Incident& inc, const Record& r, EventTime t);
   // The route page.when gives `inc` at `at`. A route that was page stays page (an incident
   // that paged keeps paging until it closes) unless `keep_page` is false: its members were
   // inhibited since. Becoming page after a trigger sets escalation_pending.

@@ -15,6 +15,11 @@ inline constexpr uint32_t kNone = UINT32_MAX;
 inline constexpr int32_t kFreeMember = -2;
 inline constexpr int kMaxFlapChanges = rules::kMaxFlappingChanges;
 
+// The key of an inhibit rule's `equal` labels (seeded with the rule's identity): a source and
+// a target with the same key are alike in every equal label (engine_muting.cc).
+uint64_t InhibitEqualHash(uint64_t seed, const std::vector<std::string>& equal,
+                          const rules::LabelSource& labels);
+
 struct Engine::FpState {
   uint64_t fp = 0;
   uint32_t incident = kNone;  // incident slot
@@ -104,6 +109,21 @@ inline Engine::FpState& Engine::Fp(uint32_t slot) {
 inline Incident& Engine::Inc(uint32_t slot) {
   if (tracking_) changed_incidents_.Mark(slot);
   return incidents_[slot];
+}
+
+// (Here, not in engine_timers.cc: it is on the path of every alert record.)
+inline void Engine::Schedule(TimerKind kind, uint32_t slot, EventTime at) {
+  if (kind == TimerKind::kIncident) {
+    Incident& inc = Inc(slot);
+    if (at >= inc.scheduled) return;
+    inc.scheduled = at;
+    timers_.push(Timer{at, kind, slot, inc.generation});
+    return;
+  }
+  FpState& st = Fp(slot);
+  if (st.timer_at <= at && st.timer_at > watermark_) return;
+  st.timer_at = at;
+  timers_.push(Timer{at, kind, slot, ++st.generation});
 }
 
 }  // namespace noisegate::dedup

@@ -1,0 +1,318 @@
+// Engine: correlation and membership. Which open incident a signal joins (overlap of impacted
+// services in its group, then the ties: topology, named culprits, co-location) or the incident
+// it opens; members firing, resolving and counting toward page.when.
+#include <algorithm>
+
+#include "dedup/engine.h"
+
+#define XXH_STATIC_LINKING_ONLY
+#include <xxhash.h>
+
+#include "dedup/check.h"
+#include "dedup/engine_state.h"
+#include "dedup/page_policy.h"
+#include "dedup/record_labels.h"
+
+namespace noisegate::dedup {
+
+namespace {
+
+bool Overlaps(const std::vector<int>& a, const std::vector<int>& b) {
+  size_t i = 0, j = 0;
+  while (i < a.size() && j < b.size()) {
+    if (a[i] == b[j]) return true;
+    if (a[i] < b[j]) {
+      ++i;
+    } else {
+      ++j;
+    }
+  }
+  return false;
+}
+
+}  // namespace
+
+uint32_t Engine::Correlate(const Record& r, RecordLabels& labels, uint32_t fp_slot, EventTime t,
+                           Decision* decision, std::string_view* rule_name, uint32_t extra_count) {
+  const rules::CompiledRules& rules = *rules_;
+  const uint64_t fp_value = Fp(fp_slot).fp;
+  int rule_index = -1;
+  for (size_t i = 0; i < rules.correlate.size(); ++i) {
+    if (rules.correlate[i].match.Matches(labels)) {
+      rule_index = static_cast<int>(i);
+      break;
+    }
+  }
+  if (rule_index < 0) {
+    *decision = Decision::kDropped;
+    *rule_name = "correlate";
+    return kNone;
+  }
+  const rules::CorrelateRule& rule = rules.correlate[rule_index];
+  if (RuleMuted(rule, t)) {
+    *decision = Decision::kSilenced;
+    *rule_name = rule.name;
+    return kNone;
+  }
+  *rule_name = rule.name;
+
+  // Named culprits: a log line that names a topology component ties the signal to it.
+  if (r.kind == SignalKind::kLog) {
+    labels.culprit = rules.topology.FindNamed(r.summary, r.description, labels.component());
+  }
+  std::vector<int> impacts = labels.impacts();
+  if (labels.culprit >= 0 && impacts.empty()) {
+    impacts = rules.topology.node(labels.culprit).impacts;
+  }
+  std::sort(impacts.begin(), impacts.end());
+
+  XXH3_state_t hs;
+  XXH3_64bits_reset_withSeed(&hs, correlate_seed_[rule_index]);
+  bool by_impact = false;
+  for (const std::string& dim : rule.group_by) {
+    if (dim == "impacted_service") {
+      by_impact = true;
+      continue;
+    }
+    std::string_view v = labels.Get(dim);
+    uint64_t len = v.size();
+    XXH3_64bits_update(&hs, &len, sizeof(len));
+    XXH3_64bits_update(&hs, v.data(), v.size());
+  }
+  uint64_t group_hash = XXH3_64bits_digest(&hs);
+  static const std::vector<uint32_t> kNoCandidates;
+  auto group = groups_.find(group_hash);
+  const std::vector<uint32_t>& candidates = group == groups_.end() ? kNoCandidates : group->second;
+  // An open incident of this rule and group that takes new signals (an incident of another
+  // rule is in the group once a signal of it joined through co-location).
+  auto takes = [&](const Incident& inc) {
+    return TakesSignals(inc) &&
+           (inc.rule == rule_index || std::find(inc.joined_groups.begin(), inc.joined_groups.end(),
+                                                group_hash) != inc.joined_groups.end());
+  };
+  uint32_t chosen = kNone;
+  for (uint32_t c : candidates) {
+    const Incident& inc = incidents_[c];
+    if (!takes(inc)) continue;
+    if (!by_impact || (impacts.empty() && inc.impacted.empty()) ||
+        Overlaps(impacts, inc.impacted)) {
+      chosen = c;
+      break;
+    }
+  }
+  // No overlap of impact, but evidence that ties the signal to a member: the first open
+  // incident (in the order they opened) with a member that `ties` accepts, among those firing
+  // and not inhibited (an incident waiting out close_after is over).
+  const Member* tied = nullptr;
+  auto first_tied = [&](auto&& ties) {
+    for (uint32_t c : candidates) {
+      const Incident& inc = incidents_[c];
+      if (!takes(inc)) continue;
+      for (const Member& m : inc.members) {
+        if (m.firing && !m.inhibited && ties(m)) {
+          tied = &m;
+          return c;
+        }
+      }
+    }
+    return kNone;
+  };
+  // Topology: a member on a component the signal's own calls (the failure under one
+  // user-facing service shows in another that calls it).
+  const int component = labels.component();
+  std::string tie;  // the evidence, when a tie chose the incident
+  if (chosen == kNone && by_impact && rule.caller_hops > 0 && component >= 0) {
+    const std::vector<int>& near = callees_[static_cast<size_t>(rule_index)][component];
+    chosen = first_tied([&near](const Member& m) {
+      return m.component >= 0 && std::binary_search(near.begin(), near.end(), m.component);
+    });
+    if (chosen != kNone) {
+      tie = "topology: " + rules.topology.node(component).name + " calls " +
+            rules.topology.node(tied->component).name +
+            " (caller_hops: " + std::to_string(rule.caller_hops) + ")";
+    }
+  }
+  // Named culprits: a member on the component the signal's message names, or whose own
+  // message names it (two services whose errors blame one database).
+  const int culprit = labels.culprit;
+  if (chosen == kNone && by_impact && rule.join_named && culprit >= 0) {
+    chosen = first_tied(
+        [culprit](const Member& m) { return m.component == culprit || m.culprit == culprit; });
+    if (chosen != kNone) {
+      const std::string who = component >= 0 ? rules.topology.node(component).name
+                                             : std::string(r.labels.Get("service"));
+      tie = "named: " + (who.empty() ? std::string("its") : who + "'s") + " errors name " +
+            rules.topology.node(culprit).name + " (join_named)";
+    }
+  }
+  // Co-location: a signal that began where a signal of an open incident (of any rule) began
+  // shortly before. Many services failing together in one place point at the place (a node
+  // or zone cut off), and the place's own alert, when it comes, joins them there.
+  if (chosen == kNone && !rule.colocated_labels.empty()) {
+    size_t place = 0;
+    chosen = FindColocated(labels, rule, t, &place, &tie);
+    if (chosen != kNone) {
+      Incident& inc = Inc(chosen);
+      inc.places[place].tied = true;
+      if (inc.rule != rule_index && inc.group_hash != group_hash &&
+          std::find(inc.joined_groups.begin(), inc.joined_groups.end(), group_hash) ==
+              inc.joined_groups.end()) {
+        // Later signals of this rule and group join it as their own (by overlap, or a tie).
+        inc.joined_groups.push_back(group_hash);
+        groups_[group_hash].push_back(chosen);
+      }
+    }
+  }
+  bool opened = chosen == kNone;
+  if (opened) {
+    if (!free_incidents_.empty()) {
+      chosen = free_incidents_.back();
+      free_incidents_.pop_back();
+    } else {
+      chosen = static_cast<uint32_t>(incidents_.size());
+      incidents_.emplace_back();
+    }
+    Incident& inc = Inc(chosen);
+    uint32_t gen = inc.generation + 1;
+    inc = Incident{};
+    inc.generation = gen;
+    inc.rule = rule_index;
+    inc.rule_name = rule.name;
+    inc.group_hash = group_hash;
+    inc.state = IncidentState::kPending;
+    inc.opened = inc.first_seen = inc.last_seen = inc.last_activity = t;
+    for (const std::string& dim : rule.group_by) {
+      if (dim != "impacted_service") inc.group.emplace_back(dim, std::string(labels.Get(dim)));
+    }
+    // The dedup_key: stable for the incident's life and the same in replay and live.
+    XXH3_state_t ks;
+    XXH3_64bits_reset_withSeed(&ks, kFingerprintSeed);
+    XXH3_64bits_update(&ks, rule.name.data(), rule.name.size());
+    XXH3_64bits_update(&ks, &group_hash, sizeof(group_hash));
+    XXH3_64bits_update(&ks, &fp_value, sizeof(fp_value));
+    XXH3_64bits_update(&ks, &t.ms, sizeof(t.ms));
+    char buf[24];
+    std::snprintf(buf, sizeof(buf), "ng-%016llx",
+                  static_cast<unsigned long long>(XXH3_64bits_digest(&ks)));
+    inc.id = buf;
+    groups_[group_hash].push_back(chosen);
+    open_order_.push_back(chosen);
+    ++stats_.incidents_opened;
+    Schedule(TimerKind::kIncident, chosen, t + rule.group_wait);
+  }
+  Incident& inc = Inc(chosen);
+  *decision = opened ? Decision::kNew : Decision::kGrouped;
+
+  // Impacted services grow with the incident.
+  size_t before = inc.impacted.size();
+  for (int s : impacts) {
+    auto pos = std::lower_bound(inc.impacted.begin(), inc.impacted.end(), s);
+    if (pos == inc.impacted.end() || *pos != s) inc.impacted.insert(pos, s);
+  }
+  if (inc.impacted.size() != before && inc.notified) inc.escalation_pending = true;
+
+  FpState& st = Fp(fp_slot);
+  int idx = inc.FindMember(Fingerprint{st.fp});
+  if (idx < 0) {
+    AddMember(inc, r, labels, Fingerprint{st.fp}, t);
+    idx = static_cast<int>(inc.members.size() - 1);
+    if (!tie.empty()) AddEvidence(inc, std::move(tie));
+    if (!rule.colocated_labels.empty())
+      NotePlaces(inc, static_cast<uint32_t>(idx), labels, rule, t);
+    AddChangeEvidence(inc, r, t);
+  }
+  st.incident = chosen;
+  st.incident_generation = inc.generation;
+  st.member = idx;
+  Member& m = inc.members[idx];
+  m.count += 1 + extra_count;
+  m.last_seen = t;
+  if (r.kind == SignalKind::kAlert) {
+    inc.alert_records += 1;
+  } else {
+    inc.log_records += 1 + extra_count;
+  }
+  inc.last_activity = t;
+  inc.last_seen = std::max(inc.last_seen, t);
+  MemberFired(st, r, t, t);
+  if (static_cast<int>(inc.members.size()) >= rules.correlate[inc.rule].max_members &&
+      !inc.sealed) {
+    inc.sealed = true;
+  }
+  return chosen;
+}
+
+void Engine::SetMemberFiring(Incident& inc, Member& m, bool firing, EventTime t) {
+  if (m.firing == firing) return;
+  m.firing = firing;
+  if (firing) m.firing_since = t;
+  const int d = firing ? 1 : -1;
+  inc.firing_members += d;
+  if (!m.inhibited) inc.active_members += d;
+  NG_CHECK(inc.firing_members >= 0 && inc.active_members >= 0);
+}
+
+void Engine::AddMember(Incident& inc, const Record& r, const RecordLabels& labels, Fingerprint fp,
+                       EventTime t) const {
+  Member m;
+  m.fingerprint = fp;
+  m.kind = r.kind;
+  m.severity = SeverityOf(r);
+  m.component = labels.component();
+  m.culprit = labels.culprit;
+  m.first_seen = m.last_seen = m.firing_since = t;
+  m.firing = false;
+  m.clauses = PageClauses(rules_->page, labels);
+  m.pages = PagesAlone(rules_->page, m.clauses);
+  const auto& inhibit = rules_->inhibit;
+  for (size_t i = 0; i < inhibit.size(); ++i) {
+    if (!inhibit[i].target.Matches(labels)) continue;
+    InhibitTarget& target = inc.targets.emplace_back();
+    target.equal_hash = InhibitEqualHash(inhibit_seed_[i], inhibit[i].equal, labels);
+    target.member = static_cast<uint32_t>(inc.members.size());
+    target.rule = static_cast<uint32_t>(i);
+    target.two_sided = inhibit[i].source.Matches(labels);
+  }
+  if (inc.members.size() < kDetailedMembers || m.severity > inc.severity) {
+    m.detail = std::make_unique<MemberDetail>();
+    m.detail->summary = r.summary;
+    m.detail->name = r.kind == SignalKind::kAlert ? std::string(r.labels.Get("alertname"))
+                                                  : std::string(labels.log_template);
+    m.detail->service = std::string(r.labels.Get("service"));
+    m.detail->link = r.link;
+  }
+  inc.members.push_back(std::move(m));
+}
+
+void Engine::MemberFired(FpState& st, const Record& r, EventTime t, EventTime since) {
+  Incident& inc = Inc(st.incident);
+  Member& m = inc.members[st.member];
+  SetMemberFiring(inc, m, true, std::min(std::max(since, m.first_seen), t));
+  if (!m.inhibited && m.severity > inc.severity) {
+    inc.severity = m.severity;
+    if (inc.notified && inc.severity > inc.notified_severity) inc.escalation_pending = true;
+  }
+  RecomputeRoute(inc, watermark_);
+  ScheduleIncident(st.incident);
+}
+
+void Engine::MemberResolved(FpState& st, EventTime t) {
+  Incident& inc = Inc(st.incident);
+  Member& m = inc.members[st.member];
+  SetMemberFiring(inc, m, false, t);
+  inc.last_activity = t;
+  ScheduleIncident(st.incident);
+}
+
+void Engine::RecomputeRoute(Incident& inc, EventTime at, bool keep_page) {
+  const rules::Action before = inc.route;
+  // (Only a firing_for member that resolved, or inhibition, can take a met entry away.)
+  const bool page = (keep_page && before == rules::Action::kPage) ||
+                    MetPageCondition(rules_->page, inc.members, at) != -1;
+  inc.route = page ? rules::Action::kPage : rules_->page.otherwise;
+  if (inc.notified && before != rules::Action::kPage && inc.route == rules::Action::kPage) {
+    inc.escalation_pending = true;
+  }
+}
+
+}  // namespace noisegate::dedup
