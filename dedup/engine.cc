@@ -1,8 +1,8 @@
-// Engine: construction, and the path of each record: its fingerprint, its dedup, flapping and
-// surge state, and whether it joins the incident it is in or is muted or correlated. The rest of
-// the engine: muting (engine_muting.cc), correlation and membership (engine_incidents.cc),
-// timers and the incident lifecycle (engine_timers.cc), evidence (engine_evidence.cc),
-// checkpoints (snapshot.cc, state_entries.cc).
+// Engine: construction, stats, and the path of each record: its fingerprint, its dedup,
+// flapping and surge state, the drop rules, and whether it joins the incident it is in or is
+// muted or correlated. The rest of the engine: muting (engine_muting.cc), correlation and
+// membership (engine_incidents.cc), timers and the incident lifecycle (engine_timers.cc),
+// evidence (engine_evidence.cc), checkpoints (snapshot.cc, state_entries.cc).
 #include "dedup/engine.h"
 
 #include <algorithm>

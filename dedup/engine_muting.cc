@@ -1,6 +1,6 @@
-// Engine: muting. Drop rules, silences and time intervals, and inhibition: which firing
-// signals are sources (by rule and equal-label hash), which source mutes a signal, and
-// members attached to the source's incident while they are inhibited.
+// Engine: muting. Silences and time intervals, and inhibition: which firing signals are
+// sources (by rule and equal-label hash), which source mutes a signal, and members attached
+// to the source's incident while they are inhibited.
 #include <algorithm>
 
 #include "dedup/engine.h"

@@ -65,7 +65,7 @@ int main(int argc, char** argv) {
       "noisegate: cuts alert noise. Deduplicates and correlates alerts and error logs into "
       "user-impact incidents and decides what pages."};
   app.require_subcommand(1);
-  app.set_version_flag("--version", "noisegate 0.1.0");
+  app.set_version_flag("--version", "noisegate " NG_VERSION);
 
   std::string check_rules;
   CLI::App* check = app.add_subcommand("check", "Validate a rules file (exit 0, or 1 with errors)");

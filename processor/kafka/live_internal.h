@@ -357,11 +357,11 @@ class Live : public RdKafka::RebalanceCb,
   std::vector<ChangelogMessage> changelog_msgs_;
   // Per repartition partition, the batch of the open transaction (see ToRepartition).
   std::vector<std::string> repartition_batches_;
-  // The open transaction's notifications: their metric labels and the log line that says they
-  // went out (see Notified, CountCommitted).
+  // The open transaction's notifications: their metric labels and the fields of the log line
+  // that says they went out (see Notified, CountCommitted).
   struct SentNotification {
     bool page = false, trigger = false;
-    std::string line;
+    std::string fields;  // route=page action=trigger ... summary="..."
   };
   std::vector<SentNotification> txn_notifications_;
   void CountCommitted();

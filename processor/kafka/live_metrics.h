@@ -3,6 +3,7 @@
 // fingerprint or incident id is never a label.
 #pragma once
 
+#include <librdkafka/rdkafka.h>
 #include <prometheus/counter.h>
 #include <prometheus/family.h>
 #include <prometheus/gauge.h>
@@ -126,12 +127,18 @@ struct LiveMetrics {
                          .Help("Errors reported by the Kafka client (retried unless fatal)")
                          .Register(r)
                          .Add({})),
+        build_info(prometheus::BuildGauge()
+                       .Name("noisegate_build_info")
+                       .Help("1, labelled with noisegate's version and librdkafka's")
+                       .Register(r)
+                       .Add({{"version", NG_VERSION}, {"librdkafka", rd_kafka_version_str()}})),
         producers_replaced(prometheus::BuildCounter()
                                .Name("noisegate_kafka_producers_replaced_total")
                                .Help("Transactional producers replaced because a call to them "
                                      "blocked past transaction_call_wait")
                                .Register(r)
                                .Add({})) {
+    build_info.Set(1);
     for (int i = 0; i < dedup::kDecisionCount; ++i) {
       decision[i] = &decisions.Add(
           {{"decision", std::string(dedup::DecisionName(static_cast<dedup::Decision>(i)))}});
@@ -197,6 +204,7 @@ struct LiveMetrics {
   prometheus::Gauge& event_time_lag;
   prometheus::Gauge& ready;
   prometheus::Counter& kafka_errors;
+  prometheus::Gauge& build_info;
   prometheus::Counter& producers_replaced;
   prometheus::Counter* decision[dedup::kDecisionCount];
   std::map<std::string, prometheus::Counter*> messages_by_topic;

@@ -257,6 +257,11 @@ bool Live::Commit(bool rewind) {
   m_.transactions.Add({{"result", failed ? "aborted" : "committed"}}).Increment();
   if (stuck) {
     NotReady("replacing a stuck producer");
+    // The commit may have gone through: what it notified is not known to have gone out.
+    for (const SentNotification& sent : txn_notifications_) {
+      log_ << "noisegate: level=warn event=notification_outcome_unknown " << sent.fields << "\n";
+    }
+    txn_notifications_.clear();
     // Stopping: nothing is lost (the next owner fences the abandoned producer and resumes
     // from the committed offsets), so the stop stays clean.
     if (stop_) return false;
@@ -391,8 +396,8 @@ void Live::Notified(const dedup::Notification& n) {
   sent.page = n.route == rules::Action::kPage;
   sent.trigger = n.action == dedup::NotifyAction::kTrigger;
   const dedup::Incident& inc = *n.incident;
-  std::string& line = sent.line;
-  line = "event=notification route=";
+  std::string& line = sent.fields;
+  line = "route=";
   line += sent.page ? "page" : "ticket";
   line += sent.trigger ? " action=trigger" : " action=resolve";
   line += " reason=";
@@ -412,7 +417,7 @@ void Live::Notified(const dedup::Notification& n) {
 void Live::CountCommitted() {
   for (const SentNotification& sent : txn_notifications_) {
     m_.Notification(sent.page, sent.trigger).Increment();
-    log_ << "noisegate: level=info " << sent.line << "\n";
+    log_ << "noisegate: level=info event=notification " << sent.fields << "\n";
   }
   txn_notifications_.clear();
 }

@@ -165,7 +165,7 @@ expect_all_same_as_replay() {
 # notification that the log says went out (logged when its transaction committed), and of
 # every one replay sent; sorted, one per line.
 notifications_logged() {
-  sed -n 's/.*event=notification route=\([a-z]*\) action=\([a-z]*\) reason=\([a-z]*\) dedup_key=\([^ ]*\) .*/\1 \4 \2 \3/p' "$1" | sort
+  sed -n 's/^noisegate: level=info event=notification route=\([a-z]*\) action=\([a-z]*\) reason=\([a-z]*\) dedup_key=\([^ ]*\) .*/\1 \4 \2 \3/p' "$1" | sort
 }
 notifications_replayed() {
   python3 - "$work/r.pages" "$work/r.tickets" <<'EOF2' | sort
@@ -269,6 +269,9 @@ case $SCENARIO in
     got_pages=$(metric 'noisegate_notifications_total{action="trigger",route="page"}')
     [[ ${got_pages%.*} == "$want_pages" ]] || fail "page triggers metric $got_pages, expected $want_pages"
     [[ $(metric noisegate_ready) == 1 ]] || fail "noisegate_ready is not 1"
+    version=$("$NG" --version | awk '{print $2}')
+    grep -q "^noisegate_build_info{.*version=\"$version\".*} 1" "$work/metrics.txt" ||
+      fail "no noisegate_build_info for version $version"
     say "metrics: $want_new incidents opened, $want_pages page triggers, promtool clean"
     # The log has a line for each page and ticket event, and for nothing else.
     diff <(notifications_replayed) <(notifications_logged "$work/a.log") >"$work/notify.diff" ||
