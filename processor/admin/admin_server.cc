@@ -37,14 +37,16 @@ class AdminServer::Handler : public CivetHandler {
         type = "text/plain; version=0.0.4; charset=utf-8";
         break;
       }
-      case kHealthz:
-        if (owner_->health_->Alive(std::chrono::seconds(60))) {
+      case kHealthz: {
+        std::string why;
+        if (owner_->health_->Alive(std::chrono::seconds(60), &why)) {
           body = "ok\n";
         } else {
           status = 503;
-          body = "the processing loop has not turned for 60 s\n";
+          body = why + "\n";
         }
         break;
+      }
       case kReadyz: {
         std::string reason;
         if (owner_->health_->Ready(&reason)) {

@@ -33,14 +33,34 @@ class Health {
     ready_ = ready;
     reason_ = reason;
   }
-  bool Alive(std::chrono::milliseconds stuck_after) const {
+  // A part of the process broke for good (the HTTP intake's producer had a fatal error):
+  // liveness and readiness fail from now on, saying `reason`, and the loop stops cleanly
+  // (RunLive then exits non-zero) for the pod to be restarted. The first failure is kept.
+  void Fail(const std::string& reason) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (failure_.empty()) failure_ = reason;
+    failed_.store(true, std::memory_order_release);
+  }
+  bool Failed() const { return failed_.load(std::memory_order_acquire); }  // (every loop turn)
+  // The loop turned within `stuck_after` and nothing failed for good; `why` says it when not.
+  bool Alive(std::chrono::milliseconds stuck_after, std::string* why) const {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (!failure_.empty()) {
+        *why = failure_;
+        return false;
+      }
+    }
     int64_t last = last_beat_ms_.load(std::memory_order_relaxed);
-    return last == 0 || NowMs() - last < stuck_after.count();
+    if (last == 0 || NowMs() - last < stuck_after.count()) return true;
+    *why = "the processing loop has not turned for " + std::to_string(stuck_after.count() / 1000) +
+           " s";
+    return false;
   }
   bool Ready(std::string* reason) const {
     std::lock_guard<std::mutex> lock(mu_);
-    *reason = reason_;
-    return ready_;
+    *reason = failure_.empty() ? reason_ : failure_;
+    return ready_ && failure_.empty();
   }
 
  private:
@@ -53,6 +73,8 @@ class Health {
   mutable std::mutex mu_;
   bool ready_ = false;
   std::string reason_ = "starting";
+  std::string failure_;  // set by Fail
+  std::atomic<bool> failed_{false};
 };
 
 class AdminServer {

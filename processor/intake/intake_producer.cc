@@ -117,12 +117,21 @@ IntakeProducer::Outcome IntakeProducer::Publish(const std::string& topic, std::s
     *detail = rd_kafka_err2str(waiter->err);
     // A fatal error (the idempotent producer lost its sequence, an ACL refuses it) fails every
     // later Publish too: say so, so that the log tells it from a broker away.
-    char fatal[256];
-    if (rd_kafka_fatal_error(rk_, fatal, sizeof(fatal)) != RD_KAFKA_RESP_ERR_NO_ERROR) {
-      *detail = std::string("fatal producer error (restart noisegate): ") + fatal;
+    if (std::string fatal = FatalError(); !fatal.empty()) {
+      *detail = "fatal producer error (restart noisegate): " + fatal;
     }
   }
   return Classify(waiter->err);
+}
+
+std::string IntakeProducer::FatalError() const {
+  char fatal[512];
+  if (rd_kafka_fatal_error(rk_, fatal, sizeof(fatal)) == RD_KAFKA_RESP_ERR_NO_ERROR) return "";
+  return fatal;
+}
+
+void IntakeProducer::SimulateFatalError(const char* reason) {
+  rd_kafka_test_fatal_error(rk_, RD_KAFKA_RESP_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER, reason);
 }
 
 }  // namespace noisegate::processor

@@ -40,6 +40,11 @@ class IntakeProducer {
   // waits for the broker's answer. `detail` says why when the outcome is not kStored.
   Outcome Publish(const std::string& topic, std::string_view value, int64_t timestamp_ms,
                   std::string* detail);
+  // The client's fatal error (the idempotent producer lost its sequence, the cluster refuses
+  // it), after which every Publish fails; empty while there is none.
+  std::string FatalError() const;
+  // Makes the client fail as after a fatal error (librdkafka's hook for testing that path).
+  void SimulateFatalError(const char* reason);
 
  private:
   static void OnDelivery(rd_kafka_t*, const rd_kafka_message_t* m, void*);

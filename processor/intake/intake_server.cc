@@ -385,6 +385,17 @@ IntakeServer::Response IntakeServer::Handle(const Request& req) {
     case IntakeProducer::Outcome::kUnavailable:
       break;
   }
+  if (std::string fatal = producer_.FatalError(); !fatal.empty()) {
+    if (!fatal_seen_.exchange(true)) {
+      {
+        std::lock_guard<std::mutex> lock(log_mu_);
+        log_ << "noisegate: level=error event=intake_fatal error=\"" << fatal
+             << "\" action=\"liveness fails: the pod is restarted\"\n";
+      }
+      if (on_fatal_) on_fatal_(fatal);
+    }
+    return Answer(route.endpoint, 503, "not stored, try again: fatal producer error: " + fatal);
+  }
   {
     std::lock_guard<std::mutex> lock(log_mu_);
     if (now - last_unavailable_log_ms_ >= 10'000) {  // one line per 10 s at most

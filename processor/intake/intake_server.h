@@ -17,6 +17,8 @@
 #include <prometheus/histogram.h>
 #include <prometheus/registry.h>
 
+#include <atomic>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -64,6 +66,10 @@ class IntakeServer {
   size_t max_body_bytes() const { return max_body_bytes_; }
 
   Response Handle(const Request& request);
+  // Called once, from a request's thread, when the producer had a fatal error: every later
+  // body would be a 503, so the process must be restarted (RunLive fails the liveness probe).
+  void OnFatal(std::function<void(const std::string& error)> f) { on_fatal_ = std::move(f); }
+  IntakeProducer& producer() { return producer_; }  // (tests)
 
  private:
   class Handler;
@@ -92,6 +98,8 @@ class IntakeServer {
   std::string bearer_token_;
   std::vector<std::string> basic_credentials_;  // "user:password"
   IntakeProducer producer_;
+  std::function<void(const std::string&)> on_fatal_;
+  std::atomic<bool> fatal_seen_{false};
 
   std::mutex rules_mu_;  // rules_ and ingest_ (and decoding: one Ingest for every thread)
   std::shared_ptr<const rules::CompiledRules> rules_;

@@ -204,7 +204,8 @@ void Live::Ready(const char* how) {
 }
 
 RunExit Live::Loop() {
-  while (!stop_ && !fatal_) {
+  // (A part that failed for good, Health::Fail, stops the process cleanly, to be restarted.)
+  while (!stop_ && !fatal_ && !health_.Failed()) {
     health_.Beat();
     now_ = Clock::now();
     MaybeReload();
@@ -250,7 +251,7 @@ RunExit Live::Loop() {
   consumer_->close();
   if (producer_) producer_->flush(kRequestTimeoutMs);
   log_ << "noisegate: level=info event=stopped\n";
-  return fatal_ ? RunExit::kFatal : RunExit::kStopped;
+  return fatal_ || health_.Failed() ? RunExit::kFatal : RunExit::kStopped;
 }
 
 }  // namespace live_internal
@@ -342,6 +343,9 @@ RunExit RunLive(std::shared_ptr<const rules::CompiledRules> rules, const RunConf
         << " paths=/api/v2/alerts,/webhook/<topic>,/webhook/<topic>/api/v2/alerts\n";
     live.OnRulesSwapped([&intake](std::shared_ptr<const rules::CompiledRules> r) {
       intake->SetRules(std::move(r));
+    });
+    intake->OnFatal([health](const std::string& error) {
+      health->Fail("the HTTP intake's Kafka producer failed for good: " + error);
     });
   }
   return live.Loop();

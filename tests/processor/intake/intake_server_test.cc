@@ -346,5 +346,32 @@ TEST_F(IntakeTest, ABrokerThatDoesNotAnswerIsA503ToRetry) {
   EXPECT_EQ(status, 200);
 }
 
+// A fatal producer error (an idempotent producer that lost its sequence) fails every later
+// body: each is a 503 the sender retries on, and the intake asks once for the process to be
+// restarted (RunLive fails liveness and stops the loop), with a log line that says why.
+TEST_F(IntakeTest, AFatalProducerErrorIsA503AndAsksOnceForARestart) {
+  Start();
+  int calls = 0;
+  std::string error;
+  server_->OnFatal([&](const std::string& e) {
+    ++calls;
+    error = e;
+  });
+  IntakeServer::Request req;
+  req.method = "POST";
+  req.path = "/api/v2/alerts";
+  req.body = kApiBody;
+  ASSERT_EQ(server_->Handle(req).status, 200);
+  server_->producer().SimulateFatalError("test: the producer lost its sequence");
+  IntakeServer::Response res = server_->Handle(req);
+  EXPECT_EQ(res.status, 503) << res.body;
+  EXPECT_NE(res.body.find("fatal producer error"), std::string::npos) << res.body;
+  EXPECT_EQ(server_->Handle(req).status, 503);
+  EXPECT_EQ(calls, 1);
+  EXPECT_NE(error.find("the producer lost its sequence"), std::string::npos) << error;
+  EXPECT_NE(log_.str().find("event=intake_fatal"), std::string::npos) << log_.str();
+  EXPECT_EQ(Stored("alerts.prometheus").size(), 1u);
+}
+
 }  // namespace
 }  // namespace noisegate::processor
