@@ -18,7 +18,7 @@
 #
 #   bash bench/live_bench.sh            # RATE=20000 messages/s, SCALE=4 (~250k records)
 #   RATE=60000 SCALE=8 bash bench/live_bench.sh
-#   PERF=/tmp/ng.perf bash bench/live_bench.sh   # and a perf profile of noisegate (run 2)
+#   PERF=/tmp/ng.perf bash bench/live_bench.sh   # and a perf profile of noisegate (run cost)
 # Needs a build (bash tools/build.sh). A benchmark, not a test: the machine is shared and noisy.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -72,7 +72,7 @@ EOF2
   port=$(sed -n 's/.*event=admin_server .*port=\([0-9]*\).*/\1/p' "$work/$name.log")
   local broker
   broker=$(cat "$work/kafka/kafka.pid")
-  if [[ $explain == no && -n ${PERF:-} ]]; then
+  if [[ $name == cost && -n ${PERF:-} ]]; then
     perf record -F 499 -g -o "$PERF" -p "$ng" 2>/dev/null &
     perf_pid=$!
   fi
