@@ -54,6 +54,7 @@ struct DecisionEvent {
 };
 
 enum class NotifyAction : uint8_t { kTrigger, kResolve };
+struct RootCause;  // dedup/root_cause.h
 
 struct Notification {
   NotifyAction action = NotifyAction::kTrigger;
@@ -61,6 +62,8 @@ struct Notification {
   EventTime at;
   std::string_view reason;  // "open", "escalation", "repeat", "resolve"
   const Incident* incident = nullptr;
+  // Where the failure most likely starts, ranked when the engine notifies (dedup/root_cause.h).
+  const RootCause* root = nullptr;
 };
 
 class Sink {

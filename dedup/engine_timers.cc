@@ -8,6 +8,7 @@
 #include "dedup/engine_state.h"
 #include "dedup/page_policy.h"
 #include "dedup/record_labels.h"
+#include "dedup/root_cause.h"
 
 namespace noisegate::dedup {
 
@@ -197,6 +198,8 @@ void Engine::Notify(Incident& inc, NotifyAction action, std::string_view reason,
   n.at = t;
   n.reason = reason;
   n.incident = &inc;
+  const RootCause root = RankRoots(inc, rules_->topology);
+  n.root = &root;
   if (action == NotifyAction::kTrigger) {
     n.route = inc.route;
     // An incident that escalates from ticket to page keeps its ticket; the page is new.

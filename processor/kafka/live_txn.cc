@@ -411,7 +411,7 @@ void Live::Notified(const dedup::Notification& n) {
   line += " severity=";
   line += dedup::SeverityName(inc.severity);
   line += " summary=";
-  JsonWriter::Escape(IncidentSummary(inc, *rules_), &line);
+  JsonWriter::Escape(IncidentSummary(n, *rules_), &line);
 }
 
 void Live::CountCommitted() {

@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "dedup/page_policy.h"
+#include "dedup/root_cause.h"
 #include "processor/output/json_writer.h"
 
 namespace noisegate::processor {
@@ -11,93 +12,6 @@ namespace {
 
 using dedup::Incident;
 using dedup::Member;
-
-// Root candidates: the members' components (and the culprits their logs name) that depend
-// on no other such component: where the failure most likely starts. A component whose own
-// errors blame another (a named culprit) is a victim, whatever the topology declares, unless
-// what they name is one of its callers.
-std::vector<int> RootCandidates(const Incident& inc, const rules::Topology& topo) {
-  std::vector<int> nodes;
-  for (const Member& m : inc.members) {
-    if (m.inhibited) continue;  // muted by the incident's own cause: a symptom, not a root
-    if (m.culprit >= 0) nodes.push_back(m.culprit);
-    const bool blames_other =
-        m.culprit >= 0 && (m.component < 0 || !topo.DependsOn(m.culprit, m.component));
-    if (m.component >= 0 && !blames_other) nodes.push_back(m.component);
-  }
-  std::sort(nodes.begin(), nodes.end());
-  nodes.erase(std::unique(nodes.begin(), nodes.end()), nodes.end());
-  std::vector<int> roots;
-  for (int a : nodes) {
-    bool depends = false;
-    for (int b : nodes) {
-      if (a != b && topo.DependsOn(a, b)) depends = true;
-    }
-    if (!depends) roots.push_back(a);
-  }
-  std::sort(roots.begin(), roots.end(),
-            [&](int x, int y) { return topo.node(x).name < topo.node(y).name; });
-  return roots;
-}
-
-// One label, as the place inventory reads a place.
-class OneLabel : public rules::LabelSource {
- public:
-  OneLabel(std::string_view name, std::string_view value) : name_(name), value_(value) {}
-  std::string_view Get(std::string_view name) const override {
-    return name == name_ ? value_ : std::string_view();
-  }
-
- private:
-  std::string_view name_, value_;
-};
-
-// Places where signals of the incident began together (join_colocated tied one to another
-// there): the place, not the services, is where the failure most likely is. A place that holds
-// others of them (the zone of a tied node, by the place inventory) comes first: its tie reached
-// beyond them.
-std::vector<const dedup::Place*> RootPlaces(const Incident& inc,
-                                            const rules::PlaceInventory& inventory) {
-  std::vector<const dedup::Place*> places;
-  for (const dedup::Place& p : inc.places) {
-    if (p.tied) places.push_back(&p);
-  }
-  if (places.size() < 2 || inventory.empty()) return places;
-  auto holds = [&](const dedup::Place* p) {
-    int n = 0;
-    for (const dedup::Place* q : places) {
-      if (q != p && inventory.Lookup(OneLabel(q->label(), q->value()), p->label()) == p->value()) {
-        ++n;
-      }
-    }
-    return n;
-  };
-  std::vector<std::pair<int, const dedup::Place*>> ranked;
-  for (const dedup::Place* p : places) ranked.emplace_back(-holds(p), p);
-  std::stable_sort(ranked.begin(), ranked.end(),
-                   [](const auto& a, const auto& b) { return a.first < b.first; });
-  for (size_t i = 0; i < places.size(); ++i) places[i] = ranked[i].second;
-  return places;
-}
-
-// The member that best names the problem: with a root place, a signal of no service and no
-// topology component (the place's own alert: a node or zone down) first; then a root-candidate
-// member, then the highest severity, then the earliest.
-const Member* Lead(const Incident& inc, const std::vector<int>& roots, bool place_root) {
-  const Member* best = nullptr;
-  auto rank = [&](const Member& m) {
-    bool root = std::find(roots.begin(), roots.end(), m.component) != roots.end() ||
-                std::find(roots.begin(), roots.end(), m.culprit) != roots.end();
-    // Only members that kept their detail can name the problem.
-    const bool of_the_place = place_root && m.component < 0 && m.service().empty();
-    return std::make_tuple(m.detail != nullptr, !m.inhibited, of_the_place, root,
-                           static_cast<int>(m.severity), -m.first_seen.ms);
-  };
-  for (const Member& m : inc.members) {
-    if (best == nullptr || rank(m) > rank(*best)) best = &m;
-  }
-  return best;
-}
 
 std::string_view Status(const Member& m) {
   if (m.inhibited) return "inhibited";
@@ -141,20 +55,21 @@ std::string Summary(const Incident& inc, const std::string& where, const Member*
 
 }  // namespace
 
-std::string IncidentSummary(const dedup::Incident& inc, const rules::CompiledRules& rules) {
+std::string IncidentSummary(const dedup::Notification& n, const rules::CompiledRules& rules) {
   const rules::Topology& topo = rules.topology;
-  const Member* lead =
-      Lead(inc, RootCandidates(inc, topo), !RootPlaces(inc, topo.places()).empty());
-  return Summary(inc, Where(inc, topo), lead);
+  const Member* lead = n.root != nullptr ? n.root->lead : dedup::RankRoots(*n.incident, topo).lead;
+  return Summary(*n.incident, Where(*n.incident, topo), lead);
 }
 
 void RenderNotification(const dedup::Notification& n, const rules::CompiledRules& rules,
                         std::string* out) {
   const Incident& inc = *n.incident;
   const rules::Topology& topo = rules.topology;
-  std::vector<int> roots = RootCandidates(inc, topo);
-  const std::vector<const dedup::Place*> places = RootPlaces(inc, topo.places());
-  const Member* lead = Lead(inc, roots, !places.empty());
+  // (A notification from the engine carries its ranking; one made by hand is ranked here.)
+  const dedup::RootCause root = n.root != nullptr ? *n.root : dedup::RankRoots(inc, topo);
+  const std::vector<int>& roots = root.components;
+  const std::vector<const dedup::Place*>& places = root.places;
+  const Member* lead = root.lead;
 
   std::string where = Where(inc, topo);
   std::string summary = Summary(inc, where, lead);

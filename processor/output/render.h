@@ -13,7 +13,7 @@
 namespace noisegate::processor {
 
 // The one-line summary of an incident: where users feel it, the lead signal, how many more.
-std::string IncidentSummary(const dedup::Incident& inc, const rules::CompiledRules& rules);
+std::string IncidentSummary(const dedup::Notification& n, const rules::CompiledRules& rules);
 // Appends the event JSON (no newline) for a trigger or resolve.
 void RenderNotification(const dedup::Notification& n, const rules::CompiledRules& rules,
                         std::string* out);

@@ -114,7 +114,7 @@ class ReplaySink : public dedup::Sink {
     }
     EmittedEvent ev{n.action, n.route, n.at.ms, n.incident->id, std::string(n.reason), {}, {}};
     if (trigger) {
-      ev.summary = IncidentSummary(*n.incident, rules_);
+      ev.summary = IncidentSummary(n, rules_);
       if (opt_.keep_members) {
         for (const dedup::Member& m : n.incident->members) {
           ev.fingerprints.push_back(m.fingerprint.value);

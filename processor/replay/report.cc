@@ -208,7 +208,7 @@ void ReportBuilder::OnNotification(const dedup::Notification& n) {
   } else if (inc.route == "none") {
     inc.route = "ticket";
   }
-  if (trigger) inc.summary = IncidentSummary(*n.incident, rules_);
+  if (trigger) inc.summary = IncidentSummary(n, rules_);
   inc.members.clear();
   // (A paged incident whose members were inhibited since meets nothing now: keep what paged.)
   const int met = dedup::MetPageCondition(rules_.page, n.incident->members, n.at);

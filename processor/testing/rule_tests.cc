@@ -89,7 +89,7 @@ class Collector : public dedup::Sink {
     s.action = n.action == dedup::NotifyAction::kTrigger ? "trigger" : "resolve";
     s.reason = std::string(n.reason);
     s.severity = std::string(dedup::SeverityName(n.incident->severity));
-    s.summary = IncidentSummary(*n.incident, rules_);
+    s.summary = IncidentSummary(n, rules_);
     s.incident = n.incident->id;
     s.at = n.at.ms - kTestEpoch;
     for (int i : n.incident->impacted) s.impacted.push_back(rules_.topology.node(i).name);
