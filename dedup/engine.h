@@ -62,7 +62,8 @@ struct Notification {
   EventTime at;
   std::string_view reason;  // "open", "escalation", "repeat", "resolve"
   const Incident* incident = nullptr;
-  // Where the failure most likely starts, ranked when the engine notifies (dedup/root_cause.h).
+  // Where the failure most likely starts, ranked when the engine notifies (dedup/root_cause.h;
+  // valid during OnNotification).
   const RootCause* root = nullptr;
 };
 

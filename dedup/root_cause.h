@@ -1,7 +1,8 @@
 // Where an incident's failure most likely starts: root candidates among its members'
 // components and the culprits they name, the places where its signals began together, and the
 // member that best names the problem. The engine ranks them when it notifies (they are part
-// of the notification); outputs only format them (processor/output/render.cc).
+// of the notification); outputs format them (processor/output/render.cc), and rank them only
+// for a notification made by hand.
 #pragma once
 
 #include <vector>
