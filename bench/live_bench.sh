@@ -8,9 +8,10 @@
 #   1. latency: with the explain topic on, ng-explain-latency reads it (read_committed) and
 #      matches sampled inputs to the moment their decision became visible: input append ->
 #      output committed (no group_wait in it: a record's decision is written when processed);
-#   2. cost: the production default (no explain topic); completion is read from /metrics;
-#   3. cost-unbatched: the same with one repartition message per record
-#      (repartition_batch_bytes: 0), to show what batching the repartition hop saves;
+#   2. cost: the production default (no explain topic); completion is read from /metrics. The
+#      only replica skips the repartition hop (skip_repartition);
+#   3. cost-hop: the same with the repartition hop taken (skip_repartition: false), records
+#      batched: what each replica of several pays;
 #   4. intake: the same input produced with no noisegate running, so the broker's cost of taking
 #      in the input (which any consumer of these topics pays) can be told from the pipeline's.
 # Each prints records/s and CPU seconds per million records for noisegate and the broker,
@@ -141,7 +142,7 @@ run cost no
 cost_cpu=$last_cpu
 rp=$(replay_stats --pages /dev/null --tickets /dev/null --dlq /dev/null)
 awk -v n="$expect" -v rp="$rp" 'BEGIN {printf "  replay without explain: %.2f s (%.2f s per million records)\n", rp, rp * 1e6 / n}'
-run cost-unbatched no "repartition_batch_bytes: 0"
+run cost-hop no "skip_repartition: false"
 intake
 awk -v n="$expect" -v rp="$rp" -v all="$cost_cpu" -v in_="$intake_cpu" 'BEGIN {
   printf "summary (production default, per million records): noisegate + broker %.2f s = %.1fx replay; less the input'"'"'s intake %.2f s = %.1fx replay\n", all * 1e6 / n, all / rp, (all - in_) * 1e6 / n, (all - in_) / rp

@@ -112,7 +112,7 @@ bool Live::Setup() {
     std::this_thread::sleep_for(milliseconds(1000));
   }
   if (stop_) return false;
-  ListChannels(*rules_, &channels_);
+  channels_complete_ = ListChannels(*rules_, &channels_);
   std::string text;
   if (ReadWholeFile(rules_->path, &text)) rules_hash_ = ContentHash(text);
   m_.SetRules(rules_->path, rules_hash_);
@@ -203,6 +203,31 @@ void Live::Ready(const char* how) {
   m_.ready.Set(1);
 }
 
+void Live::Receive(int timeout_ms) {
+  ssize_t n = rd_kafka_consume_batch_queue(consumer_queue_, timeout_ms, batch_msgs_.data(),
+                                           batch_msgs_.size());
+  for (ssize_t i = 0; i < n; ++i) {
+    MessagePtr m(batch_msgs_[i]);
+    if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF && m->rkt != nullptr) {
+      std::string_view topic = rd_kafka_topic_name(m->rkt);
+      if (topic == cfg_.repartition_topic) {
+        auto c = correlate_.find(m->partition);
+        if (c != correlate_.end()) c->second.at_end = true;
+        continue;
+      }
+      auto it = inputs_.find(std::pair<std::string_view, int32_t>(topic, m->partition));
+      if (it != inputs_.end()) it->second.at_end = true;
+      continue;
+    }
+    if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      log_ << "noisegate: level=warn event=consume error=\"" << rd_kafka_message_errstr(m.get())
+           << "\"\n";
+      continue;
+    }
+    Dispatch(std::move(m));
+  }
+}
+
 RunExit Live::Loop() {
   // (A part that failed for good, Health::Fail, stops the process cleanly, to be restarted.)
   while (!stop_ && !fatal_ && !health_.Failed()) {
@@ -212,29 +237,19 @@ RunExit Live::Loop() {
     if (fatal_) break;
     // Take what has arrived (a bounded batch, in one call: it also serves the rebalance
     // callback), then do the housekeeping.
-    ssize_t n =
-        rd_kafka_consume_batch_queue(consumer_queue_, 100, batch_msgs_.data(), batch_msgs_.size());
-    for (ssize_t i = 0; i < n; ++i) {
-      MessagePtr m(batch_msgs_[i]);
-      if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF && m->rkt != nullptr) {
-        auto it = inputs_.find(
-            std::pair<std::string_view, int32_t>(rd_kafka_topic_name(m->rkt), m->partition));
-        if (it != inputs_.end()) it->second.at_end = true;
-        continue;
-      }
-      if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-        log_ << "noisegate: level=warn event=consume error=\"" << rd_kafka_message_errstr(m.get())
-             << "\"\n";
-        continue;
-      }
-      Dispatch(std::move(m));
-    }
+    Receive(100);
     if (fatal_) break;  // (a rebalance callback's commit can end the process)
     now_ = Clock::now();
     for (auto& [id, p] : correlate_) {
       if (p.backlog) Release(p);
     }
-    ReleaseInputs(false);
+    if (hop_ == Hop::kTaken || hop_ == Hop::kSkipped) ReleaseInputs(false);
+    if (hop_ == Hop::kSkipped) {
+      // The marks go straight to the mergers: what they let go, goes now.
+      WriteMarks();
+      for (auto& [id, p] : correlate_) Release(p);
+    }
+    MaybeSkipHop();
     AdvanceIdle();
     producer_->poll(0);
     if (Clock::now() - txn_started_ >= cfg_.commit_interval) Commit();
@@ -242,7 +257,8 @@ RunExit Live::Loop() {
   if (fatal_) return RunExit::kFatal;
   // Stop: finish what is buffered, commit, leave the group, flush.
   log_ << "noisegate: level=info event=stopping\n";
-  ReleaseInputs(true);
+  if (hop_ == Hop::kTaken || hop_ == Hop::kSkipped) ReleaseInputs(true);
+  AwaitMarkers(milliseconds(2000));
   Commit();
   if (in_txn_ && producer_) {
     std::unique_ptr<RdKafka::Error> e(producer_->abort_transaction(kRequestTimeoutMs));

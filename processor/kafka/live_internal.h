@@ -5,6 +5,7 @@
 //   live_producer.cc the transactional producer, and its calls made with a deadline
 //   live_restore.cc  restoring partitions from the changelog, rebalances
 //   live_reload.cc   reloading the rules
+//   live_direct.cc   skipping the repartition hop when one replica owns everything
 #pragma once
 
 #include <librdkafka/rdkafka.h>
@@ -50,6 +51,9 @@ inline constexpr int kBrokerProbeTimeoutMs = 1000;
 inline constexpr size_t kMaxRecordBytes = 512 * 1024;
 // The most records one correlate partition hands its engine per loop turn.
 inline constexpr size_t kMaxReleasePerCall = 10'000;
+// How long a commit is put off for a partition to read a hop marker (live_direct.cc) before
+// its transaction is given up.
+inline constexpr std::chrono::milliseconds kMaxMarkerWait{10'000};
 // Repartition message formats (first byte): a record, an input partition's progress mark, or
 // a batch: the byte 3, then records and marks one after another, each in its own format.
 inline constexpr uint8_t kRecordMessage = 1, kMarkMessage = 2, kBatchMessage = 3;
@@ -139,6 +143,12 @@ struct CorrelatePartition : Correlate {
   bool seen = false;     // processed a record (or restored state) since assignment
   bool backlog = false;  // the merger may hold more records that may go
   bool paused = false;   // its repartition partition is paused meanwhile (see Release)
+  bool at_end = false;   // its repartition partition reported its end, and nothing came since
+  // The repartition offset its last committed checkpoint records, and the one the checkpoint
+  // in the open transaction records.
+  int64_t checkpoint_offset = -1, pending_checkpoint_offset = -1;
+  bool moved = false;        // read a message (a hop marker, a record) since its last checkpoint
+  bool marker_read = false;  // read a hop marker since the commit that armed (live_direct.cc)
   Clock::time_point last_arrival;
   EventTime arrival_watermark = kMinTime;
 };
@@ -225,8 +235,9 @@ class Live : public RdKafka::RebalanceCb,
                     std::vector<RdKafka::TopicPartition*>& partitions) override;
   void event_cb(RdKafka::Event& event) override;
   void dr_cb(RdKafka::Message& message) override;
-  // The ingest stage's outputs (IngestOne): a record to its repartition partition, a dead
-  // letter to the dead-letter topic.
+  // The ingest stage's outputs (IngestOne): a record to its repartition partition (or, the
+  // hop skipped, straight to its correlate partition: live_direct.cc), a dead letter to the
+  // dead-letter topic.
   void OnRecord(Record& r) override;
   void OnDeadLetter(const DeadLetter& dead, const RawMessage& m, int64_t ts) override;
   // A notification of the open transaction, counted and logged once it commits: an aborted
@@ -244,6 +255,9 @@ class Live : public RdKafka::RebalanceCb,
   // Ready (again): logs `how` (an assignment, a committed transaction, an idle probe of the
   // broker) and the reason it was not, when it was not.
   void Ready(const char* how);
+  // Takes what has arrived, waiting up to `timeout_ms` for it: end-of-partition reports, and
+  // messages to Dispatch. (Rebalance callbacks run in it.)
+  void Receive(int timeout_ms);
   void Dispatch(MessagePtr msg);
   void CorrelateOne(CorrelatePartition& p, const rd_kafka_message_t& msg);
   // Feeds the engine what the merger releases.
@@ -258,6 +272,28 @@ class Live : public RdKafka::RebalanceCb,
   // partition's batch, which goes as one message when full or at the commit.
   void ToRepartition(int32_t partition, std::string_view key, std::string_view message);
   void FlushRepartition();
+  // Skipping the repartition hop (live_direct.cc). After an assignment: whether this replica
+  // owns every partition; then it drains the repartition partitions before it skips the hop.
+  void DecideHop();
+  // Moves the hop's state on (draining, armed) once what it waits for happened.
+  void MaybeSkipHop();
+  // The hop skipped: a record straight into its correlate partition's merger.
+  void CorrelateDirect(int32_t partition, Record& r);
+  // At a commit: a marker into every repartition partition (arming, skipped).
+  void WriteHopMarkers();
+  // Whether every partition with a checkpoint to write has read a marker since its last one,
+  // so that the offset its checkpoint records has moved on (see live_direct.cc).
+  bool MarkersRead() const;
+  // The hop skipped, before a commit that must not wait (a stop, a reload): reads what has
+  // arrived until MarkersRead(), at most `wait`.
+  void AwaitMarkers(std::chrono::milliseconds wait);
+  void PauseInputs(bool pause);
+  // Back to taking the hop (partitions revoked), logged when it was skipped or about to be.
+  void TakeHop(const char* why);
+  // After a rewind: back to arming (or, draining, markers that make each repartition
+  // partition report its end again), into the transaction just begun.
+  void AfterRewind();
+  bool after_rewind_ = false;
   void ReleaseInputs(bool all);
   bool MayHaveMore(const InputPartition& ip);
   void IngestOne(InputPartition& ip);
@@ -344,6 +380,7 @@ class Live : public RdKafka::RebalanceCb,
   std::unique_ptr<Ingest> ingest_;  // under rules_
   int repartitions_ = 0;
   std::vector<InputMerger::ChannelKey> channels_;  // every input partition
+  bool channels_complete_ = false;                 // every input topic was found
   std::map<int32_t, CorrelatePartition> correlate_;
   std::map<std::pair<std::string, int32_t>, InputPartition, TopicPartitionLess> inputs_;
   bool in_txn_ = false;
@@ -365,6 +402,11 @@ class Live : public RdKafka::RebalanceCb,
   };
   std::vector<SentNotification> txn_notifications_;
   void CountCommitted();
+  // The repartition hop (live_direct.cc): taken; draining the repartition topic; arming (the
+  // next commit writes the first markers); armed (waiting to read them back); skipped.
+  enum class Hop { kTaken, kDraining, kArming, kArmed, kSkipped };
+  Hop hop_ = Hop::kTaken;
+  Clock::time_point postponed_since_{};  // a commit waiting for markers (see Commit)
   uint64_t delivery_errors_logged_ = 0;
 };
 

@@ -122,6 +122,13 @@ struct LiveMetrics {
                   .Help("1 when assigned, restored and committing; 0 otherwise")
                   .Register(r)
                   .Add({})),
+        repartition_skipped(
+            prometheus::BuildGauge()
+                .Name("noisegate_repartition_skipped")
+                .Help("1 while this replica owns every input and correlate partition and feeds "
+                      "its engines without the repartition topic (skip_repartition)")
+                .Register(r)
+                .Add({})),
         kafka_errors(prometheus::BuildCounter()
                          .Name("noisegate_kafka_errors_total")
                          .Help("Errors reported by the Kafka client (retried unless fatal)")
@@ -203,6 +210,7 @@ struct LiveMetrics {
   prometheus::Gauge* rules_info_now = nullptr;
   prometheus::Gauge& event_time_lag;
   prometheus::Gauge& ready;
+  prometheus::Gauge& repartition_skipped;
   prometheus::Counter& kafka_errors;
   prometheus::Gauge& build_info;
   prometheus::Counter& producers_replaced;

@@ -81,6 +81,7 @@ Reloads::Outcome Live::Reload(const std::string& reason) {
   // A transaction boundary: what the old rules decided is committed with their state first.
   // Only a commit that went through is one (an aborted one rewinds, and a rewind cut short
   // by a stop leaves engines that must not be carried over).
+  AwaitMarkers(std::chrono::milliseconds(5000));  // (the hop skipped: the commit must not wait)
   if (!Commit() || !last_commit_ok_ || stop_ || fatal_) {
     return refuse("the commit before the swap did not go through; trying again", {}, false);
   }
@@ -122,7 +123,7 @@ Reloads::Outcome Live::Reload(const std::string& reason) {
   // no longer committed); their partitions go with the rebalance.
   std::erase_if(inputs_, [&after](const auto& kv) { return !after.contains(kv.second.topic); });
   for (auto& [k, ip] : inputs_) ip.order = rules_->FindInput(ip.topic);
-  if (before != after) ListChannels(*rules_, &channels_);
+  if (before != after) channels_complete_ = ListChannels(*rules_, &channels_);
   for (auto& [id, p] : correlate_) {
     p.engine = std::move(fresh.at(id));
     // Buffered records keep their slots (and changelog entries); ties follow the new inputs.

@@ -193,7 +193,11 @@ bool Live::Restore(const std::vector<int32_t>& ids) {
     p.dirty = false;
     p.seen = false;
     p.backlog = false;
+    p.at_end = false;
     p.next_offset = -1;
+    p.checkpoint_offset = -1;
+    p.moved = false;
+    p.marker_read = false;
     p.merger = InputMerger();
   }
   // The previous owner may still be committing its last transaction (checkpoints and offsets
@@ -267,6 +271,7 @@ bool Live::Restore(const std::vector<int32_t>& ids) {
       // The state covers the committed offset from here on, whatever comes in next (an idle
       // partition's checkpoint then still says so).
       correlate_[id].next_offset = want;
+      correlate_[id].checkpoint_offset = want;
       checkpoints.insert_or_assign(id, std::move(cp));
     }
     if (!stale.empty() && attempt % 10 == 0) {
@@ -352,6 +357,13 @@ void Live::rebalance_cb(RdKafka::KafkaConsumer* consumer, RdKafka::ErrorCode err
   }
   if (err == RdKafka::ERR__ASSIGN_PARTITIONS) {
     log_ << "noisegate: level=info event=assigned partitions=" << list << "\n";
+    // The input partitions as they are now (a topic may have been created, or grown, since the
+    // last look): the mergers wait for each, and the hop is skipped only by their owner.
+    std::vector<InputMerger::ChannelKey> listed;
+    if (ListChannels(*rules_, &listed)) {
+      channels_ = std::move(listed);
+      channels_complete_ = true;
+    }
     std::vector<int32_t> ids;
     for (const RdKafka::TopicPartition* tp : partitions) {
       if (tp->topic() == cfg_.repartition_topic) {
@@ -380,6 +392,7 @@ void Live::rebalance_cb(RdKafka::KafkaConsumer* consumer, RdKafka::ErrorCode err
     consumer->assign(partitions);
     // A partition this process paused before it was revoked stays paused in librdkafka.
     for (auto& [id, p] : correlate_) PauseRepartition(p, false);
+    DecideHop();
     Ready("an assignment");
     m_.partitions.Set(static_cast<double>(correlate_.size()));
   } else {
@@ -389,6 +402,7 @@ void Live::rebalance_cb(RdKafka::KafkaConsumer* consumer, RdKafka::ErrorCode err
     // If that fails, the new owner starts from the last commit: nothing to rewind here.
     Commit(/*rewind=*/false);
     DropAll();
+    TakeHop("partitions revoked");
     consumer->unassign();
   }
 }

@@ -10,7 +10,16 @@ void Live::Dispatch(MessagePtr msg) {
   if (topic == cfg_.repartition_topic) {
     auto it = correlate_.find(msg->partition);
     if (it == correlate_.end()) return;  // not ours (any more)
-    CorrelateOne(it->second, *msg);
+    CorrelatePartition& p = it->second;
+    p.at_end = false;
+    p.moved = true;
+    if (msg->len == 1 && *static_cast<const uint8_t*>(msg->payload) == kBatchMessage) {
+      // A hop marker (live_direct.cc): the offset moves on, the state does not change.
+      p.next_offset = msg->offset + 1;
+      p.marker_read = true;
+      return;
+    }
+    CorrelateOne(p, *msg);
     return;
   }
   auto it = inputs_.find(std::pair<std::string_view, int32_t>(topic, msg->partition));
@@ -111,6 +120,8 @@ void Live::PauseRepartition(CorrelatePartition& p, bool pause) {
 }
 
 void Live::WriteMarks() {
+  // Before the hop is skipped, nothing is ingested: marks would only add to what is read.
+  if (hop_ != Hop::kTaken && hop_ != Hop::kSkipped) return;
   for (auto& [k, ip] : inputs_) {
     // Idle: caught up, and quiet for input_sync_wait. A partition that is merely caught up
     // with a steady producer is not idle: its next message is due any moment, and records
@@ -118,6 +129,18 @@ void Live::WriteMarks() {
     bool idle = ip.queue.empty() && Clock::now() - ip.last_received >= cfg_.input_sync_wait &&
                 !MayHaveMore(ip);
     if (ip.marked && ip.marked_ts == ip.last_ts && ip.marked_idle == idle) continue;
+    ip.marked = true;
+    ip.marked_ts = ip.last_ts;
+    ip.marked_idle = idle;
+    if (hop_ == Hop::kSkipped) {
+      const InputMerger::ChannelKey channel{ip.topic, ip.partition};
+      for (auto& [id, p] : correlate_) {
+        p.merger.Mark(channel, ip.last_ts, idle);
+        p.dirty = true;
+      }
+      txn_has_work_ = true;
+      continue;
+    }
     buf_.clear();
     dedup::Writer w(&buf_);
     w.U8(kMarkMessage);
@@ -126,9 +149,6 @@ void Live::WriteMarks() {
     w.SVar(ip.last_ts);
     w.Bool(idle);
     for (int32_t p = 0; p < repartitions_; ++p) ToRepartition(p, {}, buf_);
-    ip.marked = true;
-    ip.marked_ts = ip.last_ts;
-    ip.marked_idle = idle;
   }
 }
 
@@ -233,26 +253,6 @@ void Live::OnDeadLetter(const DeadLetter& dl, const RawMessage& m, int64_t ts) {
     v = line_;
     Produce(cfg_.explain_topic, RdKafka::Topic::PARTITION_UA, {}, &v, WallMs());
   }
-}
-
-void Live::OnRecord(Record& rec) {
-  m_.records.Increment();
-  std::string key = PartitionKey(rec, cfg_.partition_by);
-  buf_.clear();
-  dedup::Writer w(&buf_);
-  w.U8(kRecordMessage);
-  dedup::EncodeRecord(rec, w);
-  if (buf_.size() > kMaxRecordBytes) {
-    // It could not be produced (message.max.bytes), and a transaction that cannot hold a
-    // message aborts forever: dead-letter it instead.
-    DeadLetter too_large{rec.addr.index, std::string(reason::kTooLarge),
-                         "record of " + std::to_string(buf_.size()) +
-                             " bytes after decoding is over the limit of " +
-                             std::to_string(kMaxRecordBytes)};
-    OnDeadLetter(too_large, ingest_->message(), ingest_->ts());
-    return;
-  }
-  ToRepartition(PartitionOf(key, repartitions_), key, buf_);
 }
 
 void Live::AdvanceIdle() {

@@ -23,6 +23,7 @@ bool Live::BeginTransaction() {
   txn_notifications_.clear();
   txn_failed_ = false;
   txn_started_ = Clock::now();
+  if (after_rewind_) AfterRewind();
   return true;
 }
 
@@ -137,6 +138,7 @@ void Live::WriteCheckpoint(int32_t id, CorrelatePartition& p) {
   dedup::Writer w(&buf_);
   w.U8(kCheckpointVersion);
   w.SVar(p.next_offset);  // what the same transaction commits as this partition's offset
+  p.pending_checkpoint_offset = p.next_offset;
   w.Str(engine_state_);
   w.Var(p.merger.buffered());  // what the merger's entries must add up to
   w.Var(p.merger.slot_bound());
@@ -179,7 +181,22 @@ bool Live::Commit(bool rewind) {
     last_commit_ok_ = true;
     return true;
   }
+  // Skipping the hop, a partition's checkpoint waits until it has read a marker since its last
+  // one, so that the offset it records moves on (live_direct.cc): the commit is put off, or,
+  // when it cannot wait (a revoke, a stop) or waited too long, the transaction is given up
+  // and done again from the last checkpoint.
+  if (hop_ == Hop::kSkipped && !MarkersRead()) {
+    const auto now = Clock::now();
+    if (postponed_since_ == Clock::time_point{}) postponed_since_ = now;
+    if (rewind && !stop_ && now - postponed_since_ < kMaxMarkerWait) return true;
+    log_ << "noisegate: level=warn event=hop_marker_unread waited_ms="
+         << std::chrono::duration_cast<milliseconds>(now - postponed_since_).count()
+         << " action=\"aborting the transaction; its input is processed again\"\n";
+    txn_failed_ = true;
+  }
+  postponed_since_ = {};
   auto commit_started = Clock::now();
+  WriteHopMarkers();
   for (auto& [id, p] : correlate_) {
     if (!p.dirty) continue;
     WriteCheckpoint(id, p);
@@ -198,9 +215,10 @@ bool Live::Commit(bool rewind) {
     }
   }
   for (auto& [id, p] : correlate_) {
-    if (p.next_offset >= 0) {
-      send->offsets.push_back(
-          RdKafka::TopicPartition::create(cfg_.repartition_topic, id, p.next_offset));
+    // (Past the markers it read since, only with a checkpoint that says so.)
+    const int64_t offset = p.dirty ? p.next_offset : p.checkpoint_offset;
+    if (offset >= 0) {
+      send->offsets.push_back(RdKafka::TopicPartition::create(cfg_.repartition_topic, id, offset));
     }
   }
   std::unique_ptr<RdKafka::Error> error;
@@ -316,8 +334,16 @@ bool Live::Commit(bool rewind) {
   last_commit_ok_ = true;
   CountCommitted();
   Failpoint::Hit("after_commit");
+  if (hop_ == Hop::kArming) {
+    // Its markers are out. Each lies after whatever another replica wrote to its partition
+    // before it: one read back means everything before it was read.
+    hop_ = Hop::kArmed;
+    for (auto& [id, p] : correlate_) p.marker_read = false;
+  }
   for (auto& [id, p] : correlate_) {
     if (p.dirty) {
+      p.checkpoint_offset = p.pending_checkpoint_offset;
+      p.moved = false;
       p.generation += 1;
       p.globals_chunks = p.pending_globals_chunks;
       p.obsolete_keys.clear();
@@ -355,6 +381,10 @@ void Live::Rewind() {
     ip.queue.clear();
     ip.next_offset = -1;
     ip.fetched_next = -1;
+    // Sought back: neither caught up nor quiet until it has been read again (an idle mark
+    // meanwhile would let other inputs' records pass what it has yet to deliver).
+    ip.at_end = false;
+    ip.last_received = Clock::now();
     // Progress marks must not claim what the aborted transaction ingested.
     ip.last_ts = ip.committed_ts;
     ip.marked = false;
@@ -367,6 +397,7 @@ void Live::Rewind() {
   }
   Restore(ids);
   for (auto& [id, p] : correlate_) PauseRepartition(p, false);  // (the backlog went with it)
+  after_rewind_ = true;
   if (!parts.empty()) {
     // Where to resume must be known for sure: from the beginning only for a partition that
     // truly has no committed offset. Anything else is fatal (the pod restarts and resumes

@@ -57,6 +57,7 @@ void LoadYaml(rules::YamlReader& r, const std::string& text, RunConfig* c) {
                    "changelog_config",
                    "explain_readable",
                    "repartition_batch_bytes",
+                   "skip_repartition",
                    "intake"},
                   "the run config (a map)")) {
     return;
@@ -162,6 +163,9 @@ void LoadYaml(rules::YamlReader& r, const std::string& text, RunConfig* c) {
     if (auto v = r.Int(n, "repartition_batch_bytes", 0, 256 * 1024)) {
       c->repartition_batch_bytes = static_cast<size_t>(*v);
     }
+  }
+  if (YAML::Node n = YamlReader::Get(doc, "skip_repartition"); YamlReader::Has(n)) {
+    if (auto v = r.Bool(n, "skip_repartition")) c->skip_repartition = *v;
   }
   if (YAML::Node in = YamlReader::Get(doc, "intake"); YamlReader::Has(in)) {
     if (r.CheckMap(in, "intake",

@@ -83,6 +83,10 @@ struct RunConfig {
   // bytes (one Kafka message each); 0: one message per record, the only form noisegate read
   // before checkpoint format 4.
   size_t repartition_batch_bytes = 256 * 1024;
+  // A replica that owns every input partition and every correlate partition (the only one in
+  // its group) feeds its engines directly, as replay does, and writes only a one-byte marker
+  // per checkpointed partition and commit to the repartition topic (live_direct.cc).
+  bool skip_repartition = true;
   // Explain lines also carry "name" (alertname or log template) and "summary".
   bool explain_readable = false;
   std::string metrics_listen = "0.0.0.0:9464";  // empty = no metrics endpoint

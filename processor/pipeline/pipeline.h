@@ -16,7 +16,9 @@
 //               records straight to Correlate
 //   live        Kafka input partitions (processor/kafka/live_stages.cc); records cross the
 //               repartition topic from Ingest, on the replica that owns the input partition,
-//               to Correlate, on the one that owns the record's correlate partition
+//               to Correlate, on the one that owns the record's correlate partition; a
+//               replica that owns every partition hands them straight to Correlate, as replay
+//               does (processor/kafka/live_direct.cc)
 //   rule tests  a test's script of messages and records in time order (processor/testing)
 //   decode      Ingest alone: it prints what Ingest hands on (processor/replay/show_decoded.cc)
 #pragma once

@@ -273,6 +273,15 @@ case $SCENARIO in
     grep -q "^noisegate_build_info{.*version=\"$version\".*} 1" "$work/metrics.txt" ||
       fail "no noisegate_build_info for version $version"
     say "metrics: $want_new incidents opened, $want_pages page triggers, promtool clean"
+    # The only replica skips the repartition hop: the topic holds its one-byte markers (one per
+    # checkpoint) and no record.
+    grep -q 'event=repartition_hop state=skipped' "$work/a.log" || fail "the repartition hop was not skipped"
+    [[ $(metric noisegate_repartition_skipped) == 1 ]] || fail "noisegate_repartition_skipped is not 1"
+    sizes=$(kcat -C -b "$bootstrap" -t noisegate.repartition -o beginning -e -q \
+      -X isolation.level=read_committed -f '%S\n' 2>/dev/null | sort | uniq -c)
+    [[ -n $sizes && $(awk '$2 != 1' <<<"$sizes") == "" ]] ||
+      fail "the repartition topic holds more than markers: $sizes"
+    say "repartition hop skipped: $(awk '{print $1}' <<<"$sizes") one-byte markers on the topic, no record"
     # The log has a line for each page and ticket event, and for nothing else.
     diff <(notifications_replayed) <(notifications_logged "$work/a.log") >"$work/notify.diff" ||
       { head -20 "$work/notify.diff"; fail "the logged notifications differ from replay's"; }
@@ -364,6 +373,7 @@ case $SCENARIO in
     say "log: $(notifications_logged "$work/a.log" | wc -l) of $(notifications_replayed | wc -l) notifications logged, none twice"
     grep -Eq 'event=restored .*state_bytes=[1-9]' "$work/a.log" ||
       fail "no partition state was restored from the changelog"
+    grep -q 'event=repartition_hop state=skipped' "$work/a.log" || fail "the repartition hop was not skipped"
     stop_ng "$ng_pid"
     ;;
 
@@ -440,6 +450,9 @@ case $SCENARIO in
       fail "b never got a repartition partition"
     grep -Eq 'event=restored .*state_bytes=[1-9]' "$work/a.log" "$work/b.log" ||
       fail "no partition state moved through the changelog"
+    # Alone, a skipped the repartition hop; with b, both took it.
+    grep -q 'event=repartition_hop state=skipped' "$work/a.log" || fail "a alone never skipped the hop"
+    grep -q 'event=repartition_hop state=taken' "$work/a.log" || fail "a never took the hop again"
     stop_ng "$b_pid"
     stop_ng "$a_pid"
     ;;
@@ -491,8 +504,9 @@ EOF
 
   idle_watermark)
     # A lone alert at the current time pages after group_wait although nothing else arrives:
-    # the idle partition's event time advances with the wall clock.
-    EXTRA_CONFIG="" write_config "$work/a.yaml" a
+    # the idle partition's event time advances with the wall clock. (With the repartition hop
+    # taken, as a replica among others does, although this one is alone.)
+    EXTRA_CONFIG="skip_repartition: false" write_config "$work/a.yaml" a
     sed -i 's/^idle_timeout: 1h/idle_timeout: 2s/' "$work/a.yaml"
     cat >"$work/rules.yaml" <<'EOF'
 inputs:
@@ -523,6 +537,7 @@ EOF
     waited=$((SECONDS - t0))
     consume noisegate.pages | grep -q '"event_action":"trigger".*Lonely' || fail "no trigger for the lone alert"
     ((waited >= 4)) || fail "paged after ${waited}s, before group_wait (5s)"
+    grep -q 'event=repartition_hop' "$work/a.log" && fail "the hop was skipped with skip_repartition: false"
     say "the lone alert paged after ${waited}s (group_wait 5s, idle_timeout 2s)"
     stop_ng "$ng_pid"
     ;;

@@ -10,6 +10,7 @@
 #include <atomic>
 #include <chrono>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <sstream>
@@ -172,10 +173,12 @@ page:
   rules::LoadResult rules_;
 };
 
-TEST(LiveOnMockCluster, AbortedTransactionRewindsAndTheStreamGoesOn) {
+// (Once with the repartition hop skipped, the only replica's way; once with it taken.)
+void AbortedTransactionRewindsAndTheStreamGoesOn(bool skip_repartition) {
   MockEstate estate;
   ASSERT_TRUE(estate.rules());
   RunConfig cfg = estate.Config();
+  cfg.skip_repartition = skip_repartition;
   std::atomic<bool> stop{false};
   std::ostringstream log;
   RunExit exit = RunExit::kFatal;
@@ -212,6 +215,16 @@ TEST(LiveOnMockCluster, AbortedTransactionRewindsAndTheStreamGoesOn) {
     }
     EXPECT_EQ(lines, 1u) << name << "\n" << text;
   }
+  EXPECT_EQ(text.find("event=repartition_hop state=skipped") != std::string::npos, skip_repartition)
+      << text;
+}
+
+TEST(LiveOnMockCluster, AbortedTransactionRewindsAndTheStreamGoesOn) {
+  AbortedTransactionRewindsAndTheStreamGoesOn(true);
+}
+
+TEST(LiveOnMockCluster, AbortedTransactionRewindsWithTheRepartitionHopTaken) {
+  AbortedTransactionRewindsAndTheStreamGoesOn(false);
 }
 
 // librdkafka can leave send_offsets_to_transaction blocked past its timeout for good when the
@@ -435,6 +448,7 @@ TEST(LiveOnMockCluster, RepartitionBatchesAndSingleRecordsAreBothRead) {
   MockEstate estate;
   ASSERT_TRUE(estate.rules());
   RunConfig cfg = estate.Config();
+  cfg.skip_repartition = false;
   cfg.repartition_batch_bytes = 0;
   std::string trigger;
   std::string first = RunWhile(estate, cfg, [&] {
@@ -481,6 +495,60 @@ TEST(LiveOnMockCluster, RepartitionBatchesAndSingleRecordsAreBothRead) {
   EXPECT_GE(singles, 1u);
   EXPECT_GE(records_in_batches, 21u);
   EXPECT_LT(batches, records_in_batches) << "records travel several to a message";
+}
+
+// The only replica skips the repartition hop: the topic then holds one-byte markers, no
+// records. An incident opened with the hop skipped is resolved by a replica that takes it, and
+// the other way round: the state and the offsets carry over between the two ways.
+TEST(LiveOnMockCluster, TheOnlyReplicaSkipsTheRepartitionHopAndStateCarriesOver) {
+  MockEstate estate;
+  ASSERT_TRUE(estate.rules());
+  RunConfig cfg = estate.Config();
+  auto repartition_messages = [&] {
+    std::map<std::string, size_t> kinds;  // "marker", "records"
+    for (int32_t p = 0; p < cfg.partitions; ++p) {
+      ForEachMessage(
+          estate.bootstrap(), cfg.repartition_topic, p,
+          [&](const rd_kafka_message_t& m) { ++kinds[m.len == 1 ? "marker" : "records"]; });
+    }
+    return kinds;
+  };
+  std::string opened;
+  std::string first = RunWhile(estate, cfg, [&] {
+    estate.ProduceAlert("Skipped");
+    opened = WaitForPage(estate.bootstrap(), "Skipped", 60);
+  });
+  ASSERT_FALSE(opened.empty()) << first;
+  EXPECT_NE(first.find("event=repartition_hop state=skipped"), std::string::npos) << first;
+  auto kinds = repartition_messages();
+  EXPECT_GE(kinds["marker"], 1u) << first;
+  EXPECT_EQ(kinds["records"], 0u) << "no record crossed the repartition topic\n" << first;
+
+  cfg.skip_repartition = false;
+  std::string resolved, taken;
+  std::string second = RunWhile(estate, cfg, [&] {
+    estate.ProduceAlert("Skipped", "resolved");
+    resolved = WaitForPage(estate.bootstrap(), "Skipped", 60, "resolve");
+    estate.ProduceAlert("Taken");
+    taken = WaitForPage(estate.bootstrap(), "Taken", 60);
+  });
+  ASSERT_FALSE(resolved.empty()) << second;
+  ASSERT_FALSE(taken.empty()) << second;
+  EXPECT_EQ(DedupKey(resolved), DedupKey(opened));
+  EXPECT_EQ(second.find("event=repartition_hop"), std::string::npos) << second;
+  EXPECT_EQ(second.find("event=restore_stale"), std::string::npos) << second;
+  EXPECT_GE(repartition_messages()["records"], 1u);
+
+  cfg.skip_repartition = true;
+  std::string again;
+  std::string third = RunWhile(estate, cfg, [&] {
+    estate.ProduceAlert("Taken", "resolved");
+    again = WaitForPage(estate.bootstrap(), "Taken", 60, "resolve");
+  });
+  ASSERT_FALSE(again.empty()) << third;
+  EXPECT_EQ(DedupKey(again), DedupKey(taken));
+  EXPECT_NE(third.find("event=repartition_hop state=skipped"), std::string::npos) << third;
+  EXPECT_EQ(third.find("event=restore_stale"), std::string::npos) << third;
 }
 
 class NoSink : public dedup::Sink {

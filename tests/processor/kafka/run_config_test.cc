@@ -38,6 +38,7 @@ produce_wait: 20s
 rules_check_interval: 0s
 max_message_bytes: 2000000
 repartition_batch_bytes: 0
+skip_repartition: false
 changelog_config:
   segment.bytes: 16777216
   min.insync.replicas: 2
@@ -61,6 +62,8 @@ changelog_config:
   EXPECT_EQ(c.rules_check_interval.count(), 0);
   EXPECT_EQ(c.max_message_bytes, 2000000u);
   EXPECT_EQ(c.repartition_batch_bytes, 0u);
+  EXPECT_FALSE(c.skip_repartition);
+  EXPECT_TRUE(RunConfig().skip_repartition);
   EXPECT_EQ(c.changelog_config.at("segment.bytes"), "16777216");
   EXPECT_EQ(c.changelog_config.at("min.insync.replicas"), "2");
   EXPECT_EQ(c.Redacted().at("sasl.password"), "[redacted]");
