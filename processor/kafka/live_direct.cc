@@ -20,6 +20,12 @@
 //     it has read a marker since its last one (the commit is put off until then, a few
 //     hundred milliseconds at most, see Commit). Reading a marker moves the offset on without
 //     making the partition's state change: an idle replica does not commit.
+//
+// Markers serve the hop-taken path too: timers that fire on an idle partition's wall clock
+// (AdvanceIdle) change its state with nothing read, so they fire only once the partition has
+// read something since its last checkpoint. Each commit writes a marker into each partition it
+// checkpoints, so that one is there when the partition falls idle; when none is, the partition
+// asks for one (RequestMarker) and fires once it has read it back.
 
 #include "processor/kafka/live_internal.h"
 
@@ -85,11 +91,27 @@ void Live::MaybeSkipHop() {
        << correlate_.size() << " inputs=" << inputs_.size() << "\n";
 }
 
+namespace {
+const char kMarker = static_cast<char>(kBatchMessage);
+const std::string_view kMarkerMessage(&kMarker, 1);
+}  // namespace
+
 void Live::WriteHopMarkers() {
-  if (hop_ == Hop::kTaken || hop_ == Hop::kDraining) return;
-  static const char kMarker = static_cast<char>(kBatchMessage);
-  const std::string_view marker(&kMarker, 1);
-  for (auto& [id, p] : correlate_) Produce(cfg_.repartition_topic, id, {}, &marker, WallMs());
+  if (hop_ == Hop::kDraining) return;  // (it would only add to what the drain reads)
+  for (auto& [id, p] : correlate_) {
+    // Taking the hop, partitions read records; a marker after each checkpoint is only for the
+    // timers that may come due once a partition is idle (AdvanceIdle), so that they need not
+    // wait for one.
+    if (hop_ == Hop::kTaken && !p.dirty) continue;
+    Produce(cfg_.repartition_topic, id, {}, &kMarkerMessage, WallMs());
+    p.marker_requested = true;
+  }
+}
+
+void Live::RequestMarker(CorrelatePartition& p) {
+  if (p.marker_requested) return;
+  Produce(cfg_.repartition_topic, p.id, {}, &kMarkerMessage, WallMs());
+  p.marker_requested = true;
 }
 
 bool Live::MarkersRead() const {
@@ -110,13 +132,11 @@ void Live::AwaitMarkers(std::chrono::milliseconds wait) {
 
 void Live::AfterRewind() {
   after_rewind_ = false;
-  static const char kMarker = static_cast<char>(kBatchMessage);
-  const std::string_view marker(&kMarker, 1);
   switch (hop_) {
     case Hop::kDraining:
       // The repartition partitions were sought back: markers move each end on, so that each
-      // reports it again (librdkafka reports an end it already reported only after a seek).
-      for (auto& [id, p] : correlate_) Produce(cfg_.repartition_topic, id, {}, &marker, WallMs());
+      // reports its end again whatever librdkafka remembers of the last one.
+      for (auto& [id, p] : correlate_) RequestMarker(p);
       break;
     case Hop::kArming:
     case Hop::kArmed:

@@ -149,6 +149,8 @@ struct CorrelatePartition : Correlate {
   int64_t checkpoint_offset = -1, pending_checkpoint_offset = -1;
   bool moved = false;        // read a message (a hop marker, a record) since its last checkpoint
   bool marker_read = false;  // read a hop marker since the commit that armed (live_direct.cc)
+  // A marker is on its way (WriteHopMarkers, RequestMarker) and not read back yet.
+  bool marker_requested = false;
   Clock::time_point last_arrival;
   EventTime arrival_watermark = kMinTime;
 };
@@ -279,7 +281,8 @@ class Live : public RdKafka::RebalanceCb,
   void MaybeSkipHop();
   // The hop skipped: a record straight into its correlate partition's merger.
   void CorrelateDirect(int32_t partition, Record& r);
-  // At a commit: a marker into every repartition partition (arming, skipped).
+  // At a commit: a marker into every repartition partition (arming, armed, skipped), or,
+  // taking the hop, into each partition the commit checkpoints.
   void WriteHopMarkers();
   // Whether every partition with a checkpoint to write has read a marker since its last one,
   // so that the offset its checkpoint records has moved on (see live_direct.cc).
@@ -288,6 +291,10 @@ class Live : public RdKafka::RebalanceCb,
   // arrived until MarkersRead(), at most `wait`.
   void AwaitMarkers(std::chrono::milliseconds wait);
   void PauseInputs(bool pause);
+  // A marker into the partition's repartition partition, in the open transaction, unless one
+  // is already on its way: for a state change that reads nothing (AdvanceIdle), or a drain
+  // that must see each partition's end again (AfterRewind).
+  void RequestMarker(CorrelatePartition& p);
   // Back to taking the hop (partitions revoked), logged when it was skipped or about to be.
   void TakeHop(const char* why);
   // After a rewind: back to arming (or, draining, markers that make each repartition

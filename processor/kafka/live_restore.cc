@@ -198,6 +198,7 @@ bool Live::Restore(const std::vector<int32_t>& ids) {
     p.checkpoint_offset = -1;
     p.moved = false;
     p.marker_read = false;
+    p.marker_requested = false;
     p.merger = InputMerger();
   }
   // The previous owner may still be committing its last transaction (checkpoints and offsets

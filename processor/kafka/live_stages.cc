@@ -17,6 +17,7 @@ void Live::Dispatch(MessagePtr msg) {
       // A hop marker (live_direct.cc): the offset moves on, the state does not change.
       p.next_offset = msg->offset + 1;
       p.marker_read = true;
+      p.marker_requested = false;
       return;
     }
     CorrelateOne(p, *msg);
@@ -265,6 +266,14 @@ void Live::AdvanceIdle() {
         p.arrival_watermark + std::chrono::duration_cast<milliseconds>(now - p.last_arrival);
     if (target <= p.engine->watermark()) continue;
     if (p.engine->NextTimer() <= target) {
+      // Timers fire without a record read: the offset this checkpoint commits must still move
+      // on, or a restore could take the previous checkpoint (same offset) and fire them again.
+      // So a partition that has read nothing since its last checkpoint asks for a hop marker
+      // first (live_direct.cc), and fires once it has read it back.
+      if (!p.moved) {
+        RequestMarker(p);
+        continue;
+      }
       p.dirty = true;
       txn_has_work_ = true;
     }

@@ -84,8 +84,8 @@ struct RunConfig {
   // before checkpoint format 4.
   size_t repartition_batch_bytes = 256 * 1024;
   // A replica that owns every input partition and every correlate partition (the only one in
-  // its group) feeds its engines directly, as replay does, and writes only a one-byte marker
-  // per checkpointed partition and commit to the repartition topic (live_direct.cc).
+  // its group) feeds its engines directly, as replay does, and writes only one-byte markers to
+  // the repartition topic (live_direct.cc).
   bool skip_repartition = true;
   // Explain lines also carry "name" (alertname or log template) and "summary".
   bool explain_readable = false;

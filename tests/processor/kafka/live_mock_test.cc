@@ -551,6 +551,64 @@ TEST(LiveOnMockCluster, TheOnlyReplicaSkipsTheRepartitionHopAndStateCarriesOver)
   EXPECT_EQ(third.find("event=restore_stale"), std::string::npos) << third;
 }
 
+// Timers that fire on an idle partition's wall clock (the incident closing close_after its
+// resolve, with nothing read meanwhile) change its state: their checkpoint must record an
+// offset past the one before, or a restore that found only the one before (the previous
+// owner's commit not yet on the changelog) would take it as current and fire them again.
+void IdleTimersMoveTheOffsetOn(bool skip_repartition) {
+  MockEstate estate;
+  ASSERT_TRUE(estate.rules());
+  RunConfig cfg = estate.Config();
+  cfg.skip_repartition = skip_repartition;
+  std::string log = RunWhile(estate, cfg, [&] {
+    estate.ProduceAlert("Idle");
+    EXPECT_FALSE(WaitForPage(estate.bootstrap(), "Idle", 60).empty());
+    estate.ProduceAlert("Idle", "resolved");
+    EXPECT_FALSE(WaitForPage(estate.bootstrap(), "Idle", 60, "resolve").empty());
+    // close_after (1 s) passes on the partition's idle clock (idle_timeout 500 ms).
+    std::this_thread::sleep_for(std::chrono::seconds(4));
+  });
+  size_t checkpoints = 0;
+  for (int32_t p = 0; p < cfg.partitions; ++p) {
+    int64_t last_offset = -1;
+    uint64_t last_generation = 0;
+    ForEachMessage(estate.bootstrap(), cfg.changelog_topic, p, [&](const rd_kafka_message_t& m) {
+      std::string_view key(static_cast<const char*>(m.key), m.key_len);
+      if (key != GlobalsKey(p) || m.len == 0) return;
+      dedup::Reader rd(std::string_view(static_cast<const char*>(m.payload), m.len));
+      ASSERT_EQ(rd.U8(), 'G') << "globals inline";
+      const uint64_t generation = rd.U64();
+      rd.U8();  // the checkpoint's version
+      const int64_t offset = rd.SVar();
+      ASSERT_TRUE(rd.ok());
+      if (last_generation > 0) {
+        EXPECT_GT(offset, last_offset) << "partition " << p << " generation " << generation << "\n"
+                                       << log;
+      }
+      last_offset = offset;
+      last_generation = generation;
+      ++checkpoints;
+    });
+  }
+  EXPECT_GE(checkpoints, 3u) << log;
+  // The close did happen, on the idle clock, and was checkpointed: a restart finds no open
+  // incident.
+  std::string restart = RunWhile(estate, cfg, [&] {
+    estate.ProduceAlert("Later");
+    EXPECT_FALSE(WaitForPage(estate.bootstrap(), "Later", 60).empty());
+  });
+  EXPECT_NE(restart.find("event=restored"), std::string::npos) << restart;
+  EXPECT_EQ(restart.find("open_incidents=1"), std::string::npos) << restart;
+}
+
+TEST(LiveOnMockCluster, IdleTimersMoveTheOffsetOnWithTheHopSkipped) {
+  IdleTimersMoveTheOffsetOn(true);
+}
+
+TEST(LiveOnMockCluster, IdleTimersMoveTheOffsetOnWithTheHopTaken) {
+  IdleTimersMoveTheOffsetOn(false);
+}
+
 class NoSink : public dedup::Sink {
  public:
   void OnDecision(const dedup::DecisionEvent&) override {}
