@@ -37,6 +37,11 @@ struct Record {
   std::string link;              // generatorURL, issue page, monitor link ...
   std::string trace_id;          // logs: the trace the failing request belongs to
   EventTime ends_at = kMinTime;  // alerts: when the source says the alert stops (if known)
+  // Where it merges with the other channels' records, when that is after `time`: the latest
+  // record time its channel (input partition) had reached when it came. A channel merges in
+  // its own order, so the merge does not depend on how a driver batches what it reads
+  // (processor/pipeline/merger.h). kMinTime: at `time`. Set by Ingest, never by decoders.
+  EventTime merge_time = kMinTime;
 
   void Clear() {
     time = EventTime{};
@@ -49,6 +54,7 @@ struct Record {
     link.clear();
     trace_id.clear();
     ends_at = kMinTime;
+    merge_time = kMinTime;
   }
 };
 

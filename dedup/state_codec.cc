@@ -294,13 +294,20 @@ void GetLogRate(Reader& rd, Engine::LogRate* lr, bool with_surge) {
 
 }  // namespace state_codec
 
+namespace {
+constexpr uint8_t kHasMergeTime = 0x80;
+}  // namespace
+
 void EncodeRecord(const Record& r, Writer& w) {
   w.Str(r.addr.topic);
   w.SVar(r.addr.partition);
   w.SVar(r.addr.offset);
   w.SVar(r.addr.index);
   w.Time(r.time);
-  w.U8(static_cast<uint8_t>(r.kind));
+  // The kind's top bit: a merge time follows the record (older readers refuse it; it is set
+  // only on records late within their own channel).
+  const bool merge_time = r.merge_time > r.time;
+  w.U8(static_cast<uint8_t>(static_cast<uint8_t>(r.kind) | (merge_time ? kHasMergeTime : 0)));
   w.U8(static_cast<uint8_t>(r.state));
   w.SVar(r.input);
   state_codec::PutLabels(r.labels, w);
@@ -309,6 +316,7 @@ void EncodeRecord(const Record& r, Writer& w) {
   w.Str(r.link);
   w.Str(r.trace_id);
   w.Time(r.ends_at);
+  if (merge_time) w.Time(r.merge_time);
 }
 
 bool DecodeRecord(Reader& rd, Record* r) {
@@ -318,6 +326,8 @@ bool DecodeRecord(Reader& rd, Record* r) {
   r->addr.index = static_cast<int32_t>(rd.SVar());
   r->time = rd.Time();
   uint8_t kind = rd.U8();
+  const bool merge_time = (kind & kHasMergeTime) != 0;
+  kind &= static_cast<uint8_t>(~kHasMergeTime);
   uint8_t state = rd.U8();
   if (kind > 1 || state > 1) rd.Fail();
   r->kind = static_cast<SignalKind>(kind & 1);
@@ -329,6 +339,8 @@ bool DecodeRecord(Reader& rd, Record* r) {
   r->link = rd.Str();
   r->trace_id = rd.Str();
   r->ends_at = rd.Time();
+  r->merge_time = merge_time ? rd.Time() : kMinTime;
+  if (merge_time && !(r->merge_time > r->time)) rd.Fail();
   return rd.ok();
 }
 

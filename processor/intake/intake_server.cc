@@ -327,7 +327,7 @@ std::string IntakeServer::Undecodable(const std::string& topic, std::string_view
   m.ts = now_ms;
   m.payload = body;
   CountingSink sink;
-  ingest_->Message(m, now_ms, sink);
+  ingest_->Message(m, now_ms, sink, /*channel_time=*/nullptr);
   // Records alongside bad ones: taken, the bad ones become dead letters downstream.
   return sink.records > 0 ? std::string() : sink.reasons;
 }

@@ -33,6 +33,7 @@
 #include "processor/kafka/changelog.h"
 #include "processor/kafka/live.h"
 #include "processor/kafka/live_metrics.h"
+#include "processor/kafka/offset_metadata.h"
 #include "processor/pipeline/merger.h"
 #include "processor/pipeline/pipeline.h"
 
@@ -190,7 +191,11 @@ struct InputPartition {
   bool at_end = false;
   int64_t last_ts = INT64_MIN;       // event time of the last message ingested
   int64_t committed_ts = INT64_MIN;  // last_ts at the last committed transaction
-  Clock::time_point last_received;   // wall time of the last message received
+  // The latest record time ingested (Ingest::Message's channel_time): committed with the
+  // offset (offset_metadata.h), and back to the committed one on a rewind.
+  int64_t channel_time = INT64_MIN;
+  int64_t committed_channel_time = INT64_MIN;
+  Clock::time_point last_received;  // wall time of the last message received
   // The progress mark last written for it (marks are written when they change).
   bool marked = false, marked_idle = false;
   int64_t marked_ts = INT64_MIN;
@@ -321,8 +326,8 @@ class Live : public RdKafka::RebalanceCb,
   enum class CallOutcome { kDone, kStuck };
   CallOutcome TxnCall(const char* what, std::function<RdKafka::Error*(RdKafka::Producer*)> call,
                       std::unique_ptr<RdKafka::Error>* error);
-  // Whether the group coordinator answers (an offset fetch for `any`, with a timeout).
-  RdKafka::ErrorCode AskGroupCoordinator(const RdKafka::TopicPartition& any);
+  // Whether the group coordinator answers (an offset fetch for any partition, with a timeout).
+  RdKafka::ErrorCode AskGroupCoordinator(const std::string& topic, int32_t partition);
   bool BeginTransaction();
   // After an aborted transaction: state back to the last checkpoint, offsets to the last
   // committed ones.

@@ -171,9 +171,8 @@ Live::CallOutcome Live::TxnCall(const char* what,
   return CallOutcome::kDone;
 }
 
-RdKafka::ErrorCode Live::AskGroupCoordinator(const RdKafka::TopicPartition& any) {
-  std::vector<RdKafka::TopicPartition*> probe{
-      RdKafka::TopicPartition::create(any.topic(), any.partition())};
+RdKafka::ErrorCode Live::AskGroupCoordinator(const std::string& topic, int32_t partition) {
+  std::vector<RdKafka::TopicPartition*> probe{RdKafka::TopicPartition::create(topic, partition)};
   RdKafka::ErrorCode err = consumer_->committed(probe, kRequestTimeoutMs);
   RdKafka::TopicPartition::destroy(probe);
   return err;

@@ -383,10 +383,20 @@ void Live::rebalance_cb(RdKafka::KafkaConsumer* consumer, RdKafka::ErrorCode err
     for (RdKafka::TopicPartition* tp : partitions) {
       if (tp->topic() != cfg_.repartition_topic) inputs.push_back(tp);
     }
-    if (!inputs.empty() &&
-        consumer->committed(inputs, kRequestTimeoutMs) == RdKafka::ERR_NO_ERROR) {
-      for (RdKafka::TopicPartition* tp : inputs) {
-        if (tp->offset() >= 0) inputs_[{tp->topic(), tp->partition()}].fetched_next = tp->offset();
+    // And the latest record time it had reached (offset_metadata.h).
+    std::vector<std::optional<int64_t>> channel_times;
+    if (!inputs.empty() && FetchCommittedTimes(consumer, inputs, &channel_times,
+                                               kRequestTimeoutMs) == RdKafka::ERR_NO_ERROR) {
+      for (size_t i = 0; i < inputs.size(); ++i) {
+        RdKafka::TopicPartition* tp = inputs[i];
+        InputPartition& ip = inputs_[{tp->topic(), tp->partition()}];
+        if (tp->offset() >= 0) ip.fetched_next = tp->offset();
+        ip.channel_time = ip.committed_channel_time = channel_times[i].value_or(INT64_MIN);
+        if (channel_times[i]) {
+          log_ << "noisegate: level=info event=input_resumes partition=" << ip.topic << "/"
+               << ip.partition << " offset=" << tp->offset()
+               << " channel_time=" << FormatRfc3339(EventTime{*channel_times[i]}) << "\n";
+        }
         tp->set_offset(RdKafka::Topic::OFFSET_INVALID);  // assign() then uses the committed one
       }
     }

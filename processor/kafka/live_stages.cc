@@ -233,7 +233,7 @@ void Live::IngestOne(InputPartition& ip) {
   raw.ts = Timestamp(m);
   raw.payload = Payload(m);
   raw.payload_null = m.payload == nullptr;
-  int64_t ts = ingest_->Message(raw, p.ts, *this);
+  int64_t ts = ingest_->Message(raw, p.ts, *this, &ip.channel_time);
   m_.Messages(ip.topic).Increment();
   ip.next_offset = m.offset + 1;
   ip.last_ts = std::max(ip.last_ts, ts);

@@ -202,24 +202,18 @@ bool Live::Commit(bool rewind) {
     WriteCheckpoint(id, p);
   }
   // What sending the offsets needs, owned by the call (which may outlive this frame).
-  struct OffsetsToSend {
-    std::vector<RdKafka::TopicPartition*> offsets;
-    std::unique_ptr<RdKafka::ConsumerGroupMetadata> group;
-    ~OffsetsToSend() { RdKafka::TopicPartition::destroy(offsets); }
-  };
   auto send = std::make_shared<OffsetsToSend>();
   for (auto& [k, ip] : inputs_) {
     if (ip.next_offset >= 0) {
-      send->offsets.push_back(
-          RdKafka::TopicPartition::create(ip.topic, ip.partition, ip.next_offset));
+      std::optional<int64_t> channel_time;
+      if (ip.channel_time != INT64_MIN) channel_time = ip.channel_time;
+      send->Add(ip.topic, ip.partition, ip.next_offset, channel_time);
     }
   }
   for (auto& [id, p] : correlate_) {
     // (Past the markers it read since, only with a checkpoint that says so.)
     const int64_t offset = p.dirty ? p.next_offset : p.checkpoint_offset;
-    if (offset >= 0) {
-      send->offsets.push_back(RdKafka::TopicPartition::create(cfg_.repartition_topic, id, offset));
-    }
+    if (offset >= 0) send->Add(cfg_.repartition_topic, id, offset);
   }
   std::unique_ptr<RdKafka::Error> error;
   // A message that failed to produce (locally or in delivery) is not in the transaction:
@@ -231,11 +225,11 @@ bool Live::Commit(bool rewind) {
   }
   bool stuck = false;   // a call did not come back: the producer is gone (see TxnCall)
   std::string gave_up;  // why the offsets were not sent, other than an error of the call
-  if (!send->offsets.empty() && !produce_failed) {
-    send->group.reset(consumer_->groupMetadata());
+  if (!send->empty() && !produce_failed) {
     for (int attempt = 0;; ++attempt) {
       if (coordinator_suspect_) {
-        RdKafka::ErrorCode asked = AskGroupCoordinator(*send->offsets.front());
+        RdKafka::ErrorCode asked =
+            AskGroupCoordinator(send->first_topic(), send->first_partition());
         if (asked != RdKafka::ERR_NO_ERROR) {
           gave_up = "the group coordinator does not answer: " + RdKafka::err2str(asked);
           if (!StillRetrying("group_coordinator", gave_up, attempt)) break;
@@ -245,8 +239,9 @@ bool Live::Commit(bool rewind) {
         gave_up.clear();
         coordinator_suspect_ = false;
       }
-      auto call = [send](RdKafka::Producer* p) {
-        return p->send_offsets_to_transaction(send->offsets, send->group.get(), kRequestTimeoutMs);
+      RdKafka::KafkaConsumer* consumer = consumer_.get();
+      auto call = [send, consumer](RdKafka::Producer* p) {
+        return send->Send(p, consumer, kRequestTimeoutMs);
       };
       if (TxnCall("send_offsets", call, &error) == CallOutcome::kStuck) {
         stuck = true;
@@ -350,7 +345,10 @@ bool Live::Commit(bool rewind) {
       p.dirty = false;
     }
   }
-  for (auto& [k, ip] : inputs_) ip.committed_ts = ip.last_ts;
+  for (auto& [k, ip] : inputs_) {
+    ip.committed_ts = ip.last_ts;
+    ip.committed_channel_time = ip.channel_time;
+  }
   m_.commit_seconds.Observe(std::chrono::duration<double>(Clock::now() - commit_started).count());
   size_t buffered = 0, open = 0;
   int64_t newest = INT64_MIN;
@@ -387,6 +385,7 @@ void Live::Rewind() {
     ip.last_received = Clock::now();
     // Progress marks must not claim what the aborted transaction ingested.
     ip.last_ts = ip.committed_ts;
+    ip.channel_time = ip.committed_channel_time;
     ip.marked = false;
     parts.push_back(RdKafka::TopicPartition::create(ip.topic, ip.partition));
   }

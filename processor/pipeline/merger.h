@@ -10,6 +10,14 @@
 // not idle has a mark at or past its time. Ties break like replay's merge: input order, then
 // partition, offset, index.
 //
+// A channel merges in its own order: a record earlier than one before it in its channel (two
+// producers' clocks, an HTTP intake's concurrent requests) merges at that one's time
+// (Record::merge_time, set by Ingest), right after it. Ordering it by its own time instead
+// would make the order depend on whether both were buffered at once, that is on how a driver
+// batches its reads: live and replay, or a run and its restart, would differ. The engine
+// still sees the record's own time. (Kafka Streams merges partitions the same way: each in
+// offset order, by the time of its head.)
+//
 // The marks are part of the partition's checkpoint globals; the buffered records are entries
 // of their own on the changelog (see changelog.h), one per pool slot, so that a checkpoint
 // writes only the records buffered or released since the last one (SaveChanges): a backlog of
@@ -99,8 +107,8 @@ class InputMerger {
       last_topic_ = r.addr.topic;
       last_partition_ = r.addr.partition;
     }
-    heap_.push_back(
-        Entry{Key{r.time.ms, order, r.addr.partition, r.addr.offset, r.addr.index}, pending_});
+    const int64_t at = std::max(r.time.ms, r.merge_time.ms);
+    heap_.push_back(Entry{Key{at, order, r.addr.partition, r.addr.offset, r.addr.index}, pending_});
     std::push_heap(heap_.begin(), heap_.end(), Later{});
     flags_[pending_] |= kOccupied;
     Touch(pending_);

@@ -13,7 +13,17 @@ int64_t Ingest::Decode(const RawMessage& m, int64_t fallback_ts) {
   return ts_;
 }
 
-void Ingest::HandOver(IngestSink& sink) {
+void Ingest::HandOver(IngestSink& sink, int64_t* channel_time) {
+  if (channel_time != nullptr) {
+    for (size_t i = 0; i < batch_.size(); ++i) {
+      Record& rec = batch_[i];
+      if (rec.time.ms < *channel_time) {
+        rec.merge_time = EventTime{*channel_time};
+      } else {
+        *channel_time = rec.time.ms;
+      }
+    }
+  }
   size_t r = 0, d = 0;
   while (r < batch_.size() || d < dead_.size()) {
     if (d < dead_.size() && (r >= batch_.size() || dead_[d].index < batch_[r].addr.index)) {

@@ -55,16 +55,21 @@ class Ingest {
 
   // Decodes `m` and hands its records and dead letters to `sink`. Returns the message's event
   // time (its Kafka timestamp, else its earliest record's, else `fallback_ts`).
-  int64_t Message(const RawMessage& m, int64_t fallback_ts, IngestSink& sink) {
+  // `channel_time`: the latest record time of the message's channel so far, kept by the
+  // source across messages (and restarts); a record earlier than that merges at it
+  // (Record::merge_time), and it moves on to the latest record's. Null: the message is of
+  // no channel (rule tests' records, `noisegate decode`).
+  int64_t Message(const RawMessage& m, int64_t fallback_ts, IngestSink& sink,
+                  int64_t* channel_time) {
     Decode(m, fallback_ts);
-    HandOver(sink);
+    HandOver(sink, channel_time);
     return ts_;
   }
   // The same in two steps, for a source that looks at a message's records before it hands
   // them over (replay marks a channel's progress by its next message's earliest record).
   // The views in `m` must stay valid until HandOver.
   int64_t Decode(const RawMessage& m, int64_t fallback_ts);
-  void HandOver(IngestSink& sink);
+  void HandOver(IngestSink& sink, int64_t* channel_time);
 
   // What the last Decode gave (until the next).
   const RecordBatch& records() const { return batch_; }

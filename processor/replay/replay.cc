@@ -62,9 +62,10 @@ struct Channel {
   std::unique_ptr<DumpReader> reader;
   std::unique_ptr<Ingest> ingest;  // holds the ready message, decoded
   DumpMessage msg;
-  int64_t ingest_ts = 0;        // the ready message's Kafka timestamp (else its event time)
-  int64_t first_record_ms = 0;  // the earliest event time of its records (INT64_MAX: none)
-  int64_t last_ts = INT64_MIN;  // the latest event time ingested
+  int64_t ingest_ts = 0;             // the ready message's Kafka timestamp (else its event time)
+  int64_t first_record_ms = 0;       // the earliest event time of its records (INT64_MAX: none)
+  int64_t last_ts = INT64_MIN;       // the latest event time ingested
+  int64_t channel_time = INT64_MIN;  // the latest record time ingested (Ingest::Message)
   bool ready = false;
   bool done = false;
 };
@@ -314,7 +315,7 @@ Result<ReplaySummary> RunReplay(std::shared_ptr<const rules::CompiledRules> rule
     }
     if (next == nullptr) break;
     to_correlate.input = next->order;
-    next->ingest->HandOver(to_correlate);
+    next->ingest->HandOver(to_correlate, &next->channel_time);
     next->last_ts = std::max(next->last_ts, next->ingest->ts());
     latest_ingested = std::max(latest_ingested, next->ingest->ts());
     if (Status st = fill(*next); !st) return st.error();

@@ -42,7 +42,7 @@ class Shower : public IngestSink {
       if (dead > 0) out_ << ", " << dead << (dead == 1 ? " dead letter" : " dead letters");
       out_ << "\n";
     }
-    ingest_->HandOver(*this);
+    ingest_->HandOver(*this, /*channel_time=*/nullptr);  // (records as decoded)
   }
 
  private:

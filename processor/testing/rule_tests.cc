@@ -455,6 +455,7 @@ RuleTestResult RunTests(const std::shared_ptr<const rules::CompiledRules>& compi
     std::stable_sort(order.begin(), order.end(),
                      [](auto& a, auto& b) { return a.first < b.first; });
     int64_t offset = 0;
+    std::map<std::string, int64_t> channel_times;  // per topic (each is one channel here)
     for (auto& [at, ik] : order) {
       InputSpec& in = t.inputs[ik.first];
       bool last_of_entry = ik.second == in.repeat - 1;
@@ -474,7 +475,8 @@ RuleTestResult RunTests(const std::shared_ptr<const rules::CompiledRules>& compi
         raw.ts = kTestEpoch + at;
         raw.payload = in.payload;
         to_correlate.input = input;
-        ingest.Message(raw, kTestEpoch + at, to_correlate);
+        auto channel = channel_times.try_emplace(*in.topic, INT64_MIN).first;
+        ingest.Message(raw, kTestEpoch + at, to_correlate, &channel->second);
         correlate.merger.Mark({*in.topic, 0}, kTestEpoch + at, /*idle=*/true);
       } else {
         in.record.time = EventTime{kTestEpoch + at};

@@ -182,6 +182,26 @@ TEST(RecordCodec, RoundTripsEveryField) {
   EXPECT_EQ(back.link, "http://x");
   EXPECT_EQ(back.trace_id, "abc");
   EXPECT_EQ(back.ends_at, r.ends_at);
+  EXPECT_EQ(back.merge_time, kMinTime) << "none was set";
+  for (size_t len = 0; len < bytes.size(); ++len) {
+    Reader cut(std::string_view(bytes).substr(0, len));
+    Record x;
+    EXPECT_FALSE(DecodeRecord(cut, &x)) << len;
+  }
+  // A record late within its channel keeps the time it merges at; one that merges at its own
+  // time costs nothing more.
+  const size_t plain = bytes.size();
+  r.merge_time = r.time + Millis{250};
+  bytes.clear();
+  Writer w2(&bytes);
+  EncodeRecord(r, w2);
+  EXPECT_GT(bytes.size(), plain);
+  Reader rd2(bytes);
+  ASSERT_TRUE(DecodeRecord(rd2, &back));
+  EXPECT_TRUE(rd2.done());
+  EXPECT_EQ(back.time, r.time);
+  EXPECT_EQ(back.merge_time, r.merge_time);
+  EXPECT_EQ(back.kind, SignalKind::kLog);
   for (size_t len = 0; len < bytes.size(); ++len) {
     Reader cut(std::string_view(bytes).substr(0, len));
     Record x;

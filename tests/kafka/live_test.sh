@@ -374,6 +374,10 @@ case $SCENARIO in
     grep -Eq 'event=restored .*state_bytes=[1-9]' "$work/a.log" ||
       fail "no partition state was restored from the changelog"
     grep -q 'event=repartition_hop state=skipped' "$work/a.log" || fail "the repartition hop was not skipped"
+    # Each input partition resumes at the latest record time it had reached, which the
+    # committed offset carries (a record earlier than that merges right after it).
+    grep -Eq 'event=input_resumes partition=alerts[^ ]* offset=[1-9][0-9]* channel_time=20' "$work/a.log" ||
+      fail "no life resumed an input partition at the record time it had reached"
     stop_ng "$ng_pid"
     ;;
 

@@ -71,12 +71,13 @@ TEST(IngestTest, HandsOverRecordsAndDeadLettersInTheMessagesOrder) {
     5,
     {"status": "firing", "labels": {"alertname": "C"}}]})";
   Recorder sink;
-  EXPECT_EQ(ingest.Message(Message("am", 7, kT0 + 5, body), 0, sink), kT0 + 5);
+  EXPECT_EQ(ingest.Message(Message("am", 7, kT0 + 5, body), 0, sink, nullptr), kT0 + 5);
   EXPECT_EQ(sink.seen,
             (std::vector<std::string>{"record 0 A", "dead 1 wrong_type @7 ts 5", "record 2 C"}));
   // A message of no input is one dead letter, at the time it falls back to.
   sink.seen.clear();
-  EXPECT_EQ(ingest.Message(Message("other", 8, std::nullopt, body), kT0 + 9, sink), kT0 + 9);
+  EXPECT_EQ(ingest.Message(Message("other", 8, std::nullopt, body), kT0 + 9, sink, nullptr),
+            kT0 + 9);
   EXPECT_EQ(sink.seen, (std::vector<std::string>{"dead 0 unknown_topic @8 ts 9"}));
 }
 
@@ -124,6 +125,53 @@ TEST(CorrelateTest, RecordsWaitForEveryChannelThenGoInEventTimeOrder) {
   c.merger.Mark({"am2", 0}, kT0 + 15'000, /*idle=*/true);
   EXPECT_EQ(c.Release(), 1u);
   EXPECT_EQ(seen.decisions, (std::vector<std::string>{"A@10", "X@15", "B@20"}));
+}
+
+// Two producers' clocks, or an HTTP intake's concurrent requests, put a record after a later
+// one in its partition. It merges right after that one, whether a driver read both before it
+// released anything (live, with both in one fetch) or released between them (replay): the
+// engine sees the same order either way, with the record's own time.
+TEST(CorrelateTest, AChannelMergesInItsOwnOrderHoweverItsRecordsAreBatched) {
+  auto rules = Rules();
+  std::string error;
+  auto body = [](const char* name) {
+    return std::string(R"({"alerts": [{"status": "firing", "labels": {"alertname": ")") + name +
+           R"(", "severity": "critical"}}]})";
+  };
+  const std::string a = body("A"), b = body("B"), x = body("X");
+  auto run = [&](bool batched) {
+    Seen seen;
+    Correlate c(rules, &seen);
+    Ingest ingest(*rules, 1 << 20, &error);
+    c.merger.AddChannel({"am", 0});
+    c.merger.AddChannel({"am2", 0});
+    struct ToCorrelate : IngestSink {
+      Correlate* c;
+      int input;
+      void OnRecord(Record& r) override { c->Push(r, input); }
+      void OnDeadLetter(const DeadLetter&, const RawMessage&, int64_t) override {}
+    } sink;
+    sink.c = &c;
+    int64_t am_time = INT64_MIN, am2_time = INT64_MIN;
+    auto ingest_am = [&](int64_t offset, int64_t s, const std::string& payload) {
+      sink.input = 0;
+      ingest.Message(Message("am", offset, kT0 + s * 1000, payload), 0, sink, &am_time);
+      c.merger.Mark({"am", 0}, am_time, false);
+    };
+    sink.input = 1;
+    ingest.Message(Message("am2", 0, kT0 + 15'000, x), 0, sink, &am2_time);
+    c.merger.Mark({"am2", 0}, am2_time, /*idle=*/true);
+    ingest_am(0, 20, a);
+    if (!batched) c.Release();
+    ingest_am(1, 10, b);  // late within its own partition
+    c.merger.Mark({"am", 0}, am_time, /*idle=*/true);
+    c.Release();
+    EXPECT_EQ(am_time, kT0 + 20'000) << "the channel's time does not go back";
+    return seen.decisions;
+  };
+  const std::vector<std::string> expected{"X@15", "A@20", "B@10"};
+  EXPECT_EQ(run(/*batched=*/true), expected);
+  EXPECT_EQ(run(/*batched=*/false), expected);
 }
 
 TEST(CorrelateTest, TheEndRunsEventTimeOnAsAskedAndFinishesOnlyWhenTold) {
