@@ -108,14 +108,18 @@ EOF2
   # What noisegate wrote besides the outputs: the changelog (per-entry checkpoints).
   cl_msgs=$(bench_metric "$port" 'noisegate_changelog_written_messages_total')
   cl_bytes=$(bench_metric "$port" 'noisegate_changelog_written_bytes_total')
+  local kind cl_kinds=""
+  for kind in put delete buffer_put buffer_delete globals; do
+    cl_kinds+=" $kind $(bench_metric "$port" "noisegate_changelog_written_messages_total\\{kind=\"$kind\"")"
+  done
   kill -TERM "$ng" && wait "$ng" || true
   ng=""
   echo "run $name (explain topic $explain${extra:+, $extra}): $(grep -o 'produced [0-9]* messages in [0-9.]* s' "$work/load.log") at $RATE/s"
   [[ -n $lat ]] && echo "  $(cat "$work/latency.out")"
   awk -v n="$expect" -v ng="$ng_cpu" -v br="$broker_cpu" -v t0="$t0" -v t1="$t1" -v tx="$tx" \
-    -v cm="$cl_msgs" -v cb="$cl_bytes" 'BEGIN {
+    -v cm="$cl_msgs" -v cb="$cl_bytes" -v ck="$cl_kinds" 'BEGIN {
     printf "  %d records in %.1f s (%.0f records/s) from first message produced to last decided; %d transactions\n", n, t1 - t0, n / (t1 - t0), tx
-    printf "  changelog: %d messages, %.1f MB (%.0f messages per million records)\n", cm, cb / 1e6, cm * 1e6 / n
+    printf "  changelog: %d messages, %.1f MB (%.0f messages per million records;%s)\n", cm, cb / 1e6, cm * 1e6 / n, ck
     printf "  cpu: noisegate %.2f s (%.2f s per million records), broker %.2f s (%.2f s per million)\n", ng, ng * 1e6 / n, br, br * 1e6 / n
   }'
 }

@@ -59,8 +59,10 @@ struct LiveMetrics {
                              .Add({})),
         changelog_messages(prometheus::BuildCounter()
                                .Name("noisegate_changelog_written_messages_total")
-                               .Help("Changelog messages written: an entry that changed (put), "
-                                     "one that expired (delete), the globals of a checkpoint")
+                               .Help("Changelog messages written: an engine entry that changed "
+                                     "(put) or expired (delete), a record the merger buffered "
+                                     "(buffer_put) or released (buffer_delete), the globals of a "
+                                     "checkpoint")
                                .Register(r)),
         restores(prometheus::BuildCounter()
                      .Name("noisegate_changelog_restores_total")

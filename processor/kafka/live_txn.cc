@@ -104,7 +104,8 @@ void Live::WriteCheckpoint(int32_t id, CorrelatePartition& p) {
   for (const std::string& key : p.obsolete_keys) produce(key, nullptr, "delete");
   // An entry is one message unless it is larger than a message may be: then it goes in parts,
   // and the parts it had before are deleted as it shrinks or goes.
-  auto entry = [&](const std::string& key, const std::string_view* value) {
+  // (`buffer`: a record the merger holds, counted apart from the engine's entries.)
+  auto entry = [&](const std::string& key, const std::string_view* value, bool buffer = false) {
     auto had = p.entry_parts.find(key);
     const uint32_t before = had == p.entry_parts.end() ? 0 : had->second;
     changelog_msgs_.clear();
@@ -121,7 +122,8 @@ void Live::WriteCheckpoint(int32_t id, CorrelatePartition& p) {
     }
     for (const ChangelogMessage& m : changelog_msgs_) {
       std::string_view v = m.value ? std::string_view(*m.value) : std::string_view();
-      produce(m.key, m.value ? &v : nullptr, m.value ? "put" : "delete");
+      produce(m.key, m.value ? &v : nullptr,
+              buffer ? (m.value ? "buffer_put" : "buffer_delete") : (m.value ? "put" : "delete"));
     }
   };
   p.engine->SaveChanges([&](dedup::Engine::EntryKind kind, uint32_t slot,
@@ -132,8 +134,8 @@ void Live::WriteCheckpoint(int32_t id, CorrelatePartition& p) {
                         &engine_state_);
   // The records the merger buffered or released since the last checkpoint.
   p.merger.SaveChanges(
-      [&](uint32_t slot, std::string_view value) { entry(MergerEntryKey(id, slot), &value); },
-      [&](uint32_t slot) { entry(MergerEntryKey(id, slot), nullptr); }, &buf_);
+      [&](uint32_t slot, std::string_view value) { entry(MergerEntryKey(id, slot), &value, true); },
+      [&](uint32_t slot) { entry(MergerEntryKey(id, slot), nullptr, true); }, &buf_);
   buf_.clear();
   dedup::Writer w(&buf_);
   w.U8(kCheckpointVersion);
