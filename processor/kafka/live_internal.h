@@ -351,9 +351,11 @@ class Live : public RdKafka::RebalanceCb,
   // a read_committed consumer's offset fetch waits out a pending transaction (KIP-447).
   // False when they could not be had (asked to stop, or restore_wait passed).
   // consumer_->committed(parts), retried (logging `event` every tenth try) until it works,
-  // a stop is asked or `give_up` passes.
+  // a stop is asked or `give_up` passes; with `channel_times`, and the channel time each
+  // input offset was committed with (FetchCommittedTimes).
   RdKafka::ErrorCode FetchCommitted(std::vector<RdKafka::TopicPartition*>& parts, const char* event,
-                                    Clock::time_point give_up);
+                                    Clock::time_point give_up,
+                                    std::vector<std::optional<int64_t>>* channel_times = nullptr);
   bool CommittedRepartitionOffsets(const std::vector<int32_t>& ids,
                                    std::map<int32_t, int64_t>* offsets);
   void DropAll();

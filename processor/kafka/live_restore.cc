@@ -8,8 +8,14 @@
 namespace noisegate::processor::live_internal {
 
 RdKafka::ErrorCode Live::FetchCommitted(std::vector<RdKafka::TopicPartition*>& parts,
-                                        const char* event, Clock::time_point give_up) {
-  RdKafka::ErrorCode err = consumer_->committed(parts, kRequestTimeoutMs);
+                                        const char* event, Clock::time_point give_up,
+                                        std::vector<std::optional<int64_t>>* channel_times) {
+  auto fetch = [&] {
+    return channel_times != nullptr
+               ? FetchCommittedTimes(consumer_.get(), parts, channel_times, kRequestTimeoutMs)
+               : consumer_->committed(parts, kRequestTimeoutMs);
+  };
+  RdKafka::ErrorCode err = fetch();
   for (int attempt = 0; err != RdKafka::ERR_NO_ERROR && !stop_ && Clock::now() < give_up;
        ++attempt) {
     health_.Beat();
@@ -18,7 +24,7 @@ RdKafka::ErrorCode Live::FetchCommitted(std::vector<RdKafka::TopicPartition*>& p
            << "\"\n";
     }
     std::this_thread::sleep_for(milliseconds(100));  // an error may come back at once
-    err = consumer_->committed(parts, kRequestTimeoutMs);
+    err = fetch();
   }
   return err;
 }
@@ -383,10 +389,19 @@ void Live::rebalance_cb(RdKafka::KafkaConsumer* consumer, RdKafka::ErrorCode err
     for (RdKafka::TopicPartition* tp : partitions) {
       if (tp->topic() != cfg_.repartition_topic) inputs.push_back(tp);
     }
-    // And the latest record time it had reached (offset_metadata.h).
+    // And the latest record time it had reached (offset_metadata.h), which decides how the
+    // records after it merge: waited for as a restore waits for its offsets.
     std::vector<std::optional<int64_t>> channel_times;
-    if (!inputs.empty() && FetchCommittedTimes(consumer, inputs, &channel_times,
-                                               kRequestTimeoutMs) == RdKafka::ERR_NO_ERROR) {
+    if (!inputs.empty()) {
+      if (FetchCommitted(inputs, "input_committed_retry", Clock::now() + cfg_.restore_wait,
+                         &channel_times) != RdKafka::ERR_NO_ERROR) {
+        if (stop_) return;
+        log_ << "noisegate: level=warn event=input_resume_unknown action=\"resuming the inputs "
+                "without the record time they reached: a record late in its partition right "
+                "after the committed offset may merge before what preceded it\"\n";
+        channel_times.assign(inputs.size(), std::nullopt);
+        for (RdKafka::TopicPartition* tp : inputs) tp->set_offset(-1);  // (none known)
+      }
       for (size_t i = 0; i < inputs.size(); ++i) {
         RdKafka::TopicPartition* tp = inputs[i];
         InputPartition& ip = inputs_[{tp->topic(), tp->partition()}];

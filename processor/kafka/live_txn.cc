@@ -403,12 +403,20 @@ void Live::Rewind() {
     // Where to resume must be known for sure: from the beginning only for a partition that
     // truly has no committed offset. Anything else is fatal (the pod restarts and resumes
     // from the committed offsets, which is safe).
+    // The channel times too: a commit whose outcome was not known (a stuck producer) may have
+    // gone through, with newer ones than this process remembers.
+    std::vector<std::optional<int64_t>> channel_times;
     RdKafka::ErrorCode err =
-        FetchCommitted(parts, "rewind_committed_retry", Clock::time_point::max());
-    for (RdKafka::TopicPartition* tp : parts) {
+        FetchCommitted(parts, "rewind_committed_retry", Clock::time_point::max(), &channel_times);
+    for (size_t i = 0; i < parts.size(); ++i) {
+      RdKafka::TopicPartition* tp = parts[i];
       if (err != RdKafka::ERR_NO_ERROR || tp->err() != RdKafka::ERR_NO_ERROR) {
         fatal_ = true;
         break;
+      }
+      if (auto ip = inputs_.find({tp->topic(), tp->partition()}); ip != inputs_.end()) {
+        ip->second.channel_time = ip->second.committed_channel_time =
+            channel_times[i].value_or(INT64_MIN);
       }
       if (tp->offset() < 0) tp->set_offset(RdKafka::Topic::OFFSET_BEGINNING);
       RdKafka::ErrorCode serr = consumer_->seek(*tp, kRequestTimeoutMs);

@@ -61,6 +61,9 @@ void OffsetsToSend::Add(const std::string& topic, int32_t partition, int64_t off
 RdKafka::Error* OffsetsToSend::Send(RdKafka::Producer* producer, RdKafka::KafkaConsumer* consumer,
                                     int timeout_ms) {
   rd_kafka_consumer_group_metadata_t* group = rd_kafka_consumer_group_metadata(consumer->c_ptr());
+  if (group == nullptr) {  // (the consumer is closing)
+    return new CError(rd_kafka_error_new(RD_KAFKA_RESP_ERR__STATE, "no consumer group metadata"));
+  }
   rd_kafka_error_t* e =
       rd_kafka_send_offsets_to_transaction(producer->c_ptr(), list_, group, timeout_ms);
   rd_kafka_consumer_group_metadata_destroy(group);
@@ -77,12 +80,15 @@ RdKafka::ErrorCode FetchCommittedTimes(RdKafka::KafkaConsumer* consumer,
   for (const RdKafka::TopicPartition* p : parts) {
     rd_kafka_topic_partition_list_add(list, p->topic().c_str(), p->partition());
   }
-  const rd_kafka_resp_err_t err = rd_kafka_committed(consumer->c_ptr(), list, timeout_ms);
+  rd_kafka_resp_err_t err = rd_kafka_committed(consumer->c_ptr(), list, timeout_ms);
   if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
     for (size_t i = 0; i < parts.size(); ++i) {
       const rd_kafka_topic_partition_t* tp = rd_kafka_topic_partition_list_find(
           list, parts[i]->topic().c_str(), parts[i]->partition());
-      if (tp == nullptr) continue;
+      if (tp == nullptr || tp->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        err = tp == nullptr ? RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION : tp->err;
+        break;
+      }
       parts[i]->set_offset(tp->offset);
       if (tp->metadata != nullptr) {
         (*channel_times)[i] = ParseChannelTime(

@@ -54,7 +54,8 @@ class OffsetsToSend {
 };
 
 // The committed offsets of `parts` (set on them, as KafkaConsumer::committed does) and the
-// channel time each was committed with (nullopt where there is none).
+// channel time each was committed with (nullopt where there is none). An error of any one
+// partition is the call's.
 RdKafka::ErrorCode FetchCommittedTimes(RdKafka::KafkaConsumer* consumer,
                                        const std::vector<RdKafka::TopicPartition*>& parts,
                                        std::vector<std::optional<int64_t>>* channel_times,

@@ -1,5 +1,7 @@
 #include "processor/pipeline/pipeline.h"
 
+#include <algorithm>
+
 namespace noisegate::processor {
 
 Ingest::Ingest(const rules::CompiledRules& rules, size_t max_message_bytes, std::string* error)
@@ -23,6 +25,9 @@ void Ingest::HandOver(IngestSink& sink, int64_t* channel_time) {
         *channel_time = rec.time.ms;
       }
     }
+    // And the message's own time, which the channel's progress marks carry (a message with no
+    // record, only dead letters, moves them too): no later record may merge before a mark.
+    *channel_time = std::max(*channel_time, ts_);
   }
   size_t r = 0, d = 0;
   while (r < batch_.size() || d < dead_.size()) {

@@ -55,10 +55,10 @@ class Ingest {
 
   // Decodes `m` and hands its records and dead letters to `sink`. Returns the message's event
   // time (its Kafka timestamp, else its earliest record's, else `fallback_ts`).
-  // `channel_time`: the latest record time of the message's channel so far, kept by the
-  // source across messages (and restarts); a record earlier than that merges at it
-  // (Record::merge_time), and it moves on to the latest record's. Null: the message is of
-  // no channel (rule tests' records, `noisegate decode`).
+  // `channel_time`: the latest record or message time of the message's channel so far, kept
+  // by the source across messages (and restarts); a record earlier than that merges at it
+  // (Record::merge_time), and it moves on to the latest record's or message's. Null: the
+  // message is of no channel (the intake's check, `noisegate decode`).
   int64_t Message(const RawMessage& m, int64_t fallback_ts, IngestSink& sink,
                   int64_t* channel_time) {
     Decode(m, fallback_ts);

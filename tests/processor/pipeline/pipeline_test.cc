@@ -81,6 +81,32 @@ TEST(IngestTest, HandsOverRecordsAndDeadLettersInTheMessagesOrder) {
   EXPECT_EQ(sink.seen, (std::vector<std::string>{"dead 0 unknown_topic @8 ts 9"}));
 }
 
+// A channel's time moves with its records and its messages (a message of dead letters only
+// moves the channel's progress marks too); a record earlier than it merges at it.
+TEST(IngestTest, ARecordEarlierThanItsChannelMergesAtTheChannelsTime) {
+  auto rules = Rules();
+  std::string error;
+  Ingest ingest(*rules, 1 << 20, &error);
+  ASSERT_TRUE(ingest.ok()) << error;
+  struct Times : IngestSink {
+    std::vector<std::pair<int64_t, int64_t>> seen;  // (time, merge_time), ms after kT0
+    void OnRecord(Record& r) override {
+      seen.push_back({r.time.ms - kT0, r.merge_time == kMinTime ? -1 : r.merge_time.ms - kT0});
+    }
+    void OnDeadLetter(const DeadLetter&, const RawMessage&, int64_t) override {}
+  } sink;
+  const std::string alert = R"({"alerts": [{"status": "firing", "labels": {"alertname": "A"}}]})";
+  int64_t channel = INT64_MIN;
+  ingest.Message(Message("am", 0, kT0 + 100, alert), 0, sink, &channel);
+  ingest.Message(Message("am", 1, kT0 + 105, "not json"), 0, sink, &channel);
+  EXPECT_EQ(channel, kT0 + 105);
+  ingest.Message(Message("am", 2, kT0 + 103, alert), 0, sink, &channel);
+  ingest.Message(Message("am", 3, kT0 + 110, alert), 0, sink, &channel);
+  EXPECT_EQ(sink.seen,
+            (std::vector<std::pair<int64_t, int64_t>>{{100, -1}, {103, 105}, {110, -1}}));
+  EXPECT_EQ(channel, kT0 + 110);
+}
+
 // The engine's decisions and notifications, as "<alertname>@<s>" and "<reason> <s>".
 class Seen : public dedup::Sink {
  public:
