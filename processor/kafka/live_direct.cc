@@ -218,7 +218,8 @@ void Live::CorrelateDirect(int32_t partition, Record& r) {
   // The input's index, as the correlate stage sets it for a record off the topic.
   const int input = rules_->FindInput(r.addr.topic);
   r.input = input;
-  p.Push(r, input);
+  // Not checkpointed: the input's offset stays before it until it is released.
+  if (p.Push(r, input, /*reread=*/true)) ++ingest_rereads_;
   p.dirty = true;
   txn_has_work_ = true;
 }

@@ -63,8 +63,9 @@ inline constexpr uint8_t kRecordMessage = 1, kMarkMessage = 2, kBatchMessage = 3
 // (InputMerger::SaveGlobals). Version 4 is the payload of a per-entry
 // checkpoint (under the globals key; the engine state is its globals and the merger's buffered
 // records are entries, see changelog.h); version 3 was the same with the buffered records
-// inline; 2 and 1 (no offset) were whole checkpoints (the engine's whole state). All are read.
-inline constexpr uint8_t kCheckpointVersion = 4;
+// inline; 2 and 1 (no offset) were whole checkpoints (the engine's whole state). Version 5 adds
+// each channel's last released record to the merger's globals. All are read.
+inline constexpr uint8_t kCheckpointVersion = 5;
 inline constexpr uint8_t kFirstPerEntryVersion = 3;
 
 using processor::WallMs;
@@ -194,7 +195,19 @@ struct InputPartition {
   // The latest record time ingested (Ingest::Message's channel_time): committed with the
   // offset (offset_metadata.h), and back to the committed one on a rewind.
   int64_t channel_time = INT64_MIN;
-  int64_t committed_channel_time = INT64_MIN;
+  // With the repartition hop skipped, the messages ingested whose records are not all
+  // released yet, oldest first: the offset committed is the first one's, with what was
+  // before it, so that a restart reads them again instead of a checkpoint holding their
+  // records (Kafka Streams' way). Released records are not delivered twice (see
+  // InputMerger::Push), nor dead letters sent twice (`ingested_next`).
+  struct InFlight {
+    int64_t offset;
+    int64_t last_ts;       // before it
+    int64_t channel_time;  // before it
+    uint32_t outstanding;  // of its records, those still buffered
+  };
+  std::deque<InFlight> in_flight;
+  int64_t ingested_next = -1;       // the messages before it were ingested before a restart
   Clock::time_point last_received;  // wall time of the last message received
   // The progress mark last written for it (marks are written when they change).
   bool marked = false, marked_idle = false;
@@ -351,11 +364,17 @@ class Live : public RdKafka::RebalanceCb,
   // a read_committed consumer's offset fetch waits out a pending transaction (KIP-447).
   // False when they could not be had (asked to stop, or restore_wait passed).
   // consumer_->committed(parts), retried (logging `event` every tenth try) until it works,
-  // a stop is asked or `give_up` passes; with `channel_times`, and the channel time each
-  // input offset was committed with (FetchCommittedTimes).
+  // a stop is asked or `give_up` passes; with `resumes`, and what each input offset was
+  // committed with (FetchCommittedResumes).
   RdKafka::ErrorCode FetchCommitted(std::vector<RdKafka::TopicPartition*>& parts, const char* event,
                                     Clock::time_point give_up,
-                                    std::vector<std::optional<int64_t>>* channel_times = nullptr);
+                                    std::vector<InputResume>* resumes = nullptr);
+  // What an input partition's offset is committed at, and with (see InFlight).
+  InputResume Durable(const InputPartition& ip, int64_t* offset) const;
+  // An input partition resumes (assigned, or rewound) with what its offset was committed with.
+  void Resume(InputPartition& ip, const InputResume& r);
+  // A record pushed straight into a merger (the hop skipped) was released.
+  void RereadReleased(const Record& r);
   bool CommittedRepartitionOffsets(const std::vector<int32_t>& ids,
                                    std::map<int32_t, int64_t>* offsets);
   void DropAll();
@@ -392,6 +411,10 @@ class Live : public RdKafka::RebalanceCb,
   // callbacks may run on the thread of a transaction call.)
   std::atomic<bool> awaiting_broker_{false};
   std::unique_ptr<Ingest> ingest_;  // under rules_
+  // While a message is ingested: its partition, and how many of its records went straight
+  // into a merger (the hop skipped).
+  InputPartition* ingesting_ = nullptr;
+  uint32_t ingest_rereads_ = 0;
   int repartitions_ = 0;
   std::vector<InputMerger::ChannelKey> channels_;  // every input partition
   bool channels_complete_ = false;                 // every input topic was found

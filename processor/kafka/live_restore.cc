@@ -9,10 +9,10 @@ namespace noisegate::processor::live_internal {
 
 RdKafka::ErrorCode Live::FetchCommitted(std::vector<RdKafka::TopicPartition*>& parts,
                                         const char* event, Clock::time_point give_up,
-                                        std::vector<std::optional<int64_t>>* channel_times) {
+                                        std::vector<InputResume>* resumes) {
   auto fetch = [&] {
-    return channel_times != nullptr
-               ? FetchCommittedTimes(consumer_.get(), parts, channel_times, kRequestTimeoutMs)
+    return resumes != nullptr
+               ? FetchCommittedResumes(consumer_.get(), parts, resumes, kRequestTimeoutMs)
                : consumer_->committed(parts, kRequestTimeoutMs);
   };
   RdKafka::ErrorCode err = fetch();
@@ -166,7 +166,7 @@ Status Live::RestoreEngine(const ChangelogReader::Checkpoint& cp, CorrelateParti
     p.engine->TrackChanges(/*all=*/true);
   }
   auto input_of = [this](std::string_view topic) { return rules_->FindInput(topic); };
-  if (st && (!p.merger.LoadGlobals(rd, input_of) || !rd.done())) {
+  if (st && (!p.merger.LoadGlobals(rd, input_of, /*released=*/version >= 5) || !rd.done())) {
     st = MakeError(ErrorCode::kParse, "checkpoint: merger state is corrupt");
   }
   // Buffered records are entries from version 4 on; under an older globals they are left over
@@ -391,26 +391,27 @@ void Live::rebalance_cb(RdKafka::KafkaConsumer* consumer, RdKafka::ErrorCode err
     }
     // And the latest record time it had reached (offset_metadata.h), which decides how the
     // records after it merge: waited for as a restore waits for its offsets.
-    std::vector<std::optional<int64_t>> channel_times;
+    std::vector<InputResume> resumes;
     if (!inputs.empty()) {
       if (FetchCommitted(inputs, "input_committed_retry", Clock::now() + cfg_.restore_wait,
-                         &channel_times) != RdKafka::ERR_NO_ERROR) {
+                         &resumes) != RdKafka::ERR_NO_ERROR) {
         if (stop_) return;
         log_ << "noisegate: level=warn event=input_resume_unknown action=\"resuming the inputs "
                 "without the record time they reached: a record late in its partition right "
                 "after the committed offset may merge before what preceded it\"\n";
-        channel_times.assign(inputs.size(), std::nullopt);
+        resumes.assign(inputs.size(), InputResume{});
         for (RdKafka::TopicPartition* tp : inputs) tp->set_offset(-1);  // (none known)
       }
       for (size_t i = 0; i < inputs.size(); ++i) {
         RdKafka::TopicPartition* tp = inputs[i];
         InputPartition& ip = inputs_[{tp->topic(), tp->partition()}];
         if (tp->offset() >= 0) ip.fetched_next = tp->offset();
-        ip.channel_time = ip.committed_channel_time = channel_times[i].value_or(INT64_MIN);
-        if (channel_times[i]) {
+        Resume(ip, resumes[i]);
+        if (resumes[i].channel_time) {
           log_ << "noisegate: level=info event=input_resumes partition=" << ip.topic << "/"
                << ip.partition << " offset=" << tp->offset()
-               << " channel_time=" << FormatRfc3339(EventTime{*channel_times[i]}) << "\n";
+               << " channel_time=" << FormatRfc3339(EventTime{*resumes[i].channel_time})
+               << " ingested_to=" << resumes[i].ingested.value_or(-1) << "\n";
         }
         tp->set_offset(RdKafka::Topic::OFFSET_INVALID);  // assign() then uses the committed one
       }

@@ -1,5 +1,8 @@
 // The live driver's two stages: ingest (input partitions -> decoded records on the
 // repartition topic, dead letters) and correlate (repartition -> event-time merge -> engine).
+#include <algorithm>
+
+#include "dedup/check.h"
 #include "processor/kafka/live_internal.h"
 #include "processor/output/render.h"
 
@@ -95,7 +98,8 @@ void Live::CorrelateOne(CorrelatePartition& p, const rd_kafka_message_t& msg) {
 void Live::Release(CorrelatePartition& p) {
   // Bounded per call, so that a large backlog does not keep the loop from its heartbeats,
   // commits and reloads; the loop calls again while there is more.
-  size_t n = p.Correlate::Release(kMaxReleasePerCall);
+  size_t n =
+      p.Correlate::Release(kMaxReleasePerCall, [this](const Record& r) { RereadReleased(r); });
   p.backlog = n == kMaxReleasePerCall;
   // Back-pressure (Kafka Streams' buffered.records.per.partition): while records that may go
   // wait for their turn, fetch no more of the partition, so that what is buffered (and
@@ -233,14 +237,37 @@ void Live::IngestOne(InputPartition& ip) {
   raw.ts = Timestamp(m);
   raw.payload = Payload(m);
   raw.payload_null = m.payload == nullptr;
+  const int64_t last_ts_before = ip.last_ts, channel_time_before = ip.channel_time;
+  ingesting_ = &ip;
+  ingest_rereads_ = 0;
   int64_t ts = ingest_->Message(raw, p.ts, *this, &ip.channel_time);
+  ingesting_ = nullptr;
+  if (ingest_rereads_ > 0 || !ip.in_flight.empty()) {
+    ip.in_flight.push_back(
+        InputPartition::InFlight{m.offset, last_ts_before, channel_time_before, ingest_rereads_});
+  }
   m_.Messages(ip.topic).Increment();
   ip.next_offset = m.offset + 1;
   ip.last_ts = std::max(ip.last_ts, ts);
   txn_has_work_ = true;
 }
 
+void Live::RereadReleased(const Record& r) {
+  auto it = inputs_.find(std::pair<std::string_view, int32_t>(r.addr.topic, r.addr.partition));
+  NG_CHECK(it != inputs_.end());
+  auto& q = it->second.in_flight;
+  auto f =
+      std::lower_bound(q.begin(), q.end(), r.addr.offset,
+                       [](const InputPartition::InFlight& a, int64_t o) { return a.offset < o; });
+  NG_CHECK(f != q.end() && f->offset == r.addr.offset && f->outstanding > 0);
+  --f->outstanding;
+  while (!q.empty() && q.front().outstanding == 0) q.pop_front();
+}
+
 void Live::OnDeadLetter(const DeadLetter& dl, const RawMessage& m, int64_t ts) {
+  // A message read again after a restart (see InputPartition::in_flight) sent its dead
+  // letters the first time.
+  if (ingesting_ != nullptr && m.offset < ingesting_->ingested_next) return;
   m_.DeadLetter(dl.reason).Increment();
   m_.decision[static_cast<int>(dedup::Decision::kDeadLetter)]->Increment();
   line_.clear();

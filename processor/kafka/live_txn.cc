@@ -142,9 +142,15 @@ void Live::WriteCheckpoint(int32_t id, CorrelatePartition& p) {
   w.SVar(p.next_offset);  // what the same transaction commits as this partition's offset
   p.pending_checkpoint_offset = p.next_offset;
   w.Str(engine_state_);
-  w.Var(p.merger.buffered());  // what the merger's entries must add up to
+  w.Var(p.merger.persisted());  // what the merger's entries must add up to
   w.Var(p.merger.slot_bound());
-  p.merger.SaveGlobals(w);
+  // Marks as of the input offsets committed with it: what is past them is read again.
+  p.merger.SaveGlobals(w, [this](const InputMerger::ChannelKey& k, int64_t* time) {
+    auto ip = inputs_.find(k);
+    if (ip == inputs_.end() || ip->second.in_flight.empty()) return false;
+    *time = ip->second.in_flight.front().last_ts;
+    return true;
+  });
   changelog_msgs_.clear();
   p.pending_globals_chunks =
       EncodeGlobals(id, p.generation + 1, buf_, p.globals_chunks, &changelog_msgs_);
@@ -207,9 +213,9 @@ bool Live::Commit(bool rewind) {
   auto send = std::make_shared<OffsetsToSend>();
   for (auto& [k, ip] : inputs_) {
     if (ip.next_offset >= 0) {
-      std::optional<int64_t> channel_time;
-      if (ip.channel_time != INT64_MIN) channel_time = ip.channel_time;
-      send->Add(ip.topic, ip.partition, ip.next_offset, channel_time);
+      int64_t offset = 0;
+      const InputResume resume = Durable(ip, &offset);
+      send->Add(ip.topic, ip.partition, offset, resume);
     }
   }
   for (auto& [id, p] : correlate_) {
@@ -347,10 +353,7 @@ bool Live::Commit(bool rewind) {
       p.dirty = false;
     }
   }
-  for (auto& [k, ip] : inputs_) {
-    ip.committed_ts = ip.last_ts;
-    ip.committed_channel_time = ip.channel_time;
-  }
+  for (auto& [k, ip] : inputs_) ip.committed_ts = ip.last_ts;
   m_.commit_seconds.Observe(std::chrono::duration<double>(Clock::now() - commit_started).count());
   size_t buffered = 0, open = 0;
   int64_t newest = INT64_MIN;
@@ -373,6 +376,23 @@ bool Live::Commit(bool rewind) {
   return BeginTransaction();
 }
 
+InputResume Live::Durable(const InputPartition& ip, int64_t* offset) const {
+  auto known = [](int64_t v) { return v == INT64_MIN ? std::nullopt : std::optional<int64_t>(v); };
+  if (ip.in_flight.empty()) {
+    *offset = ip.next_offset;
+    return InputResume{known(ip.channel_time), known(ip.last_ts), ip.next_offset};
+  }
+  const InputPartition::InFlight& first = ip.in_flight.front();
+  *offset = first.offset;
+  return InputResume{known(first.channel_time), known(first.last_ts), ip.next_offset};
+}
+
+void Live::Resume(InputPartition& ip, const InputResume& r) {
+  ip.channel_time = r.channel_time.value_or(INT64_MIN);
+  if (r.last_ts) ip.last_ts = ip.committed_ts = *r.last_ts;
+  ip.ingested_next = r.ingested.value_or(-1);
+}
+
 void Live::Rewind() {
   log_ << "noisegate: level=warn event=rewind reason=\"transaction aborted: back to the last "
           "checkpoint and committed offsets\"\n";
@@ -386,8 +406,8 @@ void Live::Rewind() {
     ip.at_end = false;
     ip.last_received = Clock::now();
     // Progress marks must not claim what the aborted transaction ingested.
-    ip.last_ts = ip.committed_ts;
-    ip.channel_time = ip.committed_channel_time;
+    ip.last_ts = ip.committed_ts;  // (and what the broker says, below)
+    ip.in_flight.clear();
     ip.marked = false;
     parts.push_back(RdKafka::TopicPartition::create(ip.topic, ip.partition));
   }
@@ -403,11 +423,11 @@ void Live::Rewind() {
     // Where to resume must be known for sure: from the beginning only for a partition that
     // truly has no committed offset. Anything else is fatal (the pod restarts and resumes
     // from the committed offsets, which is safe).
-    // The channel times too: a commit whose outcome was not known (a stuck producer) may have
-    // gone through, with newer ones than this process remembers.
-    std::vector<std::optional<int64_t>> channel_times;
+    // And what each input resumes with: a commit whose outcome was not known (a stuck
+    // producer) may have gone through, with newer values than this process remembers.
+    std::vector<InputResume> resumes;
     RdKafka::ErrorCode err =
-        FetchCommitted(parts, "rewind_committed_retry", Clock::time_point::max(), &channel_times);
+        FetchCommitted(parts, "rewind_committed_retry", Clock::time_point::max(), &resumes);
     for (size_t i = 0; i < parts.size(); ++i) {
       RdKafka::TopicPartition* tp = parts[i];
       if (err != RdKafka::ERR_NO_ERROR || tp->err() != RdKafka::ERR_NO_ERROR) {
@@ -415,8 +435,7 @@ void Live::Rewind() {
         break;
       }
       if (auto ip = inputs_.find({tp->topic(), tp->partition()}); ip != inputs_.end()) {
-        ip->second.channel_time = ip->second.committed_channel_time =
-            channel_times[i].value_or(INT64_MIN);
+        Resume(ip->second, resumes[i]);
       }
       if (tp->offset() < 0) tp->set_offset(RdKafka::Topic::OFFSET_BEGINNING);
       RdKafka::ErrorCode serr = consumer_->seek(*tp, kRequestTimeoutMs);

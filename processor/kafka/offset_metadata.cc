@@ -1,5 +1,6 @@
 #include "processor/kafka/offset_metadata.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cstdlib>
 #include <cstring>
@@ -8,7 +9,7 @@ namespace noisegate::processor::live_internal {
 
 namespace {
 
-constexpr std::string_view kPrefix = "noisegate channel_time=";
+constexpr std::string_view kPrefix = "noisegate";
 
 // An RdKafka::Error over a C error (RdKafka::Error::create cannot say retriable or fatal).
 class CError : public RdKafka::Error {
@@ -30,28 +31,59 @@ class CError : public RdKafka::Error {
 
 }  // namespace
 
-std::string FormatChannelTime(int64_t ms) { return std::string(kPrefix) + std::to_string(ms); }
+std::string FormatInputResume(const InputResume& r) {
+  std::string text(kPrefix);
+  auto field = [&text](const char* name, const std::optional<int64_t>& v) {
+    if (!v) return;
+    text += ' ';
+    text += name;
+    text += '=';
+    text += std::to_string(*v);
+  };
+  field("channel_time", r.channel_time);
+  field("last_ts", r.last_ts);
+  field("ingested", r.ingested);
+  return text;
+}
 
-std::optional<int64_t> ParseChannelTime(std::string_view metadata) {
-  if (metadata.substr(0, kPrefix.size()) != kPrefix) return std::nullopt;
-  std::string_view digits = metadata.substr(kPrefix.size());
-  int64_t ms = 0;
-  auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), ms);
-  if (ec != std::errc() || end != digits.data() + digits.size()) return std::nullopt;
-  return ms;
+InputResume ParseInputResume(std::string_view metadata) {
+  InputResume r;
+  if (metadata.substr(0, kPrefix.size()) != kPrefix) return r;
+  std::string_view rest = metadata.substr(kPrefix.size());
+  while (!rest.empty()) {
+    if (rest.front() != ' ') return InputResume{};
+    rest.remove_prefix(1);
+    const size_t end = std::min(rest.find(' '), rest.size());
+    std::string_view field = rest.substr(0, end);
+    rest.remove_prefix(end);
+    const size_t eq = field.find('=');
+    if (eq == std::string_view::npos) return InputResume{};
+    std::string_view name = field.substr(0, eq), digits = field.substr(eq + 1);
+    int64_t v = 0;
+    auto [ptr, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), v);
+    if (ec != std::errc() || ptr != digits.data() + digits.size()) return InputResume{};
+    if (name == "channel_time") {
+      r.channel_time = v;
+    } else if (name == "last_ts") {
+      r.last_ts = v;
+    } else if (name == "ingested") {
+      r.ingested = v;
+    }  // (a field of a newer noisegate: skipped)
+  }
+  return r;
 }
 
 OffsetsToSend::OffsetsToSend() : list_(rd_kafka_topic_partition_list_new(8)) {}
 OffsetsToSend::~OffsetsToSend() { rd_kafka_topic_partition_list_destroy(list_); }
 
 void OffsetsToSend::Add(const std::string& topic, int32_t partition, int64_t offset,
-                        std::optional<int64_t> channel_time) {
+                        const std::optional<InputResume>& resume) {
   rd_kafka_topic_partition_t* tp =
       rd_kafka_topic_partition_list_add(list_, topic.c_str(), partition);
   tp->offset = offset;
-  if (channel_time) {
+  if (resume) {
     // (The list frees it with free().)
-    const std::string text = FormatChannelTime(*channel_time);
+    const std::string text = FormatInputResume(*resume);
     tp->metadata = std::malloc(text.size());
     std::memcpy(tp->metadata, text.data(), text.size());
     tp->metadata_size = text.size();
@@ -70,11 +102,10 @@ RdKafka::Error* OffsetsToSend::Send(RdKafka::Producer* producer, RdKafka::KafkaC
   return e == nullptr ? nullptr : new CError(e);
 }
 
-RdKafka::ErrorCode FetchCommittedTimes(RdKafka::KafkaConsumer* consumer,
-                                       const std::vector<RdKafka::TopicPartition*>& parts,
-                                       std::vector<std::optional<int64_t>>* channel_times,
-                                       int timeout_ms) {
-  channel_times->assign(parts.size(), std::nullopt);
+RdKafka::ErrorCode FetchCommittedResumes(RdKafka::KafkaConsumer* consumer,
+                                         const std::vector<RdKafka::TopicPartition*>& parts,
+                                         std::vector<InputResume>* resumes, int timeout_ms) {
+  resumes->assign(parts.size(), InputResume{});
   rd_kafka_topic_partition_list_t* list =
       rd_kafka_topic_partition_list_new(static_cast<int>(parts.size()));
   for (const RdKafka::TopicPartition* p : parts) {
@@ -91,7 +122,7 @@ RdKafka::ErrorCode FetchCommittedTimes(RdKafka::KafkaConsumer* consumer,
       }
       parts[i]->set_offset(tp->offset);
       if (tp->metadata != nullptr) {
-        (*channel_times)[i] = ParseChannelTime(
+        (*resumes)[i] = ParseInputResume(
             std::string_view(static_cast<const char*>(tp->metadata), tp->metadata_size));
       }
     }

@@ -1,4 +1,4 @@
-// Input offsets committed with the channel time they resume at.
+// Input offsets committed with what their next owner resumes with.
 //
 // Ingest merges each input partition in its own order (Record::merge_time): a record earlier
 // than the latest before it merges at that one's time. So the latest record time of a
@@ -22,10 +22,22 @@
 
 namespace noisegate::processor::live_internal {
 
-// The metadata text of an offset whose channel time is `ms`, and back (nullopt: none, or
+// What an input partition resumes with, besides its offset.
+struct InputResume {
+  // The latest record or message time before the offset (see above).
+  std::optional<int64_t> channel_time;
+  // The time of the latest message before the offset: its progress mark.
+  std::optional<int64_t> last_ts;
+  // Messages before this offset were ingested already, their dead letters sent: with the
+  // repartition hop skipped, the offset stays at the first message whose records are not all
+  // released, and the messages after it are read again after a restart.
+  std::optional<int64_t> ingested;
+};
+
+// The metadata text of an offset, and back (fields nullopt where it has none, or when it was
 // written by something else).
-std::string FormatChannelTime(int64_t ms);
-std::optional<int64_t> ParseChannelTime(std::string_view metadata);
+std::string FormatInputResume(const InputResume& r);
+InputResume ParseInputResume(std::string_view metadata);
 
 // Offsets to send to a transaction. Owns its C objects.
 class OffsetsToSend {
@@ -35,9 +47,9 @@ class OffsetsToSend {
   OffsetsToSend(const OffsetsToSend&) = delete;
   OffsetsToSend& operator=(const OffsetsToSend&) = delete;
 
-  // `channel_time`: stored in the offset's metadata when set.
+  // `resume`: stored in the offset's metadata when set.
   void Add(const std::string& topic, int32_t partition, int64_t offset,
-           std::optional<int64_t> channel_time = std::nullopt);
+           const std::optional<InputResume>& resume = std::nullopt);
   bool empty() const { return list_->cnt == 0; }
   // The first offset's topic and partition (any one will do to ask the group coordinator).
   std::string first_topic() const { return list_->elems[0].topic; }
@@ -53,12 +65,10 @@ class OffsetsToSend {
   rd_kafka_topic_partition_list_t* list_;
 };
 
-// The committed offsets of `parts` (set on them, as KafkaConsumer::committed does) and the
-// channel time each was committed with (nullopt where there is none). An error of any one
-// partition is the call's.
-RdKafka::ErrorCode FetchCommittedTimes(RdKafka::KafkaConsumer* consumer,
-                                       const std::vector<RdKafka::TopicPartition*>& parts,
-                                       std::vector<std::optional<int64_t>>* channel_times,
-                                       int timeout_ms);
+// The committed offsets of `parts` (set on them, as KafkaConsumer::committed does) and what
+// each was committed with. An error of any one partition is the call's.
+RdKafka::ErrorCode FetchCommittedResumes(RdKafka::KafkaConsumer* consumer,
+                                         const std::vector<RdKafka::TopicPartition*>& parts,
+                                         std::vector<InputResume>* resumes, int timeout_ms);
 
 }  // namespace noisegate::processor::live_internal

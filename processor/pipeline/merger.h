@@ -22,7 +22,12 @@
 // of their own on the changelog (see changelog.h), one per pool slot, so that a checkpoint
 // writes only the records buffered or released since the last one (SaveChanges): a backlog of
 // a million records costs each record one put and one tombstone, not the whole buffer on every
-// commit.
+// commit. A record pushed as `reread` is not checkpointed at all: its driver commits its input
+// offset only once it is released (Kafka Streams' way) and reads it again after a restart.
+// So that a message read again does not deliver twice what was released of it, each channel
+// keeps the address of the last record it released: records of a channel are released in
+// their channel's order (see Record::merge_time), and one at or before that address is
+// dropped when it comes again.
 #pragma once
 
 #include <algorithm>
@@ -71,8 +76,13 @@ class InputMerger {
   // nothing back any more. Their buffered records stay and are released in order.
   template <typename Keep>
   void RetainChannels(Keep&& keep) {
+    for (Entry& e : heap_) {
+      const RecordAddress& a = pool_[e.slot].addr;
+      if (e.channel != nullptr && !keep(ChannelKey{a.topic, a.partition})) e.channel = nullptr;
+    }
     std::erase_if(channels_, [&](const auto& kv) { return !keep(kv.first); });
     bound_valid_ = false;
+    last_ = {};
   }
   // A record storage to decode the next record into; Push() or Discard() it next. Records
   // are pooled: in the steady state a record costs no allocation here.
@@ -93,25 +103,37 @@ class InputMerger {
   void Discard() { Free(pending_); }
   // Buffers the record from Next(); `order` is its input's index. Its channel is
   // (r.addr.topic, r.addr.partition); `declare` false: a record of a topic that is no input
-  // (any more) does not make its channel one that must be heard from.
-  void Push(int order, bool declare = true) {
-    const Record& r = pool_[pending_];
-    // Channels are declared up front; a record of an undeclared one declares it (consecutive
-    // records mostly share a channel: skip the lookup then).
-    if (declare && (r.addr.partition != last_partition_ || r.addr.topic != last_topic_)) {
-      if (channels_.find(std::pair<std::string_view, int32_t>(r.addr.topic, r.addr.partition)) ==
-          channels_.end()) {
-        channels_.try_emplace(ChannelKey{r.addr.topic, r.addr.partition});
-        bound_valid_ = false;
+  // (any more) does not make its channel one that must be heard from. `reread`: not
+  // checkpointed (the driver reads it again after a restart). Returns false, having discarded
+  // it, when its channel released it already (a message read again).
+  bool Push(int order, bool declare = true, bool reread = false) {
+    Record& r = pool_[pending_];
+    // Channels are declared up front; a record of an undeclared one declares it.
+    Channel* c = Find(r.addr.topic, r.addr.partition, declare);
+    int64_t at = std::max(r.time.ms, r.merge_time.ms);
+    if (c != nullptr) {
+      if (std::tie(r.addr.offset, r.addr.index) <=
+          std::tie(c->released_offset, c->released_index)) {
+        Free(pending_);
+        return false;
       }
-      last_topic_ = r.addr.topic;
-      last_partition_ = r.addr.partition;
+      // A channel's records go in the order they came, whatever their times say (Ingest sees
+      // to that already, unless what it knew of the channel was lost): the last one released
+      // is then the latest of them, which the check above relies on.
+      // (Records restored from a checkpoint come in slot order: they keep their times.)
+      if (at < c->pushed_at && !restoring_) {
+        at = c->pushed_at;
+        r.merge_time = EventTime{at};
+      }
+      c->pushed_at = std::max(c->pushed_at, at);
     }
-    const int64_t at = std::max(r.time.ms, r.merge_time.ms);
-    heap_.push_back(Entry{Key{at, order, r.addr.partition, r.addr.offset, r.addr.index}, pending_});
+    heap_.push_back(
+        Entry{Key{at, order, r.addr.partition, r.addr.offset, r.addr.index}, pending_, c});
     std::push_heap(heap_.begin(), heap_.end(), Later{});
-    flags_[pending_] |= kOccupied;
+    flags_[pending_] |= reread ? kOccupied | kReread : kOccupied;
+    if (reread) ++reread_;
     Touch(pending_);
+    return true;
   }
   void Add(Record r, int order) {
     Next() = std::move(r);
@@ -127,18 +149,30 @@ class InputMerger {
     bound_valid_ = false;
   }
   // Calls `process(const Record&)` for each record that may go, in order, at most `limit`
-  // of them; returns how many.
-  template <typename F>
-  size_t Release(F&& process, size_t limit = SIZE_MAX) {
+  // of them, and `reread_released(const Record&)` after it for one pushed as `reread`;
+  // returns how many.
+  template <typename F, typename G = void (*)(const Record&)>
+  size_t Release(
+      F&& process, size_t limit = SIZE_MAX, G&& reread_released = [](const Record&) {}) {
     int64_t bound = Bound();
     size_t n = 0;
     while (n < limit && !heap_.empty() && std::get<0>(heap_.front().key) <= bound) {
-      uint32_t slot = heap_.front().slot;
+      const uint32_t slot = heap_.front().slot;
+      Channel* c = heap_.front().channel;
       std::pop_heap(heap_.begin(), heap_.end(), Later{});
       heap_.pop_back();
-      process(pool_[slot]);
+      const Record& r = pool_[slot];
+      if (c != nullptr) {
+        c->released_offset = r.addr.offset;
+        c->released_index = r.addr.index;
+      }
+      process(r);
+      if (flags_[slot] & kReread) {
+        --reread_;
+        reread_released(r);
+      }
       Free(slot);
-      flags_[slot] &= static_cast<uint8_t>(~kOccupied);
+      flags_[slot] &= static_cast<uint8_t>(~(kOccupied | kReread));
       Touch(slot);
       ++n;
     }
@@ -153,6 +187,8 @@ class InputMerger {
     return n;
   }
   size_t buffered() const { return heap_.size(); }
+  // The buffered records a checkpoint holds (not those pushed as `reread`).
+  size_t persisted() const { return heap_.size() - reread_; }
   // Channels not yet heard from (they hold everything back).
   size_t unheard() const {
     size_t n = 0;
@@ -172,24 +208,36 @@ class InputMerger {
     std::make_heap(heap_.begin(), heap_.end(), Later{});
   }
 
-  // The checkpoint's globals part: the channels and their marks, then the records buffered
-  // inline: none since checkpoint version 4 (they are entries), all of them before.
-  void SaveGlobals(dedup::Writer& w) const {
+  // The checkpoint's globals part: the channels, their marks and the last record each
+  // released, then the records buffered inline: none since checkpoint version 4 (they are
+  // entries), all of them before. `durable_mark(key, &time)`: true when the channel is to be
+  // restored to an earlier mark (`time`, busy) than it has: its driver reads records past
+  // that again after a restart (see Push's `reread`).
+  template <typename DurableMark>
+  void SaveGlobals(dedup::Writer& w, DurableMark&& durable_mark) const {
     w.Var(channels_.size());
     for (const auto& [k, c] : channels_) {
       w.Str(k.first);
       w.SVar(k.second);
-      w.SVar(c.time);
-      w.Bool(c.idle);
+      int64_t time = c.time;
+      const bool rewound = durable_mark(k, &time);
+      w.SVar(time);
+      w.Bool(c.idle && !rewound);
       w.Bool(c.heard);
+      w.SVar(c.released_offset);
+      w.SVar(c.released_index);
     }
     w.Var(0);
   }
-  // Starts over from a checkpoint's globals. `input_of(topic)` gives each record its input's
-  // index under the rules loaded now (see Reorder). Records that were inline are changes: the
-  // next SaveChanges writes them as entries.
+  void SaveGlobals(dedup::Writer& w) const {
+    SaveGlobals(w, [](const ChannelKey&, int64_t*) { return false; });
+  }
+  // Starts over from a checkpoint's globals (`released`: with each channel's last released
+  // record, checkpoint version 5). `input_of(topic)` gives each record its input's index
+  // under the rules loaded now (see Reorder). Records that were inline are changes: the next
+  // SaveChanges writes them as entries.
   template <typename InputOf>
-  bool LoadGlobals(dedup::Reader& rd, InputOf&& input_of) {
+  bool LoadGlobals(dedup::Reader& rd, InputOf&& input_of, bool released = true) {
     *this = InputMerger();
     uint64_t n = rd.Count(5);
     for (uint64_t i = 0; i < n && rd.ok(); ++i) {
@@ -200,6 +248,10 @@ class InputMerger {
       c.time = rd.SVar();
       c.idle = rd.Bool();
       c.heard = rd.Bool();
+      if (released) {
+        c.released_offset = rd.SVar();
+        c.released_index = static_cast<int32_t>(rd.SVar());
+      }
     }
     n = rd.Count(10);
     for (uint64_t i = 0; i < n && rd.ok(); ++i) {
@@ -210,7 +262,9 @@ class InputMerger {
         return false;
       }
       r.input = input_of(std::string_view(r.addr.topic));
+      restoring_ = true;
       Push(r.input);
+      restoring_ = false;
     }
     return rd.ok();
   }
@@ -242,7 +296,9 @@ class InputMerger {
       if (!dedup::DecodeRecord(rd, &r) || !rd.done()) return false;
       r.input = input_of(std::string_view(r.addr.topic));
       pending_ = slot;
+      restoring_ = true;
       Push(r.input);
+      restoring_ = false;
       flags_[slot] = kOccupied | kPersisted;  // held as it is: no change
     }
     if (!entries.empty()) {
@@ -262,7 +318,7 @@ class InputMerger {
     for (uint32_t slot : dirty_) {
       uint8_t& f = flags_[slot];
       f &= static_cast<uint8_t>(~kDirty);
-      if (f & kOccupied) {
+      if ((f & kOccupied) && !(f & kReread)) {
         scratch->clear();
         dedup::Writer w(scratch);
         dedup::EncodeRecord(pool_[slot], w);
@@ -281,21 +337,40 @@ class InputMerger {
     int64_t time = INT64_MIN;
     bool idle = false;
     bool heard = false;
+    int64_t released_offset = -1;  // the last record released (none: -1)
+    int32_t released_index = -1;
+    int64_t pushed_at = INT64_MIN;  // the latest merge time pushed
   };
   using Key = std::tuple<int64_t, int, int32_t, int64_t, int32_t>;
   struct Entry {
     Key key;
     uint32_t slot;
+    Channel* channel;  // (null: of no channel)
   };
   struct Later {  // std::*_heap keep the greatest first: invert for the earliest
     bool operator()(const Entry& a, const Entry& b) const { return b.key < a.key; }
   };
-  static constexpr uint8_t kOccupied = 1, kPersisted = 2, kDirty = 4;
+  static constexpr uint8_t kOccupied = 1, kPersisted = 2, kDirty = 4, kReread = 8;
   static constexpr size_t kKeepPooled = 4096;
 
   void Free(uint32_t slot) {
     free_.push_back(slot);
     std::push_heap(free_.begin(), free_.end(), std::greater<>());
+  }
+  // The channel of a record (consecutive records mostly share one: the last is kept);
+  // `declare`: made one when it is not. Null: none.
+  Channel* Find(const std::string& topic, int32_t partition, bool declare) {
+    if (last_.channel != nullptr && partition == last_.partition && topic == last_.topic) {
+      return last_.channel;
+    }
+    auto it = channels_.find(std::pair<std::string_view, int32_t>(topic, partition));
+    if (it == channels_.end()) {
+      if (!declare) return nullptr;
+      it = channels_.try_emplace(ChannelKey{topic, partition}).first;
+      bound_valid_ = false;
+    }
+    last_ = {topic, partition, &it->second};
+    return last_.channel;
   }
   void Touch(uint32_t slot) {
     if (flags_[slot] & kDirty) return;
@@ -325,8 +400,13 @@ class InputMerger {
   std::vector<uint8_t> flags_;
   std::vector<uint32_t> dirty_;
   uint32_t pending_ = 0;
-  std::string last_topic_;
-  int32_t last_partition_ = -1;
+  size_t reread_ = 0;  // buffered records pushed as `reread`
+  bool restoring_ = false;
+  struct {
+    std::string topic;
+    int32_t partition = -1;
+    Channel* channel = nullptr;  // (map nodes stay put; reset when channels go)
+  } last_;
   int64_t bound_ = INT64_MIN;
   bool bound_valid_ = false;
 };

@@ -103,16 +103,22 @@ struct Correlate {
   Correlate(std::shared_ptr<const rules::CompiledRules> rules, dedup::Sink* sink)
       : engine(std::make_unique<dedup::Engine>(std::move(rules), sink)) {}
 
-  // Buffers a record (moved from `r`) of input `input` (-1: of a topic that is no input).
-  void Push(Record& r, int input) {
+  // Buffers a record (moved from `r`) of input `input` (-1: of a topic that is no input);
+  // `reread`: see InputMerger::Push. False: its channel released it already.
+  bool Push(Record& r, int input, bool reread = false) {
     std::swap(merger.Next(), r);  // (both keep their records' buffers)
-    merger.Push(input, input >= 0);
+    return merger.Push(input, input >= 0, reread);
   }
   // Feeds the engine the records every channel has passed, in order, at most `limit`;
-  // returns how many.
+  // returns how many. `reread_released` hears of each one pushed as `reread`.
   size_t Release(size_t limit = SIZE_MAX) {
     dedup::Engine& e = *engine;
     return merger.Release([&e](const Record& r) { e.Process(r); }, limit);
+  }
+  template <typename G>
+  size_t Release(size_t limit, G&& reread_released) {
+    dedup::Engine& e = *engine;
+    return merger.Release([&e](const Record& r) { e.Process(r); }, limit, reread_released);
   }
   // The end of the input (replay, rule tests): what is due at the last record's time fires,
   // event time runs on as `run_on` says, and then, when `finish`, what group_wait still holds

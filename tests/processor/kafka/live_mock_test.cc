@@ -647,12 +647,13 @@ void TakesOverWholeCheckpoints(bool keep_entries) {
     if (!cp->has_value()) continue;  // a partition nothing came to
     ASSERT_TRUE((*cp)->per_entry);
     dedup::Reader rd((*cp)->payload);
-    ASSERT_EQ(rd.U8(), 4);
+    ASSERT_EQ(rd.U8(), 5);
     ASSERT_TRUE((*cp)->buffered.empty()) << "the merger holds records back";
     const int64_t offset = rd.SVar();
     dedup::Engine::Entries entries;
     entries.globals = rd.Str();
-    const uint64_t buffered = rd.Var(), slot_bound = rd.Var();
+    const uint64_t buffered = rd.Var();
+    rd.Var();  // the slot bound
     ASSERT_EQ(buffered, 0u);
     entries.fingerprints = (*cp)->fingerprints;
     entries.incidents = (*cp)->incidents;
@@ -666,15 +667,22 @@ void TakesOverWholeCheckpoints(bool keep_entries) {
     w.U8(2);
     w.SVar(keep_entries ? offset + 1 : offset);
     w.Str(whole);
-    // The merger's bytes follow the header, the same in both versions (its buffer empty).
-    std::string head;
-    dedup::Writer hw(&head);
-    hw.U8(4);
-    hw.SVar(offset);
-    hw.Str(entries.globals);
-    hw.Var(buffered);
-    hw.Var(slot_bound);
-    payload.append((*cp)->payload, head.size());
+    // The merger's globals follow the header (its buffer empty), without what version 5
+    // added: each channel's last released record.
+    const uint64_t channels = rd.Var();
+    w.Var(channels);
+    for (uint64_t c = 0; c < channels && rd.ok(); ++c) {
+      w.Str(rd.Str());
+      w.SVar(rd.SVar());
+      w.SVar(rd.SVar());
+      w.Bool(rd.Bool());
+      w.Bool(rd.Bool());
+      rd.SVar();  // released offset
+      rd.SVar();  // released index
+    }
+    ASSERT_EQ(rd.Var(), 0u);
+    ASSERT_TRUE(rd.done());
+    w.Var(0);
     std::vector<ChangelogMessage> msgs;
     if (!keep_entries) {
       for (const std::string& key : reader.HeldKeys()) msgs.push_back({key, std::nullopt});

@@ -82,12 +82,13 @@ struct Saved {
   uint64_t count = 0, bound = 0;  // what the checkpoint header says of the entries
   int puts = 0, erases = 0;
 
-  void Save(InputMerger& m) {
-    count = m.buffered();
+  template <typename DurableMark>
+  void Save(InputMerger& m, DurableMark&& durable_mark) {
+    count = m.persisted();
     bound = m.slot_bound();
     globals.clear();
     dedup::Writer w(&globals);
-    m.SaveGlobals(w);
+    m.SaveGlobals(w, durable_mark);
     std::string scratch;
     m.SaveChanges(
         [this](uint32_t slot, std::string_view v) {
@@ -99,6 +100,9 @@ struct Saved {
           ++erases;
         },
         &scratch);
+  }
+  void Save(InputMerger& m) {
+    Save(m, [](const InputMerger::ChannelKey&, int64_t*) { return false; });
   }
   template <typename InputOf>
   bool Load(InputMerger& m, InputOf input_of) const {
@@ -224,7 +228,8 @@ TEST(InputMerger, ACheckpointWritesOnlyTheRecordsThatCameOrWent) {
   EXPECT_EQ(saved.erases, 0) << "the released slots were reused";
   EXPECT_EQ(saved.entries.size(), 1001u);
   // A record buffered and released between two checkpoints costs nothing.
-  m.Add(Rec("alerts", 0, 3, 50), 0);
+  m.Mark({"late", 0}, 50, /*idle=*/true);
+  m.Add(Rec("late", 0, 0, 50), 0);
   EXPECT_EQ(Drain(m).size(), 1u);
   saved.Save(m);
   EXPECT_EQ(saved.puts, 1003);
@@ -245,6 +250,73 @@ TEST(InputMerger, ACheckpointWritesOnlyTheRecordsThatCameOrWent) {
   EXPECT_EQ(Drain(back), (std::vector<std::string>{"alerts/0@9"}));
 }
 
+// With the repartition hop skipped, a driver commits an input's offset only past what was
+// released, and reads the rest again after a restart: those records are not checkpointed, the
+// channel's mark is saved as of the offset, and what the channel released of a message read
+// again is not delivered twice.
+TEST(InputMerger, RecordsReadAgainAfterARestartAreNotCheckpointedNorDeliveredTwice) {
+  InputMerger m;
+  m.AddChannel({"alerts", 0});
+  m.AddChannel({"logs", 0});
+  m.Mark({"alerts", 0}, 1000, /*idle=*/true);
+  auto push = [](InputMerger& into, int64_t offset, int32_t index) {
+    Record& r = into.Next();
+    r = Rec("logs", 0, offset, 100 + offset);
+    r.addr.index = index;
+    r.summary += "#" + std::to_string(index);
+    return into.Push(1, true, /*reread=*/true);
+  };
+  // Messages 0..3, two records each; one record comes from the repartition topic (persisted).
+  for (int64_t o = 0; o < 4; ++o) {
+    EXPECT_TRUE(push(m, o, 0));
+    EXPECT_TRUE(push(m, o, 1));
+  }
+  m.Add(Rec("alerts", 0, 7, 90), 0);
+  m.Mark({"logs", 0}, 101, false);  // releases the alert, and message 0 and 1
+  EXPECT_EQ(Drain(m), (std::vector<std::string>{"alerts/0@7", "logs/0@0#0", "logs/0@0#1",
+                                                "logs/0@1#0", "logs/0@1#1"}));
+  m.Add(Rec("alerts", 0, 8, 500), 0);
+  EXPECT_EQ(m.buffered(), 5u);
+  EXPECT_EQ(m.persisted(), 1u);
+  Saved saved;
+  // The input's offset stays at message 2: its mark is saved as of before it.
+  saved.Save(m, [](const InputMerger::ChannelKey& k, int64_t* time) {
+    if (k.first != "logs") return false;
+    *time = 101;
+    return true;
+  });
+  EXPECT_EQ(saved.entries.size(), 1u) << "only the record of the repartition topic";
+  InputMerger back;
+  ASSERT_TRUE(saved.Load(back, SameOrder));
+  EXPECT_TRUE(Drain(back).empty()) << "logs is not past 101";
+  // Read again from message 1 (say an older offset was committed): what was released is
+  // dropped, the rest is delivered once.
+  EXPECT_FALSE(push(back, 1, 0));
+  EXPECT_FALSE(push(back, 1, 1));
+  for (int64_t o = 2; o < 4; ++o) {
+    EXPECT_TRUE(push(back, o, 0));
+    EXPECT_TRUE(push(back, o, 1));
+  }
+  back.Mark({"logs", 0}, 1000, /*idle=*/true);
+  EXPECT_EQ(Drain(back), (std::vector<std::string>{"logs/0@2#0", "logs/0@2#1", "logs/0@3#0",
+                                                   "logs/0@3#1", "alerts/0@8"}));
+}
+
+// A channel's records go in the order they came even when their times go back and nothing
+// set their merge time (what Ingest knew of the channel was lost): what a channel released
+// last is always the latest of what it released.
+TEST(InputMerger, AChannelsRecordsGoInTheOrderTheyCame) {
+  InputMerger m;
+  m.AddChannel({"logs", 0});
+  m.AddChannel({"alerts", 0});
+  m.Add(Rec("logs", 0, 0, 300), 1);
+  m.Add(Rec("logs", 0, 1, 100), 1);
+  m.Add(Rec("alerts", 0, 0, 200), 0);
+  m.Mark({"logs", 0}, 300, true);
+  m.Mark({"alerts", 0}, 300, true);
+  EXPECT_EQ(Drain(m), (std::vector<std::string>{"alerts/0@0", "logs/0@0", "logs/0@1"}));
+}
+
 TEST(InputMerger, RecordsOfAnOlderCheckpointInlineBecomeEntries) {
   // Checkpoint version 3 held the buffered records inline in the globals.
   std::string globals;
@@ -262,7 +334,7 @@ TEST(InputMerger, RecordsOfAnOlderCheckpointInlineBecomeEntries) {
   }
   InputMerger m;
   dedup::Reader rd(globals);
-  ASSERT_TRUE(m.LoadGlobals(rd, SameOrder));
+  ASSERT_TRUE(m.LoadGlobals(rd, SameOrder, /*released=*/false));
   EXPECT_TRUE(rd.done());
   EXPECT_EQ(m.buffered(), 2u);
   EXPECT_EQ(m.pending_changes(), 2u) << "the next checkpoint writes them as entries";
