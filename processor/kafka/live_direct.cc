@@ -219,7 +219,7 @@ void Live::CorrelateDirect(int32_t partition, Record& r) {
   const int input = rules_->FindInput(r.addr.topic);
   r.input = input;
   // Not checkpointed: the input's offset stays before it until it is released.
-  if (p.Push(r, input, /*reread=*/true)) ++ingest_rereads_;
+  if (p.Push(r, input, /*reread=*/true, /*drop_released=*/true)) ++ingest_rereads_;
   p.dirty = true;
   txn_has_work_ = true;
 }

@@ -78,6 +78,20 @@ Reloads::Outcome Live::Reload(const std::string& reason) {
   auto ingest = std::make_unique<Ingest>(*next, cfg_.max_message_bytes, &err);
   if (!ingest->ok()) return refuse(err, {});
 
+  std::set<std::string> before, after;
+  for (const rules::InputRule& in : rules_->inputs) before.insert(in.topic);
+  for (const rules::InputRule& in : next->inputs) after.insert(in.topic);
+  // Inputs the new rules remove: with the hop skipped, the records of theirs the merges hold
+  // back would be read again after a restart, which no longer reads these inputs. They are
+  // checkpointed instead, and the inputs' offsets committed past all they ingested.
+  for (auto& [k, ip] : inputs_) {
+    if (after.contains(ip.topic) || ip.in_flight.empty()) continue;
+    for (auto& [id, p] : correlate_) {
+      if (p.merger.Persist({ip.topic, ip.partition})) p.dirty = true;
+    }
+    ip.in_flight.clear();
+    txn_has_work_ = true;
+  }
   // A transaction boundary: what the old rules decided is committed with their state first.
   // Only a commit that went through is one (an aborted one rewinds, and a rewind cut short
   // by a stop leaves engines that must not be carried over).
@@ -103,9 +117,6 @@ Reloads::Outcome Live::Reload(const std::string& reason) {
     }
     fresh.emplace(id, std::move(engine));
   }
-  std::set<std::string> before, after;
-  for (const rules::InputRule& in : rules_->inputs) before.insert(in.topic);
-  for (const rules::InputRule& in : next->inputs) after.insert(in.topic);
   if (before != after) {
     // New or removed input topics: subscribe anew first (nothing is swapped if that fails);
     // the rebalance that follows hands the partitions out again, each restored under the

@@ -49,7 +49,9 @@ bool Live::CorrelateEntry(CorrelatePartition& p, uint8_t kind, dedup::Reader& rd
     // The input's index under the rules running here: the ingesting replica may have run
     // other rules (a reload not yet everywhere), and inputs are matched by topic.
     r.input = rules_->FindInput(r.addr.topic);
-    p.merger.Push(r.input, r.input >= 0);
+    // (A successor that took over an input with the hop skipped reads again what its
+    // predecessor had not released everywhere.)
+    p.merger.Push(r.input, r.input >= 0, /*reread=*/false, /*drop_released=*/true);
     return true;
   }
   if (kind == kMarkMessage) {
@@ -254,7 +256,7 @@ void Live::IngestOne(InputPartition& ip) {
 
 void Live::RereadReleased(const Record& r) {
   auto it = inputs_.find(std::pair<std::string_view, int32_t>(r.addr.topic, r.addr.partition));
-  NG_CHECK(it != inputs_.end());
+  if (it == inputs_.end()) return;  // (an input a reload removed: see Reload)
   auto& q = it->second.in_flight;
   auto f =
       std::lower_bound(q.begin(), q.end(), r.addr.offset,

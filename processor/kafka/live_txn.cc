@@ -380,16 +380,18 @@ InputResume Live::Durable(const InputPartition& ip, int64_t* offset) const {
   auto known = [](int64_t v) { return v == INT64_MIN ? std::nullopt : std::optional<int64_t>(v); };
   if (ip.in_flight.empty()) {
     *offset = ip.next_offset;
-    return InputResume{known(ip.channel_time), known(ip.last_ts), ip.next_offset};
+    return InputResume{known(ip.channel_time), known(ip.last_ts),
+                       std::max(ip.next_offset, ip.ingested_next)};
   }
   const InputPartition::InFlight& first = ip.in_flight.front();
   *offset = first.offset;
-  return InputResume{known(first.channel_time), known(first.last_ts), ip.next_offset};
+  return InputResume{known(first.channel_time), known(first.last_ts),
+                     std::max(ip.next_offset, ip.ingested_next)};
 }
 
 void Live::Resume(InputPartition& ip, const InputResume& r) {
   ip.channel_time = r.channel_time.value_or(INT64_MIN);
-  if (r.last_ts) ip.last_ts = ip.committed_ts = *r.last_ts;
+  ip.last_ts = ip.committed_ts = r.last_ts.value_or(INT64_MIN);
   ip.ingested_next = r.ingested.value_or(-1);
 }
 

@@ -104,16 +104,18 @@ class InputMerger {
   // Buffers the record from Next(); `order` is its input's index. Its channel is
   // (r.addr.topic, r.addr.partition); `declare` false: a record of a topic that is no input
   // (any more) does not make its channel one that must be heard from. `reread`: not
-  // checkpointed (the driver reads it again after a restart). Returns false, having discarded
-  // it, when its channel released it already (a message read again).
-  bool Push(int order, bool declare = true, bool reread = false) {
+  // checkpointed (the driver reads it again after a restart). `drop_released`: a record its
+  // channel released already (a message read again after a restart) is discarded, and false
+  // returned. (Replay, which never restarts, may read a channel's offsets twice: files of
+  // bare values each count from 0.)
+  bool Push(int order, bool declare = true, bool reread = false, bool drop_released = false) {
     Record& r = pool_[pending_];
     // Channels are declared up front; a record of an undeclared one declares it.
     Channel* c = Find(r.addr.topic, r.addr.partition, declare);
     int64_t at = std::max(r.time.ms, r.merge_time.ms);
     if (c != nullptr) {
-      if (std::tie(r.addr.offset, r.addr.index) <=
-          std::tie(c->released_offset, c->released_index)) {
+      if (drop_released && std::tie(r.addr.offset, r.addr.index) <=
+                               std::tie(c->released_offset, c->released_index)) {
         Free(pending_);
         return false;
       }
@@ -162,7 +164,8 @@ class InputMerger {
       std::pop_heap(heap_.begin(), heap_.end(), Later{});
       heap_.pop_back();
       const Record& r = pool_[slot];
-      if (c != nullptr) {
+      if (c != nullptr && std::tie(r.addr.offset, r.addr.index) >
+                              std::tie(c->released_offset, c->released_index)) {
         c->released_offset = r.addr.offset;
         c->released_index = r.addr.index;
       }
@@ -187,6 +190,20 @@ class InputMerger {
     return n;
   }
   size_t buffered() const { return heap_.size(); }
+  // Makes the records of a channel pushed as `reread` checkpointed ones (the channel will not
+  // be read again); true if there were any.
+  bool Persist(const ChannelKey& key) {
+    bool any = false;
+    for (const Entry& e : heap_) {
+      const RecordAddress& a = pool_[e.slot].addr;
+      if (!(flags_[e.slot] & kReread) || a.partition != key.second || a.topic != key.first) continue;
+      flags_[e.slot] &= static_cast<uint8_t>(~kReread);
+      --reread_;
+      Touch(e.slot);
+      any = true;
+    }
+    return any;
+  }
   // The buffered records a checkpoint holds (not those pushed as `reread`).
   size_t persisted() const { return heap_.size() - reread_; }
   // Channels not yet heard from (they hold everything back).

@@ -104,10 +104,10 @@ struct Correlate {
       : engine(std::make_unique<dedup::Engine>(std::move(rules), sink)) {}
 
   // Buffers a record (moved from `r`) of input `input` (-1: of a topic that is no input);
-  // `reread`: see InputMerger::Push. False: its channel released it already.
-  bool Push(Record& r, int input, bool reread = false) {
+  // `reread`, `drop_released`: see InputMerger::Push. False: its channel released it already.
+  bool Push(Record& r, int input, bool reread = false, bool drop_released = false) {
     std::swap(merger.Next(), r);  // (both keep their records' buffers)
-    return merger.Push(input, input >= 0, reread);
+    return merger.Push(input, input >= 0, reread, drop_released);
   }
   // Feeds the engine the records every channel has passed, in order, at most `limit`;
   // returns how many. `reread_released` hears of each one pushed as `reread`.
