@@ -407,11 +407,14 @@ void Live::rebalance_cb(RdKafka::KafkaConsumer* consumer, RdKafka::ErrorCode err
         InputPartition& ip = inputs_[{tp->topic(), tp->partition()}];
         if (tp->offset() >= 0) ip.fetched_next = tp->offset();
         Resume(ip, resumes[i]);
-        if (resumes[i].channel_time) {
+        if (resumes[i].ingested) {
+          // (ingested_to past the offset: the messages between are read again, see in_flight.)
           log_ << "noisegate: level=info event=input_resumes partition=" << ip.topic << "/"
                << ip.partition << " offset=" << tp->offset()
-               << " channel_time=" << FormatRfc3339(EventTime{*resumes[i].channel_time})
-               << " ingested_to=" << resumes[i].ingested.value_or(-1) << "\n";
+               << " ingested_to=" << *resumes[i].ingested << " channel_time="
+               << (resumes[i].channel_time ? FormatRfc3339(EventTime{*resumes[i].channel_time})
+                                           : std::string("none"))
+               << "\n";
         }
         tp->set_offset(RdKafka::Topic::OFFSET_INVALID);  // assign() then uses the committed one
       }

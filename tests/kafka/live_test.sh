@@ -374,10 +374,16 @@ case $SCENARIO in
     grep -Eq 'event=restored .*state_bytes=[1-9]' "$work/a.log" ||
       fail "no partition state was restored from the changelog"
     grep -q 'event=repartition_hop state=skipped' "$work/a.log" || fail "the repartition hop was not skipped"
-    # Each input partition resumes at the latest record time it had reached, which the
-    # committed offset carries (a record earlier than that merges right after it).
-    grep -Eq 'event=input_resumes partition=alerts[^ ]* offset=[1-9][0-9]* channel_time=20' "$work/a.log" ||
-      fail "no life resumed an input partition at the record time it had reached"
+    # An input's offset is committed only up to the first message whose records are not all
+    # released (the rest is read again, not checkpointed), with how far it had been ingested
+    # and the latest record time before it: lives resumed before what they had ingested, and
+    # still nothing went out twice (above). (In this backlog the first record of most
+    # partitions waits for the others' for most of the run: their time is not known yet.)
+    awk '/event=input_resumes/ {
+        for (i = 1; i <= NF; i++) { split($i, kv, "="); f[kv[1]] = kv[2] }
+        if (f["ingested_to"] + 0 > f["offset"] + 0) reread++
+      } END { exit !(reread > 0) }' "$work/a.log" ||
+      fail "no life resumed an input partition before what it had ingested"
     stop_ng "$ng_pid"
     ;;
 
