@@ -164,8 +164,8 @@ class InputMerger {
       std::pop_heap(heap_.begin(), heap_.end(), Later{});
       heap_.pop_back();
       const Record& r = pool_[slot];
-      if (c != nullptr && std::tie(r.addr.offset, r.addr.index) >
-                              std::tie(c->released_offset, c->released_index)) {
+      if (c != nullptr &&
+          std::tie(r.addr.offset, r.addr.index) > std::tie(c->released_offset, c->released_index)) {
         c->released_offset = r.addr.offset;
         c->released_index = r.addr.index;
       }
@@ -196,7 +196,8 @@ class InputMerger {
     bool any = false;
     for (const Entry& e : heap_) {
       const RecordAddress& a = pool_[e.slot].addr;
-      if (!(flags_[e.slot] & kReread) || a.partition != key.second || a.topic != key.first) continue;
+      if (!(flags_[e.slot] & kReread) || a.partition != key.second || a.topic != key.first)
+        continue;
       flags_[e.slot] &= static_cast<uint8_t>(~kReread);
       --reread_;
       Touch(e.slot);
