@@ -7,7 +7,10 @@
 # (the JVM's JIT), about as much CPU again as taking in the input, which no running broker pays.
 #   1. latency: with the explain topic on, ng-explain-latency reads it (read_committed) and
 #      matches sampled inputs to the moment their decision became visible: input append ->
-#      output committed (no group_wait in it: a record's decision is written when processed);
+#      output committed (no group_wait in it: a record's decision is written when processed),
+#      in the steady state: the load starts once noisegate is ready to ingest (its start-up,
+#      reported apart, would otherwise be the latency of the first records); once with the
+#      default commit interval (1 s), once with 100 ms;
 #   2. cost: the production default (no explain topic); completion is read from /metrics. The
 #      only replica skips the repartition hop (skip_repartition);
 #   3. cost-hop: the same with the repartition hop taken (skip_repartition: false), records
@@ -21,6 +24,7 @@
 #   bash bench/live_bench.sh            # RATE=20000 messages/s, SCALE=4 (~250k records)
 #   RATE=60000 SCALE=8 bash bench/live_bench.sh
 #   PERF=/tmp/ng.perf bash bench/live_bench.sh   # and a perf profile of noisegate (run cost)
+#   TIMELINE_DIR=/tmp/lat bash bench/live_bench.sh  # each latency sample: acked ms, latency ms, input
 # Needs a build (bash tools/build.sh). A benchmark, not a test: the machine is shared and noisy.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -68,9 +72,16 @@ $extra
 EOF2
   $B/noisegate topics --config "$work/$name.yaml" 2>/dev/null
   create_inputs "$name."
+  local started ready
+  started=$(date +%s.%N)
   $B/noisegate run --rules "$work/$name.rules.yaml" --config "$work/$name.yaml" 2>"$work/$name.log" &
   ng=$!
-  for _ in $(seq 300); do grep -q 'event=assigned' "$work/$name.log" && break; sleep 0.1; done
+  # Ready to ingest: assigned, and (the only replica) through the repartition topic's drain, so
+  # that the latency measured is the steady state's; the start-up is reported apart.
+  local ready_event='event=repartition_hop state=skipped'
+  [[ $extra == *"skip_repartition: false"* ]] && ready_event='event=assigned'
+  for _ in $(seq 600); do grep -q "$ready_event" "$work/$name.log" && break; sleep 0.05; done
+  ready=$(date +%s.%N)
   port=$(sed -n 's/.*event=admin_server .*port=\([0-9]*\).*/\1/p' "$work/$name.log")
   local broker
   broker=$(cat "$work/kafka/kafka.pid")
@@ -82,7 +93,7 @@ EOF2
   broker_cpu0=$(cpu "$broker")
   if [[ $explain == yes ]]; then
     $B/ng-explain-latency -b "$bootstrap" -t "$name.explain" --sends "$work/sends.tsv" \
-      --expect "$expect" >"$work/latency.out" &
+      --expect "$expect" ${TIMELINE_DIR:+--timeline "$TIMELINE_DIR/$name.tsv"} >"$work/latency.out" &
     lat=$!
   fi
   t0=$(date +%s.%N)
@@ -115,6 +126,8 @@ EOF2
   kill -TERM "$ng" && wait "$ng" || true
   ng=""
   echo "run $name (explain topic $explain${extra:+, $extra}): $(grep -o 'produced [0-9]* messages in [0-9.]* s' "$work/load.log") at $RATE/s"
+  awk -v a="$started" -v b="$ready" -v e="${ready_event#event=}" \
+    'BEGIN {printf "  start-up: %.2f s from start to %s\n", b - a, e}'
   [[ -n $lat ]] && echo "  $(cat "$work/latency.out")"
   awk -v n="$expect" -v ng="$ng_cpu" -v br="$broker_cpu" -v t0="$t0" -v t1="$t1" -v tx="$tx" \
     -v cm="$cl_msgs" -v cb="$cl_bytes" -v ck="$cl_kinds" 'BEGIN {
@@ -146,6 +159,9 @@ echo "estate: $expect records (SCALE=$SCALE)"
 bench_broker
 run warmup no >/dev/null
 run latency yes
+# The same with a tenth of the default commit interval: the latency less most of that
+# deliberate wait (a record waits for the next commit to become visible).
+run latency-c100 yes "commit_interval: 100ms"
 rp=$(replay_stats --pages /dev/null --tickets /dev/null --dlq /dev/null --explain /dev/null)
 awk -v n="$expect" -v rp="$rp" 'BEGIN {printf "  replay with explain: %.2f s (%.2f s per million records)\n", rp, rp * 1e6 / n}'
 # The broker goes on warming up over the runs: the two ways alternate, and are compared pair

@@ -46,7 +46,7 @@ std::string Field(const std::string& line, const std::string& key) {
 
 int main(int argc, char** argv) {
   CLI::App app{"ng-explain-latency: input-to-decision latency from noisegate's explain topic"};
-  std::string bootstrap, topic = "noisegate.explain", sends_path;
+  std::string bootstrap, topic = "noisegate.explain", sends_path, timeline_path;
   int64_t expect = 0;
   int timeout_s = 600;
   app.add_option("-b,--bootstrap", bootstrap)->required();
@@ -54,6 +54,8 @@ int main(int argc, char** argv) {
   app.add_option("--sends", sends_path, "ng-load --sample output")->required();
   app.add_option("--expect", expect, "stop after this many explain lines")->required();
   app.add_option("--timeout", timeout_s, "give up after this many seconds");
+  app.add_option("--timeline", timeline_path,
+                 "write each sample as a line: acked ms, latency ms, topic, partition, offset");
   CLI11_PARSE(app, argc, argv);
 
   std::string err;
@@ -92,9 +94,15 @@ int main(int argc, char** argv) {
   int32_t p;
   int64_t o, acked;
   std::vector<int64_t> lat;
+  std::ofstream timeline;
+  if (!timeline_path.empty()) timeline.open(timeline_path);
   while (sends >> t >> p >> o >> acked) {
     auto it = seen_at.find(Key{t, p, o});
-    if (it != seen_at.end()) lat.push_back(std::max<int64_t>(0, it->second - acked));
+    if (it == seen_at.end()) continue;
+    lat.push_back(std::max<int64_t>(0, it->second - acked));
+    if (timeline.is_open()) {
+      timeline << acked << ' ' << lat.back() << ' ' << t << ' ' << p << ' ' << o << '\n';
+    }
   }
   std::sort(lat.begin(), lat.end());
   auto pct = [&](double q) {

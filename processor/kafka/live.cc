@@ -5,6 +5,7 @@
 #include <librdkafka/rdkafka_mock.h>
 
 #include <thread>
+#include <utility>
 
 #include "processor/intake/intake_server.h"
 #include "processor/kafka/failpoint.h"
@@ -252,7 +253,10 @@ RunExit Live::Loop() {
     MaybeSkipHop();
     AdvanceIdle();
     producer_->poll(0);
-    if (Clock::now() - txn_started_ >= cfg_.commit_interval) Commit();
+    // The arming commit after a drain goes at once: the inputs stay paused until its markers
+    // are read back, and waiting for the interval would only delay the first records.
+    const bool arm_now = std::exchange(arm_now_, false) && hop_ == Hop::kArming;
+    if (arm_now || Clock::now() - txn_started_ >= cfg_.commit_interval) Commit();
   }
   if (fatal_) return RunExit::kFatal;
   // Stop: finish what is buffered, commit, leave the group, flush.

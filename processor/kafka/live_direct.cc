@@ -72,9 +72,11 @@ void Live::MaybeSkipHop() {
     for (auto& [id, p] : correlate_) {
       if (!p.at_end) return;
     }
-    // The next commit writes the first markers (whether or not anything else happened).
+    // The next commit writes the first markers (whether or not anything else happened); it
+    // goes at once.
     hop_ = Hop::kArming;
     txn_has_work_ = true;
+    arm_now_ = true;
     return;
   }
   if (hop_ != Hop::kArmed) return;

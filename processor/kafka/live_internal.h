@@ -423,6 +423,7 @@ class Live : public RdKafka::RebalanceCb,
   bool in_txn_ = false;
   bool txn_has_work_ = false;
   bool txn_failed_ = false;
+  bool arm_now_ = false;         // commit at once: the drain is through (see MaybeSkipHop)
   bool last_commit_ok_ = false;  // the last Commit() committed (or had nothing to commit)
   bool fatal_ = false;
   Clock::time_point txn_started_;
