@@ -52,6 +52,7 @@ class Reader {
   explicit Reader(std::string_view in) : p_(in.data()), end_(in.data() + in.size()) {}
   bool ok() const { return ok_; }
   bool done() const { return p_ == end_; }
+  size_t rest() const { return static_cast<size_t>(end_ - p_); }  // bytes not read yet
   // Marks the input corrupt (for checks of decoded values).
   void Fail() { ok_ = false; }
 

@@ -17,6 +17,7 @@
 #include <filesystem>
 #include <map>
 
+#include "dedup/codec.h"
 #include "processor/pipeline/merger.h"
 
 namespace noisegate::processor {
@@ -395,6 +396,11 @@ void LineReader::Open(std::shared_ptr<const DumpBytes> bytes, uint64_t from_byte
   released_ = rest_.data();
 }
 
+void LineReader::Seek(uint64_t byte) {
+  const std::string_view all = bytes_->bytes();
+  rest_ = all.substr(std::min<uint64_t>(byte, all.size()));
+}
+
 bool LineReader::Next(std::string_view* line) {
   if (rest_.empty()) return false;
   const void* nl = std::memchr(rest_.data(), '\n', rest_.size());
@@ -429,6 +435,18 @@ bool ScanDump(const std::string& path, const std::optional<std::string>& bare_to
     return true;
   }
   std::map<std::pair<std::string, int32_t>, size_t, TopicPartitionLess> index;
+  // Per channel, its run being extended and where the run before it ended.
+  struct OpenRun {
+    uint64_t begin = 0, end = 0, prev_end = 0;
+    size_t first_line = 0, next_line = 0, prev_next_line = 0;
+  };
+  std::vector<OpenRun> open;
+  auto close_run = [&](DumpChannel& c, const OpenRun& r) {
+    dedup::Writer w(&c.runs);
+    w.Var(r.begin - r.prev_end);
+    w.Var(r.first_line - r.prev_next_line);
+    w.Var(r.end - r.begin);
+  };
   std::string why;
   std::string_view line;
   DumpMessage msg;
@@ -462,18 +480,29 @@ bool ScanDump(const std::string& path, const std::optional<std::string>& bare_to
       c.begin = begin;
       c.first_line = line_no;
       out->push_back(std::move(c));
+      open.push_back(OpenRun{begin, begin, begin, line_no, line_no, line_no});
     }
     DumpChannel& c = (*out)[it->second];
+    OpenRun& r = open[it->second];
+    if (r.end != begin) {  // another channel's line, or an unreadable one, came between
+      close_run(c, r);
+      r = OpenRun{begin, begin, r.end, line_no, line_no, r.next_line};
+    }
+    r.end = pos;
+    r.next_line = line_no + 1;
     c.end = pos;
     c.messages++;
   }
+  for (size_t i = 0; i < out->size(); ++i) close_run((*out)[i], open[i]);
   return true;
 }
 
 bool DumpReader::Open(const DumpChannel& channel, std::string* error) {
-  channel_ = channel;
+  channel_ = &channel;
   bytes_read_ = channel.begin;
   line_no_ = channel.first_line - 1;
+  run_at_ = 0;
+  run_end_ = channel.runs.empty() ? channel.end : channel.begin;
   return Open(error);
 }
 
@@ -487,24 +516,25 @@ bool DumpReader::Open(std::string* error) {
 bool DumpReader::Next(DumpMessage* out, std::string* skipped) {
   skipped->clear();
   std::string_view line;
-  while ((!channel_ || bytes_read_ < channel_->end) && in_.Next(&line)) {
+  while (true) {
+    if (channel_ && bytes_read_ >= run_end_) {
+      // The channel's next run of lines (none left: its end).
+      if (run_at_ >= channel_->runs.size()) break;
+      dedup::Reader rd(std::string_view(channel_->runs).substr(run_at_));
+      const uint64_t skip_bytes = rd.Var();
+      const uint64_t skip_lines = rd.Var();
+      const uint64_t bytes = rd.Var();
+      run_at_ = channel_->runs.size() - rd.rest();
+      bytes_read_ += skip_bytes;
+      line_no_ += skip_lines;
+      run_end_ = bytes_read_ + bytes;
+      in_.Seek(bytes_read_);
+    }
+    if (!in_.Next(&line)) break;
     ++line_no_;
     bytes_read_ += line.size() + 1;
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
     bool blank = line.find_first_not_of(" \t") == std::string_view::npos;
-    if (channel_ && !bare_topic_ && !blank) {
-      // Another channel's line, or one that ScanDump reported as unreadable: pass over it.
-      std::string_view topic;
-      int32_t partition = 0;
-      int64_t offset = 0;
-      if (QuickAddress(line, &topic, &partition, &offset)) {
-        if (topic != channel_->topic || partition != channel_->partition) continue;
-      } else {
-        std::string why;
-        if (!ParseEnvelope(line, out, &why) && !out->addressed) continue;
-        if (out->topic != channel_->topic || out->partition != channel_->partition) continue;
-      }
-    }
     if (bare_topic_) {
       if (blank) {
         continue;  // an empty line is no message (its offset is still its line number)

@@ -45,6 +45,11 @@ struct DumpChannel {
   uint64_t begin = 0, end = 0;  // bytes: the start of its first line, the end of its last
   size_t first_line = 1;        // the 1-based line number at `begin`
   uint64_t messages = 0;
+  // Its lines between `begin` and `end`, as runs of consecutive lines, so that a reader of one
+  // channel of a dump that interleaves several reads only its own lines: per run, varints of
+  // the bytes and lines since the end of the run before (from `begin`, `first_line`), then
+  // its bytes. Empty: every line from `begin` to `end` (a dump of bare values).
+  std::string runs;
 };
 
 // Reads a dump once and lists its channels in order of first appearance. Lines that cannot
@@ -78,6 +83,8 @@ class DumpBytes {
 class LineReader {
  public:
   void Open(std::shared_ptr<const DumpBytes> bytes, uint64_t from_byte);
+  // Goes on at `byte`, at or after where it is.
+  void Seek(uint64_t byte);
   bool Next(std::string_view* line);
 
  private:
@@ -93,8 +100,9 @@ class DumpReader {
   DumpReader(std::string path, std::optional<std::string> bare_topic,
              std::shared_ptr<const DumpBytes> bytes = nullptr);
   bool Open(std::string* error);
-  // Reads only `channel`'s messages (from ScanDump): from its first line to its last,
-  // passing over other channels' lines and unreadable ones (ScanDump reported those).
+  // Reads only `channel`'s messages (from ScanDump): its runs of lines, never the lines of
+  // other channels nor unreadable ones (ScanDump reported those). `channel` must outlive the
+  // reader.
   bool Open(const DumpChannel& channel, std::string* error);
   // Reads the next message. Returns false at end of file. A line that cannot be read as an
   // envelope is skipped and reported through `skipped` (file:line: why), never silently.
@@ -106,7 +114,9 @@ class DumpReader {
  private:
   std::string path_;
   std::optional<std::string> bare_topic_;
-  std::optional<DumpChannel> channel_;  // when reading one channel
+  const DumpChannel* channel_ = nullptr;  // when reading one channel (kept by the caller)
+  size_t run_at_ = 0;                     // the next run of `channel_->runs` to read
+  uint64_t run_end_ = 0;                  // the end of the run being read (bytes)
   std::shared_ptr<const DumpBytes> bytes_;
   LineReader in_;
   size_t line_no_ = 0;

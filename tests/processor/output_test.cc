@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 #include <simdjson.h>
 
+#include <cstdio>
+
 #include "dedup/engine.h"
 #include "processor/output/json_writer.h"
 #include "processor/output/render.h"
@@ -98,6 +100,55 @@ TEST(DumpReaderTest, RejectsWhatIsNotAnEnvelope) {
   EXPECT_FALSE(ParseEnvelope(R"({"topic":"t","payload":"x"})", &m, &err));  // no offset
   EXPECT_FALSE(ParseEnvelope(R"({"topic":"t","offset":1,"payload":"x"} trailing)", &m, &err));
   EXPECT_FALSE(ParseEnvelope(R"({"topic":"t","offset":1,"payload":"unterminated})", &m, &err));
+}
+
+// A dump that interleaves two channels, with a blank line, an unreadable one, one whose
+// envelope lists its fields in another order, one cut short past its address and a CRLF
+// ending: each channel's reader gets exactly its own messages, with their line numbers.
+TEST(DumpReaderTest, EachChannelOfAnInterleavedDumpReadsItsOwnLines) {
+  const std::string path = ::testing::TempDir() + "/interleaved.jsonl";
+  {
+    std::FILE* f = std::fopen(path.c_str(), "w");
+    ASSERT_NE(f, nullptr);
+    std::fputs(R"({"topic":"a","partition":0,"offset":0,"payload":"a0"}
+{"topic":"a","partition":0,"offset":1,"payload":"a1"}
+{"topic":"b","partition":1,"offset":0,"payload":"b0"}
+
+{"topic":"a","partition":0,"offset":2,"payload":"a2"}
+not an envelope
+{"topic":"a","partition":0,"offset":3,"payload":"a3"})"
+               "\r\n"
+               R"({"payload":"b1","offset":1,"partition":1,"topic":"b"}
+{"topic":"b","partition":1,"offset":2,"payload":"cut
+{"topic":"a","partition":0,"offset":4,"payload":"a4"})",
+               f);
+    std::fclose(f);
+  }
+  std::vector<DumpChannel> channels;
+  std::string error;
+  std::vector<std::string> skipped;
+  std::shared_ptr<const DumpBytes> bytes;
+  ASSERT_TRUE(ScanDump(
+      path, std::nullopt, &channels, &error,
+      [&](const std::string& why) { skipped.push_back(why); }, &bytes))
+      << error;
+  ASSERT_EQ(skipped.size(), 1u);
+  EXPECT_NE(skipped[0].find(":6: "), std::string::npos) << skipped[0];
+  ASSERT_EQ(channels.size(), 2u);
+  auto read = [&](const DumpChannel& c) {
+    std::string got, why;
+    DumpReader reader(path, std::nullopt, bytes);
+    EXPECT_TRUE(reader.Open(c, &error)) << error;
+    DumpMessage m;
+    while (reader.Next(&m, &why)) {
+      EXPECT_EQ(why, "");
+      got += std::to_string(m.line) + ":" + m.topic + "/" + std::to_string(m.offset) + "=" +
+             (m.addressed ? "cut" : m.payload) + " ";
+    }
+    return got;
+  };
+  EXPECT_EQ(read(channels[0]), "1:a/0=a0 2:a/1=a1 5:a/2=a2 7:a/3=a3 10:a/4=a4 ");
+  EXPECT_EQ(read(channels[1]), "3:b/0=b0 8:b/1=b1 9:b/2=cut ");
 }
 
 class KeepSink : public dedup::Sink {
