@@ -3,6 +3,8 @@
 // one decoder with a flag reads both.
 #include "processor/decode/alertmanager.h"
 
+#include <charconv>
+#include <string>
 #include <string_view>
 #include <utility>
 
@@ -73,6 +75,8 @@ class AlertmanagerDecoder final : public JsonDecoder {
                         RecordIssue& issue, int depth);
   void FinishAlert(const MessageMeta& meta, const AlertFields& f, Record& r,
                    RecordIssue& issue) const;
+  // A dead letter for the alerts the sender left out of the message (truncatedAlerts).
+  static void NoteAlertsLeftOut(const ScalarText& count, int32_t next_index, Context& ctx);
   static void FinishLegacyGrafana(const MessageMeta& meta, const LegacyGrafanaFields& f, Record& r,
                                   RecordIssue& issue);
 
@@ -97,6 +101,7 @@ error_code AlertmanagerDecoder::DecodeDocument(ondemand::document& doc, Context&
   ondemand::object root;
   NG_JSON_TRY(doc.get_object().get(root));
   bool saw_alerts = false;
+  ScalarText left_out;  // truncatedAlerts
   scratch_.Clear();
   AlertFields bare;
   RecordIssue bare_issue;
@@ -120,6 +125,8 @@ error_code AlertmanagerDecoder::DecodeDocument(ondemand::document& doc, Context&
       ondemand::array alerts;
       NG_JSON_TRY(value.get_array().get(alerts));
       NG_JSON_TRY(DecodeAlerts(alerts, ctx, &next_index, 1));
+    } else if (key == "truncatedAlerts") {
+      NG_JSON_TRY(ReadScalar(value, &left_out, 1));
     } else if (grafana_ && (IsLegacyGrafanaKey(key) || key == "title" || key == "message")) {
       // (title and message are also fields of the unified webhook's envelope: only without
       // alerts[] are they the legacy notification's.)
@@ -143,7 +150,10 @@ error_code AlertmanagerDecoder::DecodeDocument(ondemand::document& doc, Context&
       NG_JSON_TRY(AlertField(key, value, scratch_, bare, bare_issue, 0));
     }
   }
-  if (saw_alerts) return simdjson::SUCCESS;
+  if (saw_alerts) {
+    if (!ctx.message_issue) NoteAlertsLeftOut(left_out, next_index, ctx);
+    return simdjson::SUCCESS;
+  }
   if (grafana_ && legacy.any && !bare.has_labels_key) {
     FinishLegacyGrafana(ctx.meta, legacy, scratch_, legacy_issue);
     bare_issue = legacy_issue;
@@ -169,6 +179,26 @@ error_code AlertmanagerDecoder::DecodeDocument(ondemand::document& doc, Context&
   r.state = scratch_.state;
   r.ends_at = scratch_.ends_at;
   return simdjson::SUCCESS;
+}
+
+void AlertmanagerDecoder::NoteAlertsLeftOut(const ScalarText& count, int32_t next_index,
+                                            Context& ctx) {
+  // A webhook over its max_alerts: the sender dropped alerts of the group from this message.
+  // Nothing noisegate can read, but they must not go unnoticed: a dead letter (counted by
+  // reason) after the message's alerts, which are read as ever.
+  int64_t n = 0;
+  if (count.kind != JsonKind::kNumber ||
+      std::from_chars(count.text.data(), count.text.data() + count.text.size(), n).ec !=
+          std::errc() ||
+      n <= 0) {
+    return;
+  }
+  DeadLetter& d = ctx.dead.emplace_back();
+  d.index = next_index;
+  d.reason.assign(reason::kAlertsLeftOut);
+  d.detail = "truncatedAlerts: the sender left " + std::to_string(n) +
+             " alert(s) of this group out of the message (over the webhook's max_alerts); "
+             "they never reached noisegate";
 }
 
 error_code AlertmanagerDecoder::DecodeAlerts(ondemand::array& alerts, Context& ctx,

@@ -35,4 +35,9 @@ inline constexpr std::string_view kBadEnvelope = "bad_envelope";
 // driver; e.g. written by an incompatible version, or by something other than noisegate).
 inline constexpr std::string_view kBadRepartition = "bad_repartition_record";
 
+// A notice, not a broken record: the sender left alerts out of the message (Alertmanager's and
+// Grafana's `truncatedAlerts`, over a webhook's max_alerts). They never reached noisegate; the
+// alerts the message does hold are read as ever. Its index is one past the message's alerts.
+inline constexpr std::string_view kAlertsLeftOut = "alerts_left_out";
+
 }  // namespace noisegate::processor::reason

@@ -182,6 +182,32 @@ TEST(AlertmanagerDecoder, BadAlertsAreDeadLetteredByIndexAndTheOthersKept) {
   expect_dead(7, 8, reason::kBadTimestamp, "startsAt");
 }
 
+// A webhook over its max_alerts says how many alerts of the group it left out: they are not
+// lost silently. The alerts it holds are read as ever.
+TEST(AlertmanagerDecoder, AlertsTheSenderLeftOutAreADeadLetterAfterTheAlerts) {
+  const std::string alerts =
+      R"("alerts":[{"status":"firing","labels":{"alertname":"A"},"startsAt":"2026-11-24T03:00:00Z"},
+                   {"status":"firing","labels":{"alertname":"B"},"startsAt":"2026-11-24T03:00:00Z"}])";
+  for (std::string_view format : {"alertmanager", "grafana"}) {
+    SCOPED_TRACE(format);
+    Harness h(format);
+    h.Run(R"({"receiver":"noisegate","truncatedAlerts":3,)" + alerts + "}");
+    ASSERT_EQ(h.out.size(), 2u);
+    EXPECT_EQ(h.out[1].labels.Get("alertname"), "B");
+    ASSERT_EQ(h.dead.size(), 1u);
+    EXPECT_EQ(h.dead[0].index, 2);
+    EXPECT_EQ(h.dead[0].reason, reason::kAlertsLeftOut);
+    EXPECT_THAT(h.dead[0].detail, HasSubstr("left 3 alert(s)"));
+    // After the alerts too, and none left out: nothing.
+    h.Run("{" + alerts + R"(,"truncatedAlerts":1})");
+    ASSERT_EQ(h.dead.size(), 1u);
+    EXPECT_EQ(h.dead[0].index, 2);
+    h.Run("{" + alerts + R"(,"truncatedAlerts":0})");
+    EXPECT_TRUE(h.dead.empty());
+    EXPECT_EQ(h.out.size(), 2u);
+  }
+}
+
 TEST(AlertmanagerDecoder, MissingStartsAtIsFineWithAKafkaTimestamp) {
   Harness h("alertmanager");
   h.Run(R"({"alerts":[{"status":"firing","labels":{"alertname":"I"}}]})", kT0);
