@@ -32,10 +32,13 @@ struct Record {
   // Alerts: identifying labels (alertname, severity, service, instance, ...).
   // Logs: service, level, error_type, version, host/pod/node when the line has them.
   LabelSet labels;
-  std::string summary;           // alert summary annotation or title; for logs the message
-  std::string description;       // alert description; for logs the stack trace, if any
-  std::string link;              // generatorURL, issue page, monitor link ...
-  std::string trace_id;          // logs: the trace the failing request belongs to
+  std::string summary;      // alert summary annotation or title; for logs the message
+  std::string description;  // alert description; for logs the stack trace, if any
+  std::string link;         // generatorURL, issue page, monitor link ...
+  std::string trace_id;     // logs: the trace the failing request belongs to
+  // Alerts: the sender's own id of the alert (Alertmanager's and Grafana's `fingerprint`), so
+  // that an explain line can be found in the sender's UI. Empty: none.
+  std::string source_fingerprint;
   EventTime ends_at = kMinTime;  // alerts: when the source says the alert stops (if known)
   // Where it merges with the other channels' records, when that is after `time`: the latest
   // record time its channel (input partition) had reached when it came. A channel merges in
@@ -53,6 +56,7 @@ struct Record {
     description.clear();
     link.clear();
     trace_id.clear();
+    source_fingerprint.clear();
     ends_at = kMinTime;
     merge_time = kMinTime;
   }

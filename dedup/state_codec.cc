@@ -295,7 +295,7 @@ void GetLogRate(Reader& rd, Engine::LogRate* lr, bool with_surge) {
 }  // namespace state_codec
 
 namespace {
-constexpr uint8_t kHasMergeTime = 0x80;
+constexpr uint8_t kHasMergeTime = 0x80, kHasSourceFingerprint = 0x40;
 }  // namespace
 
 void EncodeRecord(const Record& r, Writer& w) {
@@ -304,10 +304,12 @@ void EncodeRecord(const Record& r, Writer& w) {
   w.SVar(r.addr.offset);
   w.SVar(r.addr.index);
   w.Time(r.time);
-  // The kind's top bit: a merge time follows the record (older readers refuse it; it is set
-  // only on records late within their own channel).
+  // Flags in the kind's top bits: a merge time follows the record (set only on records late
+  // within their own channel), then the sender's fingerprint. Older readers refuse either.
   const bool merge_time = r.merge_time > r.time;
-  w.U8(static_cast<uint8_t>(static_cast<uint8_t>(r.kind) | (merge_time ? kHasMergeTime : 0)));
+  const bool source_fingerprint = !r.source_fingerprint.empty();
+  w.U8(static_cast<uint8_t>(static_cast<uint8_t>(r.kind) | (merge_time ? kHasMergeTime : 0) |
+                            (source_fingerprint ? kHasSourceFingerprint : 0)));
   w.U8(static_cast<uint8_t>(r.state));
   w.SVar(r.input);
   state_codec::PutLabels(r.labels, w);
@@ -317,6 +319,7 @@ void EncodeRecord(const Record& r, Writer& w) {
   w.Str(r.trace_id);
   w.Time(r.ends_at);
   if (merge_time) w.Time(r.merge_time);
+  if (source_fingerprint) w.Str(r.source_fingerprint);
 }
 
 bool DecodeRecord(Reader& rd, Record* r) {
@@ -327,7 +330,8 @@ bool DecodeRecord(Reader& rd, Record* r) {
   r->time = rd.Time();
   uint8_t kind = rd.U8();
   const bool merge_time = (kind & kHasMergeTime) != 0;
-  kind &= static_cast<uint8_t>(~kHasMergeTime);
+  const bool source_fingerprint = (kind & kHasSourceFingerprint) != 0;
+  kind &= static_cast<uint8_t>(~(kHasMergeTime | kHasSourceFingerprint));
   uint8_t state = rd.U8();
   if (kind > 1 || state > 1) rd.Fail();
   r->kind = static_cast<SignalKind>(kind & 1);
@@ -341,6 +345,12 @@ bool DecodeRecord(Reader& rd, Record* r) {
   r->ends_at = rd.Time();
   r->merge_time = merge_time ? rd.Time() : kMinTime;
   if (merge_time && !(r->merge_time > r->time)) rd.Fail();
+  if (source_fingerprint) {
+    r->source_fingerprint = rd.Str();
+    if (r->source_fingerprint.empty()) rd.Fail();
+  } else {
+    r->source_fingerprint.clear();
+  }
   return rd.ok();
 }
 

@@ -25,6 +25,7 @@ struct AlertFields {
   ScalarText status, starts_at, ends_at;
   ScalarText summary, message, description;
   ScalarText generator_url, panel_url, dashboard_url;
+  ScalarText fingerprint;
 };
 
 // Reads a scalar field into `slot`; an object or array there is a wrong_type issue.
@@ -175,6 +176,7 @@ error_code AlertmanagerDecoder::DecodeDocument(ondemand::document& doc, Context&
   std::swap(r.summary, scratch_.summary);
   std::swap(r.description, scratch_.description);
   std::swap(r.link, scratch_.link);
+  std::swap(r.source_fingerprint, scratch_.source_fingerprint);
   r.time = scratch_.time;
   r.state = scratch_.state;
   r.ends_at = scratch_.ends_at;
@@ -312,13 +314,17 @@ error_code AlertmanagerDecoder::AlertField(std::string_view key, ondemand::value
   if (key == "generatorURL") {
     return ReadField(value, &f.generator_url, "generatorURL", issue, depth + 1);
   }
+  if (key == "fingerprint") {
+    // Only to find the alert in the sender's UI: anything but a string is passed over.
+    return ReadScalar(value, &f.fingerprint, depth + 1);
+  }
   if (grafana_) {
     if (key == "panelURL") return ReadField(value, &f.panel_url, "panelURL", issue, depth + 1);
     if (key == "dashboardURL") {
       return ReadField(value, &f.dashboard_url, "dashboardURL", issue, depth + 1);
     }
   }
-  // fingerprint, silenceURL, values, valueString, imageURL, ... and envelope fields.
+  // silenceURL, values, valueString, imageURL, ... and envelope fields.
   return SkipValue(value, depth + 1);
 }
 
@@ -385,6 +391,8 @@ void AlertmanagerDecoder::FinishAlert(const MessageMeta& meta, const AlertFields
   r.summary.assign(summary);
   r.description.assign(f.description.present() ? f.description.text : std::string_view{});
   r.link.assign(FirstPresent(f.generator_url, f.panel_url, f.dashboard_url));
+  r.source_fingerprint.assign(f.fingerprint.kind == JsonKind::kString ? f.fingerprint.text
+                                                                      : std::string_view{});
 }
 
 // The legacy notification as an alert: alertname = ruleName, rule_id, the tags as labels;

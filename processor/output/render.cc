@@ -270,6 +270,11 @@ void RenderExplain(const dedup::DecisionEvent& e, std::string* out, bool readabl
     w.Key("late");
     w.Bool(true);
   }
+  if (!r.source_fingerprint.empty()) {
+    // The sender's own id of the alert (Alertmanager's fingerprint): to find it in its UI.
+    w.Key("source_fingerprint");
+    w.String(r.source_fingerprint);
+  }
   if (readable) {
     w.Key("name");
     w.String(e.name);

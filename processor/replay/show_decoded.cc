@@ -107,6 +107,8 @@ class Shower : public IngestSink {
       w.StringOrNull(r.link);
       w.Key("trace_id");
       w.StringOrNull(r.trace_id);
+      w.Key("source_fingerprint");
+      w.StringOrNull(r.source_fingerprint);
       w.EndObject();
       out_ << line_ << "\n";
       return;
@@ -130,6 +132,9 @@ class Shower : public IngestSink {
     if (!r.summary.empty()) out_ << "      summary:  " << r.summary << "\n";
     if (!r.link.empty()) out_ << "      link:     " << r.link << "\n";
     if (!r.trace_id.empty()) out_ << "      trace:    " << r.trace_id << "\n";
+    if (!r.source_fingerprint.empty()) {
+      out_ << "      source fingerprint: " << r.source_fingerprint << "\n";
+    }
   }
 
   void OnDeadLetter(const DeadLetter& dl, const RawMessage& m, int64_t) override {

@@ -202,11 +202,34 @@ TEST(RecordCodec, RoundTripsEveryField) {
   EXPECT_EQ(back.time, r.time);
   EXPECT_EQ(back.merge_time, r.merge_time);
   EXPECT_EQ(back.kind, SignalKind::kLog);
+  EXPECT_EQ(back.source_fingerprint, "");
   for (size_t len = 0; len < bytes.size(); ++len) {
     Reader cut(std::string_view(bytes).substr(0, len));
     Record x;
     EXPECT_FALSE(DecodeRecord(cut, &x)) << len;
   }
+  // The sender's fingerprint, with or without a merge time; decoding into a record that had
+  // one clears it when the bytes have none.
+  r.source_fingerprint = "5e2a1f8c3b7d9e04";
+  for (EventTime merge : {r.merge_time, kMinTime}) {
+    r.merge_time = merge;
+    bytes.clear();
+    Writer w3(&bytes);
+    EncodeRecord(r, w3);
+    Reader rd3(bytes);
+    ASSERT_TRUE(DecodeRecord(rd3, &back));
+    EXPECT_TRUE(rd3.done());
+    EXPECT_EQ(back.source_fingerprint, "5e2a1f8c3b7d9e04");
+    EXPECT_EQ(back.merge_time, merge);
+    EXPECT_EQ(back.kind, SignalKind::kLog);
+  }
+  r.source_fingerprint.clear();
+  bytes.clear();
+  Writer w4(&bytes);
+  EncodeRecord(r, w4);
+  Reader rd4(bytes);
+  ASSERT_TRUE(DecodeRecord(rd4, &back));
+  EXPECT_EQ(back.source_fingerprint, "");
 }
 
 }  // namespace

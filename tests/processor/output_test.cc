@@ -214,6 +214,29 @@ page:
       << sink.events[1];
 }
 
+// An alert's explain line carries the sender's own fingerprint, when it has one, so that it can
+// be found in Alertmanager's UI.
+TEST(RenderTest, AnExplainLineCarriesTheSendersFingerprint) {
+  auto lr = rules::LoadRulesString("correlate:\n  - name: all\n", "r.yaml");
+  ASSERT_TRUE(lr.rules);
+  KeepSink sink(*lr.rules);
+  dedup::Engine engine(lr.rules, &sink);
+  Record r;
+  r.addr = RecordAddress{"alerts", 0, 1, 0};
+  r.time = EventTime{1795392000000};
+  r.labels.Add("alertname", "DbDown");
+  r.labels.Canonicalize();
+  r.source_fingerprint = "5e2a1f8c3b7d9e04";
+  engine.Process(r);
+  EXPECT_NE(sink.explain.find(R"("rule":"all","source_fingerprint":"5e2a1f8c3b7d9e04"})"),
+            std::string::npos)
+      << sink.explain;
+  r.addr.offset = 2;
+  r.source_fingerprint.clear();
+  engine.Process(r);
+  EXPECT_EQ(sink.explain.find("source_fingerprint"), std::string::npos) << sink.explain;
+}
+
 TEST(RenderTest, EventsHaveThePagerDutyEventsV2ShapeOfInterfacesMd) {
   auto lr = rules::LoadRulesString(R"(
 topology:

@@ -46,6 +46,7 @@ TEST(AlertmanagerDecoder, WebhookMapsEveryAlertToARecordInOrder) {
             "g0.tab=1");
   EXPECT_EQ(a.time.ms, kT0 + 123);  // startsAt
   EXPECT_EQ(a.ends_at, kMinTime);   // "0001-01-01T00:00:00Z" means no end
+  EXPECT_EQ(a.source_fingerprint, "5e2a1f8c3b7d9e04");
 
   const Record& b = h.out[1];
   EXPECT_EQ(b.addr.index, 1);
@@ -59,6 +60,20 @@ TEST(AlertmanagerDecoder, WebhookMapsEveryAlertToARecordInOrder) {
   const int64_t ends = kT0 - (54 * 60 + 29) * 1000 - 500;
   EXPECT_EQ(b.time.ms, ends);
   EXPECT_EQ(b.ends_at.ms, ends);
+  EXPECT_EQ(b.source_fingerprint, "a11c0ffee0ddba11");
+}
+
+// The sender's fingerprint is only kept to find the alert in its UI: one that is no string is
+// passed over, never a reason to refuse the alert.
+TEST(AlertmanagerDecoder, AFingerprintThatIsNoStringIsPassedOver) {
+  Harness h("alertmanager");
+  h.Run(
+      R"({"alerts":[{"labels":{"alertname":"A"},"startsAt":"2026-11-24T03:00:00Z","fingerprint":{"x":1}},
+                      {"labels":{"alertname":"B"},"startsAt":"2026-11-24T03:00:00Z","fingerprint":7}]})");
+  ASSERT_TRUE(h.dead.empty()) << h.dead[0].reason;
+  ASSERT_EQ(h.out.size(), 2u);
+  EXPECT_EQ(h.out[0].source_fingerprint, "");
+  EXPECT_EQ(h.out[1].source_fingerprint, "");
 }
 
 TEST(AlertmanagerDecoder, KafkaTimestampIsEveryRecordsEventTime) {
