@@ -252,6 +252,7 @@ RunExit Live::Loop() {
     }
     MaybeSkipHop();
     AdvanceIdle();
+    ReportInputLag();
     producer_->poll(0);
     // The arming commit after a drain goes at once: the inputs stay paused until its markers
     // are read back, and waiting for the interval would only delay the first records.

@@ -323,6 +323,8 @@ class Live : public RdKafka::RebalanceCb,
   bool MayHaveMore(const InputPartition& ip);
   void IngestOne(InputPartition& ip);
   void AdvanceIdle();
+  // Sets noisegate_input_lag_messages, at most once a second.
+  void ReportInputLag();
   // Commits the open transaction (checkpoints + offsets); returns false on a fatal error.
   // After an abort it rewinds (Rewind) unless `rewind` is false (the partitions are going).
   bool Commit(bool rewind = true);
@@ -423,6 +425,7 @@ class Live : public RdKafka::RebalanceCb,
   bool in_txn_ = false;
   bool txn_has_work_ = false;
   bool txn_failed_ = false;
+  Clock::time_point lag_reported_;
   bool arm_now_ = false;         // commit at once: the drain is through (see MaybeSkipHop)
   bool last_commit_ok_ = false;  // the last Commit() committed (or had nothing to commit)
   bool fatal_ = false;

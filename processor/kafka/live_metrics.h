@@ -114,6 +114,12 @@ struct LiveMetrics {
                        .Name("noisegate_rules_info")
                        .Help("1, labelled with the path and content hash of the running rules")
                        .Register(r)),
+        input_lag(prometheus::BuildGauge()
+                      .Name("noisegate_input_lag_messages")
+                      .Help("Messages of each owned input partition not ingested yet: its high "
+                            "watermark as last fetched minus the next offset to ingest (the "
+                            "commit markers of a transactional producer count too)")
+                      .Register(r)),
         event_time_lag(prometheus::BuildGauge()
                            .Name("noisegate_event_time_lag_seconds")
                            .Help("Wall clock minus the newest watermark of the owned partitions")
@@ -185,6 +191,26 @@ struct LiveMetrics {
     rules_info_now = &rules_info.Add({{"path", path}, {"hash", hash}});
     rules_info_now->Set(1);
   }
+  // The input lag of the owned input partitions whose lag is known; the series of the others
+  // go (a revoked partition is another replica's to report).
+  using InputLags = std::map<std::pair<std::string, int32_t>, int64_t>;
+  void SetInputLag(const InputLags& lags) {
+    for (auto it = input_lag_by_partition.begin(); it != input_lag_by_partition.end();) {
+      if (lags.count(it->first) != 0) {
+        ++it;
+        continue;
+      }
+      input_lag.Remove(it->second);
+      it = input_lag_by_partition.erase(it);
+    }
+    for (const auto& [key, lag] : lags) {
+      prometheus::Gauge*& g = input_lag_by_partition[key];
+      if (g == nullptr) {
+        g = &input_lag.Add({{"topic", key.first}, {"partition", std::to_string(key.second)}});
+      }
+      g->Set(static_cast<double>(lag));
+    }
+  }
   prometheus::Counter& Notification(bool page, bool trigger) {
     return notifications.Add(
         {{"route", page ? "page" : "ticket"}, {"action", trigger ? "trigger" : "resolve"}});
@@ -210,6 +236,8 @@ struct LiveMetrics {
   prometheus::Gauge& rules_last_reload_successful;
   prometheus::Family<prometheus::Gauge>& rules_info;
   prometheus::Gauge* rules_info_now = nullptr;
+  prometheus::Family<prometheus::Gauge>& input_lag;
+  std::map<std::pair<std::string, int32_t>, prometheus::Gauge*> input_lag_by_partition;
   prometheus::Gauge& event_time_lag;
   prometheus::Gauge& ready;
   prometheus::Gauge& repartition_skipped;

@@ -228,6 +228,33 @@ void Live::ReleaseInputs(bool all) {
   }
 }
 
+void Live::ReportInputLag() {
+  if (now_ - lag_reported_ < std::chrono::seconds(1)) return;
+  lag_reported_ = now_;
+  LiveMetrics::InputLags lags;
+  for (const auto& [k, ip] : inputs_) {
+    if (ip.at_end && ip.queue.empty()) {  // read to its end, all ingested
+      lags[{ip.topic, ip.partition}] = 0;
+      continue;
+    }
+    // The next offset to ingest: after the last one ingested, else the first one received and
+    // waiting, else where the partition resumed (none known yet: no lag reported).
+    int64_t next = ip.next_offset;
+    if (next < 0 && !ip.queue.empty()) next = ip.queue.front().msg->offset;
+    if (next < 0) next = ip.fetched_next;
+    int64_t low = -1, high = -1;
+    // (The watermarks the last fetch response carried: no request to the broker.)
+    if (next < 0 ||
+        rd_kafka_get_watermark_offsets(consumer_->c_ptr(), ip.topic.c_str(), ip.partition, &low,
+                                       &high) != RD_KAFKA_RESP_ERR_NO_ERROR ||
+        high < 0) {
+      continue;
+    }
+    lags[{ip.topic, ip.partition}] = std::max<int64_t>(0, high - next);
+  }
+  m_.SetInputLag(lags);
+}
+
 void Live::IngestOne(InputPartition& ip) {
   Pending p = std::move(ip.queue.front());
   ip.queue.pop_front();

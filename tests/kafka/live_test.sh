@@ -273,6 +273,15 @@ case $SCENARIO in
     grep -q "^noisegate_build_info{.*version=\"$version\".*} 1" "$work/metrics.txt" ||
       fail "no noisegate_build_info for version $version"
     say "metrics: $want_new incidents opened, $want_pages page triggers, promtool clean"
+    # Every input partition reports its lag (set once a second): none once all is decided.
+    for _ in $(seq 40); do
+      lags=$(curl -s "http://127.0.0.1:$(admin_port a)/metrics" | grep '^noisegate_input_lag_messages{' || true)
+      [[ $(wc -l <<<"$lags") -ge ${#dumps[@]} && -z $(awk '$2 != 0' <<<"$lags") ]] && break
+      sleep 0.25
+    done
+    [[ $(wc -l <<<"$lags") -ge ${#dumps[@]} && -z $(awk '$2 != 0' <<<"$lags") ]] ||
+      fail "noisegate_input_lag_messages is not 0 for every input partition: $lags"
+    say "input lag: $(wc -l <<<"$lags") partitions at 0"
     # The only replica skips the repartition hop: the topic holds its one-byte markers (one per
     # checkpoint) and no record.
     grep -q 'event=repartition_hop state=skipped' "$work/a.log" || fail "the repartition hop was not skipped"
