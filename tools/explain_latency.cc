@@ -95,7 +95,10 @@ int main(int argc, char** argv) {
   int64_t o, acked;
   std::vector<int64_t> lat;
   std::ofstream timeline;
-  if (!timeline_path.empty()) timeline.open(timeline_path);
+  if (!timeline_path.empty()) {
+    timeline.open(timeline_path);
+    if (!timeline) std::cerr << "ng-explain-latency: cannot write " << timeline_path << "\n";
+  }
   while (sends >> t >> p >> o >> acked) {
     auto it = seen_at.find(Key{t, p, o});
     if (it == seen_at.end()) continue;

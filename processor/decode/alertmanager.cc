@@ -188,13 +188,15 @@ void AlertmanagerDecoder::NoteAlertsLeftOut(const ScalarText& count, int32_t nex
   // A webhook over its max_alerts: the sender dropped alerts of the group from this message.
   // Nothing noisegate can read, but they must not go unnoticed: a dead letter (counted by
   // reason) after the message's alerts, which are read as ever.
-  int64_t n = 0;
+  // (A JSON number: read as a double, so that 1e2 is 100; a count is never that large.)
+  double v = 0;
   if (count.kind != JsonKind::kNumber ||
-      std::from_chars(count.text.data(), count.text.data() + count.text.size(), n).ec !=
+      std::from_chars(count.text.data(), count.text.data() + count.text.size(), v).ec !=
           std::errc() ||
-      n <= 0) {
+      !(v >= 1)) {
     return;
   }
+  const int64_t n = v < 1e15 ? static_cast<int64_t>(v) : static_cast<int64_t>(1e15);
   DeadLetter& d = ctx.dead.emplace_back();
   d.index = next_index;
   d.reason.assign(reason::kAlertsLeftOut);

@@ -149,6 +149,8 @@ void Live::AfterRewind() {
         PauseInputs(true);
         m_.repartition_skipped.Set(0);
       }
+      // (Not at once, as after a drain: the commit that failed may fail again, and the loop
+      // must not retry it on every turn.)
       hop_ = Hop::kArming;
       txn_has_work_ = true;
       break;

@@ -63,6 +63,13 @@ bool IsRecordReason(std::string_view r) {
 void Check(const Target& t, std::string_view payload) {
   bool whole = false;
   for (const DeadLetter& d : t.dead) {
+    if (d.reason == reason::kAlertsLeftOut) {
+      // A notice after the message's alerts: the last dead letter, past every record.
+      FUZZ_CHECK(&d == &t.dead.back());
+      FUZZ_CHECK(t.out.size() == 0 || d.index > t.out[t.out.size() - 1].addr.index);
+      FUZZ_CHECK(!d.detail.empty());
+      continue;
+    }
     FUZZ_CHECK(IsWholeMessageReason(d.reason) || IsRecordReason(d.reason));
     FUZZ_CHECK(!d.detail.empty());
     FUZZ_CHECK(d.index >= 0);
@@ -116,7 +123,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       FUZZ_CHECK(a.labels == b.labels && a.summary == b.summary && a.link == b.link &&
                  a.description == b.description && a.time == b.time && a.state == b.state &&
                  a.addr.index == b.addr.index && a.ends_at == b.ends_at &&
-                 a.trace_id == b.trace_id);
+                 a.trace_id == b.trace_id && a.source_fingerprint == b.source_fingerprint);
     }
     for (size_t i = 0; i < dead.size(); ++i) {
       FUZZ_CHECK(dead[i].reason == t.dead[i].reason && dead[i].index == t.dead[i].index);

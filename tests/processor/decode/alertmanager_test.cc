@@ -217,6 +217,9 @@ TEST(AlertmanagerDecoder, AlertsTheSenderLeftOutAreADeadLetterAfterTheAlerts) {
     h.Run("{" + alerts + R"(,"truncatedAlerts":1})");
     ASSERT_EQ(h.dead.size(), 1u);
     EXPECT_EQ(h.dead[0].index, 2);
+    h.Run("{" + alerts + R"(,"truncatedAlerts":1e2})");  // any JSON number
+    ASSERT_EQ(h.dead.size(), 1u);
+    EXPECT_THAT(h.dead[0].detail, HasSubstr("left 100 alert(s)"));
     h.Run("{" + alerts + R"(,"truncatedAlerts":0})");
     EXPECT_TRUE(h.dead.empty());
     EXPECT_EQ(h.out.size(), 2u);
