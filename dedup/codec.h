@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <cstring>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -120,6 +121,10 @@ class Reader {
   const char* end_;
   bool ok_ = true;
 };
+
+// A silence's model (also a part of a silence record).
+void EncodeSilence(const SilenceSpec& s, Writer& w);
+std::shared_ptr<const SilenceSpec> DecodeSilence(Reader& rd);  // check rd.ok() after
 
 // A whole Record, address included.
 void EncodeRecord(const Record& r, Writer& w);

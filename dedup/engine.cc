@@ -104,6 +104,7 @@ StateSizes Engine::state_sizes() const {
   s.versions = versions_.size();
   s.traces = traces_.size();
   s.timers = timers_.size();
+  s.silences = runtime_silences_.size();
   return s;
 }
 
@@ -121,6 +122,10 @@ void Engine::Process(const Record& r) {
   ++stats_.records;
   if (first_record_ == kMinTime) first_record_ = r.time;
   AdvanceWatermark(r.time);
+  if (r.kind == SignalKind::kSilence) {
+    ApplySilence(r);
+    return;
+  }
 
   RecordLabels labels(r, rules_->topology);
   if (r.kind == SignalKind::kAlert) {

@@ -6,8 +6,10 @@
 
 #include <absl/container/flat_hash_map.h>
 
+#include <algorithm>
 #include <deque>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <queue>
@@ -95,6 +97,7 @@ struct StateSizes {
   size_t versions = 0;         // (service, version) pairs remembered
   size_t traces = 0;           // trace ids tied to open incidents
   size_t timers = 0;           // queued timers (stale ones included)
+  size_t silences = 0;         // runtime silences held (not summed: each engine has them all)
 
   StateSizes& operator+=(const StateSizes& o) {
     fingerprints += o.fingerprints;
@@ -107,6 +110,7 @@ struct StateSizes {
     versions += o.versions;
     traces += o.traces;
     timers += o.timers;
+    silences = std::max(silences, o.silences);  // every engine holds all of them
     return *this;
   }
 };
@@ -123,7 +127,9 @@ class Engine {
   Engine& operator=(const Engine&) = delete;
 
   // Takes the next record. Advances the watermark to the record's time first, so timers due
-  // before it fire before it is decided. Emits exactly one DecisionEvent for it.
+  // before it fire before it is decided. Emits exactly one DecisionEvent for an alert or log
+  // record; a silence record (SignalKind::kSilence) emits none: it sets or replaces the
+  // runtime silence of its id, which mutes, from then on, what a silence in the rules would.
   void Process(const Record& record);
   // Moves event time on (it never goes back) and fires every timer due at or before `t`.
   void AdvanceWatermark(EventTime t);
@@ -267,6 +273,10 @@ class Engine {
   // For a member attached as inhibited: true (and the decision set) while it still is.
   bool StillInhibited(const RecordLabels& labels, FpState& st, DecisionEvent& ev);
   const rules::Silence* MatchSilence(const RecordLabels& labels, EventTime t) const;
+  // A silence record: it replaces the silence of its id (see runtime_silences_).
+  void ApplySilence(const Record& r);
+  void SaveSilences(Writer& w) const;
+  void LoadSilences(Reader& rd);
   // Returns the fingerprint slot of the source alert inhibiting `labels`, or -1.
   int64_t FindInhibitor(const RecordLabels& labels, const FpState& self, std::string_view* rule);
   void UpdateInhibitSources(uint32_t fp_slot, const RecordLabels* labels, bool firing);
@@ -376,6 +386,14 @@ class Engine {
   EventTime next_version_sweep_ = kMinTime;
   // Trace evidence: trace id -> (incident slot, generation) of an open incident it belongs to.
   absl::flat_hash_map<std::string, std::pair<uint32_t, uint32_t>> traces_;
+  // Runtime silences (input format `silences`, written by the silences API): the newest
+  // version of each id, compiled, until it ends. Ordered by id, so that matching and saving
+  // are the same on every run. Rules' silences are matched first.
+  struct RuntimeSilence {
+    std::shared_ptr<const SilenceSpec> spec;
+    rules::Silence silence;
+  };
+  std::map<std::string, RuntimeSilence, std::less<>> runtime_silences_;
   std::priority_queue<Timer, std::vector<Timer>, std::greater<Timer>> timers_;
   bool tracking_ = false;
   ChangeSet changed_fps_, changed_incidents_;

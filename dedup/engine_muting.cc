@@ -9,9 +9,11 @@
 #include <xxhash.h>
 
 #include "dedup/check.h"
+#include "dedup/codec.h"
 #include "dedup/engine_state.h"
 #include "dedup/page_policy.h"
 #include "dedup/record_labels.h"
+#include "rules/runtime_silence.h"
 
 namespace noisegate::dedup {
 
@@ -50,7 +52,50 @@ const rules::Silence* Engine::MatchSilence(const RecordLabels& labels, EventTime
     }
     if (s.matchers.Matches(labels)) return &s;
   }
+  for (const auto& [id, rs] : runtime_silences_) {
+    const rules::Silence& s = rs.silence;
+    if (t >= s.starts && t < s.ends && s.matchers.Matches(labels)) return &s;
+  }
   return nullptr;
+}
+
+void Engine::ApplySilence(const Record& r) {
+  if (r.silence == nullptr) return;
+  // Ended silences never match again (matching is at or after the watermark): forget them.
+  std::erase_if(runtime_silences_,
+                [&](const auto& e) { return e.second.silence.ends <= watermark_; });
+  // (The decoder refuses what does not compile; a foreign record that does not mutes nothing.)
+  Result<rules::Silence> compiled = rules::CompileSilence(*r.silence);
+  if (!compiled || compiled->ends <= watermark_) {
+    // Expired (or unusable): the id's earlier version stops muting too.
+    runtime_silences_.erase(r.silence->id);
+    return;
+  }
+  RuntimeSilence& rs = runtime_silences_[r.silence->id];
+  rs.spec = r.silence;
+  rs.silence = std::move(compiled).value();
+}
+
+void Engine::SaveSilences(Writer& w) const {
+  size_t n = 0;
+  for (const auto& [id, rs] : runtime_silences_) n += rs.silence.ends > watermark_ ? 1 : 0;
+  w.Var(n);
+  for (const auto& [id, rs] : runtime_silences_) {
+    if (rs.silence.ends > watermark_) EncodeSilence(*rs.spec, w);
+  }
+}
+
+void Engine::LoadSilences(Reader& rd) {
+  uint64_t n = rd.Count(8);
+  for (uint64_t i = 0; i < n && rd.ok(); ++i) {
+    std::shared_ptr<const SilenceSpec> spec = DecodeSilence(rd);
+    if (!rd.ok()) return;
+    Result<rules::Silence> compiled = rules::CompileSilence(*spec);
+    if (!compiled) continue;
+    RuntimeSilence& rs = runtime_silences_[spec->id];
+    rs.spec = std::move(spec);
+    rs.silence = std::move(compiled).value();
+  }
 }
 
 bool Engine::RuleMuted(const rules::CorrelateRule& rule, EventTime t) const {

@@ -4,14 +4,18 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
+#include <vector>
 
 #include "dedup/labels.h"
 #include "dedup/types.h"
 
 namespace noisegate {
 
-enum class SignalKind : uint8_t { kAlert, kLog };
+// A silence is no signal: it is a runtime silence (Alertmanager's silence model) that takes
+// effect at its record's place in event-time order (input format `silences`).
+enum class SignalKind : uint8_t { kAlert, kLog, kSilence };
 enum class AlertState : uint8_t { kFiring, kResolved };
 
 // Where a record came from: (topic, partition, offset, index inside the message).
@@ -20,6 +24,22 @@ struct RecordAddress {
   int32_t partition = 0;
   int64_t offset = 0;
   int32_t index = 0;
+};
+
+// A silence as Alertmanager's API models it. Every matcher must match; a regex is fully
+// anchored (RE2). It mutes signals that first fire while starts <= t < ends.
+struct SilenceSpec {
+  struct Matcher {
+    std::string name, value;
+    bool regex = false;
+    bool equal = true;  // false: != or !~
+  };
+  std::string id;
+  std::vector<Matcher> matchers;
+  EventTime starts = kMinTime;
+  EventTime ends = kMinTime;
+  std::string created_by;
+  std::string comment;
 };
 
 struct Record {
@@ -45,6 +65,8 @@ struct Record {
   // its own order, so the merge does not depend on how a driver batches what it reads
   // (processor/pipeline/merger.h). kMinTime: at `time`. Set by Ingest, never by decoders.
   EventTime merge_time = kMinTime;
+  // Silences (SignalKind::kSilence) only: the silence, shared (it is read, never changed).
+  std::shared_ptr<const SilenceSpec> silence;
 
   void Clear() {
     time = EventTime{};
@@ -59,6 +81,7 @@ struct Record {
     source_fingerprint.clear();
     ends_at = kMinTime;
     merge_time = kMinTime;
+    silence.reset();
   }
 };
 

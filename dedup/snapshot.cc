@@ -26,9 +26,9 @@ constexpr uint64_t kMagic = 0x3174617473676e;  // "ngstat1"
 // member matches, and a digest of page.when. Version 6 adds the places where an incident's
 // signals began (join_colocated). Version 7 adds when a member that fired again last began
 // firing (page.when's firing_for). Version 8 has the same layout, but log signals may be
-// inhibition sources, which a build that reads at most 7 would never remove. Versions 1 and 2
-// are still read (under unchanged rules), 3 to 7 as is.
-constexpr uint32_t kVersion = 8;
+// inhibition sources, which a build that reads at most 7 would never remove. Version 9 adds the
+// runtime silences. Versions 1 and 2 are still read (under unchanged rules), 3 to 8 as is.
+constexpr uint32_t kVersion = 9;
 
 // Versions 1 and 2: everything in the rules that engine state points into by index or hashes
 // into keys; the state only loads under rules with the same digest.
@@ -488,6 +488,7 @@ void Engine::SaveState(std::string* out) const {
     EncodeRecord(r, w);
   }
   SaveVersionsAndTraces(w);
+  SaveSilences(w);
   auto timers = timers_;
   w.Var(timers.size());
   while (!timers.empty()) {
@@ -566,6 +567,7 @@ Status Engine::LoadState(std::string_view bytes) {
     if (!DecodeRecord(rd, &held_[slot])) break;
   }
   LoadVersionsAndTraces(rd, version);
+  if (version >= 9) LoadSilences(rd);
   n = rd.Count(4);
   for (uint64_t i = 0; i < n && rd.ok(); ++i) {
     Timer t;

@@ -298,6 +298,41 @@ namespace {
 constexpr uint8_t kHasMergeTime = 0x80, kHasSourceFingerprint = 0x40;
 }  // namespace
 
+void EncodeSilence(const SilenceSpec& s, Writer& w) {
+  w.Str(s.id);
+  w.Var(s.matchers.size());
+  for (const SilenceSpec::Matcher& m : s.matchers) {
+    w.Str(m.name);
+    w.Str(m.value);
+    w.U8(static_cast<uint8_t>((m.regex ? 1 : 0) | (m.equal ? 2 : 0)));
+  }
+  w.Time(s.starts);
+  w.Time(s.ends);
+  w.Str(s.created_by);
+  w.Str(s.comment);
+}
+
+std::shared_ptr<const SilenceSpec> DecodeSilence(Reader& rd) {
+  auto s = std::make_shared<SilenceSpec>();
+  s->id = rd.Str();
+  uint64_t n = rd.Count(3);
+  s->matchers.resize(n);
+  for (SilenceSpec::Matcher& m : s->matchers) {
+    m.name = rd.Str();
+    m.value = rd.Str();
+    uint8_t flags = rd.U8();
+    if (flags > 3) rd.Fail();
+    m.regex = (flags & 1) != 0;
+    m.equal = (flags & 2) != 0;
+  }
+  s->starts = rd.Time();
+  s->ends = rd.Time();
+  s->created_by = rd.Str();
+  s->comment = rd.Str();
+  if (s->id.empty()) rd.Fail();
+  return s;
+}
+
 void EncodeRecord(const Record& r, Writer& w) {
   w.Str(r.addr.topic);
   w.SVar(r.addr.partition);
@@ -320,6 +355,8 @@ void EncodeRecord(const Record& r, Writer& w) {
   w.Time(r.ends_at);
   if (merge_time) w.Time(r.merge_time);
   if (source_fingerprint) w.Str(r.source_fingerprint);
+  // A silence carries its model (older readers refuse kind 2).
+  if (r.kind == SignalKind::kSilence) EncodeSilence(*r.silence, w);
 }
 
 bool DecodeRecord(Reader& rd, Record* r) {
@@ -333,8 +370,8 @@ bool DecodeRecord(Reader& rd, Record* r) {
   const bool source_fingerprint = (kind & kHasSourceFingerprint) != 0;
   kind &= static_cast<uint8_t>(~(kHasMergeTime | kHasSourceFingerprint));
   uint8_t state = rd.U8();
-  if (kind > 1 || state > 1) rd.Fail();
-  r->kind = static_cast<SignalKind>(kind & 1);
+  if (kind > 2 || state > 1) rd.Fail();
+  r->kind = kind > 2 ? SignalKind::kAlert : static_cast<SignalKind>(kind);
   r->state = static_cast<AlertState>(state & 1);
   r->input = static_cast<int32_t>(rd.SVar());
   state_codec::GetLabels(rd, &r->labels);
@@ -350,6 +387,11 @@ bool DecodeRecord(Reader& rd, Record* r) {
     if (r->source_fingerprint.empty()) rd.Fail();
   } else {
     r->source_fingerprint.clear();
+  }
+  if (r->kind == SignalKind::kSilence) {
+    r->silence = DecodeSilence(rd);
+  } else {
+    r->silence.reset();
   }
   return rd.ok();
 }

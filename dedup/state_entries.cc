@@ -15,8 +15,9 @@ namespace {
 constexpr uint64_t kGlobalsMagic = 0x3173656972746e65;  // "entries1"
 // Version 2: the identity in the globals carries the log identity; version 3 a digest of
 // page.when; version 4 the same layout, with log signals that may be inhibition sources (a
-// build that reads at most 3 would never remove them). Versions 1 to 3 are still read.
-constexpr uint32_t kEntriesVersion = 4;
+// build that reads at most 3 would never remove them); version 5 adds the runtime silences at
+// the end. Versions 1 to 4 are still read.
+constexpr uint32_t kEntriesVersion = 5;
 // Version 2: the log rate carries its bias weight and when it was last at the surge threshold
 // (version 1 is still read).
 constexpr uint8_t kFpEntryVersion = 2;
@@ -89,6 +90,7 @@ void Engine::SaveChanges(const PutEntry& put, const EraseEntry& erase, std::stri
   w.Var(incidents_.size());
   SaveOpenIndexes(w);
   SaveVersionsAndTraces(w);
+  SaveSilences(w);
 }
 
 Status Engine::LoadEntries(const Entries& entries) {
@@ -104,7 +106,8 @@ Status Engine::LoadEntries(const Entries& entries) {
   }
   RuleRemap remap;
   // Identity and open indexes are laid out as in a whole-state checkpoint of format 3
-  // (entries 1), 4 (entries 2) or 5 (entries 3 and 4: 4 differs only in what it may hold).
+  // (entries 1), 4 (entries 2) or 5 (entries 3 to 5: 4 differs only in what it may hold, 5
+  // adds the runtime silences).
   const uint64_t snapshot_semantics = version <= 3 ? version + 2 : 5;
   if (Status st = LoadIdentity(rd, snapshot_semantics, &remap); !st) return st;
   const uint64_t nslots = rd.Var();
@@ -124,6 +127,7 @@ Status Engine::LoadEntries(const Entries& entries) {
   if (live > nslots || nslots > UINT32_MAX) return corrupt("more fingerprints than slots");
   LoadOpenIndexes(rd, nincidents, nslots);
   LoadVersionsAndTraces(rd, snapshot_semantics);
+  if (version >= 5) LoadSilences(rd);
   if (!rd.ok()) return corrupt("the globals are corrupt");
   if (!rd.done()) return corrupt("trailing bytes in the globals");
 

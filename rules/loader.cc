@@ -24,8 +24,8 @@ namespace {
 
 // The input formats the decoders implement (processor/decode registry). The core cannot link
 // the decoders, so the names are repeated here; a decoder test checks they agree.
-const std::vector<std::string_view> kFormats = {"alertmanager", "grafana", "newrelic", "datadog",
-                                                "json_log"};
+const std::vector<std::string_view> kFormats = {"alertmanager", "grafana",  "newrelic",
+                                                "datadog",      "json_log", "silences"};
 
 // RFC 6901: "" is the whole document (not a field), and '~' must be escaped as ~0 or ~1.
 bool ReadPointer(YamlReader& r, const YAML::Node& node, const std::string& path, std::string* out) {

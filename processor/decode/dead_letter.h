@@ -40,4 +40,8 @@ inline constexpr std::string_view kBadRepartition = "bad_repartition_record";
 // alerts the message does hold are read as ever. Its index is one past the message's alerts.
 inline constexpr std::string_view kAlertsLeftOut = "alerts_left_out";
 
+// A silence (format `silences`) that Alertmanager would refuse: no matchers, an invalid regex,
+// only matchers that an absent label matches, or an end before its start.
+inline constexpr std::string_view kBadSilence = "bad_silence";
+
 }  // namespace noisegate::processor::reason

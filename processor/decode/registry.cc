@@ -10,6 +10,7 @@
 #include "processor/decode/decoder.h"
 #include "processor/decode/json_log.h"
 #include "processor/decode/newrelic.h"
+#include "processor/decode/silences.h"
 
 namespace noisegate::processor {
 namespace {
@@ -20,12 +21,13 @@ struct DecoderEntry {
 };
 
 // A new format is one line here plus its file pair and tests.
-constexpr std::array<DecoderEntry, 5> kDecoders = {{
+constexpr std::array<DecoderEntry, 6> kDecoders = {{
     {"alertmanager", &MakeAlertmanagerDecoder},
     {"grafana", &MakeGrafanaDecoder},
     {"newrelic", &MakeNewRelicDecoder},
     {"datadog", &MakeDatadogDecoder},
     {"json_log", &MakeJsonLogDecoder},
+    {"silences", &MakeSilencesDecoder},
 }};
 
 }  // namespace

@@ -28,6 +28,7 @@
 // asks for one (RequestMarker) and fires once it has read it back.
 
 #include "processor/kafka/live_internal.h"
+#include "processor/output/json_writer.h"
 
 namespace noisegate::processor::live_internal {
 
@@ -207,6 +208,25 @@ void Live::OnRecord(Record& rec) {
                              " bytes after decoding is over the limit of " +
                              std::to_string(kMaxRecordBytes)};
     OnDeadLetter(too_large, ingest_->message(), ingest_->ts());
+    return;
+  }
+  if (rec.kind == SignalKind::kSilence) {
+    // A silence mutes signals of every correlate partition: each engine gets its own copy, at
+    // its place in that partition's event-time order (as progress marks go to every one).
+    std::string line = "noisegate: level=info event=silence id=";
+    JsonWriter::Escape(rec.silence->id, &line);
+    line += " ends_at_ms=" + std::to_string(rec.silence->ends.ms) + " created_by=";
+    JsonWriter::Escape(rec.silence->created_by, &line);
+    line += " offset=" + std::to_string(rec.addr.offset) + "\n";
+    log_ << line;
+    for (int32_t p = 0; p < repartitions_; ++p) {
+      if (!direct) {
+        ToRepartition(p, rec.silence->id, buf_);
+        continue;
+      }
+      Record copy = rec;
+      CorrelateDirect(p, copy);
+    }
     return;
   }
   const int32_t partition = PartitionOf(key, repartitions_);

@@ -181,7 +181,8 @@ struct LiveMetrics {
                                                     {"held_records", s.held},
                                                     {"versions", s.versions},
                                                     {"traces", s.traces},
-                                                    {"timers", s.timers}};
+                                                    {"timers", s.timers},
+                                                    {"silences", s.silences}};
     for (auto [kind, n] : kinds) state_entries.Add({{"kind", kind}}).Set(static_cast<double>(n));
     state_expired.Set(static_cast<double>(expired));
   }

@@ -47,6 +47,10 @@ class Shower : public IngestSink {
 
  private:
   void OnRecord(Record& r) override {
+    if (r.kind == SignalKind::kSilence) {
+      ShowSilence(r);
+      return;
+    }
     dedup::RecordLabels labels(r, rules_.topology);
     if (r.kind == SignalKind::kLog) {
       if (rules_.logs.template_auto) {
@@ -135,6 +139,48 @@ class Shower : public IngestSink {
     if (!r.source_fingerprint.empty()) {
       out_ << "      source fingerprint: " << r.source_fingerprint << "\n";
     }
+  }
+
+  // A runtime silence: its matchers in the rule language, its window and who set it.
+  void ShowSilence(const Record& r) {
+    const SilenceSpec& s = *r.silence;
+    std::string matchers;
+    for (const SilenceSpec::Matcher& m : s.matchers) {
+      if (!matchers.empty()) matchers += ", ";
+      matchers += m.name;
+      matchers += m.equal ? (m.regex ? "=~" : "=") : (m.regex ? "!~" : "!=");
+      JsonWriter::Escape(m.value, &matchers);
+    }
+    if (opt_.json) {
+      line_.clear();
+      JsonWriter w(&line_);
+      w.BeginObject();
+      WriteAddress(w, r.addr.topic, r.addr.partition, r.addr.offset, r.addr.index);
+      w.Key("kind");
+      w.String("silence");
+      w.Key("time");
+      w.String(FormatRfc3339(r.time));
+      w.Key("id");
+      w.String(s.id);
+      w.Key("matchers");
+      w.String(matchers);
+      w.Key("starts_at");
+      w.String(FormatRfc3339(s.starts));
+      w.Key("ends_at");
+      w.String(FormatRfc3339(s.ends));
+      w.Key("created_by");
+      w.String(s.created_by);
+      w.Key("comment");
+      w.String(s.comment);
+      w.EndObject();
+      out_ << line_ << "\n";
+      return;
+    }
+    out_ << "  [" << r.addr.index << "] silence " << s.id << "  " << FormatRfc3339(r.time) << "\n";
+    out_ << "      matchers: " << matchers << "\n";
+    out_ << "      from " << FormatRfc3339(s.starts) << " until " << FormatRfc3339(s.ends)
+         << ", by " << (s.created_by.empty() ? "(nobody)" : s.created_by) << "\n";
+    if (!s.comment.empty()) out_ << "      comment:  " << s.comment << "\n";
   }
 
   void OnDeadLetter(const DeadLetter& dl, const RawMessage& m, int64_t) override {

@@ -4,8 +4,10 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -103,6 +105,33 @@ class CaptureSink : public Sink {
   std::vector<Sent> sent;
   // Set, impacted services are also kept by name (indexes change when the rules do).
   const rules::Topology* topology = nullptr;
+};
+
+// What SaveChanges hands out, kept as a compacted changelog keeps it (the newest value of each
+// entry); View() is what LoadEntries reads.
+struct SavedEntries {
+  std::map<std::pair<Engine::EntryKind, uint32_t>, std::string> entries;
+  std::string globals;
+
+  void SaveFrom(Engine& engine) {
+    engine.SaveChanges(
+        [&](Engine::EntryKind k, uint32_t slot, std::string_view b) {
+          entries[{k, slot}] = std::string(b);
+        },
+        [&](Engine::EntryKind k, uint32_t slot) {
+          entries.erase({k, slot});
+        },
+        &globals);
+  }
+  Engine::Entries View() const {
+    Engine::Entries view;
+    view.globals = globals;
+    for (const auto& [key, value] : entries) {
+      (key.first == Engine::EntryKind::kFingerprint ? view.fingerprints : view.incidents)
+          .emplace_back(key.second, value);
+    }
+    return view;
+  }
 };
 
 // An engine with its sink, fed in one call.

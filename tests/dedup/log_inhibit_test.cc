@@ -127,25 +127,10 @@ TEST(LogInhibitTest, ALogSourceSurvivesACheckpointAndLeavesWhenItsSurgeEnds) {
   Harness h(yaml);
   h.engine.TrackChanges(/*all=*/true);
   Decided surge = Surge(h, 0, "checkout");
-  using Key = std::pair<Engine::EntryKind, uint32_t>;
-  std::map<Key, std::string> entries;
-  std::string globals;
-  h.engine.SaveChanges(
-      [&](Engine::EntryKind k, uint32_t slot, std::string_view b) {
-        entries[{k, slot}] = std::string(b);
-      },
-      [&](Engine::EntryKind k, uint32_t slot) {
-        entries.erase({k, slot});
-      },
-      &globals);
-  Engine::Entries view;
-  view.globals = globals;
-  for (const auto& [key, value] : entries) {
-    (key.first == Engine::EntryKind::kFingerprint ? view.fingerprints : view.incidents)
-        .emplace_back(key.second, value);
-  }
+  SavedEntries saved;
+  saved.SaveFrom(h.engine);
   Harness restored(yaml);
-  ASSERT_TRUE(restored.engine.LoadEntries(view));
+  ASSERT_TRUE(restored.engine.LoadEntries(saved.View()));
   EXPECT_EQ(restored.engine.state_sizes().inhibit_sources, 1u);
   Decided warning = restored.Feed(Latency(10 * kS, "checkout"));
   EXPECT_EQ(warning.decision, Decision::kInhibited);

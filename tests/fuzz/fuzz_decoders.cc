@@ -57,7 +57,7 @@ bool IsWholeMessageReason(std::string_view r) {
 
 bool IsRecordReason(std::string_view r) {
   return r == reason::kWrongType || r == reason::kMissingField || r == reason::kBadTimestamp ||
-         r == reason::kUnsupportedShape;
+         r == reason::kUnsupportedShape || r == reason::kBadSilence;
 }
 
 void Check(const Target& t, std::string_view payload) {
@@ -91,7 +91,12 @@ void Check(const Target& t, std::string_view payload) {
     FUZZ_CHECK(t.out[i].addr.index > last);
     last = t.out[i].addr.index;
     for (const DeadLetter& d : t.dead) FUZZ_CHECK(d.index != last);
-    FUZZ_CHECK(!t.out[i].labels.empty());
+    // A signal has labels; a silence has none, but at least one matcher.
+    if (t.out[i].kind == SignalKind::kSilence) {
+      FUZZ_CHECK(t.out[i].silence != nullptr && !t.out[i].silence->matchers.empty());
+    } else {
+      FUZZ_CHECK(!t.out[i].labels.empty() && t.out[i].silence == nullptr);
+    }
   }
 }
 

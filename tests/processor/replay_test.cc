@@ -344,5 +344,50 @@ TEST_F(ReplayTest, AMissingDumpIsAnError) {
   EXPECT_NE(res.error().detail.find("cannot open"), std::string::npos);
 }
 
+// A captured silences topic replays as live applied it: the silence mutes what fires after
+// it, at its place in event time, whichever file it is in and however the files are ordered.
+TEST_F(ReplayTest, ACapturedSilencesTopicMutesWhatFiresAfterTheSilence) {
+  auto r = rules::LoadRulesString(R"(
+inputs:
+  - {topic: a, format: alertmanager}
+  - {topic: noisegate.silences, format: silences}
+correlate:
+  - name: all
+    group_by: [alertname]
+page: {when: [['severity="critical"']]}
+)",
+                                  "r.yaml");
+  ASSERT_TRUE(r.rules);
+  const int64_t t0 = 1795392000000;  // 2026-11-23T00:00:00Z
+  // Written at t0+60s by the API: mutes DiskFull from then until 01:00.
+  const std::string silence =
+      R"("{\"id\":\"s-1\",\"matchers\":[{\"name\":\"alertname\",\"value\":\"Disk.*\",)"
+      R"(\"isRegex\":true,\"isEqual\":true}],\"startsAt\":\"2026-11-23T00:01:00Z\",)"
+      R"(\"endsAt\":\"2026-11-23T01:00:00Z\",\"createdBy\":\"alice\",\"comment\":\"INC-1\"}")";
+  const std::string alerts = Envelope("a", 0, t0, Alert("CpuHigh", "critical")) +
+                             Envelope("a", 1, t0 + 120000, Alert("DiskFull", "critical")) +
+                             Envelope("a", 2, t0 + 7200000, Alert("DiskFullAgain", "critical"));
+  const std::string silences = Envelope("noisegate.silences", 0, t0 + 60000, silence);
+  for (bool silences_first : {false, true}) {
+    std::string f1 = Write("alerts.jsonl", alerts), f2 = Write("silences.jsonl", silences);
+    ReplayOptions opt;
+    opt.dumps.push_back({silences_first ? f2 : f1, std::nullopt});
+    opt.dumps.push_back({silences_first ? f1 : f2, std::nullopt});
+    opt.pages_path = (dir_ / "pages.jsonl").string();
+    opt.explain_path = (dir_ / "explain.jsonl").string();
+    std::ostringstream log;
+    auto res = RunReplay(r.rules, opt, log);
+    ASSERT_TRUE(res) << res.error().detail;
+    const std::string pages = Read(opt.pages_path), explain = Read(opt.explain_path);
+    EXPECT_NE(pages.find("CpuHigh"), std::string::npos) << pages;
+    EXPECT_EQ(pages.find(R"("source":"DiskFull")"), std::string::npos) << "silenced: " << pages;
+    EXPECT_NE(pages.find("DiskFullAgain"), std::string::npos) << "after its end: " << pages;
+    EXPECT_NE(explain.find(R"("decision":"silenced","rule":"silence s-1")"), std::string::npos)
+        << explain;
+    EXPECT_EQ(explain.find("noisegate.silences"), std::string::npos)
+        << "a silence is no signal and has no explain line: " << explain;
+  }
+}
+
 }  // namespace
 }  // namespace noisegate::processor

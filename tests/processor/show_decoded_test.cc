@@ -21,6 +21,7 @@ inputs:
   - {topic: am, format: alertmanager}
   - {topic: dd, format: datadog}
   - {topic: logs, format: json_log}
+  - {topic: silences, format: silences}
 topology:
   services:
     checkout-api: {user_facing: true, depends_on: [payments-api]}
@@ -120,6 +121,25 @@ TEST(ShowDecodedTest, AFileThatCannotBeReadFails) {
   Shown s = Show({{"/nonexistent/file.json", "am"}});
   EXPECT_FALSE(s.ok);
   EXPECT_THAT(s.err, HasSubstr("/nonexistent/file.json"));
+}
+
+TEST(ShowDecodedTest, ASilenceShowsItsMatchersWindowAndAuthor) {
+  const std::string path = ::testing::TempDir() + "silence.json";
+  std::ofstream(path) << R"({"id":"s-1","matchers":[{"name":"alertname","value":"Disk.*",
+    "isRegex":true,"isEqual":true},{"name":"env","value":"prod","isRegex":false,"isEqual":false}],
+    "startsAt":"2026-11-24T03:00:00Z","endsAt":"2026-11-24T05:00:00Z","createdBy":"alice",
+    "comment":"INC-42"})";
+  Shown s = Show({{path, "silences"}});
+  ASSERT_TRUE(s.ok) << s.err;
+  EXPECT_THAT(s.out, HasSubstr("[0] silence s-1  2026-11-24T03:05:00.000Z"));
+  EXPECT_THAT(s.out, HasSubstr(R"(matchers: alertname=~"Disk.*", env!="prod")"));
+  EXPECT_THAT(s.out, HasSubstr("from 2026-11-24T03:00:00.000Z until 2026-11-24T05:00:00.000Z, "
+                               "by alice"));
+  EXPECT_THAT(s.out, HasSubstr("comment:  INC-42"));
+  Shown j = Show({{path, "silences"}}, /*json=*/true);
+  ASSERT_TRUE(j.ok) << j.err;
+  EXPECT_THAT(j.out, HasSubstr(R"("kind":"silence")"));
+  EXPECT_THAT(j.out, HasSubstr(R"("id":"s-1")"));
 }
 
 }  // namespace

@@ -74,9 +74,9 @@ TEST(ParseTimeText, GoZeroTimeIsRecognised) {
   EXPECT_FALSE(IsZeroTime(t));
 }
 
-TEST(Registry, KnowsTheFiveFormatsInOrder) {
-  EXPECT_THAT(DecoderFormats(),
-              ElementsAre("alertmanager", "grafana", "newrelic", "datadog", "json_log"));
+TEST(Registry, KnowsTheSixFormatsInOrder) {
+  EXPECT_THAT(DecoderFormats(), ElementsAre("alertmanager", "grafana", "newrelic", "datadog",
+                                            "json_log", "silences"));
   for (std::string_view f : DecoderFormats()) EXPECT_NE(MakeDecoder(f, {}), nullptr) << f;
 }
 

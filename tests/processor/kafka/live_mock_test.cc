@@ -95,7 +95,8 @@ std::string WaitForPage(const std::string& bootstrap, const std::string& name, i
 // rules and run config both tests use. Partitions are led by broker 1.
 class MockEstate {
  public:
-  explicit MockEstate(int brokers = 1) {
+  // `silences`: the rules also read runtime silences from noisegate.silences.
+  explicit MockEstate(int brokers = 1, bool silences = false) {
     char err[256];
     rd_kafka_conf_t* hconf = rd_kafka_conf_new();
     rd_kafka_conf_set(hconf, "log_level", "3", err, sizeof(err));
@@ -106,6 +107,7 @@ class MockEstate {
          {"alerts.prometheus", "noisegate.pages", "noisegate.tickets", "noisegate.dlq"}) {
       rd_kafka_mock_topic_create(mc_, t, 1, 1);
     }
+    rd_kafka_mock_topic_create(mc_, "noisegate.silences", 1, 1);
     rd_kafka_mock_topic_create(mc_, "noisegate.repartition", 2, 1);
     rd_kafka_mock_topic_create(mc_, "noisegate.changelog", 2, 1);
     for (const char* t : {"alerts.prometheus", "noisegate.pages", "noisegate.tickets",
@@ -115,10 +117,12 @@ class MockEstate {
     rd_kafka_conf_t* pconf = rd_kafka_conf_new();
     rd_kafka_conf_set(pconf, "bootstrap.servers", bootstrap_.c_str(), err, sizeof(err));
     producer_ = rd_kafka_new(RD_KAFKA_PRODUCER, pconf, err, sizeof(err));
-    rules_ = rules::LoadRulesString(R"(
+    rules_ = rules::LoadRulesString(std::string(R"(
 inputs:
   - topic: alerts.prometheus
     format: alertmanager
+)") + (silences ? "  - {topic: noisegate.silences, format: silences}\n" : "") +
+                                        R"(
 correlate:
   - name: all
     group_by: [alertname]
@@ -156,8 +160,8 @@ page:
     ProduceMessage(Alert(name, status));
   }
   // Produces `v` on the alerts topic and waits until it is delivered.
-  void ProduceMessage(const std::string& v) {
-    EXPECT_EQ(rd_kafka_producev(producer_, RD_KAFKA_V_TOPIC("alerts.prometheus"),
+  void ProduceMessage(const std::string& v, const char* topic = "alerts.prometheus") {
+    EXPECT_EQ(rd_kafka_producev(producer_, RD_KAFKA_V_TOPIC(topic),
                                 RD_KAFKA_V_VALUE(const_cast<char*>(v.data()), v.size()),
                                 RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
                                 RD_KAFKA_V_TIMESTAMP(NowMs()), RD_KAFKA_V_END),
@@ -549,6 +553,44 @@ TEST(LiveOnMockCluster, TheOnlyReplicaSkipsTheRepartitionHopAndStateCarriesOver)
   EXPECT_EQ(DedupKey(again), DedupKey(taken));
   EXPECT_NE(third.find("event=repartition_hop state=skipped"), std::string::npos) << third;
   EXPECT_EQ(third.find("event=restore_stale"), std::string::npos) << third;
+}
+
+// A silence read from the silences topic reaches the engine of every correlate partition, with
+// the hop skipped and taken: whichever partition an alert it matches lands in, it is muted.
+void ASilenceMutesInEveryCorrelatePartition(bool skip_repartition) {
+  MockEstate estate(1, /*silences=*/true);
+  ASSERT_TRUE(estate.rules());
+  RunConfig cfg = estate.Config();
+  cfg.skip_repartition = skip_repartition;
+  const std::string muted[] = {"MutedA", "MutedB", "MutedC", "MutedD", "MutedE", "MutedF"};
+  std::string loud;
+  std::string log = RunWhile(estate, cfg, [&] {
+    const int64_t now = NowMs();
+    estate.ProduceMessage(
+        R"({"id":"s-1","matchers":[{"name":"alertname","value":"Muted.*","isRegex":true,)"
+        R"("isEqual":true}],"startsAt":")" +
+            FormatRfc3339(EventTime{now - 1000}) + R"(","endsAt":")" +
+            FormatRfc3339(EventTime{now + 3600000}) + R"(","createdBy":"test","comment":"c"})",
+        "noisegate.silences");
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    for (const std::string& name : muted) estate.ProduceAlert(name);
+    estate.ProduceAlert("Loud");
+    loud = WaitForPage(estate.bootstrap(), "Loud", 60);
+    std::this_thread::sleep_for(std::chrono::seconds(2));
+  });
+  ASSERT_FALSE(loud.empty()) << log;
+  for (const std::string& v : ReadAll(estate.bootstrap(), "noisegate.pages")) {
+    EXPECT_EQ(v.find("Muted"), std::string::npos) << v << "\n" << log;
+  }
+  EXPECT_NE(log.find(R"(event=silence id="s-1")"), std::string::npos) << log;
+}
+
+TEST(LiveOnMockCluster, ASilenceMutesInEveryCorrelatePartitionWithTheHopSkipped) {
+  ASilenceMutesInEveryCorrelatePartition(true);
+}
+
+TEST(LiveOnMockCluster, ASilenceMutesInEveryCorrelatePartitionWithTheHopTaken) {
+  ASilenceMutesInEveryCorrelatePartition(false);
 }
 
 // Timers that fire on an idle partition's wall clock (the incident closing close_after its
