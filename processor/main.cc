@@ -172,13 +172,15 @@ int main(int argc, char** argv) {
                   "run config YAML (kafka properties, topics, timing); "
                   "NOISEGATE_KAFKA_<property> environment variables override it");
 
-  std::string topics_config;
+  std::string topics_config, topics_rules;
   int replication = -1;
   CLI::App* topics = app.add_subcommand(
       "topics",
       "Create the topics noisegate writes and its internal repartition and changelog topics "
       "(existing topics are left alone; exit 0 when all are in place)");
   topics->add_option("--config", topics_config, "run config YAML (as for run)");
+  topics->add_option("--rules", topics_rules,
+                     "rules YAML: also create the topics of its `silences` inputs (compacted)");
   topics->add_option("--replication", replication,
                      "replication factor of new topics (default: the broker's)");
 
@@ -247,8 +249,17 @@ int main(int argc, char** argv) {
                    "NOISEGATE_KAFKA_BOOTSTRAP_SERVERS)\n";
       return kExitUsage;
     }
-    return noisegate::processor::CreateTopics(cfg.config, replication, std::cerr) ? kExitOk
-                                                                                  : kExitIo;
+    std::vector<std::string> silences;
+    if (!topics_rules.empty()) {
+      auto rules = LoadOrReport(topics_rules);
+      if (!rules) return kExitInvalid;
+      for (const auto& in : rules->inputs) {
+        if (in.format == "silences") silences.push_back(in.topic);
+      }
+    }
+    return noisegate::processor::CreateTopics(cfg.config, replication, std::cerr, silences)
+               ? kExitOk
+               : kExitIo;
   }
 
   if (run->parsed()) {

@@ -93,12 +93,14 @@ void IntakeProducer::OnDelivery(rd_kafka_t*, const rd_kafka_message_t* m, void*)
 }
 
 IntakeProducer::Outcome IntakeProducer::Publish(const std::string& topic, std::string_view value,
-                                                int64_t timestamp_ms, std::string* detail) {
+                                                int64_t timestamp_ms, std::string* detail,
+                                                std::string_view key) {
   auto waiter = std::make_shared<Waiter>();
   auto* opaque = new std::shared_ptr<Waiter>(waiter);
   rd_kafka_resp_err_t err = rd_kafka_producev(
       rk_, RD_KAFKA_V_TOPIC(topic.c_str()),
       RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
+      RD_KAFKA_V_KEY(key.empty() ? nullptr : key.data(), key.size()),
       RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_TIMESTAMP(timestamp_ms),
       RD_KAFKA_V_OPAQUE(opaque), RD_KAFKA_V_END);
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {

@@ -36,10 +36,11 @@ class IntakeProducer {
   bool Start(const std::map<std::string, std::string>& properties,
              std::chrono::milliseconds ack_timeout, size_t max_bytes, std::string* error);
 
-  // Writes `value` to `topic` (partition chosen by librdkafka), stamped `timestamp_ms`, and
-  // waits for the broker's answer. `detail` says why when the outcome is not kStored.
+  // Writes `value` to `topic` (partition chosen by librdkafka, by `key` when it is set),
+  // stamped `timestamp_ms`, and waits for the broker's answer. `detail` says why when the
+  // outcome is not kStored.
   Outcome Publish(const std::string& topic, std::string_view value, int64_t timestamp_ms,
-                  std::string* detail);
+                  std::string* detail, std::string_view key = {});
   // The client's fatal error (the idempotent producer lost its sequence, the cluster refuses
   // it), after which every Publish fails; empty while there is none.
   std::string FatalError() const;

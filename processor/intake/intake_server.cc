@@ -113,6 +113,7 @@ class IntakeServer::Handler : public CivetHandler {
     Request req;
     req.method = method;
     req.path = info->local_uri != nullptr ? info->local_uri : "";
+    req.query = info->query_string != nullptr ? info->query_string : "";
     req.authorization = header("Authorization");
     req.content_encoding = header("Content-Encoding");
     // The body, up to the limit; past it only the fact that there was more. Not read at all
@@ -147,8 +148,8 @@ class IntakeServer::Handler : public CivetHandler {
     req.body = body;
     Response res = owner_->Handle(req);
     std::string head = "HTTP/1.1 " + std::to_string(res.status) + " " + StatusText(res.status) +
-                       "\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: " +
-                       std::to_string(res.body.size()) + "\r\n";
+                       "\r\nContent-Type: " + res.content_type +
+                       "\r\nContent-Length: " + std::to_string(res.body.size()) + "\r\n";
     for (const auto& [k, v] : res.headers) head += k + ": " + v + "\r\n";
     // What was left unread of the body would be taken for the next request.
     if (!whole) head += "Connection: close\r\n";
@@ -222,6 +223,7 @@ bool IntakeServer::Start(const std::map<std::string, std::string>& kafka,
   }
   SetRules(std::move(rules));
   if (!producer_.Start(kafka, cfg_.ack_timeout, max_body_bytes_, error)) return false;
+  silences_ = std::make_unique<SilencesApi>(producer_, kafka);
   server_ = HttpListen(cfg_.listen,
                        {"num_threads", std::to_string(cfg_.threads), "enable_keep_alive", "yes",
                         "request_timeout_ms", "30000"},
@@ -348,9 +350,50 @@ IntakeServer::Response IntakeServer::Answer(const char* endpoint, int status, st
   return r;
 }
 
+void IntakeServer::NoteFatal() {
+  std::string fatal = producer_.FatalError();
+  if (fatal.empty() || fatal_seen_.exchange(true)) return;
+  {
+    std::lock_guard<std::mutex> lock(log_mu_);
+    log_ << "noisegate: level=error event=intake_fatal error=\"" << fatal
+         << "\" action=\"liveness fails: the pod is restarted\"\n";
+  }
+  if (on_fatal_) on_fatal_(fatal);
+}
+
+IntakeServer::Response IntakeServer::Silences(const Request& req) {
+  if (req.body_too_large) {
+    return Answer("silences", 413,
+                  "the body is over " + std::to_string(max_body_bytes_) + " bytes");
+  }
+  if (req.body_cut) return Answer("silences", 400, "the body ended before its Content-Length");
+  std::string topic, several;
+  {
+    std::lock_guard<std::mutex> lock(rules_mu_);
+    for (const rules::InputRule& in : rules_->inputs) {
+      if (in.format != "silences") continue;
+      if (!topic.empty()) several = in.topic;
+      if (topic.empty()) topic = in.topic;
+    }
+  }
+  if (!several.empty()) {
+    return Answer("silences", 404,
+                  "several inputs of format silences (" + topic + ", " + several +
+                      "): the silences API writes to one");
+  }
+  SilencesApi::Answer a =
+      silences_->Handle(req.method, req.path, req.query, req.body, topic, WallMs());
+  if (a.status == 503) NoteFatal();
+  Response r = Answer("silences", a.status, std::move(a.body));
+  r.content_type = "application/json";
+  if (a.status == 405) r.headers.back() = {"Allow", "GET, POST, DELETE"};
+  return r;
+}
+
 IntakeServer::Response IntakeServer::Handle(const Request& req) {
   // Credentials first: an unauthenticated caller learns nothing of the inputs.
   if (!Authorized(req.authorization)) return Answer("other", 401, "unauthorized");
+  if (SilencesApi::Serves(req.path)) return Silences(req);
   // Routed and decoded under the same rules (a reload may swap them meanwhile).
   std::unique_lock<std::mutex> rules_lock(rules_mu_);
   Route route = Resolve(req.path);
@@ -386,14 +429,7 @@ IntakeServer::Response IntakeServer::Handle(const Request& req) {
       break;
   }
   if (std::string fatal = producer_.FatalError(); !fatal.empty()) {
-    if (!fatal_seen_.exchange(true)) {
-      {
-        std::lock_guard<std::mutex> lock(log_mu_);
-        log_ << "noisegate: level=error event=intake_fatal error=\"" << fatal
-             << "\" action=\"liveness fails: the pod is restarted\"\n";
-      }
-      if (on_fatal_) on_fatal_(fatal);
-    }
+    NoteFatal();
     return Answer(route.endpoint, 503, "not stored, try again: fatal producer error: " + fatal);
   }
   {

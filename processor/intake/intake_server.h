@@ -7,6 +7,8 @@
 //   POST /webhook/<topic>               any webhook body, to the input reading <topic>
 //   POST /webhook/<topic>/api/v2/alerts the alert API for that input (Prometheus'
 //                                       `path_prefix: /webhook/<topic>`)
+//   /api/v2/silences, /api/v2/silence/<id>, /api/v2/status
+//                                       Alertmanager's silences API, for amtool (SilencesApi)
 // Each body is checked with its input's decoder, written to the input's topic as one Kafka
 // message, and answered 200 only once the broker has it (IntakeProducer). The processing loop
 // then reads it like any other message: replay of the topic gives the same result.
@@ -29,6 +31,7 @@
 #include <vector>
 
 #include "processor/intake/intake_producer.h"
+#include "processor/intake/silences_api.h"
 #include "processor/kafka/run_config.h"
 #include "processor/pipeline/pipeline.h"
 #include "rules/compiled_rules.h"
@@ -41,13 +44,14 @@ class IntakeServer {
  public:
   // A request as the handler sees it, and its answer (tests drive Handle directly too).
   struct Request {
-    std::string_view method, path, authorization, content_encoding;
+    std::string_view method, path, query, authorization, content_encoding;
     std::string_view body;
     bool body_too_large = false;  // more than the limit was sent (body holds none of it)
     bool body_cut = false;        // less than its Content-Length came before the sender left
   };
   struct Response {
     int status = 200;
+    std::string content_type = "text/plain; charset=utf-8";
     std::string body;
     std::vector<std::pair<std::string, std::string>> headers;
   };
@@ -88,6 +92,10 @@ class IntakeServer {
   // record (or nothing at all), else why it never will.
   std::string Undecodable(const std::string& topic, std::string_view body, int64_t now_ms);
   Response Answer(const char* endpoint, int status, std::string body);
+  // Alertmanager's silences API (SilencesApi), under the same credentials.
+  Response Silences(const Request& request);
+  // After a body was not stored: a fatal producer error asks once for a restart.
+  void NoteFatal();
 
   IntakeConfig cfg_;
   size_t max_body_bytes_;
@@ -98,6 +106,7 @@ class IntakeServer {
   std::string bearer_token_;
   std::vector<std::string> basic_credentials_;  // "user:password"
   IntakeProducer producer_;
+  std::unique_ptr<SilencesApi> silences_;
   std::function<void(const std::string&)> on_fatal_;
   std::atomic<bool> fatal_seen_{false};
 

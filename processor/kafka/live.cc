@@ -361,7 +361,8 @@ RunExit RunLive(std::shared_ptr<const rules::CompiledRules> rules, const RunConf
                                                    : ",basic")
         << (cfg.intake.bearer_token_file.empty() && cfg.intake.basic_auth_file.empty() ? "none"
                                                                                        : "")
-        << " paths=/api/v2/alerts,/webhook/<topic>,/webhook/<topic>/api/v2/alerts\n";
+        << " paths=/api/v2/alerts,/webhook/<topic>,/webhook/<topic>/api/v2/alerts,"
+           "/api/v2/silences,/api/v2/silence/<id>,/api/v2/status\n";
     live.OnRulesSwapped([&intake](std::shared_ptr<const rules::CompiledRules> r) {
       intake->SetRules(std::move(r));
     });

@@ -48,7 +48,8 @@ int PartitionCount(rd_kafka_t* rk, const std::string& topic) {
 
 }  // namespace
 
-bool CreateTopics(const RunConfig& cfg, int replication, std::ostream& log) {
+bool CreateTopics(const RunConfig& cfg, int replication, std::ostream& log,
+                  const std::vector<std::string>& silences) {
   char err[512];
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
   for (const auto& [k, v] : cfg.kafka) {
@@ -75,6 +76,11 @@ bool CreateTopics(const RunConfig& cfg, int replication, std::ostream& log) {
       {cfg.dead_letter_topic, 1, {}},
   };
   if (!cfg.explain_topic.empty()) specs.push_back({cfg.explain_topic, cfg.partitions, {}});
+  // The newest version of each silence is all there is to keep (the API lists the expired
+  // ones for 5 days, the engine keeps none that ended). One partition: silences are few.
+  for (const std::string& topic : silences) {
+    specs.push_back({topic, 1, {{"cleanup.policy", "compact"}, {"segment.ms", "86400000"}}});
+  }
 
   bool ok = true;
   std::vector<rd_kafka_NewTopic_t*> to_create;

@@ -69,6 +69,12 @@ need(run["group"] == "ng-prod" and run["partition_by"] == ["cluster"], "runConfi
 need(("Job", "rel-noisegate-topics") in by, "no topics job")
 need(by[("Job", "rel-noisegate-topics")]["metadata"]["annotations"]["helm.sh/hook"] ==
      "pre-install,pre-upgrade", "topics job is not a pre-install/upgrade hook")
+# The topics Job gets the rules too: it creates their silences input, compacted.
+job = by[("Job", "rel-noisegate-topics")]["spec"]["template"]["spec"]["containers"][0]
+need("--rules" in job["args"], "the topics job is not given the rules")
+topics_cm = by[("ConfigMap", "rel-noisegate-topics")]
+need(topics_cm["data"].get("rules.yaml") == cm["data"]["rules.yaml"],
+     "the topics job's rules are not the release's")
 need(("PodDisruptionBudget", "rel-noisegate") in by, "no PodDisruptionBudget")
 open(sys.argv[2] + "/rules.yaml", "w").write(cm["data"]["rules.yaml"])
 open(sys.argv[2] + "/run.yaml", "w").write(cm["data"]["run.yaml"])
@@ -125,6 +131,9 @@ cm = [d for d in docs if d["kind"] == "ConfigMap" and d["metadata"]["name"] == "
 assert "rules.yaml" not in cm["data"], cm["data"].keys()
 sm = [d for d in docs if d["kind"] == "ServiceMonitor"][0]
 assert sm["metadata"]["labels"]["release"] == "kps", sm["metadata"]["labels"]
+# (The topics Job has no rules then: it runs before anything, and the ConfigMap is the user's.)
+job = [d for d in docs if d["kind"] == "Job"][0]["spec"]["template"]["spec"]["containers"][0]
+assert "--rules" not in job["args"], job["args"]
 EOP
 
 # The HTTP intake: off by default; with a listen address, a container port and a Service port

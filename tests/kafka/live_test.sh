@@ -7,7 +7,7 @@
 #   live_test.sh NOISEGATE NG_LOAD NG_GEN_ESTATE SCENARIO
 #
 # Scenarios: same_as_replay, sigkill, broker_outage, scale_out, dead_letters, idle_watermark,
-# reload, http_intake.
+# reload, http_intake, silences.
 # A failing scenario keeps its work directory (logs, outputs) and prints where it is.
 set -euo pipefail
 
@@ -790,6 +790,128 @@ EOF
     consume alerts.prometheus | grep -q Intruder || fail "the 200 after the outage is not on the topic"
     say "broker away: 503 with Retry-After; back: 200 and stored"
     stop_ng "$ng_pid"
+    ;;
+
+  silences)
+    # amtool silences noisegate at 3 a.m.: the real amtool adds, lists and expires silences
+    # through noisegate's silences API on two replicas; a silence mutes what fires after it on
+    # whichever replica correlates it, across a SIGKILL of the replica that read it; once
+    # expired, the alert pages; and a replay of the captured alerts and silences topics gives
+    # exactly what live sent.
+    cat >"$work/rules.yaml" <<'EOF'
+inputs:
+  - topic: alerts.prometheus
+    format: alertmanager
+  - topic: noisegate.silences
+    format: silences
+correlate:
+  - name: by-alert
+    group_by: [alertname]
+    group_wait: 0s
+page:
+  when:
+    - ['severity="critical"']
+EOF
+    "$NG" topics --config "$work/a.yaml" --rules "$work/rules.yaml" 2>>"$work/topics.log" ||
+      fail "noisegate topics --rules failed"
+    grep -q 'created topic noisegate.silences' "$work/topics.log" ||
+      fail "noisegate topics did not create the silences topic"
+    echo "s3cret-token" >"$work/token"
+    printf 'authorization:\n  type: Bearer\n  credentials_file: %s\n' "$work/token" \
+      >"$work/amtool_http.yml"
+    for r in a b; do
+      EXTRA_CONFIG="intake: {listen: 127.0.0.1:0, bearer_token_file: $work/token, ack_timeout: 2s}" \
+        write_config "$work/$r.yaml" "$r"
+    done
+    echo '[{"labels":{"alertname":"Watchdog","severity":"none"}}]' |
+      kcat -P -b "$bootstrap" -t alerts.prometheus || fail "kcat could not produce"
+    start_ng a "$work/a.yaml" "$work/rules.yaml"
+    a_pid=$ng_pid
+    start_ng b "$work/b.yaml" "$work/rules.yaml"
+    b_pid=$ng_pid
+    intake_port() { sed -n 's/.*event=intake .*port=\([0-9]*\).*/\1/p' "$work/$1.log" | tail -1; }
+    wait_log a 'event=intake .*port=[1-9]' 30
+    wait_log b 'event=intake .*port=[1-9]' 30
+    wait_status a /readyz 200 90
+    wait_status b /readyz 200 90
+    am() { # am REPLICA ARGS...: amtool against that replica's intake
+      local r=$1
+      shift
+      amtool --alertmanager.url="http://127.0.0.1:$(intake_port "$r")" \
+        --http.config.file="$work/amtool_http.yml" "$@" 2>>"$work/amtool.log"
+    }
+    post_alert() { # post_alert NAME [SEVERITY]: an alert through replica a's alert API
+      local now code
+      now=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+      code=$(curl -s -o /dev/null -w '%{http_code}' -m 20 -H 'Authorization: Bearer s3cret-token' \
+        -X POST --data "[{\"labels\":{\"alertname\":\"$1\",\"severity\":\"${2:-critical}\"},\"startsAt\":\"$now\"}]" \
+        "http://127.0.0.1:$(intake_port a)/api/v2/alerts" || true)
+      [[ $code == 200 ]] || fail "posting $1 was answered $code"
+    }
+    # (No wall-clock watermark here, so that live is a pure function of its input: event time
+    # moves on with the next record. The heartbeat is that record.)
+    heartbeat() {
+      sleep 1
+      post_alert Watchdog none
+    }
+    id=$(am a silence add 'alertname=~"Disk.*"' --comment="INC-42 disk swap" --author=sre \
+      --duration=1h) || fail "amtool silence add failed: $(tail -3 "$work/amtool.log")"
+    [[ $id =~ ^[0-9a-f-]{36}$ ]] || fail "amtool silence add printed '$id', not an id"
+    am b silence query -q | grep -qx "$id" || fail "replica b does not list the silence added on a"
+    am b silence query -o json | grep -q '"state":"active"' || fail "the silence is not active"
+    say "amtool added silence $id on a; b lists it"
+    # The worst moment: the silence is in, the alert not yet; the replica that read it dies.
+    t0=$SECONDS
+    until grep -q "event=silence id=\"$id\"" "$work/a.log" "$work/b.log"; do
+      ((SECONDS - t0 < 60)) || fail "no replica read the silence in 60 s"
+      sleep 0.5
+    done
+    reader=$(basename "$(grep -l "event=silence id=\"$id\"" "$work/a.log" "$work/b.log" | head -1)" .log)
+    if [[ $reader == b ]]; then kill -KILL "$b_pid"; else kill -KILL "$a_pid"; fi
+    sleep 1
+    start_ng "$reader" "$work/$reader.yaml" "$work/rules.yaml"
+    if [[ $reader == b ]]; then b_pid=$ng_pid; else a_pid=$ng_pid; fi
+    wait_log "$reader" 'event=intake .*port=[1-9]' 30
+    wait_status "$reader" /readyz 200 120
+    say "SIGKILLed replica $reader, which had read the silence, and restarted it"
+    wait_page() { # wait_page NAME: until NAME has paged
+      local t0=$SECONDS
+      until consume noisegate.pages | grep -q "\"source\":\"$1\""; do
+        ((SECONDS - t0 < 90)) || fail "$1 did not page in 90 s"
+        sleep 1
+      done
+    }
+    post_alert DiskFull
+    post_alert CpuHigh
+    heartbeat
+    wait_page CpuHigh
+    sleep 5 # a page for DiskFull would have come with CpuHigh's
+    if consume noisegate.pages | grep -q '"source":"DiskFull"'; then
+      fail "the silenced DiskFull paged"
+    fi
+    say "the silenced alert did not page; the other one did"
+    am b silence expire "$id" || fail "amtool silence expire failed: $(tail -3 "$work/amtool.log")"
+    am a silence query --expired -q | grep -qx "$id" || fail "the expired silence is not listed as expired"
+    if am a silence query -q | grep -qx "$id"; then fail "the expired silence is still listed as active"; fi
+    sleep 1
+    post_alert DiskFull
+    heartbeat
+    wait_page DiskFull
+    say "amtool expired the silence; DiskFull pages"
+    # The captured topics replay to what live sent (the silences topic as one more dump).
+    kcat -C -b "$bootstrap" -t alerts.prometheus -e -q -J -X isolation.level=read_committed \
+      >"$work/alerts.jsonl" 2>/dev/null
+    kcat -C -b "$bootstrap" -t noisegate.silences -e -q -J >"$work/silences.jsonl" 2>/dev/null
+    [[ $(wc -l <"$work/silences.jsonl") == 2 ]] ||
+      fail "the silences topic holds $(wc -l <"$work/silences.jsonl") messages, 2 expected (add, expire)"
+    "$NG" replay -q --rules "$work/rules.yaml" --pages "$work/r.pages" --tickets "$work/r.tickets" \
+      --dlq "$work/r.dlq" --explain "$work/r.explain" "$work/alerts.jsonl" "$work/silences.jsonl" \
+      2>/dev/null
+    grep -q "\"decision\":\"silenced\",\"rule\":\"silence $id\"" "$work/r.explain" ||
+      fail "the replay's explain lines do not name the silence"
+    expect_all_same_as_replay 60
+    stop_ng "$a_pid"
+    stop_ng "$b_pid"
     ;;
 
   *)

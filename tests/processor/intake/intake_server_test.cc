@@ -14,29 +14,13 @@
 #include <fstream>
 #include <sstream>
 
-#include "rules/loader.h"
-#include "tests/processor/kafka/mock_topics.h"
+#include "tests/processor/intake/intake_fixture.h"
 
 namespace noisegate::processor {
 namespace {
 
-constexpr const char* kInputs = R"(inputs:
-  - topic: alerts.prometheus
-    format: alertmanager
-  - topic: alerts.newrelic
-    format: newrelic
-)";
-constexpr const char* kCorrelate = "correlate:\n  - name: all\n";
-const std::string kRules = std::string(kInputs) + kCorrelate;
-
 constexpr const char* kApiBody =
     R"([{"labels":{"alertname":"CheckoutDown","severity":"critical"},"annotations":{"summary":"s"},"startsAt":"2026-12-04T10:00:00Z"}])";
-
-std::shared_ptr<const rules::CompiledRules> Rules(const std::string& text) {
-  rules::LoadResult r = rules::LoadRulesString(text, "rules.yaml");
-  EXPECT_TRUE(r.diagnostics.empty()) << r.diagnostics[0].ToString();
-  return r.rules;
-}
 
 std::string TempFile(const std::string& name, const std::string& text) {
   std::string path = ::testing::TempDir() + "intake_test." +
@@ -80,44 +64,6 @@ std::string Post(const std::string& path, const std::string& body,
   return "POST " + path + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: " +
          std::to_string(body.size()) + "\r\n" + headers + "\r\n" + body;
 }
-
-class IntakeTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    char err[256];
-    rd_kafka_conf_t* conf = rd_kafka_conf_new();
-    rd_kafka_conf_set(conf, "log_level", "0", err, sizeof(err));
-    host_ = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof(err));
-    mc_ = rd_kafka_mock_cluster_new(host_, 1);
-    bootstrap_ = rd_kafka_mock_cluster_bootstraps(mc_);
-    for (const char* t : {"alerts.prometheus", "alerts.newrelic", "alerts.other"}) {
-      rd_kafka_mock_topic_create(mc_, t, 1, 1);
-    }
-  }
-  void TearDown() override {
-    server_.reset();
-    rd_kafka_mock_cluster_destroy(mc_);
-    rd_kafka_destroy(host_);
-  }
-  // Starts an intake on a free port with `config` (listen and ack_timeout filled in).
-  void Start(IntakeConfig config = {}, const std::string& rules = kRules) {
-    config.listen = "127.0.0.1:0";
-    config.ack_timeout = std::chrono::milliseconds(1500);
-    server_ = std::make_unique<IntakeServer>(config, 1 << 20, registry_, log_);
-    std::string err;
-    ASSERT_TRUE(server_->Start({{"bootstrap.servers", bootstrap_}}, Rules(rules), &err)) << err;
-  }
-  std::vector<std::string> Stored(const std::string& topic) {
-    return testing::ReadAll(bootstrap_, topic);
-  }
-
-  rd_kafka_t* host_ = nullptr;
-  rd_kafka_mock_cluster_t* mc_ = nullptr;
-  std::string bootstrap_;
-  prometheus::Registry registry_;
-  std::ostringstream log_;
-  std::unique_ptr<IntakeServer> server_;
-};
 
 TEST_F(IntakeTest, AnAcceptedBodyIsOnItsInputsTopicAsSent) {
   Start();

@@ -1,0 +1,476 @@
+#include "processor/intake/silences_api.h"
+
+#include <librdkafka/rdkafka.h>
+
+#include <algorithm>
+#include <memory>
+#include <random>
+#include <tuple>
+#include <utility>
+
+#include "processor/decode/silences.h"
+#include "processor/output/json_writer.h"
+#include "rules/matcher.h"
+#include "rules/runtime_silence.h"
+
+namespace noisegate::processor {
+namespace {
+
+constexpr std::string_view kSilences = "/api/v2/silences";
+constexpr std::string_view kSilence = "/api/v2/silence/";
+constexpr std::string_view kStatus = "/api/v2/status";
+// Alertmanager keeps expired silences this long (--data.retention), and lists them meanwhile.
+constexpr int64_t kExpiredListedMs = 120LL * 3'600'000;
+constexpr int kReadTimeoutMs = 10'000;
+
+SilencesApi::Answer Error(int status, std::string_view message) {
+  SilencesApi::Answer a;
+  a.status = status;
+  JsonWriter::Escape(message, &a.body);
+  return a;
+}
+
+enum class State { kActive, kPending, kExpired };
+
+State StateAt(const SilenceSpec& s, int64_t now_ms) {
+  if (now_ms >= s.ends.ms) return State::kExpired;
+  if (now_ms < s.starts.ms) return State::kPending;
+  return State::kActive;
+}
+
+const char* StateName(State s) {
+  switch (s) {
+    case State::kActive:
+      return "active";
+    case State::kPending:
+      return "pending";
+    case State::kExpired:
+      return "expired";
+  }
+  return "expired";
+}
+
+// Alertmanager's silence model, but for its id, status and updatedAt: the matchers, the
+// window and who set it, why.
+void WriteSilenceFields(const SilenceSpec& s, JsonWriter& w) {
+  w.Key("matchers");
+  w.BeginArray();
+  for (const SilenceSpec::Matcher& m : s.matchers) {
+    w.BeginObject();
+    w.Key("name");
+    w.String(m.name);
+    w.Key("value");
+    w.String(m.value);
+    w.Key("isRegex");
+    w.Bool(m.regex);
+    w.Key("isEqual");
+    w.Bool(m.equal);
+    w.EndObject();
+  }
+  w.EndArray();
+  w.Key("startsAt");
+  w.String(FormatRfc3339(s.starts));
+  w.Key("endsAt");
+  w.String(FormatRfc3339(s.ends));
+  w.Key("createdBy");
+  w.String(s.created_by);
+  w.Key("comment");
+  w.String(s.comment);
+}
+
+// Alertmanager's gettable silence.
+void WriteGettable(const SilencesApi::Stored& st, int64_t now_ms, JsonWriter& w) {
+  const SilenceSpec& s = st.spec;
+  w.BeginObject();
+  w.Key("id");
+  w.String(s.id);
+  w.Key("status");
+  w.BeginObject();
+  w.Key("state");
+  w.String(StateName(StateAt(s, now_ms)));
+  w.EndObject();
+  w.Key("updatedAt");
+  w.String(FormatRfc3339(EventTime{st.updated_ms}));
+  WriteSilenceFields(s, w);
+  w.EndObject();
+}
+
+// A random (version 4) UUID, as Alertmanager names silences.
+std::string NewSilenceId() {
+  static thread_local std::mt19937_64 rng{std::random_device{}() ^
+                                          (static_cast<uint64_t>(std::random_device{}()) << 32)};
+  uint64_t hi = rng(), lo = rng();
+  hi = (hi & 0xffffffffffff0fffULL) | 0x0000000000004000ULL;  // version 4
+  lo = (lo & 0x3fffffffffffffffULL) | 0x8000000000000000ULL;  // variant 1
+  char buf[40];
+  std::snprintf(buf, sizeof(buf), "%08x-%04x-%04x-%04x-%012llx", static_cast<unsigned>(hi >> 32),
+                static_cast<unsigned>((hi >> 16) & 0xffff), static_cast<unsigned>(hi & 0xffff),
+                static_cast<unsigned>(lo >> 48),
+                static_cast<unsigned long long>(lo & 0xffffffffffffULL));
+  return buf;
+}
+
+int HexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// application/x-www-form-urlencoded: '+' is a space, %XX a byte.
+std::string UrlDecode(std::string_view s) {
+  std::string out;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '+') {
+      out.push_back(' ');
+    } else if (s[i] == '%' && i + 2 < s.size() && HexValue(s[i + 1]) >= 0 &&
+               HexValue(s[i + 2]) >= 0) {
+      out.push_back(static_cast<char>(HexValue(s[i + 1]) * 16 + HexValue(s[i + 2])));
+      i += 2;
+    } else {
+      out.push_back(s[i]);
+    }
+  }
+  return out;
+}
+
+// The values of every `name=` parameter of a query string.
+std::vector<std::string> QueryValues(std::string_view query, std::string_view name) {
+  std::vector<std::string> out;
+  while (!query.empty()) {
+    size_t amp = query.find('&');
+    std::string_view part = query.substr(0, amp);
+    query = amp == std::string_view::npos ? std::string_view{} : query.substr(amp + 1);
+    size_t eq = part.find('=');
+    if (UrlDecode(part.substr(0, eq)) != name || eq == std::string_view::npos) continue;
+    out.push_back(UrlDecode(part.substr(eq + 1)));
+  }
+  return out;
+}
+
+// Alertmanager's filter of silences: the filter matchers, applied to the silence's matchers
+// taken as labels (name -> value).
+bool FilterMatches(const std::vector<rules::Matcher>& filter, const SilenceSpec& s) {
+  for (const rules::Matcher& f : filter) {
+    std::string_view value;
+    for (const SilenceSpec::Matcher& m : s.matchers) {
+      if (m.name == f.name()) value = m.value;
+    }
+    if (!f.MatchesValue(value)) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+std::string SilenceMessage(const SilenceSpec& s, int64_t updated_ms) {
+  std::string out;
+  JsonWriter w(&out);
+  w.BeginObject();
+  w.Key("id");
+  w.String(s.id);
+  WriteSilenceFields(s, w);
+  w.Key("updatedAt");
+  w.String(FormatRfc3339(EventTime{updated_ms}));
+  w.EndObject();
+  return out;
+}
+
+bool SilencesApi::Serves(std::string_view path) {
+  return path == kSilences || path == kStatus ||
+         (path.size() > kSilence.size() && path.substr(0, kSilence.size()) == kSilence);
+}
+
+SilencesApi::Answer SilencesApi::Handle(std::string_view method, std::string_view path,
+                                        std::string_view query, std::string_view body,
+                                        const std::string& topic, int64_t now_ms) {
+  if (path == kStatus) {
+    if (method != "GET") return Error(405, "use GET");
+    // What amtool reads of an Alertmanager's status: no cluster, noisegate's version.
+    Answer a;
+    JsonWriter w(&a.body);
+    w.BeginObject();
+    w.Key("cluster");
+    w.BeginObject();
+    w.Key("status");
+    w.String("disabled");
+    w.Key("peers");
+    w.BeginArray();
+    w.EndArray();
+    w.EndObject();
+    w.Key("versionInfo");
+    w.BeginObject();
+    for (const char* k : {"branch", "buildDate", "buildUser", "goVersion", "revision"}) {
+      w.Key(k);
+      w.String("");
+    }
+    w.Key("version");
+    w.String(std::string("noisegate ") + NG_VERSION);
+    w.EndObject();
+    w.Key("config");
+    w.BeginObject();
+    w.Key("original");
+    w.String("");
+    w.EndObject();
+    w.Key("uptime");
+    w.String(FormatRfc3339(EventTime{now_ms}));
+    w.EndObject();
+    return a;
+  }
+  if (topic.empty()) {
+    return Error(404,
+                 "no input of format silences in the rules: add one, e.g. "
+                 "{topic: noisegate.silences, format: silences}");
+  }
+  if (path == kSilences) {
+    if (method == "GET") return List(query, topic, now_ms);
+    if (method == "POST") return Post(body, topic, now_ms);
+    return Error(405, "use GET or POST");
+  }
+  const std::string id = UrlDecode(path.substr(kSilence.size()));
+  if (method == "GET") return GetOne(id, topic, now_ms);
+  if (method == "DELETE") return Expire(id, topic, now_ms);
+  return Error(405, "use GET or DELETE");
+}
+
+SilencesApi::Answer SilencesApi::List(std::string_view query, const std::string& topic,
+                                      int64_t now_ms) {
+  std::vector<rules::Matcher> filter;
+  for (const std::string& text : QueryValues(query, "filter")) {
+    Result<rules::Matcher> m = rules::Matcher::Parse(text);
+    if (!m) return Error(400, "bad filter " + text + ": " + m.error().detail);
+    filter.push_back(std::move(m).value());
+  }
+  std::map<std::string, Stored> all;
+  std::string error;
+  if (!ReadAll(topic, &all, &error)) return Error(503, error);
+  std::vector<const Stored*> shown;
+  for (const auto& [id, st] : all) {
+    if (st.spec.ends.ms <= now_ms - kExpiredListedMs) continue;
+    if (FilterMatches(filter, st.spec)) shown.push_back(&st);
+  }
+  // Alertmanager's order: active by end, then pending by start, then expired, latest end first.
+  auto key = [now_ms](const Stored* s) {
+    const State state = StateAt(s->spec, now_ms);
+    const int64_t t = state == State::kActive    ? s->spec.ends.ms
+                      : state == State::kPending ? s->spec.starts.ms
+                                                 : -s->spec.ends.ms;
+    return std::make_tuple(static_cast<int>(state), t, std::string_view(s->spec.id));
+  };
+  std::sort(shown.begin(), shown.end(),
+            [&](const Stored* a, const Stored* b) { return key(a) < key(b); });
+  Answer a;
+  JsonWriter w(&a.body);
+  w.BeginArray();
+  for (const Stored* st : shown) WriteGettable(*st, now_ms, w);
+  w.EndArray();
+  return a;
+}
+
+const SilencesApi::Stored* SilencesApi::Lookup(const std::string& id, const std::string& topic,
+                                               std::map<std::string, Stored>* all, Answer* failed) {
+  std::string error;
+  if (!ReadAll(topic, all, &error)) {
+    *failed = Error(503, error);
+    return nullptr;
+  }
+  auto it = all->find(id);
+  if (it == all->end()) {
+    *failed = Error(404, "silence " + id + " not found");
+    return nullptr;
+  }
+  return &it->second;
+}
+
+SilencesApi::Answer SilencesApi::GetOne(const std::string& id, const std::string& topic,
+                                        int64_t now_ms) {
+  std::map<std::string, Stored> all;
+  Answer a;
+  const Stored* st = Lookup(id, topic, &all, &a);
+  if (st == nullptr) return a;
+  JsonWriter w(&a.body);
+  WriteGettable(*st, now_ms, w);
+  return a;
+}
+
+SilencesApi::Answer SilencesApi::Post(std::string_view body, const std::string& topic,
+                                      int64_t now_ms) {
+  std::unique_ptr<Decoder> decoder = MakePostableSilenceDecoder();
+  RecordBatch out;
+  std::vector<DeadLetter> dead;
+  decoder->Decode(body, MessageMeta{}, out, dead);
+  if (out.size() != 1) {
+    std::string why = dead.empty() ? "not a silence" : dead[0].reason + ": " + dead[0].detail;
+    return Error(400, why);
+  }
+  SilenceSpec s = *out[0].silence;
+  if (s.ends.ms <= now_ms) return Error(400, "endsAt is in the past");
+  if (!s.id.empty()) {
+    std::map<std::string, Stored> all;
+    Answer failed;
+    const Stored* st = Lookup(s.id, topic, &all, &failed);
+    if (st == nullptr) return failed;
+    // An expired silence is not revived: as Alertmanager does, the update is a new silence.
+    if (StateAt(st->spec, now_ms) == State::kExpired) s.id.clear();
+  }
+  if (s.id.empty()) {
+    s.id = NewSilenceId();
+    // A new silence starts now at the earliest (Alertmanager moves a past start to now).
+    if (s.starts.ms < now_ms) s.starts = EventTime{now_ms};
+  }
+  std::string answer;
+  JsonWriter w(&answer);
+  w.BeginObject();
+  w.Key("silenceID");
+  w.String(s.id);
+  w.EndObject();
+  return Write(s, topic, now_ms, std::move(answer));
+}
+
+SilencesApi::Answer SilencesApi::Expire(const std::string& id, const std::string& topic,
+                                        int64_t now_ms) {
+  std::map<std::string, Stored> all;
+  Answer failed;
+  const Stored* st = Lookup(id, topic, &all, &failed);
+  if (st == nullptr) return failed;
+  SilenceSpec s = st->spec;
+  switch (StateAt(s, now_ms)) {
+    case State::kExpired:
+      return Error(500, "silence " + id + " already expired");
+    case State::kPending:
+      s.starts = EventTime{now_ms};  // it never starts
+      s.ends = EventTime{now_ms};
+      break;
+    case State::kActive:
+      s.ends = EventTime{now_ms};
+      break;
+  }
+  return Write(s, topic, now_ms, "");
+}
+
+SilencesApi::Answer SilencesApi::Write(const SilenceSpec& spec, const std::string& topic,
+                                       int64_t now_ms, std::string answer_body) {
+  const std::string message = SilenceMessage(spec, now_ms);
+  std::string detail;
+  switch (producer_.Publish(topic, message, now_ms, &detail, spec.id)) {
+    case IntakeProducer::Outcome::kStored: {
+      Answer a;
+      a.body = std::move(answer_body);
+      return a;
+    }
+    case IntakeProducer::Outcome::kRejected:
+      return Error(413, "the broker refused the silence: " + detail);
+    case IntakeProducer::Outcome::kUnavailable:
+      break;
+  }
+  return Error(503, "not stored, try again: " + detail);
+}
+
+bool SilencesApi::ReadAll(const std::string& topic, std::map<std::string, Stored>* out,
+                          std::string* error) {
+  char err[512];
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  std::map<std::string, std::string> props = kafka_;
+  props["group.id"] = "noisegate-silences-api";  // (assigned, never joined or committed)
+  props["enable.auto.commit"] = "false";
+  props["enable.auto.offset.store"] = "false";
+  props["enable.partition.eof"] = "true";
+  for (const auto& [k, v] : props) {
+    if (rd_kafka_conf_set(conf, k.c_str(), v.c_str(), err, sizeof(err)) != RD_KAFKA_CONF_OK) {
+      *error = "kafka property " + k + ": " + err;
+      rd_kafka_conf_destroy(conf);
+      return false;
+    }
+  }
+  std::unique_ptr<rd_kafka_t, void (*)(rd_kafka_t*)> rk(
+      rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof(err)), [](rd_kafka_t* k) {
+        rd_kafka_consumer_close(k);
+        rd_kafka_destroy(k);
+      });
+  if (!rk) {
+    *error = err;
+    return false;
+  }
+  // Its partitions, and where each ends now.
+  rd_kafka_topic_t* t = rd_kafka_topic_new(rk.get(), topic.c_str(), nullptr);
+  const rd_kafka_metadata_t* md = nullptr;
+  rd_kafka_resp_err_t e = rd_kafka_metadata(rk.get(), 0, t, &md, kReadTimeoutMs);
+  rd_kafka_topic_destroy(t);
+  if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    *error = "cannot read the metadata of " + topic + ": " + rd_kafka_err2str(e);
+    return false;
+  }
+  int partitions = 0;
+  for (int i = 0; i < md->topic_cnt; ++i) {
+    if (topic == md->topics[i].topic && md->topics[i].err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+      partitions = md->topics[i].partition_cnt;
+    }
+  }
+  rd_kafka_metadata_destroy(md);
+  if (partitions == 0) {
+    *error = "topic " + topic + " does not exist";
+    return false;
+  }
+  rd_kafka_topic_partition_list_t* assign = rd_kafka_topic_partition_list_new(partitions);
+  std::map<int32_t, int64_t> end;  // partition -> high watermark, for those with messages
+  for (int32_t p = 0; p < partitions; ++p) {
+    int64_t lo = 0, hi = 0;
+    e = rd_kafka_query_watermark_offsets(rk.get(), topic.c_str(), p, &lo, &hi, kReadTimeoutMs);
+    if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      rd_kafka_topic_partition_list_destroy(assign);
+      *error = "cannot read where " + topic + " ends: " + rd_kafka_err2str(e);
+      return false;
+    }
+    if (hi <= lo) continue;
+    end[p] = hi;
+    rd_kafka_topic_partition_list_add(assign, topic.c_str(), p)->offset = lo;
+  }
+  if (!end.empty()) rd_kafka_assign(rk.get(), assign);
+  rd_kafka_topic_partition_list_destroy(assign);
+
+  std::unique_ptr<Decoder> decoder = MakeSilencesDecoder({});
+  RecordBatch records;
+  std::vector<DeadLetter> dead;
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::milliseconds(kReadTimeoutMs);
+  while (!end.empty()) {
+    if (std::chrono::steady_clock::now() > deadline) {
+      *error = "timed out reading " + topic;
+      return false;
+    }
+    rd_kafka_message_t* m = rd_kafka_consumer_poll(rk.get(), 200);
+    if (m == nullptr) continue;
+    std::unique_ptr<rd_kafka_message_t, void (*)(rd_kafka_message_t*)> owned(
+        m, rd_kafka_message_destroy);
+    auto it = end.find(m->partition);
+    if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+      if (it != end.end()) end.erase(it);
+      continue;
+    }
+    if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      *error = "reading " + topic + ": " + rd_kafka_message_errstr(m);
+      return false;
+    }
+    if (it != end.end() && m->offset + 1 >= it->second) end.erase(it);
+    if (m->payload == nullptr) continue;  // a tombstone: not ours
+    rd_kafka_timestamp_type_t tstype;
+    MessageMeta meta;
+    meta.topic = topic;
+    meta.partition = m->partition;
+    meta.offset = m->offset;
+    const int64_t ts = rd_kafka_message_timestamp(m, &tstype);
+    if (ts >= 0) meta.kafka_ts = ts;
+    records.Reset();
+    dead.clear();
+    decoder->Decode(std::string_view(static_cast<const char*>(m->payload), m->len), meta, records,
+                    dead);
+    if (records.size() != 1) continue;  // not a silence: the loop dead-letters it
+    const Record& r = records[0];
+    Stored& st = (*out)[r.silence->id];
+    st.spec = *r.silence;
+    st.updated_ms = r.time.ms;
+  }
+  return true;
+}
+
+}  // namespace noisegate::processor
