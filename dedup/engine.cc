@@ -104,7 +104,7 @@ StateSizes Engine::state_sizes() const {
   s.versions = versions_.size();
   s.traces = traces_.size();
   s.timers = timers_.size();
-  s.silences = runtime_silences_.size();
+  for (const auto& [id, rs] : runtime_silences_) s.silences += rs.silence.ends > watermark_ ? 1 : 0;
   return s;
 }
 

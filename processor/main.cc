@@ -86,7 +86,8 @@ int main(int argc, char** argv) {
   replay->add_option("--pages", ro.pages_path, "write paging events (JSON Lines) to FILE");
   replay->add_option("--tickets", ro.tickets_path, "write ticket events to FILE");
   replay->add_option("--dlq", ro.dlq_path, "write dead letters to FILE");
-  replay->add_option("--explain", ro.explain_path, "write one decision per input record to FILE");
+  replay->add_option("--explain", ro.explain_path,
+                     "write one decision per input record (silences aside) to FILE");
   replay->add_flag("--envelope", ro.envelope, "wrap page/ticket lines in kcat -J envelopes");
   replay->add_flag("--explain-readable", ro.explain_readable,
                    "explain lines also carry \"name\" (alertname or log template) and "

@@ -150,11 +150,11 @@ class SilencesDecoder final : public JsonDecoder {
     s.comment.assign(f.comment.text);
     if (!f.starts_at.present() || !ParseTimeText(f.starts_at.text, &s.starts)) {
       issue.Set(f.starts_at.present() ? reason::kBadTimestamp : reason::kMissingField, "startsAt",
-                f.starts_at.present() ? "not an RFC 3339 time" : "absent");
+                f.starts_at.present() ? "not an RFC 3339 time or epoch number" : "absent");
     }
     if (!f.ends_at.present() || !ParseTimeText(f.ends_at.text, &s.ends)) {
       issue.Set(f.ends_at.present() ? reason::kBadTimestamp : reason::kMissingField, "endsAt",
-                f.ends_at.present() ? "not an RFC 3339 time" : "absent");
+                f.ends_at.present() ? "not an RFC 3339 time or epoch number" : "absent");
     }
     if (postable_) {
       r.time = s.starts;
@@ -169,7 +169,6 @@ class SilencesDecoder final : public JsonDecoder {
       }
     }
     r.ends_at = s.ends;
-    r.summary.assign(s.comment);
     r.silence = std::move(spec_);
   }
 

@@ -38,7 +38,7 @@ class IntakeProducer {
 
   // Writes `value` to `topic` (partition chosen by librdkafka, by `key` when it is set),
   // stamped `timestamp_ms`, and waits for the broker's answer. `detail` says why when the
-  // outcome is not kStored.
+  // outcome is not kStored. A `value` without data (std::string_view{}) is a tombstone.
   Outcome Publish(const std::string& topic, std::string_view value, int64_t timestamp_ms,
                   std::string* detail, std::string_view key = {});
   // The client's fatal error (the idempotent producer lost its sequence, the cluster refuses

@@ -181,6 +181,11 @@ bool SilencesApi::Serves(std::string_view path) {
          (path.size() > kSilence.size() && path.substr(0, kSilence.size()) == kSilence);
 }
 
+const char* SilencesApi::Allowed(std::string_view path) {
+  if (path == kStatus) return "GET";
+  return path == kSilences ? "GET, POST" : "GET, DELETE";
+}
+
 SilencesApi::Answer SilencesApi::Handle(std::string_view method, std::string_view path,
                                         std::string_view query, std::string_view body,
                                         const std::string& topic, int64_t now_ms) {
@@ -227,7 +232,7 @@ SilencesApi::Answer SilencesApi::Handle(std::string_view method, std::string_vie
     if (method == "POST") return Post(body, topic, now_ms);
     return Error(405, "use GET or POST");
   }
-  const std::string id = UrlDecode(path.substr(kSilence.size()));
+  const std::string id(path.substr(kSilence.size()));  // (the path is already URL-decoded)
   if (method == "GET") return GetOne(id, topic, now_ms);
   if (method == "DELETE") return Expire(id, topic, now_ms);
   return Error(405, "use GET or DELETE");
@@ -305,13 +310,21 @@ SilencesApi::Answer SilencesApi::Post(std::string_view body, const std::string& 
   }
   SilenceSpec s = *out[0].silence;
   if (s.ends.ms <= now_ms) return Error(400, "endsAt is in the past");
+  std::map<std::string, Stored> all;
+  std::string error;
+  if (!ReadAll(topic, &all, &error)) return Error(503, error);
   if (!s.id.empty()) {
-    std::map<std::string, Stored> all;
-    Answer failed;
-    const Stored* st = Lookup(s.id, topic, &all, &failed);
-    if (st == nullptr) return failed;
-    // An expired silence is not revived: as Alertmanager does, the update is a new silence.
-    if (StateAt(st->spec, now_ms) == State::kExpired) s.id.clear();
+    auto it = all.find(s.id);
+    if (it == all.end()) return Error(404, "silence " + s.id + " not found");
+    const SilenceSpec& old = it->second.spec;
+    if (!CanUpdate(old, s, now_ms)) {
+      // As Alertmanager does it: the old one ends now and the update is a new silence.
+      if (StateAt(old, now_ms) != State::kExpired) {
+        Answer expired = Write(Ended(old, now_ms), topic, now_ms, "");
+        if (expired.status != 200) return expired;
+      }
+      s.id.clear();
+    }
   }
   if (s.id.empty()) {
     s.id = NewSilenceId();
@@ -324,7 +337,52 @@ SilencesApi::Answer SilencesApi::Post(std::string_view body, const std::string& 
   w.Key("silenceID");
   w.String(s.id);
   w.EndObject();
-  return Write(s, topic, now_ms, std::move(answer));
+  Answer a = Write(s, topic, now_ms, std::move(answer));
+  if (a.status == 200) Forget(all, topic, now_ms);
+  return a;
+}
+
+bool SilencesApi::CanUpdate(const SilenceSpec& old, const SilenceSpec& update, int64_t now_ms) {
+  auto same = [](const SilenceSpec::Matcher& a, const SilenceSpec::Matcher& b) {
+    return a.name == b.name && a.value == b.value && a.regex == b.regex && a.equal == b.equal;
+  };
+  if (!std::equal(old.matchers.begin(), old.matchers.end(), update.matchers.begin(),
+                  update.matchers.end(), same)) {
+    return false;
+  }
+  switch (StateAt(old, now_ms)) {
+    case State::kActive:
+      return update.starts == old.starts && update.ends.ms >= now_ms;
+    case State::kPending:
+      return update.starts.ms >= now_ms;
+    case State::kExpired:
+      return false;
+  }
+  return false;
+}
+
+SilenceSpec SilencesApi::Ended(const SilenceSpec& spec, int64_t now_ms) {
+  SilenceSpec s = spec;
+  if (StateAt(s, now_ms) == State::kPending) s.starts = EventTime{now_ms};  // it never starts
+  s.ends = EventTime{std::min(s.ends.ms, now_ms)};
+  return s;
+}
+
+void SilencesApi::Forget(const std::map<std::string, Stored>& all, const std::string& topic,
+                         int64_t now_ms) {
+  // Ids the list no longer shows and no engine holds: a tombstone lets compaction drop them,
+  // so that the topic holds what is listed, not every silence ever made. A few per write.
+  int budget = 16;
+  for (const auto& [id, st] : all) {
+    if (budget == 0) break;
+    if (st.spec.ends.ms > now_ms - kExpiredListedMs) continue;
+    std::string detail;
+    if (producer_.Publish(topic, std::string_view{}, now_ms, &detail, id) !=
+        IntakeProducer::Outcome::kStored) {
+      return;  // (the next write tries again)
+    }
+    --budget;
+  }
 }
 
 SilencesApi::Answer SilencesApi::Expire(const std::string& id, const std::string& topic,
@@ -333,19 +391,10 @@ SilencesApi::Answer SilencesApi::Expire(const std::string& id, const std::string
   Answer failed;
   const Stored* st = Lookup(id, topic, &all, &failed);
   if (st == nullptr) return failed;
-  SilenceSpec s = st->spec;
-  switch (StateAt(s, now_ms)) {
-    case State::kExpired:
-      return Error(500, "silence " + id + " already expired");
-    case State::kPending:
-      s.starts = EventTime{now_ms};  // it never starts
-      s.ends = EventTime{now_ms};
-      break;
-    case State::kActive:
-      s.ends = EventTime{now_ms};
-      break;
+  if (StateAt(st->spec, now_ms) == State::kExpired) {
+    return Error(500, "silence " + id + " already expired");
   }
-  return Write(s, topic, now_ms, "");
+  return Write(Ended(st->spec, now_ms), topic, now_ms, "");
 }
 
 SilencesApi::Answer SilencesApi::Write(const SilenceSpec& spec, const std::string& topic,
@@ -382,6 +431,9 @@ bool SilencesApi::ReadAll(const std::string& topic, std::map<std::string, Stored
       return false;
     }
   }
+  // A reader per request: its errors come back as the answer's reason; librdkafka's own log
+  // lines (a warning per producer-only property, a broker away) would repeat on every request.
+  rd_kafka_conf_set_log_cb(conf, [](const rd_kafka_t*, int, const char*, const char*) {});
   std::unique_ptr<rd_kafka_t, void (*)(rd_kafka_t*)> rk(
       rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof(err)), [](rd_kafka_t* k) {
         rd_kafka_consumer_close(k);
@@ -452,7 +504,10 @@ bool SilencesApi::ReadAll(const std::string& topic, std::map<std::string, Stored
       return false;
     }
     if (it != end.end() && m->offset + 1 >= it->second) end.erase(it);
-    if (m->payload == nullptr) continue;  // a tombstone: not ours
+    if (m->payload == nullptr) {  // a tombstone: the id is forgotten
+      if (m->key != nullptr) out->erase(std::string(static_cast<const char*>(m->key), m->key_len));
+      continue;
+    }
     rd_kafka_timestamp_type_t tstype;
     MessageMeta meta;
     meta.topic = topic;

@@ -2,6 +2,8 @@
 // --alertmanager.url=<noisegate>` works unchanged (served by the HTTP intake):
 //   GET    /api/v2/silences[?filter=<matcher>...]  every silence (expired ones for 5 days)
 //   POST   /api/v2/silences                        create (no id) or update; {"silenceID": ...}
+//                                                   (an update Alertmanager would not make in
+//                                                   place ends the old one and makes a new id)
 //   GET    /api/v2/silence/<id>                    one silence
 //   DELETE /api/v2/silence/<id>                    expire it
 //   GET    /api/v2/status                          what amtool asks of an Alertmanager
@@ -41,8 +43,9 @@ class SilencesApi {
   SilencesApi(IntakeProducer& producer, std::map<std::string, std::string> kafka)
       : producer_(producer), kafka_(std::move(kafka)) {}
 
-  // Whether `path` is one of this API's.
+  // Whether `path` is one of this API's, and the methods it takes (for a 405's Allow).
   static bool Serves(std::string_view path);
+  static const char* Allowed(std::string_view path);
   // `topic`: the rules' silences input (empty: there is none, and every call is a 404).
   Answer Handle(std::string_view method, std::string_view path, std::string_view query,
                 std::string_view body, const std::string& topic, int64_t now_ms);
@@ -59,6 +62,13 @@ class SilencesApi {
   Answer Post(std::string_view body, const std::string& topic, int64_t now_ms);
   Answer GetOne(const std::string& id, const std::string& topic, int64_t now_ms);
   Answer Expire(const std::string& id, const std::string& topic, int64_t now_ms);
+  // Alertmanager's canUpdate: the same matchers, and an active silence's start unchanged (and
+  // its end not past), a pending one's start not past; never an expired one.
+  static bool CanUpdate(const SilenceSpec& old, const SilenceSpec& update, int64_t now_ms);
+  // `spec` expired now (a pending one never starts).
+  static SilenceSpec Ended(const SilenceSpec& spec, int64_t now_ms);
+  // Writes tombstones for silences long expired (see Post).
+  void Forget(const std::map<std::string, Stored>& all, const std::string& topic, int64_t now_ms);
   // Writes `spec` as its id's newest version.
   Answer Write(const SilenceSpec& spec, const std::string& topic, int64_t now_ms,
                std::string answer_body);

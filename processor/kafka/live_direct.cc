@@ -40,6 +40,11 @@ size_t RecordBytesBound(const Record& r) {
   size_t n = 128 + r.addr.topic.size() + r.summary.size() + r.description.size() + r.link.size() +
              r.trace_id.size() + r.source_fingerprint.size();
   for (const Label& l : r.labels) n += l.name.size() + l.value.size() + 20;
+  if (r.silence != nullptr) {
+    const SilenceSpec& s = *r.silence;
+    n += 64 + s.id.size() + s.created_by.size() + s.comment.size();
+    for (const SilenceSpec::Matcher& m : s.matchers) n += m.name.size() + m.value.size() + 20;
+  }
   return n;
 }
 

@@ -76,10 +76,16 @@ bool CreateTopics(const RunConfig& cfg, int replication, std::ostream& log,
       {cfg.dead_letter_topic, 1, {}},
   };
   if (!cfg.explain_topic.empty()) specs.push_back({cfg.explain_topic, cfg.partitions, {}});
-  // The newest version of each silence is all there is to keep (the API lists the expired
-  // ones for 5 days, the engine keeps none that ended). One partition: silences are few.
+  // The newest version of each silence is what the API lists and a restart needs; every
+  // version is kept for 7 days (min.compaction.lag.ms), so that a capture of the last week
+  // replays as live applied it. Ids expired for 5 days get tombstones (the API writes them).
+  // One partition: silences are few.
   for (const std::string& topic : silences) {
-    specs.push_back({topic, 1, {{"cleanup.policy", "compact"}, {"segment.ms", "86400000"}}});
+    specs.push_back({topic,
+                     1,
+                     {{"cleanup.policy", "compact"},
+                      {"min.compaction.lag.ms", "604800000"},
+                      {"segment.ms", "86400000"}}});
   }
 
   bool ok = true;

@@ -54,8 +54,9 @@ TEST(RuntimeSilenceTest, MutesWhatFiresAfterItInsideItsWindowAndDecidesNothingIt
   EXPECT_EQ(muted.rule, "silence s1");
   EXPECT_EQ(h.Feed(Alert(3 * kM, {{"alertname", "Other"}, {"service", "cart"}})).decision,
             Decision::kNew);
-  // After its end it mutes nothing, and is forgotten at the next silence.
+  // After its end it mutes nothing and is no longer counted.
   EXPECT_EQ(h.Feed(SearchAlert(61 * kM, "After")).decision, Decision::kNew);
+  EXPECT_EQ(h.engine.state_sizes().silences, 0u);
   h.engine.Process(Silence(62 * kM, "s2", "cart", 62 * kM, 90 * kM));
   EXPECT_EQ(h.engine.state_sizes().silences, 1u);
 }

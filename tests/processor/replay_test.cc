@@ -367,7 +367,9 @@ page: {when: [['severity="critical"']]}
   const std::string alerts = Envelope("a", 0, t0, Alert("CpuHigh", "critical")) +
                              Envelope("a", 1, t0 + 120000, Alert("DiskFull", "critical")) +
                              Envelope("a", 2, t0 + 7200000, Alert("DiskFullAgain", "critical"));
-  const std::string silences = Envelope("noisegate.silences", 0, t0 + 60000, silence);
+  // (And a tombstone, the API forgetting an id long expired: no dead letter.)
+  const std::string silences = Envelope("noisegate.silences", 0, t0 + 60000, silence) +
+                               Envelope("noisegate.silences", 1, t0 + 61000, "null");
   for (bool silences_first : {false, true}) {
     std::string f1 = Write("alerts.jsonl", alerts), f2 = Write("silences.jsonl", silences);
     ReplayOptions opt;
@@ -375,10 +377,12 @@ page: {when: [['severity="critical"']]}
     opt.dumps.push_back({silences_first ? f1 : f2, std::nullopt});
     opt.pages_path = (dir_ / "pages.jsonl").string();
     opt.explain_path = (dir_ / "explain.jsonl").string();
+    opt.dlq_path = (dir_ / "dlq.jsonl").string();
     std::ostringstream log;
     auto res = RunReplay(r.rules, opt, log);
     ASSERT_TRUE(res) << res.error().detail;
     const std::string pages = Read(opt.pages_path), explain = Read(opt.explain_path);
+    EXPECT_EQ(Read(opt.dlq_path), "");
     EXPECT_NE(pages.find("CpuHigh"), std::string::npos) << pages;
     EXPECT_EQ(pages.find(R"("source":"DiskFull")"), std::string::npos) << "silenced: " << pages;
     EXPECT_NE(pages.find("DiskFullAgain"), std::string::npos) << "after its end: " << pages;

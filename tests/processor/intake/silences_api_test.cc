@@ -115,17 +115,77 @@ TEST_F(SilencesApiTest, TheListIsFilteredAndOrderedAsAlertmanagersAndExpiringEnd
   EXPECT_EQ(Call("GET", "/api/v2/silence/no-such-id").status, 404);
 }
 
-TEST_F(SilencesApiTest, AnUpdateKeepsTheIdUnlessTheSilenceHadExpired) {
+// The string value of `key` in a JSON body (the first one).
+std::string JsonField(const std::string& body, const std::string& key) {
+  const std::string k = "\"" + key + "\":\"";
+  size_t at = body.find(k);
+  if (at == std::string::npos) return "";
+  at += k.size();
+  return body.substr(at, body.find('"', at) - at);
+}
+
+TEST_F(SilencesApiTest, AnUpdateIsInPlaceWhereAlertmanagersWouldBe) {
   Start({}, kSilenceRules);
+  // Active, the same matchers and start (as amtool silence update sends it): the same id.
   const std::string id = IdOf(Call("POST", "/api/v2/silences", Postable(kDisk, 0, 60)));
-  IntakeServer::Response upd = Call("POST", "/api/v2/silences", Postable(kDisk, 0, 240, id));
+  const std::string starts = JsonField(Call("GET", "/api/v2/silence/" + id).body, "startsAt");
+  ASSERT_FALSE(starts.empty());
+  const std::string longer = R"({"id":")" + id + R"(","matchers":)" + kDisk + R"(,"startsAt":")" +
+                             starts + R"(","endsAt":")" +
+                             FormatRfc3339(EventTime{WallMs() + 240 * 60'000}) +
+                             R"(","createdBy":"alice","comment":"longer"})";
+  IntakeServer::Response upd = Call("POST", "/api/v2/silences", longer);
   ASSERT_EQ(upd.status, 200) << upd.body;
   EXPECT_EQ(IdOf(upd), id);
-  ASSERT_EQ(Call("DELETE", "/api/v2/silence/" + id).status, 200);
-  IntakeServer::Response revived = Call("POST", "/api/v2/silences", Postable(kDisk, 0, 60, id));
+  EXPECT_THAT(Call("GET", "/api/v2/silence/" + id).body, HasSubstr(R"("comment":"longer")"));
+  // Other matchers: the old silence ends now and the update is a new one.
+  IntakeServer::Response other =
+      Call("POST", "/api/v2/silences",
+           Postable(R"([{"name":"alertname","value":"DiskSlow","isRegex":false,"isEqual":true}])",
+                    0, 60, id));
+  ASSERT_EQ(other.status, 200) << other.body;
+  const std::string second = IdOf(other);
+  EXPECT_NE(second, id);
+  EXPECT_THAT(Call("GET", "/api/v2/silence/" + id).body, HasSubstr(R"("state":"expired")"));
+  EXPECT_THAT(Call("GET", "/api/v2/silence/" + second).body, HasSubstr("DiskSlow"));
+  // A pending one moved to start later: in place.
+  const std::string pending = IdOf(Call("POST", "/api/v2/silences", Postable(kDisk, 30, 60)));
+  IntakeServer::Response later = Call("POST", "/api/v2/silences", Postable(kDisk, 45, 90, pending));
+  EXPECT_EQ(IdOf(later), pending);
+  // An expired one is not revived.
+  ASSERT_EQ(Call("DELETE", "/api/v2/silence/" + pending).status, 200);
+  IntakeServer::Response revived =
+      Call("POST", "/api/v2/silences", Postable(kDisk, 0, 60, pending));
   ASSERT_EQ(revived.status, 200) << revived.body;
-  EXPECT_NE(IdOf(revived), id) << "an expired silence is not revived: a new one is made";
+  EXPECT_NE(IdOf(revived), pending);
   EXPECT_EQ(Call("POST", "/api/v2/silences", Postable(kDisk, 0, 60, "unknown")).status, 404);
+}
+
+TEST_F(SilencesApiTest, ASilenceLongExpiredIsForgottenAtTheNextWrite) {
+  Start({}, kSilenceRules);
+  // Ended six days ago (longer than the list shows expired ones).
+  SilenceSpec old;
+  old.id = "old-one";
+  old.matchers.push_back({"alertname", "Gone", false, true});
+  old.starts = EventTime{WallMs() - 7 * 86'400'000LL};
+  old.ends = EventTime{WallMs() - 6 * 86'400'000LL};
+  std::string detail;
+  ASSERT_EQ(server_->producer().Publish("noisegate.silences", SilenceMessage(old, old.ends.ms),
+                                        old.ends.ms, &detail, old.id),
+            IntakeProducer::Outcome::kStored)
+      << detail;
+  EXPECT_EQ(Call("GET", "/api/v2/silence/old-one").status, 200);
+  EXPECT_EQ(Call("GET", "/api/v2/silences").body.find("old-one"), std::string::npos);
+  ASSERT_EQ(Call("POST", "/api/v2/silences", Postable(kDisk, 0, 60)).status, 200);
+  // A tombstone for it, after the new silence: compaction drops it.
+  std::vector<std::pair<std::string, bool>> messages;  // key, tombstone
+  testing::ForEachMessage(bootstrap_, "noisegate.silences", 0, [&](const rd_kafka_message_t& m) {
+    messages.emplace_back(std::string(static_cast<const char*>(m.key), m.key_len),
+                          m.payload == nullptr);
+  });
+  ASSERT_EQ(messages.size(), 3u);
+  EXPECT_EQ(messages[2], std::make_pair(std::string("old-one"), true));
+  EXPECT_EQ(Call("GET", "/api/v2/silence/old-one").status, 404);
 }
 
 TEST_F(SilencesApiTest, WhatAlertmanagerRefusesIsA400AndNothingIsStored) {
@@ -148,7 +208,9 @@ TEST_F(SilencesApiTest, WhatAlertmanagerRefusesIsA400AndNothingIsStored) {
     EXPECT_THAT(r.body, HasSubstr(c.says)) << c.body;
   }
   EXPECT_TRUE(Stored("noisegate.silences").empty());
-  EXPECT_EQ(Call("PUT", "/api/v2/silences").status, 405);
+  IntakeServer::Response put = Call("PUT", "/api/v2/silences");
+  EXPECT_EQ(put.status, 405);
+  EXPECT_EQ(put.headers.back(), std::make_pair(std::string("Allow"), std::string("GET, POST")));
   EXPECT_EQ(Call("GET", "/api/v2/silences", "", "filter=not%20a%20matcher").status, 400);
 }
 
