@@ -280,6 +280,8 @@ void Engine::AddMember(Incident& inc, const Record& r, const RecordLabels& label
                                                   : std::string(labels.log_template);
     m.detail->service = std::string(r.labels.Get("service"));
     m.detail->link = r.link;
+    m.detail->runbook = r.runbook;
+    m.detail->image = r.image;
   }
   inc.members.push_back(std::move(m));
 }

@@ -27,6 +27,8 @@ struct MemberDetail {
   std::string name;  // alertname, or the log template
   std::string service;
   std::string link;
+  std::string runbook;  // PagerDuty links and images of the page (Record::runbook, image)
+  std::string image;
 };
 inline constexpr size_t kDetailedMembers = 20;
 

@@ -55,6 +55,8 @@ struct Record {
   std::string summary;      // alert summary annotation or title; for logs the message
   std::string description;  // alert description; for logs the stack trace, if any
   std::string link;         // generatorURL, issue page, monitor link ...
+  std::string runbook;      // alerts: the runbook_url (or runbook) annotation, if any
+  std::string image;        // alerts: a graph of it (Grafana's imageURL), if any
   std::string trace_id;     // logs: the trace the failing request belongs to
   // Alerts: the sender's own id of the alert (Alertmanager's and Grafana's `fingerprint`), so
   // that an explain line can be found in the sender's UI. Empty: none.
@@ -77,6 +79,8 @@ struct Record {
     summary.clear();
     description.clear();
     link.clear();
+    runbook.clear();
+    image.clear();
     trace_id.clear();
     source_fingerprint.clear();
     ends_at = kMinTime;

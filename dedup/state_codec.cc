@@ -32,8 +32,9 @@ void PutMember(const Member& m, std::span<const InhibitTarget> targets, Writer& 
   w.U64(m.fingerprint.value);
   w.U8(static_cast<uint8_t>(m.kind));
   const bool refired = m.firing_since != m.first_seen;
+  const bool links = m.detail && (!m.detail->runbook.empty() || !m.detail->image.empty());
   w.U8(static_cast<uint8_t>((m.firing ? 1 : 0) | (m.inhibited ? 2 : 0) | (m.pages ? 4 : 0) |
-                            (m.clauses != 0 ? 8 : 0) | (refired ? 16 : 0)));
+                            (m.clauses != 0 ? 8 : 0) | (refired ? 16 : 0) | (links ? 32 : 0)));
   if (m.clauses != 0) w.Var(m.clauses);  // (incident entries from 2, states from 5)
   w.U8(static_cast<uint8_t>(m.severity));
   w.SVar(m.component);
@@ -48,6 +49,10 @@ void PutMember(const Member& m, std::span<const InhibitTarget> targets, Writer& 
     w.Str(m.detail->name);
     w.Str(m.detail->service);
     w.Str(m.detail->link);
+    if (links) {  // (incident entries from 5, states from 10)
+      w.Str(m.detail->runbook);
+      w.Str(m.detail->image);
+    }
   }
   w.Bool(!targets.empty());
   if (!targets.empty()) {
@@ -83,6 +88,10 @@ Member GetMember(Reader& rd, uint32_t index, std::vector<InhibitTarget>& targets
     m.detail->name = rd.Str();
     m.detail->service = rd.Str();
     m.detail->link = rd.Str();
+    if (flags & 32) {
+      m.detail->runbook = rd.Str();
+      m.detail->image = rd.Str();
+    }
   }
   if (rd.Bool()) {
     uint64_t n = rd.Count(10);
@@ -295,7 +304,7 @@ void GetLogRate(Reader& rd, Engine::LogRate* lr, bool with_surge) {
 }  // namespace state_codec
 
 namespace {
-constexpr uint8_t kHasMergeTime = 0x80, kHasSourceFingerprint = 0x40;
+constexpr uint8_t kHasMergeTime = 0x80, kHasSourceFingerprint = 0x40, kHasLinks = 0x20;
 }  // namespace
 
 void EncodeSilence(const SilenceSpec& s, Writer& w) {
@@ -340,11 +349,14 @@ void EncodeRecord(const Record& r, Writer& w) {
   w.SVar(r.addr.index);
   w.Time(r.time);
   // Flags in the kind's top bits: a merge time follows the record (set only on records late
-  // within their own channel), then the sender's fingerprint. Older readers refuse either.
+  // within their own channel), then the sender's fingerprint, then the runbook and image
+  // links. Older readers refuse each.
   const bool merge_time = r.merge_time > r.time;
   const bool source_fingerprint = !r.source_fingerprint.empty();
+  const bool links = !r.runbook.empty() || !r.image.empty();
   w.U8(static_cast<uint8_t>(static_cast<uint8_t>(r.kind) | (merge_time ? kHasMergeTime : 0) |
-                            (source_fingerprint ? kHasSourceFingerprint : 0)));
+                            (source_fingerprint ? kHasSourceFingerprint : 0) |
+                            (links ? kHasLinks : 0)));
   w.U8(static_cast<uint8_t>(r.state));
   w.SVar(r.input);
   state_codec::PutLabels(r.labels, w);
@@ -355,6 +367,10 @@ void EncodeRecord(const Record& r, Writer& w) {
   w.Time(r.ends_at);
   if (merge_time) w.Time(r.merge_time);
   if (source_fingerprint) w.Str(r.source_fingerprint);
+  if (links) {
+    w.Str(r.runbook);
+    w.Str(r.image);
+  }
   // A silence carries its model (older readers refuse kind 2).
   if (r.kind == SignalKind::kSilence) EncodeSilence(*r.silence, w);
 }
@@ -368,7 +384,8 @@ bool DecodeRecord(Reader& rd, Record* r) {
   uint8_t kind = rd.U8();
   const bool merge_time = (kind & kHasMergeTime) != 0;
   const bool source_fingerprint = (kind & kHasSourceFingerprint) != 0;
-  kind &= static_cast<uint8_t>(~(kHasMergeTime | kHasSourceFingerprint));
+  const bool links = (kind & kHasLinks) != 0;
+  kind &= static_cast<uint8_t>(~(kHasMergeTime | kHasSourceFingerprint | kHasLinks));
   uint8_t state = rd.U8();
   if (kind > 2 || state > 1) rd.Fail();
   r->kind = kind > 2 ? SignalKind::kAlert : static_cast<SignalKind>(kind);
@@ -387,6 +404,14 @@ bool DecodeRecord(Reader& rd, Record* r) {
     if (r->source_fingerprint.empty()) rd.Fail();
   } else {
     r->source_fingerprint.clear();
+  }
+  if (links) {
+    r->runbook = rd.Str();
+    r->image = rd.Str();
+    if (r->runbook.empty() && r->image.empty()) rd.Fail();
+  } else {
+    r->runbook.clear();
+    r->image.clear();
   }
   if (r->kind == SignalKind::kSilence) {
     r->silence = DecodeSilence(rd);

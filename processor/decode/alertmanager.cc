@@ -25,6 +25,7 @@ struct AlertFields {
   ScalarText status, starts_at, ends_at;
   ScalarText summary, message, description;
   ScalarText generator_url, panel_url, dashboard_url;
+  ScalarText runbook_url, runbook, image_url;
   ScalarText fingerprint;
 };
 
@@ -43,7 +44,7 @@ error_code ReadField(ondemand::value& value, ScalarText* slot, std::string_view 
 struct LegacyGrafanaFields {
   bool any = false;
   bool tags_object = false;
-  ScalarText rule_id, rule_name, rule_url, state, title, message;
+  ScalarText rule_id, rule_name, rule_url, state, title, message, image_url;
 };
 
 bool IsLegacyGrafanaKey(std::string_view key) {
@@ -141,7 +142,8 @@ error_code AlertmanagerDecoder::DecodeDocument(ondemand::document& doc, Context&
                            : key == "state"    ? &legacy.state
                            : key == "title"    ? &legacy.title
                            : key == "message"  ? &legacy.message
-                                               : nullptr;  // evalMatches, imageUrl
+                           : key == "imageUrl" ? &legacy.image_url
+                                               : nullptr;  // evalMatches
         NG_JSON_TRY(slot == nullptr ? SkipValue(value, 1)
                                     : ReadField(value, slot, key, legacy_issue, 0));
       }
@@ -176,6 +178,8 @@ error_code AlertmanagerDecoder::DecodeDocument(ondemand::document& doc, Context&
   std::swap(r.summary, scratch_.summary);
   std::swap(r.description, scratch_.description);
   std::swap(r.link, scratch_.link);
+  std::swap(r.runbook, scratch_.runbook);
+  std::swap(r.image, scratch_.image);
   std::swap(r.source_fingerprint, scratch_.source_fingerprint);
   r.time = scratch_.time;
   r.state = scratch_.state;
@@ -295,9 +299,12 @@ error_code AlertmanagerDecoder::AlertField(std::string_view key, ondemand::value
       ondemand::field& field = field_result.value_unsafe();  // in place, see json_util.h
       std::string_view name;
       NG_JSON_TRY(FieldKey(field, &name));
+      // (runbook_url is the annotation Prometheus' and kube-prometheus' rules use.)
       ScalarText* slot = name == "summary"       ? &f.summary
                          : name == "message"     ? &f.message
                          : name == "description" ? &f.description
+                         : name == "runbook_url" ? &f.runbook_url
+                         : name == "runbook"     ? &f.runbook
                                                  : nullptr;
       if (slot == nullptr) {
         NG_JSON_TRY(SkipValue(field.value(), depth + 2));
@@ -325,8 +332,9 @@ error_code AlertmanagerDecoder::AlertField(std::string_view key, ondemand::value
     if (key == "dashboardURL") {
       return ReadField(value, &f.dashboard_url, "dashboardURL", issue, depth + 1);
     }
+    if (key == "imageURL") return ReadField(value, &f.image_url, "imageURL", issue, depth + 1);
   }
-  // silenceURL, values, valueString, imageURL, ... and envelope fields.
+  // silenceURL, values, valueString, ... and envelope fields.
   return SkipValue(value, depth + 1);
 }
 
@@ -393,6 +401,8 @@ void AlertmanagerDecoder::FinishAlert(const MessageMeta& meta, const AlertFields
   r.summary.assign(summary);
   r.description.assign(f.description.present() ? f.description.text : std::string_view{});
   r.link.assign(FirstPresent(f.generator_url, f.panel_url, f.dashboard_url));
+  r.runbook.assign(f.runbook_url.present() ? f.runbook_url.text : f.runbook.text);
+  r.image.assign(f.image_url.text);
   r.source_fingerprint.assign(f.fingerprint.kind == JsonKind::kString ? f.fingerprint.text
                                                                       : std::string_view{});
 }
@@ -428,6 +438,7 @@ void AlertmanagerDecoder::FinishLegacyGrafana(const MessageMeta& meta, const Leg
                                                                   : f.rule_name.text);
   r.description.assign(f.title.text);
   r.link.assign(f.rule_url.text);
+  r.image.assign(f.image_url.text);
 }
 
 }  // namespace

@@ -61,6 +61,72 @@ std::string IncidentSummary(const dedup::Notification& n, const rules::CompiledR
   return Summary(*n.incident, Where(*n.incident, topo), lead);
 }
 
+namespace {
+
+// PagerDuty's links: the members' runbooks first (what the responder opens first; each once),
+// then where each member comes from (generatorURL, issue page, ...); and `images` (Grafana's
+// graphs), only when a member has one. Detailed members only, a few of each.
+void WriteLinksAndImages(const dedup::Incident& inc, JsonWriter& w) {
+  constexpr size_t kMaxRunbooks = 3, kMaxSourceLinks = 5, kMaxImages = 3;
+  std::vector<std::string_view> runbooks;
+  for (const Member& m : inc.members) {
+    if (m.detail == nullptr || m.detail->runbook.empty()) continue;
+    if (std::find(runbooks.begin(), runbooks.end(), m.detail->runbook) != runbooks.end()) continue;
+    runbooks.push_back(m.detail->runbook);
+  }
+  w.Key("links");
+  w.BeginArray();
+  for (size_t i = 0; i < runbooks.size() && i < kMaxRunbooks; ++i) {
+    const std::string_view runbook = runbooks[i];
+    w.BeginObject();
+    w.Key("href");
+    w.String(runbook);
+    w.Key("text");
+    std::string text = "Runbook";
+    for (const Member& m : inc.members) {
+      if (m.detail != nullptr && m.detail->runbook == runbook && !m.name().empty()) {
+        text += ": " + std::string(m.name());
+        break;
+      }
+    }
+    w.String(text);
+    w.EndObject();
+  }
+  size_t links = 0;
+  for (const Member& m : inc.members) {
+    if (m.link().empty() || links == kMaxSourceLinks) continue;
+    ++links;
+    w.BeginObject();
+    w.Key("href");
+    w.String(m.link());
+    w.Key("text");
+    w.String(m.name().empty() ? m.summary() : m.name());
+    w.EndObject();
+  }
+  w.EndArray();
+  size_t images = 0;
+  for (const Member& m : inc.members) {
+    if (m.detail == nullptr || m.detail->image.empty() || images == kMaxImages) continue;
+    if (images++ == 0) {
+      w.Key("images");
+      w.BeginArray();
+    }
+    w.BeginObject();
+    w.Key("src");
+    w.String(m.detail->image);
+    if (!m.link().empty()) {
+      w.Key("href");
+      w.String(m.link());
+    }
+    w.Key("alt");
+    w.String(m.name().empty() ? m.summary() : m.name());
+    w.EndObject();
+  }
+  if (images > 0) w.EndArray();
+}
+
+}  // namespace
+
 void RenderNotification(const dedup::Notification& n, const rules::CompiledRules& rules,
                         std::string* out) {
   const Incident& inc = *n.incident;
@@ -218,20 +284,7 @@ void RenderNotification(const dedup::Notification& n, const rules::CompiledRules
   w.EndArray();
   w.EndObject();  // custom_details
   w.EndObject();  // payload
-  w.Key("links");
-  w.BeginArray();
-  size_t links = 0;
-  for (const Member& m : inc.members) {
-    if (m.link().empty() || links == 5) continue;
-    ++links;
-    w.BeginObject();
-    w.Key("href");
-    w.String(m.link());
-    w.Key("text");
-    w.String(m.name().empty() ? m.summary() : m.name());
-    w.EndObject();
-  }
-  w.EndArray();
+  WriteLinksAndImages(inc, w);
   w.EndObject();
 }
 

@@ -232,5 +232,34 @@ TEST(RecordCodec, RoundTripsEveryField) {
   EXPECT_EQ(back.source_fingerprint, "");
 }
 
+// Decodes `r`'s encoding into `back`, which may hold another record's fields; the encoding
+// must be read whole, and every cut of it refused.
+void RoundTrip(const Record& r, Record* back) {
+  std::string bytes;
+  Writer w(&bytes);
+  EncodeRecord(r, w);
+  Reader rd(bytes);
+  ASSERT_TRUE(DecodeRecord(rd, back));
+  EXPECT_TRUE(rd.done());
+  for (size_t len = 0; len < bytes.size(); ++len) {
+    Reader cut(std::string_view(bytes).substr(0, len));
+    Record x;
+    EXPECT_FALSE(DecodeRecord(cut, &x)) << len;
+  }
+}
+
+TEST(RecordCodec, RunbookAndImageCrossKafkaAndAreClearedWhenAbsent) {
+  Record r = Alert(0, {{"alertname", "A"}});
+  r.runbook = "https://rb/a";
+  r.image = "https://g/a.png";
+  Record back;
+  RoundTrip(r, &back);
+  EXPECT_EQ(back.runbook, "https://rb/a");
+  EXPECT_EQ(back.image, "https://g/a.png");
+  RoundTrip(Alert(0, {{"alertname", "A"}}), &back);
+  EXPECT_EQ(back.runbook, "");
+  EXPECT_EQ(back.image, "");
+}
+
 }  // namespace
 }  // namespace noisegate::dedup::testing

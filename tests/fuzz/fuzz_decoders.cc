@@ -128,7 +128,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       FUZZ_CHECK(a.labels == b.labels && a.summary == b.summary && a.link == b.link &&
                  a.description == b.description && a.time == b.time && a.state == b.state &&
                  a.addr.index == b.addr.index && a.ends_at == b.ends_at &&
-                 a.trace_id == b.trace_id && a.source_fingerprint == b.source_fingerprint);
+                 a.trace_id == b.trace_id && a.source_fingerprint == b.source_fingerprint &&
+                 a.runbook == b.runbook && a.image == b.image);
     }
     for (size_t i = 0; i < dead.size(); ++i) {
       FUZZ_CHECK(dead[i].reason == t.dead[i].reason && dead[i].index == t.dead[i].index);

@@ -290,6 +290,30 @@ TEST(GrafanaDecoder, WebhookMapsGrafanaFieldsAndLinks) {
 }
 
 // Grafana's legacy (pre-unified alerting) webhook: one rule's notification.
+// Runbooks (Prometheus' runbook_url annotation, or runbook) and Grafana's graphs reach the page.
+TEST(GrafanaDecoder, RunbooksAndGraphsAreKeptForThePage) {
+  Harness am("alertmanager");
+  am.Run(R"([{"labels":{"alertname":"A"},"annotations":{"runbook_url":"https://rb/a",
+              "runbook":"https://rb/other"},"startsAt":"2026-11-24T03:05:00Z"},
+             {"labels":{"alertname":"B"},"annotations":{"runbook":"https://rb/b"},
+              "startsAt":"2026-11-24T03:05:00Z"},
+             {"labels":{"alertname":"C"},"imageURL":"https://g/c.png",
+              "startsAt":"2026-11-24T03:05:00Z"}])");
+  ASSERT_EQ(am.out.size(), 3u);
+  EXPECT_EQ(am.out[0].runbook, "https://rb/a");
+  EXPECT_EQ(am.out[1].runbook, "https://rb/b");
+  EXPECT_EQ(am.out[2].image, "") << "imageURL is Grafana's";
+  Harness grafana("grafana");
+  grafana.Run(R"({"alerts":[{"status":"firing","labels":{"alertname":"C"},
+                  "imageURL":"https://g/c.png","startsAt":"2026-11-24T03:05:00Z"}]})");
+  ASSERT_EQ(grafana.out.size(), 1u);
+  EXPECT_EQ(grafana.out[0].image, "https://g/c.png");
+  grafana.Run(R"({"ruleName":"Legacy","state":"alerting","imageUrl":"https://g/l.png"})",
+              1795489200000);
+  ASSERT_EQ(grafana.out.size(), 1u) << grafana.dead[0].detail;
+  EXPECT_EQ(grafana.out[0].image, "https://g/l.png");
+}
+
 TEST(GrafanaDecoder, TheLegacyWebhookIsOneAlertPerRule) {
   Harness h("grafana");
   const std::string firing = ReadFixture("grafana_legacy.json");
