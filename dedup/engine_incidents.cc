@@ -184,6 +184,12 @@ uint32_t Engine::Correlate(const Record& r, RecordLabels& labels, uint32_t fp_sl
     for (const std::string& dim : rule.group_by) {
       if (dim != "impacted_service") inc.group.emplace_back(dim, std::string(labels.Get(dim)));
     }
+    for (const rules::RoutingKey& key : rules_->routing.keys) {
+      if (key.match.Matches(labels)) {
+        inc.routing_key = key.routing_key;
+        break;
+      }
+    }
     // The dedup_key: stable for the incident's life and the same in replay and live.
     XXH3_state_t ks;
     XXH3_64bits_reset_withSeed(&ks, kFingerprintSeed);
@@ -282,6 +288,10 @@ void Engine::AddMember(Incident& inc, const Record& r, const RecordLabels& label
     m.detail->link = r.link;
     m.detail->runbook = r.runbook;
     m.detail->image = r.image;
+    for (const std::string& name : rules_->routing.labels) {
+      std::string_view v = labels.Get(name);
+      if (!v.empty()) m.detail->routing.emplace_back(name, std::string(v));
+    }
   }
   inc.members.push_back(std::move(m));
 }

@@ -29,6 +29,8 @@ struct MemberDetail {
   std::string link;
   std::string runbook;  // PagerDuty links and images of the page (Record::runbook, image)
   std::string image;
+  // Its values of the routing labels (routing.labels when it joined), by name.
+  std::vector<std::pair<std::string, std::string>> routing;
 };
 inline constexpr size_t kDetailedMembers = 20;
 
@@ -128,6 +130,9 @@ struct Incident {
   EventTime last_notified = kMinTime;
   bool escalation_pending = false;
   EventTime scheduled = kMaxTime;  // the earliest timer queued for it
+  // The PagerDuty routing key of its pages and tickets (routing.keys), pinned when it opened;
+  // empty: none.
+  std::string routing_key;
 
   int FindMember(Fingerprint fp) const {
     for (size_t i = 0; i < members.size(); ++i) {

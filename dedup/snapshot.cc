@@ -27,8 +27,9 @@ constexpr uint64_t kMagic = 0x3174617473676e;  // "ngstat1"
 // signals began (join_colocated). Version 7 adds when a member that fired again last began
 // firing (page.when's firing_for). Version 8 has the same layout, but log signals may be
 // inhibition sources, which a build that reads at most 7 would never remove. Version 9 adds the
-// runtime silences; version 10 the runbook and image links of detailed members (a flag bit of
-// the member, which a build that reads at most 9 would not know). Versions 1 and 2 are still
+// runtime silences; version 10 the runbook and image links and routing labels of detailed
+// members, and an incident's routing key (flag bits, which a build that reads at most 9 would
+// not know). Versions 1 and 2 are still
 // read (under unchanged rules), 3 to 9 as is.
 constexpr uint32_t kVersion = 10;
 

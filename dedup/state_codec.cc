@@ -33,8 +33,10 @@ void PutMember(const Member& m, std::span<const InhibitTarget> targets, Writer& 
   w.U8(static_cast<uint8_t>(m.kind));
   const bool refired = m.firing_since != m.first_seen;
   const bool links = m.detail && (!m.detail->runbook.empty() || !m.detail->image.empty());
+  const bool routing = m.detail && !m.detail->routing.empty();
   w.U8(static_cast<uint8_t>((m.firing ? 1 : 0) | (m.inhibited ? 2 : 0) | (m.pages ? 4 : 0) |
-                            (m.clauses != 0 ? 8 : 0) | (refired ? 16 : 0) | (links ? 32 : 0)));
+                            (m.clauses != 0 ? 8 : 0) | (refired ? 16 : 0) | (links ? 32 : 0) |
+                            (routing ? 64 : 0)));
   if (m.clauses != 0) w.Var(m.clauses);  // (incident entries from 2, states from 5)
   w.U8(static_cast<uint8_t>(m.severity));
   w.SVar(m.component);
@@ -49,9 +51,16 @@ void PutMember(const Member& m, std::span<const InhibitTarget> targets, Writer& 
     w.Str(m.detail->name);
     w.Str(m.detail->service);
     w.Str(m.detail->link);
-    if (links) {  // (incident entries from 5, states from 10)
+    if (links) {  // (incident entries from 5, states from 10; so are the routing labels)
       w.Str(m.detail->runbook);
       w.Str(m.detail->image);
+    }
+    if (routing) {
+      w.Var(m.detail->routing.size());
+      for (const auto& [name, value] : m.detail->routing) {
+        w.Str(name);
+        w.Str(value);
+      }
     }
   }
   w.Bool(!targets.empty());
@@ -91,6 +100,13 @@ Member GetMember(Reader& rd, uint32_t index, std::vector<InhibitTarget>& targets
     if (flags & 32) {
       m.detail->runbook = rd.Str();
       m.detail->image = rd.Str();
+    }
+    if (flags & 64) {
+      uint64_t n = rd.Count(2);
+      for (uint64_t i = 0; i < n && rd.ok(); ++i) {
+        std::string name(rd.Str());
+        m.detail->routing.emplace_back(std::move(name), std::string(rd.Str()));
+      }
     }
   }
   if (rd.Bool()) {
@@ -154,7 +170,8 @@ void PutIncident(const Incident& inc, Writer& w) {
   w.SVar(inc.active_members);
   w.U8(static_cast<uint8_t>(inc.route));
   w.U8(static_cast<uint8_t>((inc.notified ? 1 : 0) | (inc.paged ? 2 : 0) | (inc.ticketed ? 4 : 0) |
-                            (inc.escalation_pending ? 8 : 0) | (inc.places.empty() ? 0 : 16)));
+                            (inc.escalation_pending ? 8 : 0) | (inc.places.empty() ? 0 : 16) |
+                            (inc.routing_key.empty() ? 0 : 32)));
   if (!inc.places.empty()) {  // (incident entries from 3, states from 6)
     w.Var(inc.places.size());
     for (const Place& p : inc.places) {
@@ -166,6 +183,7 @@ void PutIncident(const Incident& inc, Writer& w) {
     w.Var(inc.joined_groups.size());
     for (uint64_t g : inc.joined_groups) w.U64(g);
   }
+  if (!inc.routing_key.empty()) w.Str(inc.routing_key);  // (incident entries from 5, states 10)
   w.U8(static_cast<uint8_t>(inc.notified_route));
   w.U8(static_cast<uint8_t>(inc.notified_severity));
   w.Var(inc.notified_impacted);
@@ -228,6 +246,10 @@ void GetIncident(Reader& rd, Incident* inc) {
     }
     uint64_t groups = rd.Count(8);
     for (uint64_t i = 0; i < groups && rd.ok(); ++i) inc->joined_groups.push_back(rd.U64());
+  }
+  if (flags & 32) {
+    inc->routing_key = rd.Str();
+    if (inc->routing_key.empty()) rd.Fail();
   }
   inc->notified_route = action();
   inc->notified_severity = static_cast<Severity>(rd.U8() & 3);

@@ -24,7 +24,8 @@ constexpr uint8_t kFpEntryVersion = 2;
 // Version 2: members carry the page.when clauses they match; version 3: the incident carries
 // the places where its signals began; version 4: a member that fired again carries when
 // (versions 1 to 3 are still read); version 5: detailed members may carry runbook and image
-// links (a flag bit a build that reads at most 4 would not know).
+// links and routing labels, an incident its routing key (flag bits a build that reads at most 4
+// would not know).
 constexpr uint8_t kIncidentEntryVersion = 5;
 
 }  // namespace

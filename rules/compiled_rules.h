@@ -196,6 +196,20 @@ struct DropRule {
   SourcePos pos;
 };
 
+// Where pages go (section `routing`): the member labels a paging bridge routes on, shown in
+// custom_details.routing, and PagerDuty routing keys. An incident's key is that of the first
+// entry its opening signal matches, pinned for its life (PagerDuty resolves an incident only
+// under the key that opened it).
+struct RoutingKey {
+  MatcherSet match;  // empty: every signal
+  std::string routing_key;
+  SourcePos pos;
+};
+struct RoutingRule {
+  std::vector<std::string> labels;
+  std::vector<RoutingKey> keys;
+};
+
 struct CompiledRules {
   std::string path;
   std::vector<InputRule> inputs;
@@ -208,6 +222,7 @@ struct CompiledRules {
   std::vector<CorrelateRule> correlate;
   PageRule page;
   std::vector<DropRule> drop;
+  RoutingRule routing;
   StateRule state;
   // Allowed lateness: records older than the watermark minus this are counted late.
   Millis allowed_lateness{60'000};

@@ -347,7 +347,7 @@ void LoadDocument(YamlReader& r, const std::string& text, CompiledRules* rules) 
   }
   if (!r.CheckMap(root, "",
                   {"inputs", "topology", "dedup", "logs", "time_intervals", "silences", "inhibit",
-                   "correlate", "page", "drop", "state", "allowed_lateness"},
+                   "correlate", "page", "drop", "routing", "state", "allowed_lateness"},
                   "a map of sections (inputs, topology, dedup, ..., correlate)")) {
     return;
   }
@@ -363,6 +363,7 @@ void LoadDocument(YamlReader& r, const std::string& text, CompiledRules* rules) 
       {"correlate", LoadCorrelate},
       {"page", LoadPage},
       {"drop", LoadDrop},
+      {"routing", LoadRouting},
       {"state", LoadState}};
   for (auto [key, load] : kSections) {
     YAML::Node n = YamlReader::Get(root, key);

@@ -1,4 +1,4 @@
-// The policy sections of a rules file: silences, inhibit, correlate, page and drop. Each
+// The policy sections of a rules file: silences, inhibit, correlate, page, drop and routing. Each
 // list entry keeps its 1-based position so explain output can point at the rule that acted.
 #include <algorithm>
 #include <optional>
@@ -377,6 +377,43 @@ void LoadDrop(YamlReader& r, const YAML::Node& node, CompiledRules* rules) {
     rule.matchers = RequiredMatchers(r, item, path, "matchers");
     rule.comment = ReadComment(r, item, path);
     rules->drop.push_back(std::move(rule));
+  }
+}
+
+void LoadRouting(YamlReader& r, const YAML::Node& node, CompiledRules* rules) {
+  if (!r.CheckMap(node, "routing", {"labels", "keys"},
+                  "a map like {labels: [team], keys: [{match: ['team=\"db\"'], routing_key: "
+                  "R0...}]}")) {
+    return;
+  }
+  RoutingRule& routing = rules->routing;
+  if (YAML::Node n = YamlReader::Get(node, "labels"); YamlReader::Has(n)) {
+    if (auto l = r.LabelNames(n, "routing.labels")) routing.labels = std::move(*l);
+  }
+  YAML::Node keys = YamlReader::Get(node, "keys");
+  if (!YamlReader::Has(keys) || !r.CheckList(keys, "routing.keys", "a list of routing keys")) {
+    return;
+  }
+  size_t i = 0;
+  for (auto it = keys.begin(); it != keys.end(); ++it, ++i) {
+    const YAML::Node item = *it;
+    std::string path = IndexPath("routing.keys", i);
+    if (!r.CheckMap(item, path, {"match", "routing_key"},
+                    "a routing key like {match: ['team=\"db\"'], routing_key: R0...}")) {
+      continue;
+    }
+    RoutingKey key;
+    key.pos = YamlReader::Pos(item);
+    if (YAML::Node m = YamlReader::Get(item, "match"); YamlReader::Has(m)) {
+      if (auto ms = r.Matchers(m, JoinPath(path, "match"), false)) key.match = std::move(*ms);
+    }
+    if (r.Require(item, path, "routing_key")) {
+      if (auto k = r.NonEmptyString(YamlReader::Get(item, "routing_key"),
+                                    JoinPath(path, "routing_key"), "a PagerDuty routing key")) {
+        key.routing_key = std::move(*k);
+      }
+    }
+    routing.keys.push_back(std::move(key));
   }
 }
 

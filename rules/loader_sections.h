@@ -22,6 +22,7 @@ void LoadInhibit(YamlReader& r, const YAML::Node& node, CompiledRules* rules);
 void LoadCorrelate(YamlReader& r, const YAML::Node& node, CompiledRules* rules);
 void LoadPage(YamlReader& r, const YAML::Node& node, CompiledRules* rules);
 void LoadDrop(YamlReader& r, const YAML::Node& node, CompiledRules* rules);
+void LoadRouting(YamlReader& r, const YAML::Node& node, CompiledRules* rules);
 
 // Resolves a list of time interval names (defined under time_intervals) to their indexes.
 std::optional<std::vector<int>> IntervalRefs(YamlReader& r, const YAML::Node& node,

@@ -55,6 +55,11 @@ bool IsLegacyGrafanaKey(std::string_view key) {
 error_code ReadLabels(std::string_view key, ondemand::value& value, Record& r, RecordIssue& issue,
                       int depth, bool* is_object);
 
+// A field that only adds a link or graph: its text when it is a string, else nothing.
+std::string_view StringOrEmpty(const ScalarText& t) {
+  return t.kind == JsonKind::kString ? t.text : std::string_view{};
+}
+
 std::string_view FirstPresent(const ScalarText& a, const ScalarText& b, const ScalarText& c) {
   if (a.present()) return a.text;
   if (b.present()) return b.text;
@@ -142,8 +147,11 @@ error_code AlertmanagerDecoder::DecodeDocument(ondemand::document& doc, Context&
                            : key == "state"    ? &legacy.state
                            : key == "title"    ? &legacy.title
                            : key == "message"  ? &legacy.message
-                           : key == "imageUrl" ? &legacy.image_url
                                                : nullptr;  // evalMatches
+        if (key == "imageUrl") {  // (only adds a graph: anything but a string is passed over)
+          NG_JSON_TRY(ReadScalar(value, &legacy.image_url, 0));
+          continue;
+        }
         NG_JSON_TRY(slot == nullptr ? SkipValue(value, 1)
                                     : ReadField(value, slot, key, legacy_issue, 0));
       }
@@ -311,7 +319,10 @@ error_code AlertmanagerDecoder::AlertField(std::string_view key, ondemand::value
         continue;
       }
       NG_JSON_TRY(ReadScalar(field.value(), slot, depth + 2));
-      if (slot->kind == JsonKind::kContainer) {
+      // (A runbook only adds a link: one that is no string is passed over, not a reason to
+      // refuse the alert.)
+      const bool link_only = slot == &f.runbook_url || slot == &f.runbook;
+      if (slot->kind == JsonKind::kContainer && !link_only) {
         issue.Set(reason::kWrongType, "annotations.", "expected a string", name);
       }
     }
@@ -332,7 +343,8 @@ error_code AlertmanagerDecoder::AlertField(std::string_view key, ondemand::value
     if (key == "dashboardURL") {
       return ReadField(value, &f.dashboard_url, "dashboardURL", issue, depth + 1);
     }
-    if (key == "imageURL") return ReadField(value, &f.image_url, "imageURL", issue, depth + 1);
+    // (Only adds a graph: anything but a string is passed over.)
+    if (key == "imageURL") return ReadScalar(value, &f.image_url, depth + 1);
   }
   // silenceURL, values, valueString, ... and envelope fields.
   return SkipValue(value, depth + 1);
@@ -401,8 +413,9 @@ void AlertmanagerDecoder::FinishAlert(const MessageMeta& meta, const AlertFields
   r.summary.assign(summary);
   r.description.assign(f.description.present() ? f.description.text : std::string_view{});
   r.link.assign(FirstPresent(f.generator_url, f.panel_url, f.dashboard_url));
-  r.runbook.assign(f.runbook_url.present() ? f.runbook_url.text : f.runbook.text);
-  r.image.assign(f.image_url.text);
+  r.runbook.assign(StringOrEmpty(f.runbook_url).empty() ? StringOrEmpty(f.runbook)
+                                                        : StringOrEmpty(f.runbook_url));
+  r.image.assign(StringOrEmpty(f.image_url));
   r.source_fingerprint.assign(f.fingerprint.kind == JsonKind::kString ? f.fingerprint.text
                                                                       : std::string_view{});
 }
@@ -438,7 +451,7 @@ void AlertmanagerDecoder::FinishLegacyGrafana(const MessageMeta& meta, const Leg
                                                                   : f.rule_name.text);
   r.description.assign(f.title.text);
   r.link.assign(f.rule_url.text);
-  r.image.assign(f.image_url.text);
+  r.image.assign(StringOrEmpty(f.image_url));
 }
 
 }  // namespace

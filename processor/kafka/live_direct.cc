@@ -38,7 +38,7 @@ namespace {
 // cheaply: the exact size is computed only for records near the limit.
 size_t RecordBytesBound(const Record& r) {
   size_t n = 128 + r.addr.topic.size() + r.summary.size() + r.description.size() + r.link.size() +
-             r.trace_id.size() + r.source_fingerprint.size();
+             r.trace_id.size() + r.source_fingerprint.size() + r.runbook.size() + r.image.size();
   for (const Label& l : r.labels) n += l.name.size() + l.value.size() + 20;
   if (r.silence != nullptr) {
     const SilenceSpec& s = *r.silence;

@@ -63,9 +63,32 @@ std::string IncidentSummary(const dedup::Notification& n, const rules::CompiledR
 
 namespace {
 
+// custom_details.routing: per routing label, its values among the detailed members, each once,
+// in member order (a bridge routes on them: team, namespace, service).
+void WriteRouting(const dedup::Incident& inc, const std::vector<std::string>& labels,
+                  JsonWriter& w) {
+  w.Key("routing");
+  w.BeginObject();
+  for (const std::string& label : labels) {
+    w.Key(label);
+    w.BeginArray();
+    std::vector<std::string_view> seen;
+    for (const Member& m : inc.members) {
+      if (m.detail == nullptr) continue;
+      for (const auto& [name, value] : m.detail->routing) {
+        if (name != label || std::find(seen.begin(), seen.end(), value) != seen.end()) continue;
+        seen.push_back(value);
+        w.String(value);
+      }
+    }
+    w.EndArray();
+  }
+  w.EndObject();
+}
+
 // PagerDuty's links: the members' runbooks first (what the responder opens first; each once),
 // then where each member comes from (generatorURL, issue page, ...); and `images` (Grafana's
-// graphs), only when a member has one. Detailed members only, a few of each.
+// graphs, each once), only when a member has one. Detailed members only, a few of each.
 void WriteLinksAndImages(const dedup::Incident& inc, JsonWriter& w) {
   constexpr size_t kMaxRunbooks = 3, kMaxSourceLinks = 5, kMaxImages = 3;
   std::vector<std::string_view> runbooks;
@@ -104,10 +127,14 @@ void WriteLinksAndImages(const dedup::Incident& inc, JsonWriter& w) {
     w.EndObject();
   }
   w.EndArray();
-  size_t images = 0;
+  std::vector<std::string_view> images;
   for (const Member& m : inc.members) {
-    if (m.detail == nullptr || m.detail->image.empty() || images == kMaxImages) continue;
-    if (images++ == 0) {
+    if (m.detail == nullptr || m.detail->image.empty() || images.size() == kMaxImages ||
+        std::find(images.begin(), images.end(), m.detail->image) != images.end()) {
+      continue;
+    }
+    images.push_back(m.detail->image);
+    if (images.size() == 1) {
       w.Key("images");
       w.BeginArray();
     }
@@ -122,7 +149,7 @@ void WriteLinksAndImages(const dedup::Incident& inc, JsonWriter& w) {
     w.String(m.name().empty() ? m.summary() : m.name());
     w.EndObject();
   }
-  if (images > 0) w.EndArray();
+  if (!images.empty()) w.EndArray();
 }
 
 }  // namespace
@@ -153,6 +180,11 @@ void RenderNotification(const dedup::Notification& n, const rules::CompiledRules
   w.String(n.action == dedup::NotifyAction::kTrigger ? "trigger" : "resolve");
   w.Key("dedup_key");
   w.String(inc.id);
+  if (!inc.routing_key.empty()) {
+    // PagerDuty's integration key (routing.keys), pinned when the incident opened.
+    w.Key("routing_key");
+    w.String(inc.routing_key);
+  }
   w.Key("payload");
   w.BeginObject();
   w.Key("summary");
@@ -254,6 +286,7 @@ void RenderNotification(const dedup::Notification& n, const rules::CompiledRules
     w.EndArray();
   }
   w.EndObject();
+  if (!rules.routing.labels.empty()) WriteRouting(inc, rules.routing.labels, w);
   w.Key("evidence");
   w.BeginArray();
   for (int r : roots) {

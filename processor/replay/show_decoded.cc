@@ -113,6 +113,10 @@ class Shower : public IngestSink {
       w.StringOrNull(r.trace_id);
       w.Key("source_fingerprint");
       w.StringOrNull(r.source_fingerprint);
+      w.Key("runbook");
+      w.StringOrNull(r.runbook);
+      w.Key("image");
+      w.StringOrNull(r.image);
       w.EndObject();
       out_ << line_ << "\n";
       return;
@@ -135,6 +139,8 @@ class Shower : public IngestSink {
     }
     if (!r.summary.empty()) out_ << "      summary:  " << r.summary << "\n";
     if (!r.link.empty()) out_ << "      link:     " << r.link << "\n";
+    if (!r.runbook.empty()) out_ << "      runbook:  " << r.runbook << "\n";
+    if (!r.image.empty()) out_ << "      graph:    " << r.image << "\n";
     if (!r.trace_id.empty()) out_ << "      trace:    " << r.trace_id << "\n";
     if (!r.source_fingerprint.empty()) {
       out_ << "      source fingerprint: " << r.source_fingerprint << "\n";

@@ -391,5 +391,63 @@ page: {when: [['severity="critical"']]}
   EXPECT_EQ(alt, "DbDiskFull");
 }
 
+// routing: an incident's PagerDuty routing key is that of the first entry its opening signal
+// matches, for its whole life (a later member of another team, a checkpoint and a rules change
+// keep it); custom_details.routing lists the members' routing label values.
+TEST(RenderTest, AnIncidentKeepsTheRoutingKeyItOpenedWith) {
+  const std::string rules = R"(
+correlate:
+  - name: all
+page: {when: [['severity="critical"']]}
+routing:
+  labels: [team]
+  keys:
+    - {match: ['team="db"'], routing_key: R-db}
+    - {routing_key: R-all}
+)";
+  auto lr = rules::LoadRulesString(rules, "r.yaml");
+  ASSERT_TRUE(lr.rules);
+  auto alert = [](int64_t t, std::string_view name, std::string_view team) {
+    Record r;
+    r.addr = RecordAddress{"alerts", 0, t, 0};
+    r.time = EventTime{1795392000000 + t};
+    r.labels.Add("alertname", name);
+    r.labels.Add("team", team);
+    r.labels.Add("severity", "critical");
+    r.labels.Canonicalize();
+    return r;
+  };
+  KeepSink sink(*lr.rules);
+  std::string state;
+  {
+    dedup::Engine engine(lr.rules, &sink);
+    engine.Process(alert(0, "DbDown", "db"));
+    engine.Process(alert(1, "WebErrors", "web"));
+    engine.SaveState(&state);
+  }
+  // The db team's key changes meanwhile: the open incident keeps the one it opened with.
+  auto changed = rules::LoadRulesString(
+      std::string(rules).replace(rules.find("R-db"), 4, "R-db-new"), "r.yaml");
+  ASSERT_TRUE(changed.rules);
+  KeepSink after(*changed.rules);
+  dedup::Engine restored(changed.rules, &after);
+  ASSERT_TRUE(restored.LoadState(state));
+  restored.AdvanceWatermark(EventTime{1795392000000 + 60000});
+  ASSERT_EQ(after.events.size(), 1u);
+  const std::string& page = after.events[0];
+  EXPECT_NE(page.find(R"("dedup_key":"ng-)"), std::string::npos);
+  EXPECT_NE(page.find(R"(,"routing_key":"R-db","payload":)"), std::string::npos) << page;
+  EXPECT_NE(page.find(R"("routing":{"team":["db","web"]})"), std::string::npos) << page;
+  // Without a routing section, neither appears.
+  auto plain = rules::LoadRulesString(rules.substr(0, rules.find("routing:")), "r.yaml");
+  ASSERT_TRUE(plain.rules);
+  KeepSink none(*plain.rules);
+  dedup::Engine engine(plain.rules, &none);
+  engine.Process(alert(0, "DbDown", "db"));
+  engine.AdvanceWatermark(EventTime{1795392000000 + 60000});
+  ASSERT_EQ(none.events.size(), 1u);
+  EXPECT_EQ(none.events[0].find("routing"), std::string::npos) << none.events[0];
+}
+
 }  // namespace
 }  // namespace noisegate::processor

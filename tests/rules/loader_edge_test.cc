@@ -315,6 +315,27 @@ TEST(LoaderPoliciesTest, SilencesInhibitPageDrop) {
   EXPECT_THAT(d.message, HasSubstr("at least one matcher"));
 }
 
+TEST(LoaderPoliciesTest, Routing) {
+  auto rules = LoadOk(
+      "routing:\n  labels: [team, namespace]\n  keys:\n"
+      "    - {match: ['team=\"db\"'], routing_key: R-db}\n    - {routing_key: R-all}\n");
+  ASSERT_TRUE(rules);
+  EXPECT_EQ(rules->routing.labels, (std::vector<std::string>{"team", "namespace"}));
+  ASSERT_EQ(rules->routing.keys.size(), 2u);
+  EXPECT_EQ(rules->routing.keys[0].routing_key, "R-db");
+  EXPECT_EQ(rules->routing.keys[0].match.ToString(), "{team=\"db\"}");
+  EXPECT_TRUE(rules->routing.keys[1].match.empty());
+  Diagnostic d = OnlyError("routing:\n  keys:\n    - {match: ['team=\"db\"']}\n");
+  EXPECT_EQ(d.ToString(),
+            "t.yaml:3:7: routing.keys[0].routing_key: missing required key \"routing_key\"");
+  d = OnlyError("routing:\n  keys:\n    - {routing_key: ''}\n");
+  EXPECT_EQ(d.path, "routing.keys[0].routing_key");
+  d = OnlyError("routing:\n  keys:\n    - {match: [\"team='db'\"], routing_key: R}\n");
+  EXPECT_EQ(d.path, "routing.keys[0].match[0]");
+  d = OnlyError("routing:\n  teams: [a]\n");
+  EXPECT_THAT(d.message, HasSubstr("teams"));
+}
+
 TEST(LoaderPoliciesTest, PageConditions) {
   Diagnostic d = OnlyError("page:\n  when:\n    - {match: ['a=\"b\"'], min_members: 0}\n");
   EXPECT_EQ(d.ToString(),

@@ -299,7 +299,7 @@ TEST(GrafanaDecoder, RunbooksAndGraphsAreKeptForThePage) {
               "startsAt":"2026-11-24T03:05:00Z"},
              {"labels":{"alertname":"C"},"imageURL":"https://g/c.png",
               "startsAt":"2026-11-24T03:05:00Z"}])");
-  ASSERT_EQ(am.out.size(), 3u);
+  ASSERT_EQ(am.out.size(), 3u) << am.dead[0].detail;
   EXPECT_EQ(am.out[0].runbook, "https://rb/a");
   EXPECT_EQ(am.out[1].runbook, "https://rb/b");
   EXPECT_EQ(am.out[2].image, "") << "imageURL is Grafana's";
@@ -312,6 +312,15 @@ TEST(GrafanaDecoder, RunbooksAndGraphsAreKeptForThePage) {
               1795489200000);
   ASSERT_EQ(grafana.out.size(), 1u) << grafana.dead[0].detail;
   EXPECT_EQ(grafana.out[0].image, "https://g/l.png");
+  // They only add a link: one that is no string is passed over, the alert is kept.
+  am.Run(R"([{"labels":{"alertname":"A"},"annotations":{"runbook_url":{"x":1},"runbook":7},
+              "startsAt":"2026-11-24T03:05:00Z"}])");
+  ASSERT_EQ(am.out.size(), 1u) << am.dead[0].detail;
+  EXPECT_EQ(am.out[0].runbook, "");
+  grafana.Run(R"({"alerts":[{"status":"firing","labels":{"alertname":"C"},"imageURL":["x"],
+                  "startsAt":"2026-11-24T03:05:00Z"}]})");
+  ASSERT_EQ(grafana.out.size(), 1u) << grafana.dead[0].detail;
+  EXPECT_EQ(grafana.out[0].image, "");
 }
 
 TEST(GrafanaDecoder, TheLegacyWebhookIsOneAlertPerRule) {
