@@ -65,6 +65,7 @@ void Live::DecideHop() {
     return;
   }
   hop_ = Hop::kDraining;
+  drain_started_ = Clock::now();
   for (auto& [id, p] : correlate_) p.at_end = false;
   PauseInputs(true);
   log_ << "noisegate: level=info event=repartition_hop state=draining partitions="
@@ -75,8 +76,24 @@ void Live::DecideHop() {
 
 void Live::MaybeSkipHop() {
   if (hop_ == Hop::kDraining) {
-    for (auto& [id, p] : correlate_) {
-      if (!p.at_end) return;
+    bool all_at_end = true;
+    for (auto& [id, p] : correlate_) all_at_end &= p.at_end;
+    if (!all_at_end) {
+      // A partition's end is reported once per arrival there. Should that report not come (a
+      // busy CI run once saw a drain wait a whole minute for one), a marker moves the end on
+      // and the partition reports it again, as after a rewind. Harmless otherwise: a marker
+      // moves the offset, never the state.
+      if (now_ - drain_started_ > kDrainNudge) {
+        drain_started_ = now_;  // (the next nudge, if need be, as long after this one)
+        for (auto& [id, p] : correlate_) {
+          if (!p.at_end && !p.marker_requested) {
+            log_ << "noisegate: level=info event=repartition_hop state=draining partition=" << id
+                 << " action=\"no end reported yet: a marker moves it on\"\n";
+            RequestMarker(p);
+          }
+        }
+      }
+      return;
     }
     // The next commit writes the first markers (whether or not anything else happened); it
     // goes at once.

@@ -55,6 +55,9 @@ inline constexpr size_t kMaxReleasePerCall = 10'000;
 // How long a commit is put off for a partition to read a hop marker (live_direct.cc) before
 // its transaction is given up.
 inline constexpr std::chrono::milliseconds kMaxMarkerWait{10'000};
+// How long a drain of the repartition topic waits for a partition to report its end before it
+// writes a marker there to move the end on (live_direct.cc).
+inline constexpr std::chrono::milliseconds kDrainNudge{5'000};
 // Repartition message formats (first byte): a record, an input partition's progress mark, or
 // a batch: the byte 3, then records and marks one after another, each in its own format.
 inline constexpr uint8_t kRecordMessage = 1, kMarkMessage = 2, kBatchMessage = 3;
@@ -426,8 +429,9 @@ class Live : public RdKafka::RebalanceCb,
   bool txn_has_work_ = false;
   bool txn_failed_ = false;
   Clock::time_point lag_reported_;
-  bool arm_now_ = false;         // commit at once: the drain is through (see MaybeSkipHop)
-  bool last_commit_ok_ = false;  // the last Commit() committed (or had nothing to commit)
+  bool arm_now_ = false;             // commit at once: the drain is through (see MaybeSkipHop)
+  Clock::time_point drain_started_;  // when the hop began draining (see MaybeSkipHop)
+  bool last_commit_ok_ = false;      // the last Commit() committed (or had nothing to commit)
   bool fatal_ = false;
   Clock::time_point txn_started_;
   Clock::time_point now_;  // the wall clock, read once per loop turn
