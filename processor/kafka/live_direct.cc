@@ -76,8 +76,10 @@ void Live::DecideHop() {
 
 void Live::MaybeSkipHop() {
   if (hop_ == Hop::kDraining) {
+    // (Not while a marker of the drain's is yet to be read: the arming commit's markers must
+    // be the first read after it, or the hop would be skipped before they were.)
     bool all_at_end = true;
-    for (auto& [id, p] : correlate_) all_at_end &= p.at_end;
+    for (auto& [id, p] : correlate_) all_at_end &= p.at_end && !p.marker_requested;
     if (!all_at_end) {
       // A partition's end is reported once per arrival there. Should that report not come (a
       // busy CI run once saw a drain wait a whole minute for one), a marker moves the end on
