@@ -423,6 +423,7 @@ void Engine::MuteOrCorrelate(const Record& r, RecordLabels& labels, uint32_t slo
   if (const rules::Silence* s = MatchSilence(labels, t)) {
     ev.decision = Decision::kSilenced;
     ev.rule = s->name;
+    ev.runtime_silence = s->runtime;
     return;
   }
   Decision d;

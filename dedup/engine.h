@@ -53,6 +53,8 @@ struct DecisionEvent {
   std::string_view rule;      // the rule or matcher that decided, or empty
   std::string_view name;      // alertname, or the log template (valid during OnDecision)
   bool late = false;          // older than the watermark minus the allowed lateness
+  // `rule` is a silence from a silences input ("silence <id>"): one of unboundedly many.
+  bool runtime_silence = false;
 };
 
 enum class NotifyAction : uint8_t { kTrigger, kResolve };

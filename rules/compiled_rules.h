@@ -94,6 +94,7 @@ struct Silence {
   std::vector<int> time_intervals;  // active only inside one of these (indexes), if any
   std::string comment;
   SourcePos pos;
+  bool runtime = false;  // from a silences input (rules/runtime_silence.h), not the rules file
 };
 
 struct InhibitRule {

@@ -12,6 +12,7 @@ Result<Silence> CompileSilence(const SilenceSpec& spec) {
   if (spec.ends < spec.starts) return invalid("endsAt is before startsAt");
   Silence s;
   s.name = "silence " + spec.id;
+  s.runtime = true;
   s.starts = spec.starts;
   s.ends = spec.ends;
   s.comment = spec.comment;

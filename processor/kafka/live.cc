@@ -7,6 +7,7 @@
 #include <thread>
 #include <utility>
 
+#include "processor/admin/log_lines.h"
 #include "processor/intake/intake_server.h"
 #include "processor/kafka/failpoint.h"
 #include "processor/kafka/live_internal.h"
@@ -16,7 +17,9 @@ namespace noisegate::processor {
 namespace live_internal {
 
 void PartitionSink::OnDecision(const dedup::DecisionEvent& e) {
-  live_->metrics().decision[static_cast<int>(e.decision)]->Increment();
+  LiveMetrics& m = live_->metrics();
+  m.decision[static_cast<int>(e.decision)]->Increment();
+  if (!e.rule.empty()) m.RuleDecision(e.rule, e.runtime_silence, e.decision);
   if (live_->cfg().explain_topic.empty()) return;
   line_.clear();
   RenderExplain(e, &line_, live_->cfg().explain_readable);
@@ -292,11 +295,15 @@ struct Embedded {
 }  // namespace
 
 RunExit RunLive(std::shared_ptr<const rules::CompiledRules> rules, const RunConfig& config,
-                const std::atomic<bool>& stop, std::ostream& log,
+                const std::atomic<bool>& stop, std::ostream& log_out,
                 std::atomic<bool>* reload_signal) {
   using live_internal::kEmbeddedInputPartitions;
   using live_internal::Live;
   RunConfig cfg = config;
+  // Whole lines under one lock, at the configured level: the loop and the intake's threads
+  // each write through their own stream.
+  LogSink sink(log_out, cfg.log_level);
+  LogStream log(sink), intake_log(sink);
   Embedded embedded;
   if (cfg.embedded()) {
     char err[256];
@@ -325,7 +332,6 @@ RunExit RunLive(std::shared_ptr<const rules::CompiledRules> rules, const RunConf
            "when noisegate exits\"\n";
     // The one line a script waits for.
     log << "noisegate: embedded Kafka at " << bootstrap << "\n";
-    log.flush();
   }
   auto registry = std::make_shared<prometheus::Registry>();
   auto health = std::make_shared<Health>();
@@ -347,7 +353,8 @@ RunExit RunLive(std::shared_ptr<const rules::CompiledRules> rules, const RunConf
   // the loop reads what it wrote like any other message.
   std::unique_ptr<IntakeServer> intake;
   if (!cfg.intake.listen.empty()) {
-    intake = std::make_unique<IntakeServer>(cfg.intake, cfg.max_message_bytes, *registry, log);
+    intake =
+        std::make_unique<IntakeServer>(cfg.intake, cfg.max_message_bytes, *registry, intake_log);
     std::string err;
     if (!intake->Start(cfg.kafka, rules, &err)) {
       log << "noisegate: level=error event=intake error=\"" << err << "\"\n";

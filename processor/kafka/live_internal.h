@@ -446,6 +446,22 @@ class Live : public RdKafka::RebalanceCb,
     std::string fields;  // route=page action=trigger ... summary="..."
   };
   std::vector<SentNotification> txn_notifications_;
+  // The open transaction's dead letters: their metric labels and log line fields.
+  struct SentDeadLetter {
+    std::string topic, reason;
+    std::string fields;  // topic=... partition=... offset=... index=... reason=... detail="..."
+  };
+  std::vector<SentDeadLetter> txn_dead_letters_;
+  // Dead letters are logged at most kDeadLetterLogBurst per kDeadLetterLogWindow; the others
+  // are counted and reported in one line when the next window opens.
+  static constexpr int kDeadLetterLogBurst = 10;
+  static constexpr std::chrono::seconds kDeadLetterLogWindow{10};
+  Clock::time_point dead_letter_log_window_{};
+  int dead_letters_logged_ = 0;
+  uint64_t dead_letters_unlogged_ = 0;
+  void DeadLetterSent(std::string_view topic, int32_t partition, int64_t offset, int32_t index,
+                      std::string_view reason, std::string_view detail);
+  void LogDeadLetter(const SentDeadLetter& dl);
   void CountCommitted();
   // The repartition hop (live_direct.cc): taken; draining the repartition topic; arming (the
   // next commit writes the first markers); armed (waiting to read them back); skipped.

@@ -10,9 +10,11 @@
 #include <prometheus/histogram.h>
 #include <prometheus/registry.h>
 
+#include <array>
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "dedup/engine.h"
 
@@ -29,14 +31,22 @@ struct LiveMetrics {
                     .Help("Records decoded from input messages and sent to correlation")
                     .Register(r)
                     .Add({})),
-        dead_letters(prometheus::BuildCounter()
-                         .Name("noisegate_dead_letters_total")
-                         .Help("Messages or records sent to the dead-letter topic, by reason")
-                         .Register(r)),
+        dead_letters(
+            prometheus::BuildCounter()
+                .Name("noisegate_dead_letters_total")
+                .Help("Messages or records sent to the dead-letter topic, by input topic and "
+                      "reason")
+                .Register(r)),
         decisions(prometheus::BuildCounter()
                       .Name("noisegate_decisions_total")
                       .Help("Engine decisions, one per record, by decision")
                       .Register(r)),
+        rule_decisions(prometheus::BuildCounter()
+                           .Name("noisegate_rule_decisions_total")
+                           .Help("Engine decisions made by a rule, by rule name and decision "
+                                 "(silences from the silences input count as one rule, "
+                                 "\"runtime silences\")")
+                           .Register(r)),
         notifications(prometheus::BuildCounter()
                           .Name("noisegate_notifications_total")
                           .Help("Events sent to the paging and ticket topics")
@@ -167,8 +177,22 @@ struct LiveMetrics {
     }
     return *it->second;
   }
-  prometheus::Counter& DeadLetter(const std::string& reason) {
-    return dead_letters.Add({{"reason", reason}});
+  // Counts a decision under its rule's name (`rule` non-empty).
+  void RuleDecision(std::string_view rule, bool runtime_silence, dedup::Decision d) {
+    if (runtime_silence) rule = kRuntimeSilences;
+    auto it = rule_decision.find(rule);
+    if (it == rule_decision.end())
+      it = rule_decision.emplace(std::string(rule), PerDecision{}).first;
+    prometheus::Counter*& c = it->second[static_cast<int>(d)];
+    if (c == nullptr) {
+      c = &rule_decisions.Add(
+          {{"rule", it->first}, {"decision", std::string(dedup::DecisionName(d))}});
+    }
+    c->Increment();
+  }
+  static constexpr std::string_view kRuntimeSilences = "runtime silences";
+  prometheus::Counter& DeadLetter(const std::string& topic, const std::string& reason) {
+    return dead_letters.Add({{"topic", topic}, {"reason", reason}});
   }
   // Sets the state gauges from the engines' sizes, summed over the owned partitions.
   void SetState(const dedup::StateSizes& s, uint64_t expired) {
@@ -221,6 +245,9 @@ struct LiveMetrics {
   prometheus::Counter& records;
   prometheus::Family<prometheus::Counter>& dead_letters;
   prometheus::Family<prometheus::Counter>& decisions;
+  prometheus::Family<prometheus::Counter>& rule_decisions;
+  using PerDecision = std::array<prometheus::Counter*, dedup::kDecisionCount>;
+  std::map<std::string, PerDecision, std::less<>> rule_decision;
   prometheus::Family<prometheus::Counter>& notifications;
   prometheus::Family<prometheus::Counter>& transactions;
   prometheus::Histogram& commit_seconds;

@@ -4,6 +4,7 @@
 
 #include "dedup/check.h"
 #include "processor/kafka/live_internal.h"
+#include "processor/output/json_writer.h"
 #include "processor/output/render.h"
 
 namespace noisegate::processor::live_internal {
@@ -86,7 +87,8 @@ void Live::CorrelateOne(CorrelatePartition& p, const rd_kafka_message_t& msg) {
   p.dirty = true;
   txn_has_work_ = true;
   if (!ok) {
-    m_.DeadLetter(std::string(reason::kBadRepartition)).Increment();
+    DeadLetterSent(cfg_.repartition_topic, msg.partition, msg.offset, 0, reason::kBadRepartition,
+                   "not a record this noisegate build can read");
     line_.clear();
     RenderDeadLetter(cfg_.repartition_topic, msg.partition, msg.offset, 0, reason::kBadRepartition,
                      "not a record this noisegate build can read", value, &line_);
@@ -297,8 +299,8 @@ void Live::OnDeadLetter(const DeadLetter& dl, const RawMessage& m, int64_t ts) {
   // A message read again after a restart (see InputPartition::in_flight) sent its dead
   // letters the first time.
   if (ingesting_ != nullptr && m.offset < ingesting_->ingested_next) return;
-  m_.DeadLetter(dl.reason).Increment();
   m_.decision[static_cast<int>(dedup::Decision::kDeadLetter)]->Increment();
+  DeadLetterSent(m.topic, m.partition, m.offset, dl.index, dl.reason, dl.detail);
   line_.clear();
   RenderDeadLetter(m.topic, m.partition, m.offset, dl.index, dl.reason, dl.detail, m.payload,
                    &line_);
@@ -310,6 +312,22 @@ void Live::OnDeadLetter(const DeadLetter& dl, const RawMessage& m, int64_t ts) {
     v = line_;
     Produce(cfg_.explain_topic, RdKafka::Topic::PARTITION_UA, {}, &v, WallMs());
   }
+}
+
+void Live::DeadLetterSent(std::string_view topic, int32_t partition, int64_t offset, int32_t index,
+                          std::string_view why, std::string_view detail) {
+  // Counted and logged once its transaction commits (CountCommitted), as notifications are.
+  SentDeadLetter& sent = txn_dead_letters_.emplace_back();
+  sent.topic = std::string(topic);
+  sent.reason = std::string(why);
+  sent.fields = "topic=" + sent.topic + " partition=" + std::to_string(partition) +
+                " offset=" + std::to_string(offset) + " index=" + std::to_string(index) +
+                " reason=" + sent.reason + " detail=";
+  // (The detail can quote the message: a bounded excerpt, cut on a character boundary.)
+  constexpr size_t kMaxDetail = 200;
+  size_t cut = std::min(detail.size(), kMaxDetail);
+  while (cut < detail.size() && cut > 0 && (detail[cut] & 0xC0) == 0x80) --cut;
+  JsonWriter::Escape(detail.substr(0, cut), &sent.fields);
 }
 
 void Live::AdvanceIdle() {

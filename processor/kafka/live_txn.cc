@@ -21,6 +21,7 @@ bool Live::BeginTransaction() {
   // What an aborted transaction batched and notified is done again.
   for (std::string& batch : repartition_batches_) batch.clear();
   txn_notifications_.clear();
+  txn_dead_letters_.clear();
   txn_failed_ = false;
   txn_started_ = Clock::now();
   if (after_rewind_) AfterRewind();
@@ -283,6 +284,7 @@ bool Live::Commit(bool rewind) {
       log_ << "noisegate: level=warn event=notification_outcome_unknown " << sent.fields << "\n";
     }
     txn_notifications_.clear();
+    txn_dead_letters_.clear();
     // Stopping: nothing is lost (the next owner fences the abandoned producer and resumes
     // from the committed offsets), so the stop stays clean.
     if (stop_) return false;
@@ -481,6 +483,31 @@ void Live::CountCommitted() {
     log_ << "noisegate: level=info event=notification " << sent.fields << "\n";
   }
   txn_notifications_.clear();
+  for (const SentDeadLetter& dl : txn_dead_letters_) {
+    m_.DeadLetter(dl.topic, dl.reason).Increment();
+    LogDeadLetter(dl);
+  }
+  txn_dead_letters_.clear();
+}
+
+void Live::LogDeadLetter(const SentDeadLetter& dl) {
+  if (now_ - dead_letter_log_window_ >= kDeadLetterLogWindow) {
+    if (dead_letters_unlogged_ > 0) {
+      log_ << "noisegate: level=warn event=dead_letters_not_logged count=" << dead_letters_unlogged_
+           << " note=\"more than " << kDeadLetterLogBurst << " in " << kDeadLetterLogWindow.count()
+           << " s; every one is on " << cfg_.dead_letter_topic
+           << " and counted in noisegate_dead_letters_total\"\n";
+    }
+    dead_letter_log_window_ = now_;
+    dead_letters_logged_ = 0;
+    dead_letters_unlogged_ = 0;
+  }
+  if (dead_letters_logged_ >= kDeadLetterLogBurst) {
+    ++dead_letters_unlogged_;
+    return;
+  }
+  ++dead_letters_logged_;
+  log_ << "noisegate: level=warn event=dead_letter " << dl.fields << "\n";
 }
 
 }  // namespace noisegate::processor::live_internal

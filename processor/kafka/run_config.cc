@@ -34,6 +34,8 @@ std::map<std::string, std::string> RunConfig::Redacted() const {
 
 namespace {
 
+constexpr const char* kLogLevels = "expected one of debug, info, warn, error";
+
 void LoadYaml(rules::YamlReader& r, const std::string& text, RunConfig* c) {
   YAML::Node doc = YAML::Load(text);
   if (!doc.IsDefined() || doc.IsNull()) return;
@@ -58,6 +60,7 @@ void LoadYaml(rules::YamlReader& r, const std::string& text, RunConfig* c) {
                    "explain_readable",
                    "repartition_batch_bytes",
                    "skip_repartition",
+                   "log_level",
                    "intake"},
                   "the run config (a map)")) {
     return;
@@ -167,6 +170,15 @@ void LoadYaml(rules::YamlReader& r, const std::string& text, RunConfig* c) {
   if (YAML::Node n = YamlReader::Get(doc, "skip_repartition"); YamlReader::Has(n)) {
     if (auto v = r.Bool(n, "skip_repartition")) c->skip_repartition = *v;
   }
+  if (YAML::Node n = YamlReader::Get(doc, "log_level"); YamlReader::Has(n)) {
+    if (auto v = r.String(n, "log_level")) {
+      if (std::optional<LogLevel> l = ParseLogLevel(*v)) {
+        c->log_level = *l;
+      } else {
+        r.Report(n, "log_level", kLogLevels);
+      }
+    }
+  }
   if (YAML::Node in = YamlReader::Get(doc, "intake"); YamlReader::Has(in)) {
     if (r.CheckMap(in, "intake",
                    {"listen", "max_body_bytes", "ack_timeout", "bearer_token_file",
@@ -235,8 +247,20 @@ RunConfigResult LoadRunConfig(const std::string& path, char** env) {
   }
   // NOISEGATE_KAFKA_SASL_PASSWORD=x sets sasl.password: lower case, '_' -> '.'.
   constexpr std::string_view kPrefix = "NOISEGATE_KAFKA_";
+  constexpr std::string_view kLogLevel = "NOISEGATE_LOG_LEVEL=";
   for (char** e = env; e != nullptr && *e != nullptr; ++e) {
     std::string_view kv(*e);
+    if (kv.substr(0, kLogLevel.size()) == kLogLevel) {
+      std::string_view v = kv.substr(kLogLevel.size());
+      if (std::optional<LogLevel> l = ParseLogLevel(v)) {
+        c.log_level = *l;
+      } else {
+        out.diagnostics.push_back(
+            rules::Diagnostic{"NOISEGATE_LOG_LEVEL", 0, 0, "",
+                              std::string(kLogLevels) + ", got \"" + std::string(v) + "\""});
+      }
+      continue;
+    }
     if (kv.substr(0, kPrefix.size()) != kPrefix) continue;
     size_t eq = kv.find('=');
     if (eq == std::string_view::npos || eq == kPrefix.size()) continue;

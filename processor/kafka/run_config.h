@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "processor/admin/log_lines.h"
 #include "processor/decode/message.h"
 #include "rules/diagnostic.h"
 
@@ -90,6 +91,8 @@ struct RunConfig {
   // Explain lines also carry "name" (alertname or log template) and "summary".
   bool explain_readable = false;
   std::string metrics_listen = "0.0.0.0:9464";  // empty = no metrics endpoint
+  // Log lines below this level are not written (log_level, or NOISEGATE_LOG_LEVEL over it).
+  LogLevel log_level = LogLevel::kInfo;
   IntakeConfig intake;
 
   bool embedded() const;

@@ -534,11 +534,9 @@ bool DumpReader::Next(DumpMessage* out, std::string* skipped) {
     ++line_no_;
     bytes_read_ += line.size() + 1;
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-    bool blank = line.find_first_not_of(" \t") == std::string_view::npos;
     if (bare_topic_) {
-      if (blank) {
-        continue;  // an empty line is no message (its offset is still its line number)
-      }
+      // Every line is a message, an empty one too (as Kafka carries an empty value, and
+      // the decoders dead-letter it as `empty`); only the newline ending the file ends none.
       out->topic = *bare_topic_;
       out->partition = 0;
       out->offset = static_cast<int64_t>(line_no_ - 1);
@@ -549,7 +547,7 @@ bool DumpReader::Next(DumpMessage* out, std::string* skipped) {
       out->line = line_no_;
       return true;
     }
-    if (blank) continue;
+    if (line.find_first_not_of(" \t") == std::string_view::npos) continue;  // no envelope
     std::string why;
     if (ParseEnvelope(line, out, &why)) {
       out->line = line_no_;

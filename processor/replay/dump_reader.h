@@ -95,7 +95,8 @@ class LineReader {
 
 class DumpReader {
  public:
-  // `bare_topic`: when set, every line is a bare message value of that topic. `bytes`: the
+  // `bare_topic`: when set, every line is a bare message value of that topic (an empty line
+  // is an empty message). `bytes`: the
   // file, when already open (readers of several channels of one file share it).
   DumpReader(std::string path, std::optional<std::string> bare_topic,
              std::shared_ptr<const DumpBytes> bytes = nullptr);

@@ -273,6 +273,27 @@ case $SCENARIO in
     grep -q "^noisegate_build_info{.*version=\"$version\".*} 1" "$work/metrics.txt" ||
       fail "no noisegate_build_info for version $version"
     say "metrics: $want_new incidents opened, $want_pages page triggers, promtool clean"
+    # Per-rule hit counts: for each rule and decision, as many as replay's explain lines say.
+    python3 - "$work/r.explain" "$work/metrics.txt" <<'EOF' || fail "noisegate_rule_decisions_total differs from replay's explain lines"
+import collections, json, re, sys
+want = collections.Counter()
+for line in open(sys.argv[1]):
+    e = json.loads(line)
+    if e.get("rule"):
+        want[(e["rule"], e["decision"])] += 1
+got = collections.Counter()
+series = re.compile(r'^noisegate_rule_decisions_total\{decision="([^"]*)",rule="((?:[^"\\]|\\.)*)"\} (\S+)$')
+for line in open(sys.argv[2]):
+    m = series.match(line.strip())
+    if m:
+        got[(m.group(2).replace('\\"', '"').replace('\\\\', '\\'), m.group(1))] += int(float(m.group(3)))
+if not want or got != want:
+    for k in sorted(set(want) | set(got)):
+        if want[k] != got[k]:
+            print(f"rule {k[0]!r} decision {k[1]}: replay {want[k]}, metric {got[k]}")
+    sys.exit(1)
+print(f"== per-rule hit counts: {len(want)} (rule, decision) series agree with replay")
+EOF
     # Every input partition reports its lag (set once a second): none once all is decided.
     for _ in $(seq 40); do
       lags=$(curl -s "http://127.0.0.1:$(admin_port a)/metrics" | grep '^noisegate_input_lag_messages{' || true)
@@ -518,6 +539,15 @@ EOF
     start_ng a "$work/a.yaml"
     load "$work/bad.jsonl"
     expect_all_same_as_replay 120
+    # Counted by input topic and reason, and logged once each (fewer than the log's burst).
+    for reason in not_json truncated missing_field wrong_type too_large empty; do
+      want=$(grep -c "\"reason\":\"$reason\"" "$work/r.dlq")
+      got=$(metric_of a "noisegate_dead_letters_total{reason=\"$reason\",topic=\"alerts.prometheus\"}")
+      ((got == want)) || fail "noisegate_dead_letters_total for $reason is $got, replay has $want"
+      logged=$(grep -Ec "level=warn event=dead_letter topic=alerts\.prometheus partition=0 offset=[0-9]+ index=[0-9]+ reason=$reason detail=\"" "$work/a.log" || true)
+      ((logged == want)) || fail "$logged log lines for the $reason dead letters, replay has $want"
+    done
+    say "dead letters: counted and logged by topic and reason, as replay has them"
     stop_ng "$ng_pid"
     ;;
 
@@ -890,6 +920,15 @@ EOF
       fail "the silenced DiskFull paged"
     fi
     say "the silenced alert did not page; the other one did"
+    # Counted under one rule value for every runtime silence: an id is never a label.
+    silenced=0
+    for r in a b; do
+      curl -s "http://127.0.0.1:$(admin_port "$r")/metrics" >"$work/metrics.$r" || true
+      v=$(awk '/^noisegate_rule_decisions_total\{decision="silenced",rule="runtime silences"\} / {printf "%d", $NF}' "$work/metrics.$r")
+      ((${v:-0} > 0)) && silenced=$((silenced + v))
+      if grep -q 'rule="silence ' "$work/metrics.$r"; then fail "a silence id is a metric label on $r"; fi
+    done
+    ((silenced >= 1)) || fail "no replica counts the silenced alert under rule=\"runtime silences\""
     am b silence expire "$id" || fail "amtool silence expire failed: $(tail -3 "$work/amtool.log")"
     am a silence query --expired -q | grep -qx "$id" || fail "the expired silence is not listed as expired"
     if am a silence query -q | grep -qx "$id"; then fail "the expired silence is still listed as active"; fi

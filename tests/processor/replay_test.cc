@@ -206,6 +206,31 @@ TEST_F(ReplayTest, AnOversizedMessageGoesToTheDeadLettersAndTheReplayGoesOn) {
   EXPECT_NE(Read(opt.pages_path).find("After"), std::string::npos);
 }
 
+// `--topic a=FILE`: a line per message, an empty line too (Kafka carries empty values, and
+// live dead-letters them); the newline that ends the file ends no message.
+TEST_F(ReplayTest, AnEmptyLineOfATopicFileIsAnEmptyMessage) {
+  const std::string alert =
+      R"({"alerts":[{"status":"firing","labels":{"alertname":"Down","severity":"critical"},)"
+      R"("startsAt":"2026-11-23T00:00:00Z"}]})";
+  std::string a = Write("a.txt", alert + "\n\r\n" + alert + "\n");
+  ReplayOptions opt;
+  opt.dumps = {{a, std::string("a")}};
+  opt.dlq_path = (dir_ / "dlq.jsonl").string();
+  opt.explain_path = (dir_ / "explain.jsonl").string();
+  std::ostringstream log;
+  auto res = RunReplay(Rules(), opt, log);
+  ASSERT_TRUE(res) << res.error().detail;
+  std::string dlq = Read(opt.dlq_path);
+  EXPECT_NE(dlq.find(R"("topic":"a","partition":0,"offset":1,"index":0,"reason":"empty")"),
+            std::string::npos)
+      << dlq;
+  EXPECT_EQ(std::count(dlq.begin(), dlq.end(), '\n'), 1) << dlq;
+  EXPECT_EQ(res->dead_letter_reasons["empty"], 1u);
+  std::string explain = Read(opt.explain_path);
+  EXPECT_NE(explain.find(R"("offset":2)"), std::string::npos) << explain;  // the line after it
+  EXPECT_EQ(explain.find(R"("offset":3)"), std::string::npos) << explain;  // no line past the end
+}
+
 TEST_F(ReplayTest, EnvelopeOptionWrapsPagesKeyedByDedupKey) {
   std::string a = Write("a.jsonl", Envelope("a", 0, 1000, Alert("Down", "critical")));
   ReplayOptions opt;

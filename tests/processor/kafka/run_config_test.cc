@@ -93,6 +93,28 @@ TEST(RunConfig, ATransactionCallIsGivenTimeToFailOnItsOwn) {
   EXPECT_EQ(ok.config.transaction_call_wait, std::chrono::minutes(2));
 }
 
+TEST(RunConfig, TheLogLevelComesFromTheFileAndTheEnvironmentWins) {
+  EXPECT_EQ(RunConfig().log_level, LogLevel::kInfo);
+  RunConfigResult r = LoadRunConfig(Write("log_level: warn\n"), nullptr);
+  ASSERT_TRUE(r.diagnostics.empty()) << r.diagnostics[0].ToString();
+  EXPECT_EQ(r.config.log_level, LogLevel::kWarn);
+  char debug[] = "NOISEGATE_LOG_LEVEL=debug";
+  char* env[] = {debug, nullptr};
+  EXPECT_EQ(LoadRunConfig(Write("log_level: error\n"), env).config.log_level, LogLevel::kDebug);
+
+  RunConfigResult bad = LoadRunConfig(Write("group: g\nlog_level: verbose\n"), nullptr);
+  ASSERT_EQ(bad.diagnostics.size(), 1u);
+  EXPECT_EQ(bad.diagnostics[0].line, 2);
+  EXPECT_EQ(bad.diagnostics[0].path, "log_level");
+  EXPECT_NE(bad.diagnostics[0].message.find("debug, info, warn, error"), std::string::npos);
+  char verbose[] = "NOISEGATE_LOG_LEVEL=verbose";
+  char* bad_env[] = {verbose, nullptr};
+  RunConfigResult bad2 = LoadRunConfig("", bad_env);
+  ASSERT_EQ(bad2.diagnostics.size(), 1u);
+  EXPECT_EQ(bad2.diagnostics[0].file, "NOISEGATE_LOG_LEVEL");
+  EXPECT_NE(bad2.diagnostics[0].message.find("\"verbose\""), std::string::npos);
+}
+
 TEST(RunConfig, TheHttpIntakeIsOffUntilGivenAnAddress) {
   RunConfigResult off = LoadRunConfig(Write("group: g\n"), nullptr);
   ASSERT_TRUE(off.diagnostics.empty());
