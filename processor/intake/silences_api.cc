@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "processor/decode/silences.h"
+#include "processor/intake/topic_reader.h"
 #include "processor/output/json_writer.h"
 #include "rules/matcher.h"
 #include "rules/runtime_silence.h"
@@ -417,115 +418,36 @@ SilencesApi::Answer SilencesApi::Write(const SilenceSpec& spec, const std::strin
 
 bool SilencesApi::ReadAll(const std::string& topic, std::map<std::string, Stored>* out,
                           std::string* error) {
-  char err[512];
-  rd_kafka_conf_t* conf = rd_kafka_conf_new();
-  std::map<std::string, std::string> props = kafka_;
-  props["group.id"] = "noisegate-silences-api";  // (assigned, never joined or committed)
-  props["enable.auto.commit"] = "false";
-  props["enable.auto.offset.store"] = "false";
-  props["enable.partition.eof"] = "true";
-  for (const auto& [k, v] : props) {
-    if (rd_kafka_conf_set(conf, k.c_str(), v.c_str(), err, sizeof(err)) != RD_KAFKA_CONF_OK) {
-      *error = "kafka property " + k + ": " + err;
-      rd_kafka_conf_destroy(conf);
-      return false;
-    }
-  }
-  // A reader per request: its errors come back as the answer's reason; librdkafka's own log
-  // lines (a warning per producer-only property, a broker away) would repeat on every request.
-  rd_kafka_conf_set_log_cb(conf, [](const rd_kafka_t*, int, const char*, const char*) {});
-  std::unique_ptr<rd_kafka_t, void (*)(rd_kafka_t*)> rk(
-      rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof(err)), [](rd_kafka_t* k) {
-        rd_kafka_consumer_close(k);
-        rd_kafka_destroy(k);
-      });
-  if (!rk) {
-    *error = err;
-    return false;
-  }
-  // Its partitions, and where each ends now.
-  rd_kafka_topic_t* t = rd_kafka_topic_new(rk.get(), topic.c_str(), nullptr);
-  const rd_kafka_metadata_t* md = nullptr;
-  rd_kafka_resp_err_t e = rd_kafka_metadata(rk.get(), 0, t, &md, kReadTimeoutMs);
-  rd_kafka_topic_destroy(t);
-  if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
-    *error = "cannot read the metadata of " + topic + ": " + rd_kafka_err2str(e);
-    return false;
-  }
-  int partitions = 0;
-  for (int i = 0; i < md->topic_cnt; ++i) {
-    if (topic == md->topics[i].topic && md->topics[i].err == RD_KAFKA_RESP_ERR_NO_ERROR) {
-      partitions = md->topics[i].partition_cnt;
-    }
-  }
-  rd_kafka_metadata_destroy(md);
-  if (partitions == 0) {
-    *error = "topic " + topic + " does not exist";
-    return false;
-  }
-  rd_kafka_topic_partition_list_t* assign = rd_kafka_topic_partition_list_new(partitions);
-  std::map<int32_t, int64_t> end;  // partition -> high watermark, for those with messages
-  for (int32_t p = 0; p < partitions; ++p) {
-    int64_t lo = 0, hi = 0;
-    e = rd_kafka_query_watermark_offsets(rk.get(), topic.c_str(), p, &lo, &hi, kReadTimeoutMs);
-    if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
-      rd_kafka_topic_partition_list_destroy(assign);
-      *error = "cannot read where " + topic + " ends: " + rd_kafka_err2str(e);
-      return false;
-    }
-    if (hi <= lo) continue;
-    end[p] = hi;
-    rd_kafka_topic_partition_list_add(assign, topic.c_str(), p)->offset = lo;
-  }
-  if (!end.empty()) rd_kafka_assign(rk.get(), assign);
-  rd_kafka_topic_partition_list_destroy(assign);
-
   std::unique_ptr<Decoder> decoder = MakeSilencesDecoder({});
   RecordBatch records;
   std::vector<DeadLetter> dead;
-  const auto deadline =
-      std::chrono::steady_clock::now() + std::chrono::milliseconds(kReadTimeoutMs);
-  while (!end.empty()) {
-    if (std::chrono::steady_clock::now() > deadline) {
-      *error = "timed out reading " + topic;
-      return false;
-    }
-    rd_kafka_message_t* m = rd_kafka_consumer_poll(rk.get(), 200);
-    if (m == nullptr) continue;
-    std::unique_ptr<rd_kafka_message_t, void (*)(rd_kafka_message_t*)> owned(
-        m, rd_kafka_message_destroy);
-    auto it = end.find(m->partition);
-    if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-      if (it != end.end()) end.erase(it);
-      continue;
-    }
-    if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-      *error = "reading " + topic + ": " + rd_kafka_message_errstr(m);
-      return false;
-    }
-    if (it != end.end() && m->offset + 1 >= it->second) end.erase(it);
-    if (m->payload == nullptr) {  // a tombstone: the id is forgotten
-      if (m->key != nullptr) out->erase(std::string(static_cast<const char*>(m->key), m->key_len));
-      continue;
-    }
-    rd_kafka_timestamp_type_t tstype;
-    MessageMeta meta;
-    meta.topic = topic;
-    meta.partition = m->partition;
-    meta.offset = m->offset;
-    const int64_t ts = rd_kafka_message_timestamp(m, &tstype);
-    if (ts >= 0) meta.kafka_ts = ts;
-    records.Reset();
-    dead.clear();
-    decoder->Decode(std::string_view(static_cast<const char*>(m->payload), m->len), meta, records,
-                    dead);
-    if (records.size() != 1) continue;  // not a silence: the loop dead-letters it
-    const Record& r = records[0];
-    Stored& st = (*out)[r.silence->id];
-    st.spec = *r.silence;
-    st.updated_ms = r.time.ms;
-  }
-  return true;
+  return ReadTopics(
+      kafka_, {topic}, std::nullopt, kReadTimeoutMs,
+      [&](const rd_kafka_message_t& m) {
+        if (m.payload == nullptr) {  // a tombstone: the id is forgotten
+          if (m.key != nullptr) {
+            out->erase(std::string(static_cast<const char*>(m.key), m.key_len));
+          }
+          return;
+        }
+        rd_kafka_timestamp_type_t tstype;
+        MessageMeta meta;
+        meta.topic = topic;
+        meta.partition = m.partition;
+        meta.offset = m.offset;
+        const int64_t ts = rd_kafka_message_timestamp(&m, &tstype);
+        if (ts >= 0) meta.kafka_ts = ts;
+        records.Reset();
+        dead.clear();
+        decoder->Decode(std::string_view(static_cast<const char*>(m.payload), m.len), meta, records,
+                        dead);
+        if (records.size() != 1) return;  // not a silence: the loop dead-letters it
+        const Record& r = records[0];
+        Stored& st = (*out)[r.silence->id];
+        st.spec = *r.silence;
+        st.updated_ms = r.time.ms;
+      },
+      error);
 }
 
 }  // namespace noisegate::processor

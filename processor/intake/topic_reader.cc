@@ -1,0 +1,125 @@
+#include "processor/intake/topic_reader.h"
+
+#include <chrono>
+#include <memory>
+#include <utility>
+
+namespace noisegate::processor {
+
+bool ReadTopics(const std::map<std::string, std::string>& kafka,
+                const std::vector<std::string>& topics, std::optional<int64_t> since_ms,
+                int timeout_ms, const std::function<void(const rd_kafka_message_t&)>& fn,
+                std::string* error) {
+  char err[512];
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  std::map<std::string, std::string> props = kafka;
+  props["group.id"] = "noisegate-api-reader";  // (assigned, never joined or committed)
+  props["enable.auto.commit"] = "false";
+  props["enable.auto.offset.store"] = "false";
+  props["enable.partition.eof"] = "true";
+  for (const auto& [k, v] : props) {
+    if (rd_kafka_conf_set(conf, k.c_str(), v.c_str(), err, sizeof(err)) != RD_KAFKA_CONF_OK) {
+      *error = "kafka property " + k + ": " + err;
+      rd_kafka_conf_destroy(conf);
+      return false;
+    }
+  }
+  // A reader per request: its errors come back as the answer's reason; librdkafka's own log
+  // lines (a warning per producer-only property, a broker away) would repeat on every request.
+  rd_kafka_conf_set_log_cb(conf, [](const rd_kafka_t*, int, const char*, const char*) {});
+  std::unique_ptr<rd_kafka_t, void (*)(rd_kafka_t*)> rk(
+      rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof(err)), [](rd_kafka_t* k) {
+        rd_kafka_consumer_close(k);
+        rd_kafka_destroy(k);
+      });
+  if (!rk) {
+    *error = err;
+    return false;
+  }
+  using List =
+      std::unique_ptr<rd_kafka_topic_partition_list_t, void (*)(rd_kafka_topic_partition_list_t*)>;
+  List assign(rd_kafka_topic_partition_list_new(16), rd_kafka_topic_partition_list_destroy);
+  // Per partition read, the offset it ends at now.
+  std::map<std::pair<std::string, int32_t>, int64_t> end;
+  for (const std::string& topic : topics) {
+    rd_kafka_topic_t* t = rd_kafka_topic_new(rk.get(), topic.c_str(), nullptr);
+    const rd_kafka_metadata_t* md = nullptr;
+    rd_kafka_resp_err_t e = rd_kafka_metadata(rk.get(), 0, t, &md, timeout_ms);
+    rd_kafka_topic_destroy(t);
+    if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      *error = "cannot read the metadata of " + topic + ": " + rd_kafka_err2str(e);
+      return false;
+    }
+    int partitions = 0;
+    for (int i = 0; i < md->topic_cnt; ++i) {
+      if (topic == md->topics[i].topic && md->topics[i].err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        partitions = md->topics[i].partition_cnt;
+      }
+    }
+    rd_kafka_metadata_destroy(md);
+    if (partitions == 0) {
+      *error = "topic " + topic + " does not exist";
+      return false;
+    }
+    for (int32_t p = 0; p < partitions; ++p) {
+      int64_t lo = 0, hi = 0;
+      e = rd_kafka_query_watermark_offsets(rk.get(), topic.c_str(), p, &lo, &hi, timeout_ms);
+      if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        *error = "cannot read where " + topic + " ends: " + rd_kafka_err2str(e);
+        return false;
+      }
+      if (hi <= lo) continue;
+      end[{topic, p}] = hi;
+      rd_kafka_topic_partition_list_add(assign.get(), topic.c_str(), p)->offset =
+          since_ms ? *since_ms : lo;
+    }
+  }
+  if (since_ms && assign->cnt > 0) {
+    // The first offset at or after the time; the end (-1) where there is none.
+    rd_kafka_resp_err_t e = rd_kafka_offsets_for_times(rk.get(), assign.get(), timeout_ms);
+    if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      *error = std::string("cannot find offsets by time: ") + rd_kafka_err2str(e);
+      return false;
+    }
+    for (int i = 0; i < assign->cnt; ++i) {
+      rd_kafka_topic_partition_t& tp = assign->elems[i];
+      if (tp.err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        *error = std::string("cannot find offsets by time in ") + tp.topic + ": " +
+                 rd_kafka_err2str(tp.err);
+        return false;
+      }
+      auto it = end.find({tp.topic, tp.partition});
+      if (tp.offset < 0 || tp.offset >= it->second) end.erase(it);  // nothing since
+    }
+  }
+  if (end.empty()) return true;
+  rd_kafka_assign(rk.get(), assign.get());
+
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  while (!end.empty()) {
+    if (std::chrono::steady_clock::now() > deadline) {
+      *error = "timed out reading " + end.begin()->first.first;
+      return false;
+    }
+    rd_kafka_message_t* m = rd_kafka_consumer_poll(rk.get(), 200);
+    if (m == nullptr) continue;
+    std::unique_ptr<rd_kafka_message_t, void (*)(rd_kafka_message_t*)> owned(
+        m, rd_kafka_message_destroy);
+    auto it = m->rkt != nullptr ? end.find({rd_kafka_topic_name(m->rkt), m->partition}) : end.end();
+    if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+      if (it != end.end()) end.erase(it);
+      continue;
+    }
+    if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      *error = std::string("reading ") + (m->rkt ? rd_kafka_topic_name(m->rkt) : "a topic") + ": " +
+               rd_kafka_message_errstr(m);
+      return false;
+    }
+    if (it == end.end()) continue;  // (past its end: written after the read began)
+    if (m->offset + 1 >= it->second) end.erase(it);
+    fn(*m);
+  }
+  return true;
+}
+
+}  // namespace noisegate::processor
