@@ -196,13 +196,17 @@ Incident* Engine::IncidentOf(const FpState& st) {
   return slot == kNone ? nullptr : &Inc(slot);
 }
 
-void Engine::ProcessAlert(const Record& r, RecordLabels& labels, DecisionEvent& ev) {
-  const rules::CompiledRules& rules = *rules_;
-  key_.Begin(SignalKind::kAlert);
+Fingerprint Engine::AlertFingerprint(const Record& r, KeyBuilder* key) const {
+  key->Begin(SignalKind::kAlert);
   bool override_fp = r.input >= 0 && static_cast<size_t>(r.input) < input_fp_override_.size() &&
                      input_fp_override_[r.input];
-  key_.AppendLabels(r.labels, override_fp ? input_fp_labels_[r.input] : alert_fp_labels_);
-  Fingerprint fp = key_.Hash();
+  key->AppendLabels(r.labels, override_fp ? input_fp_labels_[r.input] : alert_fp_labels_);
+  return key->Hash();
+}
+
+void Engine::ProcessAlert(const Record& r, RecordLabels& labels, DecisionEvent& ev) {
+  const rules::CompiledRules& rules = *rules_;
+  Fingerprint fp = AlertFingerprint(r, &key_);
   ev.has_fingerprint = true;
   ev.fingerprint = fp;
   const uint64_t verify = key_.Verify();

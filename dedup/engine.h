@@ -133,6 +133,14 @@ class Engine {
   // record; a silence record (SignalKind::kSilence) emits none: it sets or replaces the
   // runtime silence of its id, which mutes, from then on, what a silence in the rules would.
   void Process(const Record& record);
+  // The fingerprint this engine gives alert record `r` (the identity labels of the rules'
+  // dedup.fingerprint, or of its input's override), as explain lines and pages show it.
+  // `key` is scratch space; after the call it holds the record's identity (KeyBuilder::Verify).
+  Fingerprint AlertFingerprint(const Record& r, KeyBuilder* key) const;
+  // Every silence (the rules' and the runtime ones this engine has read) that mutes a signal
+  // of `labels` first firing at `t`, in the order MatchSilence tries them.
+  std::vector<const rules::Silence*> SilencesMatching(const RecordLabels& labels,
+                                                      EventTime t) const;
   // Moves event time on (it never goes back) and fires every timer due at or before `t`.
   void AdvanceWatermark(EventTime t);
   // Fires the timers due at the watermark that came due after it got there (set by records
@@ -275,6 +283,7 @@ class Engine {
   // For a member attached as inhibited: true (and the decision set) while it still is.
   bool StillInhibited(const RecordLabels& labels, FpState& st, DecisionEvent& ev);
   const rules::Silence* MatchSilence(const RecordLabels& labels, EventTime t) const;
+  bool SilenceMutes(const rules::Silence& s, const RecordLabels& labels, EventTime t) const;
   // A silence record: it replaces the silence of its id (see runtime_silences_).
   void ApplySilence(const Record& r);
   void SaveSilences(Writer& w) const;

@@ -42,21 +42,36 @@ uint64_t Engine::InhibitIdentity(const rules::InhibitRule& rule) {
   return XXH3_64bits(id.data(), id.size());
 }
 
+bool Engine::SilenceMutes(const rules::Silence& s, const RecordLabels& labels, EventTime t) const {
+  if (t < s.starts || t >= s.ends) return false;
+  if (!s.time_intervals.empty()) {
+    bool inside = false;
+    for (int ti : s.time_intervals) inside |= rules_->time_intervals[ti].Contains(t);
+    if (!inside) return false;
+  }
+  return s.matchers.Matches(labels);
+}
+
 const rules::Silence* Engine::MatchSilence(const RecordLabels& labels, EventTime t) const {
   for (const rules::Silence& s : rules_->silences) {
-    if (t < s.starts || t >= s.ends) continue;
-    if (!s.time_intervals.empty()) {
-      bool inside = false;
-      for (int ti : s.time_intervals) inside |= rules_->time_intervals[ti].Contains(t);
-      if (!inside) continue;
-    }
-    if (s.matchers.Matches(labels)) return &s;
+    if (SilenceMutes(s, labels, t)) return &s;
   }
   for (const auto& [id, rs] : runtime_silences_) {
-    const rules::Silence& s = rs.silence;
-    if (t >= s.starts && t < s.ends && s.matchers.Matches(labels)) return &s;
+    if (SilenceMutes(rs.silence, labels, t)) return &rs.silence;
   }
   return nullptr;
+}
+
+std::vector<const rules::Silence*> Engine::SilencesMatching(const RecordLabels& labels,
+                                                            EventTime t) const {
+  std::vector<const rules::Silence*> out;
+  for (const rules::Silence& s : rules_->silences) {
+    if (SilenceMutes(s, labels, t)) out.push_back(&s);
+  }
+  for (const auto& [id, rs] : runtime_silences_) {
+    if (SilenceMutes(rs.silence, labels, t)) out.push_back(&rs.silence);
+  }
+  return out;
 }
 
 void Engine::ApplySilence(const Record& r) {

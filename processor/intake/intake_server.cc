@@ -10,6 +10,7 @@
 #include "processor/admin/http_listen.h"
 #include "processor/decode/dead_letter.h"
 #include "processor/decode/json_util.h"
+#include "processor/output/json_writer.h"
 
 namespace noisegate::processor {
 namespace {
@@ -224,6 +225,8 @@ bool IntakeServer::Start(const std::map<std::string, std::string>& kafka,
   SetRules(std::move(rules));
   if (!producer_.Start(kafka, cfg_.ack_timeout, max_body_bytes_, error)) return false;
   silences_ = std::make_unique<SilencesApi>(producer_, kafka);
+  alerts_ = std::make_unique<AlertsApi>(kafka, cfg_.alerts_lookback, cfg_.notification_topics,
+                                        max_message_bytes_);
   server_ = HttpListen(cfg_.listen,
                        {"num_threads", std::to_string(cfg_.threads), "enable_keep_alive", "yes",
                         "request_timeout_ms", "30000"},
@@ -390,15 +393,46 @@ IntakeServer::Response IntakeServer::Silences(const Request& req) {
   return r;
 }
 
+IntakeServer::Response IntakeServer::Alerts(const Request& req) {
+  std::shared_ptr<const rules::CompiledRules> rules;
+  {
+    std::lock_guard<std::mutex> lock(rules_mu_);
+    rules = rules_;
+  }
+  // The runtime silences now, from the rules' silences input (if there is one).
+  std::map<std::string, SilencesApi::Stored> silences;
+  for (const rules::InputRule& in : rules->inputs) {
+    std::string error;
+    if (in.format == "silences" && !silences_->ReadAll(in.topic, &silences, &error)) {
+      std::string body;
+      JsonWriter::Escape("cannot read the silences: " + error, &body);
+      Response r = Answer("alerts_list", 503, std::move(body));
+      r.content_type = "application/json";
+      return r;
+    }
+  }
+  AlertsApi::Answer a = alerts_->List(req.query, rules, silences, WallMs());
+  Response r = Answer("alerts_list", a.status, std::move(a.body));
+  r.content_type = "application/json";
+  return r;
+}
+
 IntakeServer::Response IntakeServer::Handle(const Request& req) {
   // Credentials first: an unauthenticated caller learns nothing of the inputs.
   if (!Authorized(req.authorization)) return Answer("other", 401, "unauthorized");
   if (SilencesApi::Serves(req.path)) return Silences(req);
+  if (AlertsApi::Serves(req.method, req.path)) return Alerts(req);
   // Routed and decoded under the same rules (a reload may swap them meanwhile).
   std::unique_lock<std::mutex> rules_lock(rules_mu_);
   Route route = Resolve(req.path);
   if (route.status != 0) return Answer(route.endpoint, route.status, route.error);
-  if (req.method != "POST") return Answer(route.endpoint, 405, "use POST");
+  if (req.method != "POST") {
+    const bool list = req.path == "/api/v2/alerts";  // (GET is the alert list: AlertsApi)
+    Response r =
+        Answer(route.endpoint, 405, list ? "use GET (the alert list) or POST" : "use POST");
+    if (list) r.headers.back() = {"Allow", "GET, POST"};
+    return r;
+  }
   if (!req.content_encoding.empty() && TrimSpace(req.content_encoding) != "identity") {
     return Answer(route.endpoint, 415,
                   "Content-Encoding " + std::string(req.content_encoding) + " is not read");

@@ -30,6 +30,7 @@
 #include <utility>
 #include <vector>
 
+#include "processor/intake/alerts_api.h"
 #include "processor/intake/intake_producer.h"
 #include "processor/intake/silences_api.h"
 #include "processor/kafka/run_config.h"
@@ -107,6 +108,8 @@ class IntakeServer {
   std::vector<std::string> basic_credentials_;  // "user:password"
   IntakeProducer producer_;
   std::unique_ptr<SilencesApi> silences_;
+  std::unique_ptr<AlertsApi> alerts_;
+  Response Alerts(const Request& req);
   std::function<void(const std::string&)> on_fatal_;
   std::atomic<bool> fatal_seen_{false};
 

@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "processor/decode/silences.h"
+#include "processor/intake/query_string.h"
 #include "processor/intake/topic_reader.h"
 #include "processor/output/json_writer.h"
 #include "rules/matcher.h"
@@ -22,14 +23,6 @@ constexpr std::string_view kSilence = "/api/v2/silence/";
 constexpr std::string_view kStatus = "/api/v2/status";
 // Alertmanager keeps expired silences this long (--data.retention), and lists them meanwhile.
 constexpr int64_t kExpiredListedMs = 120LL * 3'600'000;
-constexpr int kReadTimeoutMs = 10'000;
-
-SilencesApi::Answer Error(int status, std::string_view message) {
-  SilencesApi::Answer a;
-  a.status = status;
-  JsonWriter::Escape(message, &a.body);
-  return a;
-}
 
 enum class State { kActive, kPending, kExpired };
 
@@ -111,44 +104,6 @@ std::string NewSilenceId() {
   return buf;
 }
 
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-// application/x-www-form-urlencoded: '+' is a space, %XX a byte.
-std::string UrlDecode(std::string_view s) {
-  std::string out;
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '+') {
-      out.push_back(' ');
-    } else if (s[i] == '%' && i + 2 < s.size() && HexValue(s[i + 1]) >= 0 &&
-               HexValue(s[i + 2]) >= 0) {
-      out.push_back(static_cast<char>(HexValue(s[i + 1]) * 16 + HexValue(s[i + 2])));
-      i += 2;
-    } else {
-      out.push_back(s[i]);
-    }
-  }
-  return out;
-}
-
-// The values of every `name=` parameter of a query string.
-std::vector<std::string> QueryValues(std::string_view query, std::string_view name) {
-  std::vector<std::string> out;
-  while (!query.empty()) {
-    size_t amp = query.find('&');
-    std::string_view part = query.substr(0, amp);
-    query = amp == std::string_view::npos ? std::string_view{} : query.substr(amp + 1);
-    size_t eq = part.find('=');
-    if (UrlDecode(part.substr(0, eq)) != name || eq == std::string_view::npos) continue;
-    out.push_back(UrlDecode(part.substr(eq + 1)));
-  }
-  return out;
-}
-
 // Alertmanager's filter of silences: the filter matchers, applied to the silence's matchers
 // taken as labels (name -> value).
 bool FilterMatches(const std::vector<rules::Matcher>& filter, const SilenceSpec& s) {
@@ -191,7 +146,7 @@ SilencesApi::Answer SilencesApi::Handle(std::string_view method, std::string_vie
                                         std::string_view query, std::string_view body,
                                         const std::string& topic, int64_t now_ms) {
   if (path == kStatus) {
-    if (method != "GET") return Error(405, "use GET");
+    if (method != "GET") return ApiAnswer::Error(405, "use GET");
     // What amtool reads of an Alertmanager's status: no cluster, noisegate's version.
     Answer a;
     JsonWriter w(&a.body);
@@ -224,32 +179,29 @@ SilencesApi::Answer SilencesApi::Handle(std::string_view method, std::string_vie
     return a;
   }
   if (topic.empty()) {
-    return Error(404,
-                 "no input of format silences in the rules: add one, e.g. "
-                 "{topic: noisegate.silences, format: silences}");
+    return ApiAnswer::Error(404,
+                            "no input of format silences in the rules: add one, e.g. "
+                            "{topic: noisegate.silences, format: silences}");
   }
   if (path == kSilences) {
     if (method == "GET") return List(query, topic, now_ms);
     if (method == "POST") return Post(body, topic, now_ms);
-    return Error(405, "use GET or POST");
+    return ApiAnswer::Error(405, "use GET or POST");
   }
   const std::string id(path.substr(kSilence.size()));  // (the path is already URL-decoded)
   if (method == "GET") return GetOne(id, topic, now_ms);
   if (method == "DELETE") return Expire(id, topic, now_ms);
-  return Error(405, "use GET or DELETE");
+  return ApiAnswer::Error(405, "use GET or DELETE");
 }
 
 SilencesApi::Answer SilencesApi::List(std::string_view query, const std::string& topic,
                                       int64_t now_ms) {
   std::vector<rules::Matcher> filter;
-  for (const std::string& text : QueryValues(query, "filter")) {
-    Result<rules::Matcher> m = rules::Matcher::Parse(text);
-    if (!m) return Error(400, "bad filter " + text + ": " + m.error().detail);
-    filter.push_back(std::move(m).value());
-  }
+  if (std::string bad = ParseFilter(query, &filter); !bad.empty())
+    return ApiAnswer::Error(400, bad);
   std::map<std::string, Stored> all;
   std::string error;
-  if (!ReadAll(topic, &all, &error)) return Error(503, error);
+  if (!ReadAll(topic, &all, &error)) return ApiAnswer::Error(503, error);
   std::vector<const Stored*> shown;
   for (const auto& [id, st] : all) {
     if (st.spec.ends.ms <= now_ms - kExpiredListedMs) continue;
@@ -277,12 +229,12 @@ const SilencesApi::Stored* SilencesApi::Lookup(const std::string& id, const std:
                                                std::map<std::string, Stored>* all, Answer* failed) {
   std::string error;
   if (!ReadAll(topic, all, &error)) {
-    *failed = Error(503, error);
+    *failed = ApiAnswer::Error(503, error);
     return nullptr;
   }
   auto it = all->find(id);
   if (it == all->end()) {
-    *failed = Error(404, "silence " + id + " not found");
+    *failed = ApiAnswer::Error(404, "silence " + id + " not found");
     return nullptr;
   }
   return &it->second;
@@ -307,16 +259,16 @@ SilencesApi::Answer SilencesApi::Post(std::string_view body, const std::string& 
   decoder->Decode(body, MessageMeta{}, out, dead);
   if (out.size() != 1) {
     std::string why = dead.empty() ? "not a silence" : dead[0].reason + ": " + dead[0].detail;
-    return Error(400, why);
+    return ApiAnswer::Error(400, why);
   }
   SilenceSpec s = *out[0].silence;
-  if (s.ends.ms <= now_ms) return Error(400, "endsAt is in the past");
+  if (s.ends.ms <= now_ms) return ApiAnswer::Error(400, "endsAt is in the past");
   std::map<std::string, Stored> all;
   std::string error;
-  if (!ReadAll(topic, &all, &error)) return Error(503, error);
+  if (!ReadAll(topic, &all, &error)) return ApiAnswer::Error(503, error);
   if (!s.id.empty()) {
     auto it = all.find(s.id);
-    if (it == all.end()) return Error(404, "silence " + s.id + " not found");
+    if (it == all.end()) return ApiAnswer::Error(404, "silence " + s.id + " not found");
     const SilenceSpec& old = it->second.spec;
     if (!CanUpdate(old, s, now_ms)) {
       // As Alertmanager does it: the old one ends now and the update is a new silence.
@@ -393,7 +345,7 @@ SilencesApi::Answer SilencesApi::Expire(const std::string& id, const std::string
   const Stored* st = Lookup(id, topic, &all, &failed);
   if (st == nullptr) return failed;
   if (StateAt(st->spec, now_ms) == State::kExpired) {
-    return Error(500, "silence " + id + " already expired");
+    return ApiAnswer::Error(500, "silence " + id + " already expired");
   }
   return Write(Ended(st->spec, now_ms), topic, now_ms, "");
 }
@@ -409,11 +361,11 @@ SilencesApi::Answer SilencesApi::Write(const SilenceSpec& spec, const std::strin
       return a;
     }
     case IntakeProducer::Outcome::kRejected:
-      return Error(413, "the broker refused the silence: " + detail);
+      return ApiAnswer::Error(413, "the broker refused the silence: " + detail);
     case IntakeProducer::Outcome::kUnavailable:
       break;
   }
-  return Error(503, "not stored, try again: " + detail);
+  return ApiAnswer::Error(503, "not stored, try again: " + detail);
 }
 
 bool SilencesApi::ReadAll(const std::string& topic, std::map<std::string, Stored>* out,
@@ -422,7 +374,7 @@ bool SilencesApi::ReadAll(const std::string& topic, std::map<std::string, Stored
   RecordBatch records;
   std::vector<DeadLetter> dead;
   return ReadTopics(
-      kafka_, {topic}, std::nullopt, kReadTimeoutMs,
+      kafka_, {topic}, std::nullopt, kApiReadTimeoutMs,
       [&](const rd_kafka_message_t& m) {
         if (m.payload == nullptr) {  // a tombstone: the id is forgotten
           if (m.key != nullptr) {

@@ -23,16 +23,14 @@
 #include <vector>
 
 #include "dedup/record.h"
+#include "processor/intake/api_answer.h"
 #include "processor/intake/intake_producer.h"
 
 namespace noisegate::processor {
 
 class SilencesApi {
  public:
-  struct Answer {
-    int status = 200;
-    std::string body;  // JSON (an error is a JSON string, as Alertmanager answers)
-  };
+  using Answer = ApiAnswer;
   // A silence as the topic holds it: the newest version of its id.
   struct Stored {
     SilenceSpec spec;

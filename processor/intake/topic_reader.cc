@@ -1,5 +1,6 @@
 #include "processor/intake/topic_reader.h"
 
+#include <algorithm>
 #include <chrono>
 #include <memory>
 #include <utility>
@@ -40,7 +41,7 @@ bool ReadTopics(const std::map<std::string, std::string>& kafka,
       std::unique_ptr<rd_kafka_topic_partition_list_t, void (*)(rd_kafka_topic_partition_list_t*)>;
   List assign(rd_kafka_topic_partition_list_new(16), rd_kafka_topic_partition_list_destroy);
   // Per partition read, the offset it ends at now.
-  std::map<std::pair<std::string, int32_t>, int64_t> end;
+  std::map<std::pair<std::string, int32_t>, int64_t> end, begin;
   for (const std::string& topic : topics) {
     rd_kafka_topic_t* t = rd_kafka_topic_new(rk.get(), topic.c_str(), nullptr);
     const rd_kafka_metadata_t* md = nullptr;
@@ -70,12 +71,23 @@ bool ReadTopics(const std::map<std::string, std::string>& kafka,
       }
       if (hi <= lo) continue;
       end[{topic, p}] = hi;
+      begin[{topic, p}] = lo;
       rd_kafka_topic_partition_list_add(assign.get(), topic.c_str(), p)->offset =
           since_ms ? *since_ms : lo;
     }
   }
+  // Partitions whose first offset at `since_ms` is not known: a broker answers none (-1) when
+  // every message is older, and librdkafka's mock cluster answers none for any time. Their
+  // last message is read first: if it is older, there is nothing to read; else the partition is
+  // read from its beginning, messages older than `since_ms` skipped. (The last few, so that a
+  // transaction's marker at its end does not hide the last message.)
+  struct Probe {
+    int64_t from = 0;     // where to read from if anything is new enough
+    int64_t newest = -1;  // the newest timestamp of the last messages
+  };
+  std::map<std::pair<std::string, int32_t>, Probe> probing;
+  constexpr int64_t kProbed = 16;
   if (since_ms && assign->cnt > 0) {
-    // The first offset at or after the time; the end (-1) where there is none.
     rd_kafka_resp_err_t e = rd_kafka_offsets_for_times(rk.get(), assign.get(), timeout_ms);
     if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
       *error = std::string("cannot find offsets by time: ") + rd_kafka_err2str(e);
@@ -88,8 +100,12 @@ bool ReadTopics(const std::map<std::string, std::string>& kafka,
                  rd_kafka_err2str(tp.err);
         return false;
       }
-      auto it = end.find({tp.topic, tp.partition});
-      if (tp.offset < 0 || tp.offset >= it->second) end.erase(it);  // nothing since
+      const int64_t hi = end[{tp.topic, tp.partition}];
+      if (tp.offset < 0) {
+        const int64_t lo = begin[{tp.topic, tp.partition}];
+        probing[{tp.topic, tp.partition}].from = lo;
+        tp.offset = std::max(lo, hi - kProbed);
+      }
     }
   }
   if (end.empty()) return true;
@@ -106,17 +122,43 @@ bool ReadTopics(const std::map<std::string, std::string>& kafka,
     std::unique_ptr<rd_kafka_message_t, void (*)(rd_kafka_message_t*)> owned(
         m, rd_kafka_message_destroy);
     auto it = m->rkt != nullptr ? end.find({rd_kafka_topic_name(m->rkt), m->partition}) : end.end();
-    if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-      if (it != end.end()) end.erase(it);
-      continue;
-    }
-    if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    auto probe = it != end.end() ? probing.find(it->first) : probing.end();
+    const bool at_end = m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF;
+    if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR && !at_end) {
       *error = std::string("reading ") + (m->rkt ? rd_kafka_topic_name(m->rkt) : "a topic") + ": " +
                rd_kafka_message_errstr(m);
       return false;
     }
+    rd_kafka_timestamp_type_t tstype;
+    const int64_t ts = at_end ? -1 : rd_kafka_message_timestamp(m, &tstype);
+    if (probe != probing.end()) {
+      probe->second.newest = std::max(probe->second.newest, ts);
+      if (!at_end) continue;
+      const Probe done = probe->second;
+      probing.erase(probe);
+      if (done.newest < *since_ms) {
+        end.erase(it);  // its newest messages are older: nothing to read
+        continue;
+      }
+      List seek(rd_kafka_topic_partition_list_new(1), rd_kafka_topic_partition_list_destroy);
+      rd_kafka_topic_partition_list_add(seek.get(), it->first.first.c_str(), it->first.second)
+          ->offset = done.from;
+      rd_kafka_error_t* serr = rd_kafka_seek_partitions(rk.get(), seek.get(), timeout_ms);
+      if (serr != nullptr || seek->elems[0].err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        *error = "cannot seek in " + it->first.first + ": " +
+                 (serr ? rd_kafka_error_string(serr) : rd_kafka_err2str(seek->elems[0].err));
+        if (serr) rd_kafka_error_destroy(serr);
+        return false;
+      }
+      continue;
+    }
+    if (at_end) {
+      if (it != end.end()) end.erase(it);
+      continue;
+    }
     if (it == end.end()) continue;  // (past its end: written after the read began)
     if (m->offset + 1 >= it->second) end.erase(it);
+    if (since_ms && ts >= 0 && ts < *since_ms) continue;
     fn(*m);
   }
   return true;

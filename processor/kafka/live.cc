@@ -353,6 +353,7 @@ RunExit RunLive(std::shared_ptr<const rules::CompiledRules> rules, const RunConf
   // the loop reads what it wrote like any other message.
   std::unique_ptr<IntakeServer> intake;
   if (!cfg.intake.listen.empty()) {
+    cfg.intake.notification_topics = {cfg.pages_topic, cfg.tickets_topic};
     intake =
         std::make_unique<IntakeServer>(cfg.intake, cfg.max_message_bytes, *registry, intake_log);
     std::string err;
@@ -369,7 +370,7 @@ RunExit RunLive(std::shared_ptr<const rules::CompiledRules> rules, const RunConf
         << (cfg.intake.bearer_token_file.empty() && cfg.intake.basic_auth_file.empty() ? "none"
                                                                                        : "")
         << " paths=/api/v2/alerts,/webhook/<topic>,/webhook/<topic>/api/v2/alerts,"
-           "/api/v2/silences,/api/v2/silence/<id>,/api/v2/status\n";
+           "/api/v2/silences,/api/v2/silence/<id>,/api/v2/status,GET /api/v2/alerts\n";
     live.OnRulesSwapped([&intake](std::shared_ptr<const rules::CompiledRules> r) {
       intake->SetRules(std::move(r));
     });

@@ -182,7 +182,7 @@ void LoadYaml(rules::YamlReader& r, const std::string& text, RunConfig* c) {
   if (YAML::Node in = YamlReader::Get(doc, "intake"); YamlReader::Has(in)) {
     if (r.CheckMap(in, "intake",
                    {"listen", "max_body_bytes", "ack_timeout", "bearer_token_file",
-                    "basic_auth_file", "threads"},
+                    "basic_auth_file", "threads", "alerts_lookback"},
                    "a map of HTTP intake settings")) {
       IntakeConfig& ic = c->intake;
       auto field = [&](const char* key) { return YamlReader::Get(in, key); };
@@ -203,6 +203,9 @@ void LoadYaml(rules::YamlReader& r, const std::string& text, RunConfig* c) {
       }
       if (YAML::Node n = field("ack_timeout"); YamlReader::Has(n)) {
         if (auto v = r.Duration(n, path("ack_timeout"), false)) ic.ack_timeout = *v;
+      }
+      if (YAML::Node n = field("alerts_lookback"); YamlReader::Has(n)) {
+        if (auto v = r.Duration(n, path("alerts_lookback"), false)) ic.alerts_lookback = *v;
       }
       if (YAML::Node n = field("threads"); YamlReader::Has(n)) {
         if (auto v = r.Int(n, path("threads"), 1, 256)) ic.threads = static_cast<int>(*v);

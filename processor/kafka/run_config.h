@@ -34,6 +34,11 @@ struct IntakeConfig {
   std::string bearer_token_file;
   std::string basic_auth_file;
   int threads = 16;  // requests served at once (each waits for the broker)
+  // How far back GET /api/v2/alerts reads the alert inputs (processor/intake/alerts_api.h).
+  std::chrono::milliseconds alerts_lookback{3'600'000};
+  // The pages and tickets topics, whose members name an alert's incidents there (not read from
+  // the intake settings: RunLive sets them from the run config's topics).
+  std::vector<std::string> notification_topics{"noisegate.pages", "noisegate.tickets"};
 };
 
 struct RunConfig {

@@ -929,6 +929,21 @@ EOF
       if grep -q 'rule="silence ' "$work/metrics.$r"; then fail "a silence id is a metric label on $r"; fi
     done
     ((silenced >= 1)) || fail "no replica counts the silenced alert under rule=\"runtime silences\""
+    # What an SRE looks at before silencing (amtool alert query, Grafana's preview): what fires,
+    # what is silenced and by which silence, and the open incident an alert is in. Asked of b,
+    # which received none of these alerts itself: it reads the topics.
+    am b alert query >"$work/q.active" || fail "amtool alert query failed: $(tail -3 "$work/amtool.log")"
+    grep -q CpuHigh "$work/q.active" && ! grep -q DiskFull "$work/q.active" ||
+      fail "amtool alert query should list CpuHigh and not the silenced DiskFull: $(cat "$work/q.active")"
+    am b -o json alert query -s DiskFull >"$work/q.silenced" || fail "amtool alert query -s failed"
+    grep -q "\"silencedBy\":\[\"$id\"\]" "$work/q.silenced" ||
+      fail "amtool alert query -s does not show DiskFull silenced by $id: $(cat "$work/q.silenced")"
+    cpu_key=$(consume noisegate.pages | grep '"source":"CpuHigh"' | head -1 | sed 's/.*"dedup_key":"\([^"]*\)".*/\1/')
+    curl -s -H 'Authorization: Bearer s3cret-token' \
+      "http://127.0.0.1:$(intake_port b)/api/v2/alerts?filter=alertname%3DCpuHigh" >"$work/q.cpu"
+    grep -q "\"incidents\":\[\"$cpu_key\"\]" "$work/q.cpu" ||
+      fail "the alert list does not name CpuHigh's incident $cpu_key: $(cat "$work/q.cpu")"
+    say "amtool alert query: CpuHigh active in incident $cpu_key, DiskFull silenced by $id"
     am b silence expire "$id" || fail "amtool silence expire failed: $(tail -3 "$work/amtool.log")"
     am a silence query --expired -q | grep -qx "$id" || fail "the expired silence is not listed as expired"
     if am a silence query -q | grep -qx "$id"; then fail "the expired silence is still listed as active"; fi

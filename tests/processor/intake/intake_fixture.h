@@ -59,6 +59,16 @@ class IntakeTest : public ::testing::Test {
     std::string err;
     ASSERT_TRUE(server_->Start({{"bootstrap.servers", bootstrap_}}, Rules(rules), &err)) << err;
   }
+  // Answers one request, as the HTTP server would hand it over.
+  IntakeServer::Response Call(std::string_view method, std::string_view path,
+                              std::string_view body = "", std::string_view query = "") {
+    IntakeServer::Request req;
+    req.method = method;
+    req.path = path;
+    req.query = query;
+    req.body = body;
+    return server_->Handle(req);
+  }
   std::vector<std::string> Stored(const std::string& topic) {
     return testing::ReadAll(bootstrap_, topic);
   }

@@ -122,8 +122,13 @@ TEST_F(IntakeTest, PathsNameAnInputOrSayWhatTheyShouldBe) {
   EXPECT_NE(body.find("is newrelic"), std::string::npos) << body;
   EXPECT_EQ(status("/api/v1/alerts"), 404);
   EXPECT_EQ(status("/webhook/"), 404);
-  req.method = "GET";
+  req.method = "PUT";
   EXPECT_EQ(status("/api/v2/alerts"), 405);
+  EXPECT_EQ(server_->Handle(req).headers.back(),
+            (std::pair<std::string, std::string>{"Allow", "GET, POST"}));
+  EXPECT_EQ(status("/webhook/alerts.prometheus"), 405);
+  EXPECT_EQ(server_->Handle(req).headers.back(),
+            (std::pair<std::string, std::string>{"Allow", "POST"}));
   req.method = "POST";
   req.content_encoding = "gzip";
   EXPECT_EQ(status("/api/v2/alerts"), 415);

@@ -23,15 +23,6 @@ const std::string kSilenceRules =
 
 class SilencesApiTest : public IntakeTest {
  protected:
-  IntakeServer::Response Call(std::string_view method, std::string_view path,
-                              std::string_view body = "", std::string_view query = "") {
-    IntakeServer::Request req;
-    req.method = method;
-    req.path = path;
-    req.query = query;
-    req.body = body;
-    return server_->Handle(req);
-  }
   // A postable silence of `matchers` (JSON), from `from` to `to` minutes from now.
   static std::string Postable(const std::string& matchers, int from, int to,
                               const std::string& id = "") {

@@ -127,6 +127,7 @@ TEST(RunConfig, TheHttpIntakeIsOffUntilGivenAnAddress) {
   bearer_token_file: /etc/noisegate/token
   basic_auth_file: /etc/noisegate/users
   threads: 4
+  alerts_lookback: 4h
 )"),
                                      nullptr);
   ASSERT_TRUE(on.diagnostics.empty()) << on.diagnostics[0].ToString();
@@ -137,6 +138,8 @@ TEST(RunConfig, TheHttpIntakeIsOffUntilGivenAnAddress) {
   EXPECT_EQ(ic.bearer_token_file, "/etc/noisegate/token");
   EXPECT_EQ(ic.basic_auth_file, "/etc/noisegate/users");
   EXPECT_EQ(ic.threads, 4);
+  EXPECT_EQ(ic.alerts_lookback, std::chrono::hours(4));
+  EXPECT_EQ(RunConfig().intake.alerts_lookback, std::chrono::hours(1));
   RunConfigResult bad =
       LoadRunConfig(Write("intake:\n  listen: :9093\n  tokenfile: x\n  threads: 0\n"), nullptr);
   ASSERT_EQ(bad.diagnostics.size(), 2u);
