@@ -3,6 +3,7 @@
 #include <simdjson.h>
 
 #include <algorithm>
+#include <cctype>
 #include <set>
 #include <tuple>
 #include <utility>
@@ -56,15 +57,28 @@ class NoSink : public dedup::Sink {
   void OnNotification(const dedup::Notification&) override {}
 };
 
+// A boolean parameter as Alertmanager reads it (go-openapi's words for true; anything else is
+// false); absent: true.
 bool Param(std::string_view query, std::string_view name) {
   std::vector<std::string> v = QueryValues(query, name);
-  return v.empty() || v.back() != "false";  // Alertmanager's default: true
+  if (v.empty()) return true;
+  std::string word = v.back();
+  for (char& c : word) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  for (const char* t :
+       {"true", "1", "yes", "ok", "y", "on", "selected", "checked", "t", "enabled"}) {
+    if (word == t) return true;
+  }
+  return false;
 }
 
-// The open incidents of the pages and tickets read, by member fingerprint (hex): an incident's
-// newest event in the window is a trigger and lists the member.
-void OpenIncidents(const rd_kafka_message_t& m, simdjson::dom::parser& parser,
-                   std::map<std::string, std::pair<bool, std::vector<std::string>>>* latest) {
+// Per (notification topic, dedup_key): whether its newest event in the window is a trigger,
+// and the members that event lists. (An incident's ticket and its page after an escalation
+// are apart: each topic is in order, by key; the two are not.)
+using Latest =
+    std::map<std::pair<std::string, std::string>, std::pair<bool, std::vector<std::string>>>;
+
+// Takes one page or ticket event into `latest`.
+void OpenIncidents(const rd_kafka_message_t& m, simdjson::dom::parser& parser, Latest* latest) {
   if (m.payload == nullptr) return;
   simdjson::dom::element doc;
   if (parser.parse(static_cast<const char*>(m.payload), m.len).get(doc) != simdjson::SUCCESS) {
@@ -75,7 +89,7 @@ void OpenIncidents(const rd_kafka_message_t& m, simdjson::dom::parser& parser,
       doc["event_action"].get(action) != simdjson::SUCCESS) {
     return;
   }
-  auto& [open, members] = (*latest)[std::string(key)];
+  auto& [open, members] = (*latest)[{rd_kafka_topic_name(m.rkt), std::string(key)}];
   open = action == "trigger";
   members.clear();
   simdjson::dom::array list;
@@ -87,7 +101,7 @@ void OpenIncidents(const rd_kafka_message_t& m, simdjson::dom::parser& parser,
 }
 
 void WriteAlert(const Heard& h, std::string_view fp, const std::vector<std::string>& silenced_by,
-                const std::vector<std::string>& incidents, JsonWriter& w) {
+                const std::set<std::string>& incidents, JsonWriter& w) {
   const Record& r = h.last;
   w.BeginObject();
   w.Key("labels");
@@ -161,6 +175,13 @@ AlertsApi::Answer AlertsApi::List(std::string_view query,
   if (std::string bad = ParseFilter(query, &filter); !bad.empty())
     return ApiAnswer::Error(400, bad);
   const bool show_active = Param(query, "active"), show_silenced = Param(query, "silenced");
+  // Every alert goes to one receiver, "noisegate": a `receiver` regex (anchored, as
+  // Alertmanager's) that does not match it lists nothing.
+  for (const std::string& receiver : QueryValues(query, "receiver")) {
+    Result<rules::Matcher> m = rules::Matcher::Make("receiver", rules::MatchOp::kRegex, receiver);
+    if (!m) return ApiAnswer::Error(400, "bad receiver " + receiver + ": " + m.error().detail);
+    if (!m->MatchesValue("noisegate")) return ApiAnswer{200, "[]"};
+  }
   // (Nothing here is inhibited or unprocessed: those parameters filter nothing out.)
 
   // An engine of the same rules, for its fingerprints and silence matching; it takes the
@@ -204,21 +225,21 @@ AlertsApi::Answer AlertsApi::List(std::string_view query,
                                collect.message_ts = ts >= 0 ? ts : now_ms;
                                ingest.Message(raw, collect.message_ts, collect, nullptr);
                              },
-                             &error)) {
+                             &error, true)) {
     return ApiAnswer::Error(503, error);
   }
 
-  std::map<std::string, std::pair<bool, std::vector<std::string>>> latest;
+  Latest latest;
   simdjson::dom::parser parser;
   if (!ReadTopics(
           kafka_, notification_topics_, since, kApiReadTimeoutMs,
-          [&](const rd_kafka_message_t& m) { OpenIncidents(m, parser, &latest); }, &error)) {
+          [&](const rd_kafka_message_t& m) { OpenIncidents(m, parser, &latest); }, &error, true)) {
     return ApiAnswer::Error(503, error);
   }
-  std::map<std::string, std::vector<std::string>> incidents_of;  // fingerprint -> dedup keys
+  std::map<std::string, std::set<std::string>> incidents_of;  // fingerprint -> dedup keys
   for (const auto& [key, entry] : latest) {
     if (!entry.first) continue;
-    for (const std::string& fp : entry.second) incidents_of[fp].push_back(key);
+    for (const std::string& fp : entry.second) incidents_of[fp].insert(key.second);
   }
 
   struct Shown {
@@ -254,7 +275,7 @@ AlertsApi::Answer AlertsApi::List(std::string_view query,
   Answer a;
   JsonWriter w(&a.body);
   w.BeginArray();
-  static const std::vector<std::string> kNone;
+  static const std::set<std::string> kNone;
   for (const Shown& s : shown) {
     auto it = incidents_of.find(s.fp);
     WriteAlert(*s.heard, s.fp, s.silenced_by, it == incidents_of.end() ? kNone : it->second, w);

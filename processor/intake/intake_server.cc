@@ -394,6 +394,19 @@ IntakeServer::Response IntakeServer::Silences(const Request& req) {
 }
 
 IntakeServer::Response IntakeServer::Alerts(const Request& req) {
+  struct Slot {
+    std::atomic<int>& n;
+    ~Slot() { --n; }
+  } slot{alert_lists_};
+  if (++alert_lists_ > kMaxAlertLists) {
+    std::string body;
+    JsonWriter::Escape(
+        "busy: " + std::to_string(kMaxAlertLists) + " alert lists are being read; try again",
+        &body);
+    Response r = Answer("alerts_list", 503, std::move(body));
+    r.content_type = "application/json";
+    return r;
+  }
   std::shared_ptr<const rules::CompiledRules> rules;
   {
     std::lock_guard<std::mutex> lock(rules_mu_);

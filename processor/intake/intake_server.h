@@ -109,6 +109,10 @@ class IntakeServer {
   IntakeProducer producer_;
   std::unique_ptr<SilencesApi> silences_;
   std::unique_ptr<AlertsApi> alerts_;
+  // Alert lists being read now: each reads topics for up to seconds, on the threads that take
+  // alerts; past kMaxAlertLists at once a request is a 503 (a polling UI must not starve them).
+  static constexpr int kMaxAlertLists = 2;
+  std::atomic<int> alert_lists_{0};
   Response Alerts(const Request& req);
   std::function<void(const std::string&)> on_fatal_;
   std::atomic<bool> fatal_seen_{false};

@@ -10,7 +10,7 @@ namespace noisegate::processor {
 bool ReadTopics(const std::map<std::string, std::string>& kafka,
                 const std::vector<std::string>& topics, std::optional<int64_t> since_ms,
                 int timeout_ms, const std::function<void(const rd_kafka_message_t&)>& fn,
-                std::string* error) {
+                std::string* error, bool missing_empty) {
   char err[512];
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
   std::map<std::string, std::string> props = kafka;
@@ -59,6 +59,7 @@ bool ReadTopics(const std::map<std::string, std::string>& kafka,
     }
     rd_kafka_metadata_destroy(md);
     if (partitions == 0) {
+      if (missing_empty) continue;
       *error = "topic " + topic + " does not exist";
       return false;
     }
@@ -82,8 +83,9 @@ bool ReadTopics(const std::map<std::string, std::string>& kafka,
   // read from its beginning, messages older than `since_ms` skipped. (The last few, so that a
   // transaction's marker at its end does not hide the last message.)
   struct Probe {
-    int64_t from = 0;     // where to read from if anything is new enough
-    int64_t newest = -1;  // the newest timestamp of the last messages
+    int64_t from = 0;          // where to read from if anything is new enough
+    int64_t newest = -1;       // the newest timestamp of the last messages
+    int64_t last_offset = -1;  // and the last of their offsets: where reading them again ends
   };
   std::map<std::pair<std::string, int32_t>, Probe> probing;
   constexpr int64_t kProbed = 16;
@@ -109,7 +111,11 @@ bool ReadTopics(const std::map<std::string, std::string>& kafka,
     }
   }
   if (end.empty()) return true;
-  rd_kafka_assign(rk.get(), assign.get());
+  if (rd_kafka_resp_err_t e = rd_kafka_assign(rk.get(), assign.get());
+      e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    *error = std::string("cannot assign the partitions: ") + rd_kafka_err2str(e);
+    return false;
+  }
 
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
   while (!end.empty()) {
@@ -133,13 +139,19 @@ bool ReadTopics(const std::map<std::string, std::string>& kafka,
     const int64_t ts = at_end ? -1 : rd_kafka_message_timestamp(m, &tstype);
     if (probe != probing.end()) {
       probe->second.newest = std::max(probe->second.newest, ts);
-      if (!at_end) continue;
+      if (!at_end) {
+        probe->second.last_offset = m->offset;
+        continue;
+      }
       const Probe done = probe->second;
       probing.erase(probe);
       if (done.newest < *since_ms) {
         end.erase(it);  // its newest messages are older: nothing to read
         continue;
       }
+      // Read again up to the last message the probe saw: after a seek no second end of the
+      // partition is reported, and a transaction's marker may follow it.
+      it->second = done.last_offset + 1;
       List seek(rd_kafka_topic_partition_list_new(1), rd_kafka_topic_partition_list_destroy);
       rd_kafka_topic_partition_list_add(seek.get(), it->first.first.c_str(), it->first.second)
           ->offset = done.from;

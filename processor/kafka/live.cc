@@ -4,6 +4,7 @@
 // (after rdkafka.h)
 #include <librdkafka/rdkafka_mock.h>
 
+#include <sstream>
 #include <thread>
 #include <utility>
 
@@ -165,25 +166,31 @@ void Live::dr_cb(RdKafka::Message& message) {
   if (message.err() == RdKafka::ERR_NO_ERROR) return;
   txn_failed_ = true;
   if (delivery_errors_logged_++ < 10) {
-    log_ << "noisegate: level=error event=delivery topic=" << message.topic_name() << " error=\""
+    std::ostringstream line;
+    line << "noisegate: level=error event=delivery topic=" << message.topic_name() << " error=\""
          << message.errstr() << "\"\n";
+    sink_.Write(line.str());
   }
 }
 
 void Live::event_cb(RdKafka::Event& event) {
+  // (On librdkafka's threads for its log lines, and on a transactional call's worker.)
+  std::ostringstream line;
   switch (event.type()) {
     case RdKafka::Event::EVENT_ERROR:
       if (event.fatal()) fatal_ = true;
       m_.kafka_errors.Increment();
       if (event.err() == RdKafka::ERR__ALL_BROKERS_DOWN) NotReady("all brokers are down", true);
-      log_ << "noisegate: level=" << (event.fatal() ? "error" : "warn")
+      line << "noisegate: level=" << (event.fatal() ? "error" : "warn")
            << " event=kafka_error error=\"" << RdKafka::err2str(event.err()) << ": " << event.str()
            << "\"\n";
+      sink_.Write(line.str());
       break;
     case RdKafka::Event::EVENT_LOG:
       if (event.severity() <= RdKafka::Event::EVENT_SEVERITY_WARNING) {
-        log_ << "noisegate: level=warn event=kafka_log fac=" << event.fac() << " msg=\""
+        line << "noisegate: level=warn event=kafka_log fac=" << event.fac() << " msg=\""
              << event.str() << "\"\n";
+        sink_.Write(line.str());
       }
       break;
     default:
@@ -274,6 +281,7 @@ RunExit Live::Loop() {
   }
   consumer_->close();
   if (producer_) producer_->flush(kRequestTimeoutMs);
+  ReportUnloggedDeadLetters(true);
   log_ << "noisegate: level=info event=stopped\n";
   return fatal_ || health_.Failed() ? RunExit::kFatal : RunExit::kStopped;
 }
@@ -347,7 +355,7 @@ RunExit RunLive(std::shared_ptr<const rules::CompiledRules> rules, const RunConf
     log << "noisegate: level=info event=admin_server listen=" << cfg.metrics_listen
         << " port=" << admin.port() << " paths=/metrics,/healthz,/readyz,/-/reload\n";
   }
-  Live live(rules, cfg, stop, reload_signal, log, &metrics, health.get(), reloads.get());
+  Live live(rules, cfg, stop, reload_signal, log, &sink, &metrics, health.get(), reloads.get());
   if (!live.Setup()) return stop ? RunExit::kStopped : RunExit::kFatal;
   // The HTTP intake, once the Kafka settings proved good: it writes to the input topics, and
   // the loop reads what it wrote like any other message.
@@ -370,7 +378,7 @@ RunExit RunLive(std::shared_ptr<const rules::CompiledRules> rules, const RunConf
         << (cfg.intake.bearer_token_file.empty() && cfg.intake.basic_auth_file.empty() ? "none"
                                                                                        : "")
         << " paths=/api/v2/alerts,/webhook/<topic>,/webhook/<topic>/api/v2/alerts,"
-           "/api/v2/silences,/api/v2/silence/<id>,/api/v2/status,GET /api/v2/alerts\n";
+           "/api/v2/silences,/api/v2/silence/<id>,/api/v2/status\n";
     live.OnRulesSwapped([&intake](std::shared_ptr<const rules::CompiledRules> r) {
       intake->SetRules(std::move(r));
     });

@@ -28,6 +28,7 @@
 #include "dedup/engine.h"
 #include "processor/admin/admin_server.h"
 #include "processor/admin/host.h"
+#include "processor/admin/log_lines.h"
 #include "processor/decode/dead_letter.h"
 #include "processor/decode/message.h"
 #include "processor/kafka/changelog.h"
@@ -224,12 +225,13 @@ class Live : public RdKafka::RebalanceCb,
  public:
   Live(std::shared_ptr<const rules::CompiledRules> rules, RunConfig config,
        const std::atomic<bool>& stop, std::atomic<bool>* reload_signal, std::ostream& log,
-       LiveMetrics* metrics, Health* health, Reloads* reloads)
+       LogSink* sink, LiveMetrics* metrics, Health* health, Reloads* reloads)
       : rules_(std::move(rules)),
         cfg_(std::move(config)),
         stop_(stop),
         reload_signal_(reload_signal),
         log_(log),
+        sink_(*sink),
         m_(*metrics),
         health_(*health),
         reloads_(*reloads) {}
@@ -396,7 +398,10 @@ class Live : public RdKafka::RebalanceCb,
   RunConfig cfg_;
   const std::atomic<bool>& stop_;
   std::atomic<bool>* reload_signal_;
+  // The loop thread's log. librdkafka's callbacks (its own threads, a transactional call's
+  // worker) write whole lines to the sink instead: an ostream is one writer's.
   std::ostream& log_;
+  LogSink& sink_;
   LiveMetrics& m_;
   Health& health_;
   Reloads& reloads_;
@@ -462,6 +467,9 @@ class Live : public RdKafka::RebalanceCb,
   void DeadLetterSent(std::string_view topic, int32_t partition, int64_t offset, int32_t index,
                       std::string_view reason, std::string_view detail);
   void LogDeadLetter(const SentDeadLetter& dl);
+  // Says how many dead letters the last window left out of the log, once it is over (or now,
+  // when stopping).
+  void ReportUnloggedDeadLetters(bool now);
   void CountCommitted();
   // The repartition hop (live_direct.cc): taken; draining the repartition topic; arming (the
   // next commit writes the first markers); armed (waiting to read them back); skipped.

@@ -177,16 +177,21 @@ struct LiveMetrics {
     }
     return *it->second;
   }
-  // Counts a decision under its rule's name (`rule` non-empty).
+  // Counts a decision under its rule's name (`rule` non-empty). Once per record: consecutive
+  // records mostly name the same rule, so the last one's counters are kept at hand.
   void RuleDecision(std::string_view rule, bool runtime_silence, dedup::Decision d) {
     if (runtime_silence) rule = kRuntimeSilences;
-    auto it = rule_decision.find(rule);
-    if (it == rule_decision.end())
-      it = rule_decision.emplace(std::string(rule), PerDecision{}).first;
-    prometheus::Counter*& c = it->second[static_cast<int>(d)];
+    if (last_rule_decision == nullptr || rule != last_rule_decision->first) {
+      auto it = rule_decision.find(rule);
+      if (it == rule_decision.end()) {
+        it = rule_decision.emplace(std::string(rule), PerDecision{}).first;
+      }
+      last_rule_decision = &*it;
+    }
+    prometheus::Counter*& c = last_rule_decision->second[static_cast<int>(d)];
     if (c == nullptr) {
       c = &rule_decisions.Add(
-          {{"rule", it->first}, {"decision", std::string(dedup::DecisionName(d))}});
+          {{"rule", last_rule_decision->first}, {"decision", std::string(dedup::DecisionName(d))}});
     }
     c->Increment();
   }
@@ -248,6 +253,7 @@ struct LiveMetrics {
   prometheus::Family<prometheus::Counter>& rule_decisions;
   using PerDecision = std::array<prometheus::Counter*, dedup::kDecisionCount>;
   std::map<std::string, PerDecision, std::less<>> rule_decision;
+  std::pair<const std::string, PerDecision>* last_rule_decision = nullptr;  // (map nodes stay)
   prometheus::Family<prometheus::Counter>& notifications;
   prometheus::Family<prometheus::Counter>& transactions;
   prometheus::Histogram& commit_seconds;

@@ -284,6 +284,9 @@ bool Live::Commit(bool rewind) {
       log_ << "noisegate: level=warn event=notification_outcome_unknown " << sent.fields << "\n";
     }
     txn_notifications_.clear();
+    for (const SentDeadLetter& dl : txn_dead_letters_) {
+      log_ << "noisegate: level=warn event=dead_letter_outcome_unknown " << dl.fields << "\n";
+    }
     txn_dead_letters_.clear();
     // Stopping: nothing is lost (the next owner fences the abandoned producer and resumes
     // from the committed offsets), so the stop stays clean.
@@ -488,20 +491,24 @@ void Live::CountCommitted() {
     LogDeadLetter(dl);
   }
   txn_dead_letters_.clear();
+  ReportUnloggedDeadLetters(false);
+}
+
+void Live::ReportUnloggedDeadLetters(bool now) {
+  if (!now && now_ - dead_letter_log_window_ < kDeadLetterLogWindow) return;
+  if (dead_letters_unlogged_ > 0) {
+    log_ << "noisegate: level=warn event=dead_letters_not_logged count=" << dead_letters_unlogged_
+         << " note=\"more than " << kDeadLetterLogBurst << " in " << kDeadLetterLogWindow.count()
+         << " s; every one is on " << cfg_.dead_letter_topic
+         << " and counted in noisegate_dead_letters_total\"\n";
+  }
+  dead_letter_log_window_ = now_;
+  dead_letters_logged_ = 0;
+  dead_letters_unlogged_ = 0;
 }
 
 void Live::LogDeadLetter(const SentDeadLetter& dl) {
-  if (now_ - dead_letter_log_window_ >= kDeadLetterLogWindow) {
-    if (dead_letters_unlogged_ > 0) {
-      log_ << "noisegate: level=warn event=dead_letters_not_logged count=" << dead_letters_unlogged_
-           << " note=\"more than " << kDeadLetterLogBurst << " in " << kDeadLetterLogWindow.count()
-           << " s; every one is on " << cfg_.dead_letter_topic
-           << " and counted in noisegate_dead_letters_total\"\n";
-    }
-    dead_letter_log_window_ = now_;
-    dead_letters_logged_ = 0;
-    dead_letters_unlogged_ = 0;
-  }
+  ReportUnloggedDeadLetters(false);  // (a window over: a new one opens)
   if (dead_letters_logged_ >= kDeadLetterLogBurst) {
     ++dead_letters_unlogged_;
     return;

@@ -64,6 +64,12 @@ TEST_F(AlertsApiTest, ListsWhatStillFiresWithItsSilencesAndOpenIncidents) {
   Post(Alert("DiskFull", "b", true));
   Post(Alert("DiskFull", "b", false));  // resolved since: not listed
   Post(Alert("CpuHigh", "a", true));
+  // Received two hours ago: out of the window (1h), although it would still fire.
+  std::string detail;
+  ASSERT_EQ(server_->producer().Publish("alerts.prometheus", Alert("OldNews", "a", true),
+                                        WallMs() - 7'200'000, &detail),
+            IntakeProducer::Outcome::kStored)
+      << detail;
 
   // By alertname: what amtool alert query prints.
   IntakeServer::Response all = Call("GET", "/api/v2/alerts");
@@ -72,6 +78,12 @@ TEST_F(AlertsApiTest, ListsWhatStillFiresWithItsSilencesAndOpenIncidents) {
   ASSERT_EQ(Fingerprints(all.body).size(), 2u) << all.body;
   EXPECT_LT(all.body.find(R"("alertname":"CpuHigh")"), all.body.find(R"("alertname":"DiskFull")"));
   EXPECT_THAT(all.body, Not(HasSubstr(R"("host":"b")")));
+  EXPECT_THAT(all.body, Not(HasSubstr("OldNews")));
+  // Every alert's receiver is noisegate; booleans as Alertmanager reads them.
+  EXPECT_EQ(Fingerprints(Call("GET", "/api/v2/alerts", "", "receiver=noise.*").body).size(), 2u);
+  EXPECT_EQ(Call("GET", "/api/v2/alerts", "", "receiver=team-a").body, "[]\n");
+  EXPECT_EQ(Call("GET", "/api/v2/alerts", "", "active=0").body, "[]\n");
+  EXPECT_EQ(Fingerprints(Call("GET", "/api/v2/alerts", "", "active=YES").body).size(), 2u);
 
   IntakeServer::Response disk = Call(
       "GET", "/api/v2/alerts", "", "filter=alertname%3D%22DiskFull%22&filter=host%3D~%22a%7Cc%22");
@@ -93,6 +105,10 @@ TEST_F(AlertsApiTest, ListsWhatStillFiresWithItsSilencesAndOpenIncidents) {
       R"({"event_action":"trigger","dedup_key":"ng-closed","payload":{"custom_details":{"members":[{"fingerprint":")" +
           fps[0] + R"("}]}}})");
   Publish("noisegate.tickets", R"({"event_action":"resolve","dedup_key":"ng-closed"})");
+  // The same incident ticketed before it paged: its ticket does not hide the page's members.
+  Publish(
+      "noisegate.tickets",
+      R"({"event_action":"trigger","dedup_key":"ng-open","payload":{"custom_details":{"members":[]}}})");
   disk = Call("GET", "/api/v2/alerts", "", "filter=alertname%3DDiskFull");
   EXPECT_THAT(disk.body, HasSubstr(R"("incidents":["ng-open"])")) << disk.body;
 
