@@ -11,6 +11,14 @@ bool ReadTopics(const std::map<std::string, std::string>& kafka,
                 const std::vector<std::string>& topics, std::optional<int64_t> since_ms,
                 int timeout_ms, const std::function<void(const rd_kafka_message_t&)>& fn,
                 std::string* error, bool missing_empty) {
+  // One deadline for the whole read: each request to the broker gets what is left of it.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  auto left_ms = [&deadline] {
+    return static_cast<int>(std::max<int64_t>(
+        1, std::chrono::duration_cast<std::chrono::milliseconds>(deadline -
+                                                                 std::chrono::steady_clock::now())
+               .count()));
+  };
   char err[512];
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
   std::map<std::string, std::string> props = kafka;
@@ -45,7 +53,7 @@ bool ReadTopics(const std::map<std::string, std::string>& kafka,
   for (const std::string& topic : topics) {
     rd_kafka_topic_t* t = rd_kafka_topic_new(rk.get(), topic.c_str(), nullptr);
     const rd_kafka_metadata_t* md = nullptr;
-    rd_kafka_resp_err_t e = rd_kafka_metadata(rk.get(), 0, t, &md, timeout_ms);
+    rd_kafka_resp_err_t e = rd_kafka_metadata(rk.get(), 0, t, &md, left_ms());
     rd_kafka_topic_destroy(t);
     if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
       *error = "cannot read the metadata of " + topic + ": " + rd_kafka_err2str(e);
@@ -65,7 +73,7 @@ bool ReadTopics(const std::map<std::string, std::string>& kafka,
     }
     for (int32_t p = 0; p < partitions; ++p) {
       int64_t lo = 0, hi = 0;
-      e = rd_kafka_query_watermark_offsets(rk.get(), topic.c_str(), p, &lo, &hi, timeout_ms);
+      e = rd_kafka_query_watermark_offsets(rk.get(), topic.c_str(), p, &lo, &hi, left_ms());
       if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
         *error = "cannot read where " + topic + " ends: " + rd_kafka_err2str(e);
         return false;
@@ -90,7 +98,7 @@ bool ReadTopics(const std::map<std::string, std::string>& kafka,
   std::map<std::pair<std::string, int32_t>, Probe> probing;
   constexpr int64_t kProbed = 16;
   if (since_ms && assign->cnt > 0) {
-    rd_kafka_resp_err_t e = rd_kafka_offsets_for_times(rk.get(), assign.get(), timeout_ms);
+    rd_kafka_resp_err_t e = rd_kafka_offsets_for_times(rk.get(), assign.get(), left_ms());
     if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
       *error = std::string("cannot find offsets by time: ") + rd_kafka_err2str(e);
       return false;
@@ -117,7 +125,6 @@ bool ReadTopics(const std::map<std::string, std::string>& kafka,
     return false;
   }
 
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
   while (!end.empty()) {
     if (std::chrono::steady_clock::now() > deadline) {
       *error = "timed out reading " + end.begin()->first.first;
@@ -155,7 +162,7 @@ bool ReadTopics(const std::map<std::string, std::string>& kafka,
       List seek(rd_kafka_topic_partition_list_new(1), rd_kafka_topic_partition_list_destroy);
       rd_kafka_topic_partition_list_add(seek.get(), it->first.first.c_str(), it->first.second)
           ->offset = done.from;
-      rd_kafka_error_t* serr = rd_kafka_seek_partitions(rk.get(), seek.get(), timeout_ms);
+      rd_kafka_error_t* serr = rd_kafka_seek_partitions(rk.get(), seek.get(), left_ms());
       if (serr != nullptr || seek->elems[0].err != RD_KAFKA_RESP_ERR_NO_ERROR) {
         *error = "cannot seek in " + it->first.first + ": " +
                  (serr ? rd_kafka_error_string(serr) : rd_kafka_err2str(seek->elems[0].err));
