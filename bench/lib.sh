@@ -24,10 +24,10 @@ bench_broker() {
 # input is replayed as a dead letter, and live never reads it).
 bench_estate() {
   mkdir -p "$work/estate"
-  build/ng-gen-estate --scale "$1" --out "$work/estate" >/dev/null
+  ${BUILD_DIR:-build}/ng-gen-estate --scale "$1" --out "$work/estate" >/dev/null
   dumps=("$work"/estate/alerts.prometheus.jsonl "$work"/estate/alerts.newrelic.jsonl
     "$work"/estate/alerts.datadog.jsonl "$work"/estate/logs.app.jsonl)
-  expect=$(build/noisegate replay -q --rules examples/rules.yaml --explain /dev/stdout \
+  expect=$(${BUILD_DIR:-build}/noisegate replay -q --rules examples/rules.yaml --explain /dev/stdout \
     "${dumps[@]}" 2>/dev/null | grep -vc '"topic":"alerts.unknown"')
 }
 # bench_metric PORT NAME: the sum of the samples of NAME (an ERE prefix, e.g.

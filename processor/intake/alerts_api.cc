@@ -61,7 +61,7 @@ class NoSink : public dedup::Sink {
 // false); absent: true.
 bool Param(std::string_view query, std::string_view name) {
   std::vector<std::string> v = QueryValues(query, name);
-  if (v.empty()) return true;
+  if (v.empty() || v.back().empty()) return true;  // (`active=` is absent to Alertmanager)
   std::string word = v.back();
   for (char& c : word) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   for (const char* t :
@@ -177,9 +177,11 @@ AlertsApi::Answer AlertsApi::List(std::string_view query,
   const bool show_active = Param(query, "active"), show_silenced = Param(query, "silenced");
   // Every alert goes to one receiver, "noisegate": a `receiver` regex (anchored, as
   // Alertmanager's) that does not match it lists nothing.
-  for (const std::string& receiver : QueryValues(query, "receiver")) {
-    Result<rules::Matcher> m = rules::Matcher::Make("receiver", rules::MatchOp::kRegex, receiver);
-    if (!m) return ApiAnswer::Error(400, "bad receiver " + receiver + ": " + m.error().detail);
+  // (The last value counts, and an empty one is none, as Alertmanager binds parameters.)
+  if (std::vector<std::string> r = QueryValues(query, "receiver");
+      !r.empty() && !r.back().empty()) {
+    Result<rules::Matcher> m = rules::Matcher::Make("receiver", rules::MatchOp::kRegex, r.back());
+    if (!m) return ApiAnswer::Error(400, "bad receiver " + r.back() + ": " + m.error().detail);
     if (!m->MatchesValue("noisegate")) return ApiAnswer{200, "[]"};
   }
   // (Nothing here is inhibited or unprocessed: those parameters filter nothing out.)

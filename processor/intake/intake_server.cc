@@ -398,10 +398,10 @@ IntakeServer::Response IntakeServer::Alerts(const Request& req) {
     std::atomic<int>& n;
     ~Slot() { --n; }
   } slot{alert_lists_};
-  if (++alert_lists_ > kMaxAlertLists) {
+  if (++alert_lists_ > MaxAlertLists()) {
     std::string body;
     JsonWriter::Escape(
-        "busy: " + std::to_string(kMaxAlertLists) + " alert lists are being read; try again",
+        "busy: " + std::to_string(MaxAlertLists()) + " alert lists are being read; try again",
         &body);
     Response r = Answer("alerts_list", 503, std::move(body));
     r.content_type = "application/json";

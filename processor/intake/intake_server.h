@@ -19,6 +19,7 @@
 #include <prometheus/histogram.h>
 #include <prometheus/registry.h>
 
+#include <algorithm>
 #include <atomic>
 #include <functional>
 #include <map>
@@ -110,8 +111,8 @@ class IntakeServer {
   std::unique_ptr<SilencesApi> silences_;
   std::unique_ptr<AlertsApi> alerts_;
   // Alert lists being read now: each reads topics for up to seconds, on the threads that take
-  // alerts; past kMaxAlertLists at once a request is a 503 (a polling UI must not starve them).
-  static constexpr int kMaxAlertLists = 2;
+  // alerts; past MaxAlertLists() at once a request is a 503 (a polling UI must not starve them).
+  int MaxAlertLists() const { return std::max(1, std::min(2, cfg_.threads - 1)); }
   std::atomic<int> alert_lists_{0};
   Response Alerts(const Request& req);
   std::function<void(const std::string&)> on_fatal_;

@@ -19,8 +19,8 @@ namespace noisegate::processor {
 // interleaved as they arrive), tombstones included. `since_ms`: from the first message whose
 // timestamp is at or after it; none: from the beginning. `kafka`: librdkafka properties
 // (bootstrap.servers, security). False with `error` set when a topic is missing or cannot be
-// read within `timeout_ms` (the whole read); `fn` may have been called for part of it then. `missing_empty`: a
-// topic that does not exist (yet) reads as empty instead.
+// read within `timeout_ms` (the whole read); `fn` may have been called for part of it then.
+// `missing_empty`: a topic that does not exist (yet) reads as empty instead.
 bool ReadTopics(const std::map<std::string, std::string>& kafka,
                 const std::vector<std::string>& topics, std::optional<int64_t> since_ms,
                 int timeout_ms, const std::function<void(const rd_kafka_message_t&)>& fn,

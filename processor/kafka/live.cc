@@ -269,7 +269,10 @@ RunExit Live::Loop() {
     const bool arm_now = std::exchange(arm_now_, false) && hop_ == Hop::kArming;
     if (arm_now || Clock::now() - txn_started_ >= cfg_.commit_interval) Commit();
   }
-  if (fatal_) return RunExit::kFatal;
+  if (fatal_) {
+    ReportUnloggedDeadLetters(true);
+    return RunExit::kFatal;
+  }
   // Stop: finish what is buffered, commit, leave the group, flush.
   log_ << "noisegate: level=info event=stopping\n";
   if (hop_ == Hop::kTaken || hop_ == Hop::kSkipped) ReleaseInputs(true);

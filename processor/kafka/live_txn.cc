@@ -188,6 +188,7 @@ bool Live::Commit(bool rewind) {
     }
     txn_started_ = Clock::now();
     last_commit_ok_ = true;
+    ReportUnloggedDeadLetters(false);  // (a burst's count, once its window is over)
     return true;
   }
   // Skipping the hop, a partition's checkpoint waits until it has read a marker since its last
@@ -284,8 +285,15 @@ bool Live::Commit(bool rewind) {
       log_ << "noisegate: level=warn event=notification_outcome_unknown " << sent.fields << "\n";
     }
     txn_notifications_.clear();
-    for (const SentDeadLetter& dl : txn_dead_letters_) {
-      log_ << "noisegate: level=warn event=dead_letter_outcome_unknown " << dl.fields << "\n";
+    // (A burst logs its first few and how many there were.)
+    const size_t burst = kDeadLetterLogBurst;
+    for (size_t i = 0; i < txn_dead_letters_.size() && i < burst; ++i) {
+      log_ << "noisegate: level=warn event=dead_letter_outcome_unknown "
+           << txn_dead_letters_[i].fields << "\n";
+    }
+    if (txn_dead_letters_.size() > burst) {
+      log_ << "noisegate: level=warn event=dead_letters_outcome_unknown count="
+           << txn_dead_letters_.size() << "\n";
     }
     txn_dead_letters_.clear();
     // Stopping: nothing is lost (the next owner fences the abandoned producer and resumes

@@ -84,6 +84,12 @@ TEST_F(AlertsApiTest, ListsWhatStillFiresWithItsSilencesAndOpenIncidents) {
   EXPECT_EQ(Call("GET", "/api/v2/alerts", "", "receiver=team-a").body, "[]\n");
   EXPECT_EQ(Call("GET", "/api/v2/alerts", "", "active=0").body, "[]\n");
   EXPECT_EQ(Fingerprints(Call("GET", "/api/v2/alerts", "", "active=YES").body).size(), 2u);
+  // An empty value is no value (go-openapi's binding); of several, the last one counts.
+  EXPECT_EQ(Fingerprints(Call("GET", "/api/v2/alerts", "", "active=&receiver=").body).size(), 2u);
+  EXPECT_EQ(
+      Fingerprints(Call("GET", "/api/v2/alerts", "", "receiver=team-a&receiver=noisegate").body)
+          .size(),
+      2u);
 
   IntakeServer::Response disk = Call(
       "GET", "/api/v2/alerts", "", "filter=alertname%3D%22DiskFull%22&filter=host%3D~%22a%7Cc%22");
