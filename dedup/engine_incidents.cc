@@ -30,6 +30,13 @@ bool Overlaps(const std::vector<int>& a, const std::vector<int>& b) {
   return false;
 }
 
+// When the incident's newest member joined it.
+EventTime NewestOnset(const Incident& inc) {
+  EventTime newest = inc.opened;
+  for (const Member& m : inc.members) newest = std::max(newest, m.first_seen);
+  return newest;
+}
+
 }  // namespace
 
 uint32_t Engine::Correlate(const Record& r, RecordLabels& labels, uint32_t fp_slot, EventTime t,
@@ -85,10 +92,12 @@ uint32_t Engine::Correlate(const Record& r, RecordLabels& labels, uint32_t fp_sl
   const std::vector<uint32_t>& candidates = group == groups_.end() ? kNoCandidates : group->second;
   // An open incident of this rule and group that takes new signals (an incident of another
   // rule is in the group once a signal of it joined through co-location).
+  // With join_within, only while its newest member began at most that long ago (onset).
   auto takes = [&](const Incident& inc) {
     return TakesSignals(inc) &&
            (inc.rule == rule_index || std::find(inc.joined_groups.begin(), inc.joined_groups.end(),
-                                                group_hash) != inc.joined_groups.end());
+                                                group_hash) != inc.joined_groups.end()) &&
+           (rule.join_within.count() == 0 || NewestOnset(inc) + rule.join_within >= t);
   };
   uint32_t chosen = kNone;
   for (uint32_t c : candidates) {

@@ -119,6 +119,11 @@ struct CorrelateRule {
   Millis close_after{900'000};
   Millis max_duration{6 * 3'600'000};
   int max_members = 500;
+  // Onset: a signal joins an open incident of this rule (by its group or a tie) only while the
+  // incident's newest member began at most this long before it; after that it opens an
+  // incident of its own. Problems that follow one another on the same services stay apart,
+  // however long the first one fires. 0: off (an incident takes signals while it is open).
+  Millis join_within{0};
   // A signal whose impacted services overlap no incident's also joins an open incident of
   // this rule with a member on a component its own calls, at most this many dependency hops
   // down: a caller's errors belong to the failure of what it calls. 0: off.

@@ -156,8 +156,8 @@ void LoadCorrelate(YamlReader& r, const YAML::Node& node, CompiledRules* rules) 
     std::string path = IndexPath("correlate", i);
     if (!r.CheckMap(item, path,
                     {"name", "match", "group_by", "group_wait", "group_interval", "close_after",
-                     "max_duration", "max_members", "caller_hops", "join_named", "join_colocated",
-                     "mute_time_intervals", "active_time_intervals"},
+                     "max_duration", "max_members", "join_within", "caller_hops", "join_named",
+                     "join_colocated", "mute_time_intervals", "active_time_intervals"},
                     "a correlate rule like {name: user-impact, group_by: [impacted_service]}")) {
       continue;
     }
@@ -188,6 +188,7 @@ void LoadCorrelate(YamlReader& r, const YAML::Node& node, CompiledRules* rules) 
     ReadDuration(r, item, path, "group_interval", false, &rule.group_interval);
     ReadDuration(r, item, path, "close_after", false, &rule.close_after);
     ReadDuration(r, item, path, "max_duration", false, &rule.max_duration);
+    ReadDuration(r, item, path, "join_within", false, &rule.join_within);
     if (YAML::Node n = YamlReader::Get(item, "max_members"); YamlReader::Has(n)) {
       if (auto m = r.Int(n, JoinPath(path, "max_members"), 1, INT32_MAX)) {
         rule.max_members = static_cast<int>(*m);

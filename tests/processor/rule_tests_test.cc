@@ -55,6 +55,12 @@ TEST(RuleTestsTest, AnErrorSurgeInhibitsItsServicesWarnings) {
   ExpectAllPass("tests/processor/testdata/log_inhibit_test.yaml", 2);
 }
 
+// join_within: a failure that starts later on the same services opens its own incident,
+// unless the incident kept gaining members.
+TEST(RuleTestsTest, JoinWithinSplitsProblemsThatStartApartOnTheSameServices) {
+  ExpectAllPass("tests/processor/testdata/join_within_test.yaml", 2);
+}
+
 TEST(RuleTestsTest, AMalformedTestFileIsAnErrorWithItsPosition) {
   std::ostringstream out;
   RuleTestResult r =

@@ -254,6 +254,19 @@ TEST(LoaderDedupTest, FlappingNeedsAllThreeAndPositiveWindows) {
   EXPECT_EQ(rules->dedup.resolve_timeout.count(), 0);
 }
 
+TEST(LoaderCorrelateTest, JoinWithinIsAPositiveDurationAndOffWhenAbsent) {
+  Diagnostic d = OnlyError("correlate:\n  - {name: a, join_within: 0}\n", false);
+  EXPECT_EQ(d.path, "correlate[0].join_within");
+  EXPECT_THAT(d.message, HasSubstr("longer than 0"));
+  d = OnlyError("correlate:\n  - {name: a, join_within: soon}\n", false);
+  EXPECT_EQ(d.path, "correlate[0].join_within");
+  LoadResult r =
+      LoadRulesString("correlate:\n  - {name: a, join_within: 10m}\n  - {name: b}\n", "t.yaml");
+  ASSERT_NE(r.rules, nullptr) << Dump(r.diagnostics);
+  EXPECT_EQ(r.rules->correlate[0].join_within.count(), 600'000);
+  EXPECT_EQ(r.rules->correlate[1].join_within.count(), 0);
+}
+
 TEST(LoaderLogsTest, SurgeValues) {
   Diagnostic d = OnlyError("logs:\n  surge: {over_baseline: five}\n");
   EXPECT_THAT(d.message, HasSubstr("expected a factor like 5x"));
