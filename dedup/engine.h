@@ -332,11 +332,18 @@ class Engine {
   static bool TakesSignals(const Incident& inc) {
     return !inc.sealed && inc.rule >= 0 && inc.state != IncidentState::kClosed;
   }
-  // The first open incident (of any rule) in which a signal began at one of the signal's
-  // places (its values of rule.colocated_labels) at most rule.colocated_within before `t`, or
-  // kNone; sets the index of that place in the incident and the evidence.
+  // The first open incident (of any rule) but `exclude` in which a signal began at one of the
+  // signal's places (its values of rule.colocated_labels) at most rule.colocated_within before
+  // `t`, or kNone; sets that place's key and the evidence.
   uint32_t FindColocated(const RecordLabels& labels, const rules::CorrelateRule& rule, EventTime t,
-                         size_t* place, std::string* tie) const;
+                         uint32_t exclude, std::string* place, std::string* tie) const;
+  // Folds incident `from` into `into` (both open, of any rules): its members, inhibition
+  // targets, places, traces, evidence, impacted services and groups; `from` is gone without a
+  // notification (the caller ensures it sent none). `why` becomes evidence.
+  void MergeIncidents(uint32_t into, uint32_t from, std::string why);
+  // Closes an incident's slot for reuse: out of the open order, its traces forgotten, its
+  // members dropped. (Its groups are the caller's to leave.)
+  void FreeIncident(uint32_t slot);
   // Notes the places where member `member` of `inc` began, new ones only.
   static void NotePlaces(Incident& inc, uint32_t member, const RecordLabels& labels,
                          const rules::CorrelateRule& rule, EventTime t);

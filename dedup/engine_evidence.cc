@@ -106,18 +106,18 @@ uint32_t Engine::IncidentOfTrace(const Record& r) {
 }
 
 uint32_t Engine::FindColocated(const RecordLabels& labels, const rules::CorrelateRule& rule,
-                               EventTime t, size_t* place, std::string* tie) const {
+                               EventTime t, uint32_t exclude, std::string* place,
+                               std::string* tie) const {
   for (const std::string& label : rule.colocated_labels) {
     std::string_view value = labels.Get(label);
     if (value.empty()) continue;
     const std::string key = PlaceKey(label, value);
     for (uint32_t slot : open_order_) {
       const Incident& inc = incidents_[slot];
-      if (!TakesSignals(inc)) continue;
-      for (size_t i = 0; i < inc.places.size(); ++i) {
-        const Place& p = inc.places[i];
+      if (slot == exclude || !TakesSignals(inc)) continue;
+      for (const Place& p : inc.places) {
         if (p.key != key || t < p.first || t - p.first > rule.colocated_within) continue;
-        *place = i;
+        *place = key;
         *tie = "place: " + std::string(SignalName(labels)) + " began " +
                std::to_string((t - p.first).count() / 1000) + "s after " +
                std::string(SignalName(inc.members[p.member])) + " on " + key + " (join_colocated)";

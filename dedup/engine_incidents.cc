@@ -109,67 +109,104 @@ uint32_t Engine::Correlate(const Record& r, RecordLabels& labels, uint32_t fp_sl
       break;
     }
   }
-  // No overlap of impact, but evidence that ties the signal to a member: the first open
-  // incident (in the order they opened) with a member that `ties` accepts, among those firing
-  // and not inhibited (an incident waiting out close_after is over).
-  const Member* tied = nullptr;
-  auto first_tied = [&](auto&& ties) {
-    for (uint32_t c : candidates) {
-      const Incident& inc = incidents_[c];
-      if (!takes(inc)) continue;
-      for (const Member& m : inc.members) {
-        if (m.firing && !m.inhibited && ties(m)) {
-          tied = &m;
-          return c;
+  // Evidence that ties the signal to an open incident other than `exclude` when impacts do
+  // not: topology, then named culprits (the first incident, in the order they opened, with a
+  // member that `ties` accepts among those firing and not inhibited: an incident waiting out
+  // close_after is over), then co-location. Sets the evidence, and for co-location the place.
+  const int component = labels.component();
+  const int culprit = labels.culprit;
+  auto evidence_tie = [&](uint32_t exclude, std::string* tie, std::string* place) -> uint32_t {
+    const Member* tied = nullptr;
+    auto first_tied = [&](auto&& ties) {
+      for (uint32_t c : candidates) {
+        const Incident& inc = incidents_[c];
+        if (c == exclude || !takes(inc)) continue;
+        for (const Member& m : inc.members) {
+          if (m.firing && !m.inhibited && ties(m)) {
+            tied = &m;
+            return c;
+          }
         }
       }
+      return kNone;
+    };
+    // Topology: a member on a component the signal's own calls (the failure under one
+    // user-facing service shows in another that calls it).
+    if (by_impact && rule.caller_hops > 0 && component >= 0) {
+      const std::vector<int>& near = callees_[static_cast<size_t>(rule_index)][component];
+      uint32_t c = first_tied([&near](const Member& m) {
+        return m.component >= 0 && std::binary_search(near.begin(), near.end(), m.component);
+      });
+      if (c != kNone) {
+        *tie = "topology: " + rules.topology.node(component).name + " calls " +
+               rules.topology.node(tied->component).name +
+               " (caller_hops: " + std::to_string(rule.caller_hops) + ")";
+        return c;
+      }
     }
+    // Named culprits: a member on the component the signal's message names, or whose own
+    // message names it (two services whose errors blame one database); or a member whose
+    // message names the signal's own component (callers blamed it before its errors came).
+    if (by_impact && rule.join_named && (culprit >= 0 || component >= 0)) {
+      uint32_t c = first_tied([culprit, component](const Member& m) {
+        return (culprit >= 0 && (m.component == culprit || m.culprit == culprit)) ||
+               (component >= 0 && m.culprit == component);
+      });
+      if (c != kNone) {
+        const std::string who = component >= 0 ? rules.topology.node(component).name
+                                               : std::string(r.labels.Get("service"));
+        if (culprit >= 0 && (tied->component == culprit || tied->culprit == culprit)) {
+          *tie = "named: " + (who.empty() ? std::string("its") : who + "'s") + " errors name " +
+                 rules.topology.node(culprit).name + " (join_named)";
+        } else {
+          const std::string by = tied->component >= 0 ? rules.topology.node(tied->component).name
+                                                      : std::string(tied->service());
+          *tie = "named: " + (by.empty() ? std::string("earlier") : by + "'s") + " errors name " +
+                 who + " (join_named)";
+        }
+        return c;
+      }
+    }
+    // Co-location: a signal that began where a signal of an open incident (of any rule) began
+    // shortly before. Many services failing together in one place point at the place (a node
+    // or zone cut off), and the place's own alert, when it comes, joins them there.
+    if (!rule.colocated_labels.empty()) return FindColocated(labels, rule, t, exclude, place, tie);
     return kNone;
   };
-  // Topology: a member on a component the signal's own calls (the failure under one
-  // user-facing service shows in another that calls it).
-  const int component = labels.component();
-  std::string tie;  // the evidence, when a tie chose the incident
-  if (chosen == kNone && by_impact && rule.caller_hops > 0 && component >= 0) {
-    const std::vector<int>& near = callees_[static_cast<size_t>(rule_index)][component];
-    chosen = first_tied([&near](const Member& m) {
-      return m.component >= 0 && std::binary_search(near.begin(), near.end(), m.component);
-    });
-    if (chosen != kNone) {
-      tie = "topology: " + rules.topology.node(component).name + " calls " +
-            rules.topology.node(tied->component).name +
-            " (caller_hops: " + std::to_string(rule.caller_hops) + ")";
-    }
-  }
-  // Named culprits: a member on the component the signal's message names, or whose own
-  // message names it (two services whose errors blame one database).
-  const int culprit = labels.culprit;
-  if (chosen == kNone && by_impact && rule.join_named && culprit >= 0) {
-    chosen = first_tied(
-        [culprit](const Member& m) { return m.component == culprit || m.culprit == culprit; });
-    if (chosen != kNone) {
-      const std::string who = component >= 0 ? rules.topology.node(component).name
-                                             : std::string(r.labels.Get("service"));
-      tie = "named: " + (who.empty() ? std::string("its") : who + "'s") + " errors name " +
-            rules.topology.node(culprit).name + " (join_named)";
-    }
-  }
-  // Co-location: a signal that began where a signal of an open incident (of any rule) began
-  // shortly before. Many services failing together in one place point at the place (a node
-  // or zone cut off), and the place's own alert, when it comes, joins them there.
-  if (chosen == kNone && !rule.colocated_labels.empty()) {
-    size_t place = 0;
-    chosen = FindColocated(labels, rule, t, &place, &tie);
-    if (chosen != kNone) {
-      Incident& inc = Inc(chosen);
-      inc.places[place].tied = true;
-      if (inc.rule != rule_index && inc.group_hash != group_hash &&
-          std::find(inc.joined_groups.begin(), inc.joined_groups.end(), group_hash) ==
-              inc.joined_groups.end()) {
-        // Later signals of this rule and group join it as their own (by overlap, or a tie).
-        inc.joined_groups.push_back(group_hash);
-        groups_[group_hash].push_back(chosen);
+  std::string tie;    // the evidence, when a tie chose the incident
+  std::string place;  // the place, when co-location did
+  if (chosen == kNone) chosen = evidence_tie(kNone, &tie, &place);
+  // The evidence may tie the signal to a second open incident too: two incidents that opened
+  // apart (callers' errors before the callee's own, two places of one outage) are one
+  // problem. Unless both were notified, one folds into the other (the notified one stays,
+  // else the first opened), so the problem pages once.
+  if (chosen != kNone && !incidents_[chosen].notified) {
+    std::string other_tie, other_place;
+    uint32_t other = evidence_tie(chosen, &other_tie, &other_place);
+    if (other != kNone && !incidents_[other].notified) {
+      const bool keep_other = std::find(open_order_.begin(), open_order_.end(), other) <
+                              std::find(open_order_.begin(), open_order_.end(), chosen);
+      const std::string chosen_tie = tie.empty() ? "impacted services overlap" : tie;
+      if (keep_other) {
+        MergeIncidents(other, chosen, "merged " + incidents_[chosen].id + ": " + chosen_tie);
+        chosen = other;
+        tie = std::move(other_tie);
+        place = std::move(other_place);
+      } else {
+        MergeIncidents(chosen, other, "merged " + incidents_[other].id + ": " + other_tie);
+        if (place.empty()) place = std::move(other_place);
       }
+    }
+  }
+  if (!place.empty()) {
+    Incident& inc = Inc(chosen);
+    for (Place& p : inc.places) p.tied = p.tied || p.key == place;
+    if (inc.rule != rule_index && inc.group_hash != group_hash &&
+        std::find(inc.joined_groups.begin(), inc.joined_groups.end(), group_hash) ==
+            inc.joined_groups.end()) {
+      // Later signals of this rule and group join it as their own (by overlap, or a tie).
+      inc.joined_groups.push_back(group_hash);
+      groups_[group_hash].push_back(chosen);
     }
   }
   bool opened = chosen == kNone;
@@ -334,6 +371,96 @@ void Engine::RecomputeRoute(Incident& inc, EventTime at, bool keep_page) {
   if (inc.notified && before != rules::Action::kPage && inc.route == rules::Action::kPage) {
     inc.escalation_pending = true;
   }
+}
+
+void Engine::MergeIncidents(uint32_t into, uint32_t from, std::string why) {
+  NG_CHECK(into != from);
+  Incident& a = Inc(into);
+  Incident& b = Inc(from);
+  NG_CHECK(a.state != IncidentState::kClosed && b.state != IncidentState::kClosed && !b.notified);
+  const uint32_t offset = static_cast<uint32_t>(a.members.size());
+  // Its fingerprints' states point at their new places.
+  for (size_t i = 0; i < b.members.size(); ++i) {
+    fp_index_.ForEach(b.members[i].fingerprint.value, [&](uint32_t slot) {
+      const FpState& seen = fps_[slot];
+      if (seen.incident != from || seen.incident_generation != b.generation ||
+          seen.member != static_cast<int>(i)) {
+        return;
+      }
+      FpState& st = Fp(slot);
+      st.incident = into;
+      st.incident_generation = a.generation;
+      st.member = static_cast<int>(offset + i);
+    });
+  }
+  for (Member& m : b.members) a.members.push_back(std::move(m));
+  for (InhibitTarget target : b.targets) {
+    target.member += offset;
+    a.targets.push_back(target);
+  }
+  for (Place& p : b.places) {
+    auto same = std::find_if(a.places.begin(), a.places.end(),
+                             [&p](const Place& q) { return q.key == p.key; });
+    if (same != a.places.end()) {
+      if (p.first < same->first) *same = Place{p.key, p.first, offset + p.member, p.tied};
+      same->tied = same->tied || p.tied;
+    } else if (a.places.size() < kMaxPlaces) {
+      a.places.push_back(Place{std::move(p.key), p.first, offset + p.member, p.tied});
+    }
+  }
+  for (const std::string& trace : b.traces) {
+    auto it = traces_.find(trace);
+    if (it != traces_.end() && it->second.first == from) {
+      if (a.traces.size() < kMaxTraces) {
+        it->second = {into, a.generation};
+        a.traces.push_back(trace);
+      } else {
+        traces_.erase(it);
+      }
+    }
+  }
+  AddEvidence(a, std::move(why));
+  for (std::string& e : b.evidence) AddEvidence(a, std::move(e));
+  for (int s : b.impacted) {
+    auto pos = std::lower_bound(a.impacted.begin(), a.impacted.end(), s);
+    if (pos == a.impacted.end() || *pos != s) a.impacted.insert(pos, s);
+  }
+  if (a.notified && a.impacted.size() != a.notified_impacted) a.escalation_pending = true;
+  a.alert_records += b.alert_records;
+  a.log_records += b.log_records;
+  a.firing_members += b.firing_members;
+  a.active_members += b.active_members;
+  a.first_seen = std::min(a.first_seen, b.first_seen);
+  a.last_seen = std::max(a.last_seen, b.last_seen);
+  a.last_activity = std::max(a.last_activity, b.last_activity);
+  if (b.severity > a.severity) {
+    a.severity = b.severity;
+    if (a.notified && a.severity > a.notified_severity) a.escalation_pending = true;
+  }
+  // Its groups are the survivor's now: their later signals join it.
+  b.joined_groups.push_back(b.group_hash);
+  for (uint64_t hash : b.joined_groups) {
+    auto group = groups_.find(hash);
+    NG_CHECK(group != groups_.end());
+    auto& v = group->second;
+    v.erase(std::find(v.begin(), v.end(), from));
+    const bool known =
+        hash == a.group_hash ||
+        std::find(a.joined_groups.begin(), a.joined_groups.end(), hash) != a.joined_groups.end();
+    if (!known) {
+      a.joined_groups.push_back(hash);
+      v.push_back(into);
+    }
+    if (v.empty()) groups_.erase(group);
+  }
+  if (static_cast<int>(a.members.size()) >= rules_->correlate[a.rule].max_members) {
+    a.sealed = true;
+  }
+  RecomputeRoute(a, watermark_);
+  ScheduleIncident(into);
+  // `from` is gone: it sent nothing, so it closes without a word.
+  ++stats_.incidents_closed;
+  FreeIncident(from);
 }
 
 }  // namespace noisegate::dedup

@@ -227,7 +227,6 @@ void Engine::Notify(Incident& inc, NotifyAction action, std::string_view reason,
 void Engine::CloseIncident(uint32_t slot, EventTime t) {
   Incident& inc = Inc(slot);
   if (inc.notified) Notify(inc, NotifyAction::kResolve, "resolve", t);
-  inc.state = IncidentState::kClosed;
   ++stats_.incidents_closed;
   inc.joined_groups.push_back(inc.group_hash);
   for (uint64_t hash : inc.joined_groups) {
@@ -239,6 +238,12 @@ void Engine::CloseIncident(uint32_t slot, EventTime t) {
     v.erase(pos);
     if (v.empty()) groups_.erase(group);
   }
+  FreeIncident(slot);
+}
+
+void Engine::FreeIncident(uint32_t slot) {
+  Incident& inc = Inc(slot);
+  inc.state = IncidentState::kClosed;
   inc.joined_groups.clear();
   open_order_.erase(std::find(open_order_.begin(), open_order_.end(), slot));
   for (const std::string& trace : inc.traces) {

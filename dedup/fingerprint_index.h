@@ -63,6 +63,13 @@ class FingerprintIndex {
     }
     return kNoSlot;
   }
+  // Calls f(slot) for every identity whose fingerprint is `fp` (one, but for collisions).
+  template <typename F>
+  void ForEach(uint64_t fp, F&& f) const {
+    auto it = first_.find(fp);
+    if (it == first_.end()) return;
+    for (uint32_t slot = it->second; slot != kNoSlot; slot = next_[slot]) f(slot);
+  }
   // Forgets the identity in `slot` (whose fingerprint is `fp`); the slot is reused.
   void Erase(uint64_t fp, uint32_t slot) {
     auto it = first_.find(fp);

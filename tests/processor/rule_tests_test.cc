@@ -61,6 +61,11 @@ TEST(RuleTestsTest, JoinWithinSplitsProblemsThatStartApartOnTheSameServices) {
   ExpectAllPass("tests/processor/testdata/join_within_test.yaml", 2);
 }
 
+// Evidence that ties one signal to two incidents before either notified merges them.
+TEST(RuleTestsTest, OneSignalTiedToTwoPendingIncidentsMergesThem) {
+  ExpectAllPass("tests/processor/testdata/merge_test.yaml", 2);
+}
+
 TEST(RuleTestsTest, AMalformedTestFileIsAnErrorWithItsPosition) {
   std::ostringstream out;
   RuleTestResult r =

@@ -568,23 +568,25 @@ class Varied : public Builder {
     for (const std::string& n : nodes) {
       NodeDown(n, t0 + rng_.Uniform(80, 95) * kSec, t0 + 2 * kMin, t1);
     }
-    std::set<int> outside;
+    std::map<int, int> outside;  // caller elsewhere -> the first app there it calls
     for (int a : there) {
       for (int c : callers_[a]) {
-        if (there.count(c) == 0) outside.insert(c);
+        if (there.count(c) == 0) outside.emplace(c, a);
       }
     }
-    for (int c : outside) {
+    for (const auto& [c, callee] : outside) {
       Errors(c, t0 + rng_.Uniform(10, 30) * kSec, t1, 200,
-             "upstream call to " + zone + " failed: no healthy endpoints (request {id})",
+             "upstream " + apps_[callee].name + " unavailable: no healthy endpoints (request {id})",
              "UpstreamUnavailable");
     }
     std::vector<std::string> match = {
         LogMatcher(there, {"UpstreamTimeout"}),
         "['alertname=~\"NodeNotReady|KubePodNotReady\"', 'node=~\"" + AnyOf(nodes) + "\"']"};
-    if (!outside.empty()) match.push_back(LogMatcher(outside, {"UpstreamUnavailable"}));
+    std::set<int> callers;
+    for (const auto& [c, callee] : outside) callers.insert(c);
+    if (!callers.empty()) match.push_back(LogMatcher(callers, {"UpstreamUnavailable"}));
     truth_.push_back(Truth{zone + " zone outage", t0, t1 + kMin, true, match});
-    auto more = Names(outside);
+    auto more = Names(callers);
     out->insert(more.begin(), more.end());
     return true;
   }
