@@ -332,7 +332,8 @@ class Engine {
   static bool TakesSignals(const Incident& inc) {
     return !inc.sealed && inc.rule >= 0 && inc.state != IncidentState::kClosed;
   }
-  // The first open incident (of any rule) but `exclude` in which a signal began at one of the
+  // The first open incident (of any rule; with an `exclude`, one that has not notified) but
+  // `exclude` in which a signal began at one of the
   // signal's places (its values of rule.colocated_labels) at most rule.colocated_within before
   // `t`, or kNone; sets that place's key and the evidence.
   uint32_t FindColocated(const RecordLabels& labels, const rules::CorrelateRule& rule, EventTime t,

@@ -114,7 +114,7 @@ uint32_t Engine::FindColocated(const RecordLabels& labels, const rules::Correlat
     const std::string key = PlaceKey(label, value);
     for (uint32_t slot : open_order_) {
       const Incident& inc = incidents_[slot];
-      if (slot == exclude || !TakesSignals(inc)) continue;
+      if (slot == exclude || (exclude != kNone && inc.notified) || !TakesSignals(inc)) continue;
       for (const Place& p : inc.places) {
         if (p.key != key || t < p.first || t - p.first > rule.colocated_within) continue;
         *place = key;

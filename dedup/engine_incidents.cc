@@ -109,7 +109,8 @@ uint32_t Engine::Correlate(const Record& r, RecordLabels& labels, uint32_t fp_sl
       break;
     }
   }
-  // Evidence that ties the signal to an open incident other than `exclude` when impacts do
+  // Evidence that ties the signal to an open incident other than `exclude` (and, with an
+  // `exclude`, one that has not notified: the merges below take no other) when impacts do
   // not: topology, then named culprits (the first incident, in the order they opened, with a
   // member that `ties` accepts among those firing and not inhibited: an incident waiting out
   // close_after is over), then co-location. Sets the evidence, and for co-location the place.
@@ -120,7 +121,7 @@ uint32_t Engine::Correlate(const Record& r, RecordLabels& labels, uint32_t fp_sl
     auto first_tied = [&](auto&& ties) {
       for (uint32_t c : candidates) {
         const Incident& inc = incidents_[c];
-        if (c == exclude || !takes(inc)) continue;
+        if (c == exclude || (exclude != kNone && inc.notified) || !takes(inc)) continue;
         for (const Member& m : inc.members) {
           if (m.firing && !m.inhibited && ties(m)) {
             tied = &m;

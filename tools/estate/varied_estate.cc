@@ -83,12 +83,15 @@ class Varied : public Builder {
     const int64_t end = kStart + hours_ * kHour;
     Noise(end);
     // Incidents after the first hour (the log baselines' warm-up), 20-35 minutes apart, a
-    // quarter of them starting 1-4 minutes after the one before (two problems at once).
+    // quarter of them starting 1-4 minutes after the one before (two problems at once, never
+    // three).
     int64_t t = kStart + 70 * kMin;
     std::set<std::string> busy;  // what the incident before touched
+    bool together = false;       // this one started with the one before
     while (t + 25 * kMin < end) {
       busy = Incident(t, busy);
-      t += rng_.Chance(0.25) ? rng_.Uniform(1, 4) * kMin : rng_.Uniform(20, 35) * kMin;
+      together = !together && rng_.Chance(0.25);
+      t += together ? rng_.Uniform(1, 4) * kMin : rng_.Uniform(20, 35) * kMin;
     }
   }
 
