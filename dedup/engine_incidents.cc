@@ -112,18 +112,27 @@ uint32_t Engine::Correlate(const Record& r, RecordLabels& labels, uint32_t fp_sl
   // Evidence that ties the signal to an open incident other than `exclude` (and, with an
   // `exclude`, one that has not notified: the merges below take no other) when impacts do
   // not: topology, then named culprits (the first incident, in the order they opened, with a
-  // member that `ties` accepts among those firing and not inhibited: an incident waiting out
-  // close_after is over), then co-location. Sets the evidence, and for co-location the place.
+  // member that `ties` accepts among those firing, inhibited ones included: inhibition mutes
+  // a notification, not evidence; an incident waiting out close_after is over), then
+  // co-location. Of this rule, only an incident of its group; of another rule, only through
+  // the members inhibition attached to it (a node's incident holds the alerts of the pods
+  // that ran there, which the callers' errors blame).
+  // Sets the evidence, and for co-location the place.
   const int component = labels.component();
   const int culprit = labels.culprit;
   auto evidence_tie = [&](uint32_t exclude, std::string* tie, std::string* place) -> uint32_t {
     const Member* tied = nullptr;
     auto first_tied = [&](auto&& ties) {
-      for (uint32_t c : candidates) {
+      for (uint32_t c : open_order_) {
         const Incident& inc = incidents_[c];
-        if (c == exclude || (exclude != kNone && inc.notified) || !takes(inc)) continue;
+        if (c == exclude || (exclude != kNone && inc.notified)) continue;
+        const bool own = inc.rule == rule_index;
+        const bool ok = own ? inc.group_hash == group_hash && takes(inc)
+                            : TakesSignals(inc) && (rule.join_within.count() == 0 ||
+                                                    NewestOnset(inc) + rule.join_within >= t);
+        if (!ok) continue;
         for (const Member& m : inc.members) {
-          if (m.firing && !m.inhibited && ties(m)) {
+          if (m.firing && (own || m.inhibited) && ties(m)) {
             tied = &m;
             return c;
           }
@@ -199,9 +208,9 @@ uint32_t Engine::Correlate(const Record& r, RecordLabels& labels, uint32_t fp_sl
       }
     }
   }
-  if (!place.empty()) {
+  if (chosen != kNone) {
     Incident& inc = Inc(chosen);
-    for (Place& p : inc.places) p.tied = p.tied || p.key == place;
+    for (Place& p : inc.places) p.tied = p.tied || (!place.empty() && p.key == place);
     if (inc.rule != rule_index && inc.group_hash != group_hash &&
         std::find(inc.joined_groups.begin(), inc.joined_groups.end(), group_hash) ==
             inc.joined_groups.end()) {

@@ -169,10 +169,14 @@ void PutIncident(const Incident& inc, Writer& w) {
   w.SVar(inc.firing_members);
   w.SVar(inc.active_members);
   w.U8(static_cast<uint8_t>(inc.route));
+  const bool joins = !inc.places.empty() || !inc.joined_groups.empty();
   w.U8(static_cast<uint8_t>((inc.notified ? 1 : 0) | (inc.paged ? 2 : 0) | (inc.ticketed ? 4 : 0) |
-                            (inc.escalation_pending ? 8 : 0) | (inc.places.empty() ? 0 : 16) |
+                            (inc.escalation_pending ? 8 : 0) | (joins ? 16 : 0) |
                             (inc.routing_key.empty() ? 0 : 32)));
-  if (!inc.places.empty()) {  // (incident entries from 3, states from 6)
+  // Places, then the groups that joined (incident entries from 3, states from 6). Groups join
+  // through co-location, which notes places, and also through other ties and merges, so the
+  // section is there when either is (an older build reads a section of 0 places the same).
+  if (joins) {
     w.Var(inc.places.size());
     for (const Place& p : inc.places) {
       w.Str(p.key);

@@ -2,6 +2,7 @@
 // emit exactly what the uninterrupted engine emits; corrupt or foreign state is refused.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -47,10 +48,11 @@ void RestoredContinuesExactlyAsUninterrupted(const std::string& yaml, size_t min
     second.AdvanceWatermark(EventTime{stream.back().time.ms + 3 * 3600 * kS});
     std::vector<std::string> got = Lines(sink);
     // Decisions and notifications are kept apart in Lines(); compare them as wholes.
-    ASSERT_EQ(got.size(), expected.size()) << "cut at " << cut;
-    for (size_t i = 0; i < got.size(); ++i) {
+    // The first line that differs says more than a count.
+    for (size_t i = 0; i < std::min(got.size(), expected.size()); ++i) {
       ASSERT_EQ(got[i], expected[i]) << "cut at " << cut << ", line " << i;
     }
+    ASSERT_EQ(got.size(), expected.size()) << "cut at " << cut;
   }
 }
 
@@ -58,13 +60,14 @@ TEST(EngineSnapshot, RestoredEngineContinuesExactlyAsUninterrupted) {
   RestoredContinuesExactlyAsUninterrupted(kVariedRules, 20);
 }
 
-// The evidence ties (caller_hops, join_named) choose among open incidents by their members:
-// a restored engine chooses the same.
+// The evidence ties (caller_hops, join_named) choose among open incidents by their members,
+// the inhibited pod alerts of a node's incident included: a restored engine chooses the same.
+// (The ties take many signals into the node incidents: fewer incidents open.)
 TEST(EngineSnapshot, RestoredEngineTiesSignalsAsUninterrupted) {
   std::string tied = kVariedRules;
   const std::string at = "    max_members: 40\n";
   tied.insert(tied.find(at) + at.size(), "    caller_hops: 1\n    join_named: true\n");
-  RestoredContinuesExactlyAsUninterrupted(tied, 15);
+  RestoredContinuesExactlyAsUninterrupted(tied, 6);
 }
 
 TEST(EngineSnapshot, EmptyEngineRoundTrips) {
