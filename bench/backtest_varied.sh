@@ -10,13 +10,14 @@
 # BUILD_DIR picks the binaries (default build); KEEP=DIR keeps each seed's estate, rules and
 # full backtest report in DIR/SEED.
 set -euo pipefail
-cd "$(dirname "$0")/.."
-build=${BUILD_DIR:-build}
-rules=${1:-examples/rules.yaml}
+# Paths given relative to where it was started from, before moving to the repository.
+root=$(cd "$(dirname "$0")/.." && pwd)
+build=$(realpath -m "${BUILD_DIR:-$root/build}")
+rules=$(realpath -m "${1:-$root/examples/rules.yaml}")
 shift || true
 seeds=("$@")
 [[ ${#seeds[@]} -gt 0 ]] || seeds=(1 2 3 4 5)
-work=${KEEP:-$(mktemp -d)}
+work=$(realpath -m "${KEEP:-$(mktemp -d)}")
 mkdir -p "$work"
 [[ -n ${KEEP:-} ]] || trap 'rm -rf "$work"' EXIT
 for seed in "${seeds[@]}"; do

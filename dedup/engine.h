@@ -332,10 +332,10 @@ class Engine {
   static bool TakesSignals(const Incident& inc) {
     return !inc.sealed && inc.rule >= 0 && inc.state != IncidentState::kClosed;
   }
-  // The first open incident (of any rule; with an `exclude`, one that has not notified) but
-  // `exclude` in which a signal began at one of the
-  // signal's places (its values of rule.colocated_labels) at most rule.colocated_within before
-  // `t`, or kNone; sets that place's key and the evidence.
+  // The first open incident (of any rule) other than `exclude` in which a signal began at one
+  // of the signal's places (its values of rule.colocated_labels) at most
+  // rule.colocated_within before `t`, or kNone; with an `exclude`, only one that has not
+  // notified (a merge takes no other). Sets that place's key and the evidence.
   uint32_t FindColocated(const RecordLabels& labels, const rules::CorrelateRule& rule, EventTime t,
                          uint32_t exclude, std::string* place, std::string* tie) const;
   // Folds incident `from` into `into` (both open, of any rules): its members, inhibition

@@ -93,11 +93,16 @@ uint32_t Engine::Correlate(const Record& r, RecordLabels& labels, uint32_t fp_sl
   // An open incident of this rule and group that takes new signals (an incident of another
   // rule is in the group once a signal of it joined through co-location).
   // With join_within, only while its newest member began at most that long ago (onset).
+  auto in_group = [&](const Incident& inc) {
+    return (inc.rule == rule_index && inc.group_hash == group_hash) ||
+           std::find(inc.joined_groups.begin(), inc.joined_groups.end(), group_hash) !=
+               inc.joined_groups.end();
+  };
+  auto recent = [&](const Incident& inc) {
+    return rule.join_within.count() == 0 || NewestOnset(inc) + rule.join_within >= t;
+  };
   auto takes = [&](const Incident& inc) {
-    return TakesSignals(inc) &&
-           (inc.rule == rule_index || std::find(inc.joined_groups.begin(), inc.joined_groups.end(),
-                                                group_hash) != inc.joined_groups.end()) &&
-           (rule.join_within.count() == 0 || NewestOnset(inc) + rule.join_within >= t);
+    return TakesSignals(inc) && in_group(inc) && recent(inc);
   };
   uint32_t chosen = kNone;
   for (uint32_t c : candidates) {
@@ -126,10 +131,9 @@ uint32_t Engine::Correlate(const Record& r, RecordLabels& labels, uint32_t fp_sl
       for (uint32_t c : open_order_) {
         const Incident& inc = incidents_[c];
         if (c == exclude || (exclude != kNone && inc.notified)) continue;
-        const bool own = inc.rule == rule_index;
-        const bool ok = own ? inc.group_hash == group_hash && takes(inc)
-                            : TakesSignals(inc) && (rule.join_within.count() == 0 ||
-                                                    NewestOnset(inc) + rule.join_within >= t);
+        const bool own = in_group(inc);
+        const bool ok =
+            own ? takes(inc) : inc.rule != rule_index && TakesSignals(inc) && recent(inc);
         if (!ok) continue;
         for (const Member& m : inc.members) {
           if (m.firing && (own || m.inhibited) && ties(m)) {
@@ -188,15 +192,16 @@ uint32_t Engine::Correlate(const Record& r, RecordLabels& labels, uint32_t fp_sl
   if (chosen == kNone) chosen = evidence_tie(kNone, &tie, &place);
   // The evidence may tie the signal to a second open incident too: two incidents that opened
   // apart (callers' errors before the callee's own, two places of one outage) are one
-  // problem. Unless both were notified, one folds into the other (the notified one stays,
-  // else the first opened), so the problem pages once.
+  // problem. While neither has notified, the later opened folds into the first, so the
+  // problem pages once.
   if (chosen != kNone && !incidents_[chosen].notified) {
     std::string other_tie, other_place;
     uint32_t other = evidence_tie(chosen, &other_tie, &other_place);
     if (other != kNone && !incidents_[other].notified) {
       const bool keep_other = std::find(open_order_.begin(), open_order_.end(), other) <
                               std::find(open_order_.begin(), open_order_.end(), chosen);
-      const std::string chosen_tie = tie.empty() ? "impacted services overlap" : tie;
+      const std::string chosen_tie =
+          !tie.empty() ? tie : (by_impact ? "impacted services overlap" : "the same group");
       if (keep_other) {
         MergeIncidents(other, chosen, "merged " + incidents_[chosen].id + ": " + chosen_tie);
         chosen = other;
@@ -412,8 +417,9 @@ void Engine::MergeIncidents(uint32_t into, uint32_t from, std::string why) {
     auto same = std::find_if(a.places.begin(), a.places.end(),
                              [&p](const Place& q) { return q.key == p.key; });
     if (same != a.places.end()) {
-      if (p.first < same->first) *same = Place{p.key, p.first, offset + p.member, p.tied};
-      same->tied = same->tied || p.tied;
+      const bool tied = same->tied || p.tied;
+      if (p.first < same->first) *same = Place{p.key, p.first, offset + p.member, tied};
+      same->tied = tied;
     } else if (a.places.size() < kMaxPlaces) {
       a.places.push_back(Place{std::move(p.key), p.first, offset + p.member, p.tied});
     }
@@ -453,7 +459,9 @@ void Engine::MergeIncidents(uint32_t into, uint32_t from, std::string why) {
     auto group = groups_.find(hash);
     NG_CHECK(group != groups_.end());
     auto& v = group->second;
-    v.erase(std::find(v.begin(), v.end(), from));
+    auto pos = std::find(v.begin(), v.end(), from);
+    NG_CHECK(pos != v.end());
+    v.erase(pos);
     const bool known =
         hash == a.group_hash ||
         std::find(a.joined_groups.begin(), a.joined_groups.end(), hash) != a.joined_groups.end();

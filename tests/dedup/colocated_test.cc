@@ -158,6 +158,22 @@ TEST(ColocatedTest, LaterSignalsOfAJoinedGroupJoinAsTheirOwn) {
   EXPECT_EQ(h.engine.state_sizes().groups, 0u);
 }
 
+// Once a signal of a rule joined another rule's incident by co-location, that incident is in
+// the rule's group: its members tie the rule's later signals as any of its own would (web
+// calls search, whose errors joined the node's incident).
+TEST(ColocatedTest, AnIncidentAGroupJoinedTiesThatGroupsLaterSignals) {
+  std::string yaml = Rules(true);
+  const std::string at = "  - name: impact\n    group_by: [impacted_service]\n";
+  yaml.insert(yaml.find(at) + at.size(), "    caller_hops: 1\n");
+  Harness h(yaml);
+  Decided node = h.Feed(NodeDown(0, "node-1"));
+  Decided search = Surge(h, 10 * kS, "search", "node-1");
+  Decided web = Surge(h, 60 * kS, "web", "node-2");
+  EXPECT_EQ(search.incident, node.incident);
+  EXPECT_EQ(web.incident, node.incident);
+  EXPECT_EQ(web.decision, Decision::kGrouped);
+}
+
 // max_members is the incident's rule's, not that of the signal that joined it.
 TEST(ColocatedTest, AJoinedIncidentKeepsItsOwnMemberLimit) {
   Harness h(Rules(true, "2m", "    max_members: 1\n"));

@@ -131,7 +131,7 @@ std::string LogPayload(const LogLine& l, int64_t ts, Rng& rng) {
   w.Key("kubernetes.node.name");
   w.String(l.svc->node);
   w.Key("kubernetes.pod.name");
-  w.String(l.svc->name + "-7d9f8b-" + l.svc->node.substr(5));
+  w.String(l.svc->name + "-7d9f8b-" + l.svc->node.substr(l.svc->node.rfind('-') + 1));
   w.Key("cloud.availability_zone");
   w.String(l.svc->zone);
   if (!l.svc->ns.empty()) {

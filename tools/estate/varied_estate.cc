@@ -82,9 +82,9 @@ class Varied : public Builder {
     DrawCatalog();
     const int64_t end = kStart + hours_ * kHour;
     Noise(end);
-    // Incidents after the first hour (the log baselines' warm-up), 20-35 minutes apart, a
-    // quarter of them starting 1-4 minutes after the one before (two problems at once, never
-    // three).
+    // Incidents after the first hour (the log baselines' warm-up), 20-35 minutes apart; after
+    // one that did not, an incident starts 1-4 minutes after the one before in a quarter of
+    // cases (two problems at once; a third may overlap only a long warning, which tickets).
     int64_t t = kStart + 70 * kMin;
     std::set<std::string> busy;  // what the incident before touched
     bool together = false;       // this one started with the one before
@@ -312,8 +312,8 @@ class Varied : public Builder {
         if (!seen.insert(c).second) continue;
         todo.emplace_back(c, hop + 1);
         if (!rng_.Chance(share)) continue;
-        logged.insert(c);
         int64_t start = from + rng_.Uniform(10, 40) * kSec * (hop + 1);
+        if (start < to) logged.insert(c);  // (a far caller may start after the end: no lines)
         Errors(c, start, to, 80 * (hop + 1),
                "upstream " + apps_[callee].name + " returned 503 for request {id} after {ms}ms",
                "UpstreamUnavailable");
@@ -503,6 +503,8 @@ class Varied : public Builder {
     std::set<int> logged = users;
     logged.insert(up.begin(), up.end());
     truth_.push_back(Truth{b.name + " failover", t0, t1 + kMin, true, {LogMatcher(logged, types)}});
+    auto more = Names(up);
+    out->insert(more.begin(), more.end());
     return true;
   }
 
@@ -522,6 +524,8 @@ class Varied : public Builder {
                                       node + "\"']"};
     if (!up.empty()) match.push_back(LogMatcher(up, {"UpstreamUnavailable"}));
     truth_.push_back(Truth{node + " outage", t0, t1 + kMin, true, match});
+    auto more = Names(up);
+    out->insert(more.begin(), more.end());
     return true;
   }
 
