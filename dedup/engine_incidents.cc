@@ -104,16 +104,6 @@ uint32_t Engine::Correlate(const Record& r, RecordLabels& labels, uint32_t fp_sl
   auto takes = [&](const Incident& inc) {
     return TakesSignals(inc) && in_group(inc) && recent(inc);
   };
-  uint32_t chosen = kNone;
-  for (uint32_t c : candidates) {
-    const Incident& inc = incidents_[c];
-    if (!takes(inc)) continue;
-    if (!by_impact || (impacts.empty() && inc.impacted.empty()) ||
-        Overlaps(impacts, inc.impacted)) {
-      chosen = c;
-      break;
-    }
-  }
   // Evidence that ties the signal to an open incident other than `exclude` (and, with an
   // `exclude`, one that has not notified: the merges below take no other) when impacts do
   // not: topology, then named culprits (the first incident, in the order they opened, with a
@@ -125,7 +115,8 @@ uint32_t Engine::Correlate(const Record& r, RecordLabels& labels, uint32_t fp_sl
   // Sets the evidence, and for co-location the place.
   const int component = labels.component();
   const int culprit = labels.culprit;
-  auto evidence_tie = [&](uint32_t exclude, std::string* tie, std::string* place) -> uint32_t {
+  auto evidence_tie = [&](uint32_t exclude, std::string* tie, std::string* place,
+                          bool named_only = false) -> uint32_t {
     const Member* tied = nullptr;
     auto first_tied = [&](auto&& ties) {
       for (uint32_t c : open_order_) {
@@ -146,7 +137,7 @@ uint32_t Engine::Correlate(const Record& r, RecordLabels& labels, uint32_t fp_sl
     };
     // Topology: a member on a component the signal's own calls (the failure under one
     // user-facing service shows in another that calls it).
-    if (by_impact && rule.caller_hops > 0 && component >= 0) {
+    if (!named_only && by_impact && rule.caller_hops > 0 && component >= 0) {
       const std::vector<int>& near = callees_[static_cast<size_t>(rule_index)][component];
       uint32_t c = first_tied([&near](const Member& m) {
         return m.component >= 0 && std::binary_search(near.begin(), near.end(), m.component);
@@ -162,9 +153,9 @@ uint32_t Engine::Correlate(const Record& r, RecordLabels& labels, uint32_t fp_sl
     // message names it (two services whose errors blame one database); or a member whose
     // message names the signal's own component (callers blamed it before its errors came).
     if (by_impact && rule.join_named && (culprit >= 0 || component >= 0)) {
-      uint32_t c = first_tied([culprit, component](const Member& m) {
+      uint32_t c = first_tied([culprit, component, named_only](const Member& m) {
         return (culprit >= 0 && (m.component == culprit || m.culprit == culprit)) ||
-               (component >= 0 && m.culprit == component);
+               (!named_only && component >= 0 && m.culprit == component);
       });
       if (c != kNone) {
         const std::string who = component >= 0 ? rules.topology.node(component).name
@@ -184,11 +175,26 @@ uint32_t Engine::Correlate(const Record& r, RecordLabels& labels, uint32_t fp_sl
     // Co-location: a signal that began where a signal of an open incident (of any rule) began
     // shortly before. Many services failing together in one place point at the place (a node
     // or zone cut off), and the place's own alert, when it comes, joins them there.
-    if (!rule.colocated_labels.empty()) return FindColocated(labels, rule, t, exclude, place, tie);
+    if (!named_only && !rule.colocated_labels.empty()) {
+      return FindColocated(labels, rule, t, exclude, place, tie);
+    }
     return kNone;
   };
   std::string tie;    // the evidence, when a tie chose the incident
   std::string place;  // the place, when co-location did
+  // What a log line names is stronger evidence than overlapping impact: an incident with a
+  // member on (or naming) its culprit comes first.
+  uint32_t chosen = kNone;
+  if (culprit >= 0) chosen = evidence_tie(kNone, &tie, &place, /*named_only=*/true);
+  for (uint32_t c : candidates) {
+    if (chosen != kNone) break;
+    const Incident& inc = incidents_[c];
+    if (!takes(inc)) continue;
+    if (!by_impact || (impacts.empty() && inc.impacted.empty()) ||
+        Overlaps(impacts, inc.impacted)) {
+      chosen = c;
+    }
+  }
   if (chosen == kNone) chosen = evidence_tie(kNone, &tie, &place);
   // The evidence may tie the signal to a second open incident too: two incidents that opened
   // apart (callers' errors before the callee's own, two places of one outage) are one

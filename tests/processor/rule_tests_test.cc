@@ -64,7 +64,7 @@ TEST(RuleTestsTest, JoinWithinSplitsProblemsThatStartApartOnTheSameServices) {
 // Evidence that ties one signal to two incidents before either notified merges them; a
 // node's inhibited pod alerts are evidence for the callers' errors that blame them.
 TEST(RuleTestsTest, OneSignalTiedToTwoPendingIncidentsMergesThem) {
-  ExpectAllPass("tests/processor/testdata/merge_test.yaml", 3);
+  ExpectAllPass("tests/processor/testdata/merge_test.yaml", 4);
 }
 
 TEST(RuleTestsTest, AMalformedTestFileIsAnErrorWithItsPosition) {
