@@ -123,8 +123,11 @@ std::string LogPayload(const LogLine& l, int64_t ts, Rng& rng) {
   }
   w.Key("trace.id");
   char trace[40];
-  std::snprintf(trace, sizeof(trace), "%016llx%016llx", static_cast<unsigned long long>(rng.Next()),
-                static_cast<unsigned long long>(rng.Next()));
+  // Two draws, one per statement (the order of a call's arguments is unspecified); the second
+  // draw is printed first, as the sample estate's bytes have always had it.
+  const unsigned long long low = rng.Next();
+  const unsigned long long high = rng.Next();
+  std::snprintf(trace, sizeof(trace), "%016llx%016llx", high, low);
   w.String(l.trace.empty() ? trace : l.trace);
   w.Key("host.name");
   w.String(l.svc->node);

@@ -152,13 +152,16 @@ class Varied : public Builder {
     for (int i = 0; i < kUserFacing + kInternal; ++i) {
       const auto& [node, zone] = nodes_[rng_.Uniform(0, kNodes - 1)];
       const Benign& benign = kBenign[rng_.Uniform(0, std::size(kBenign) - 1)];
-      Service s{
-          i < kUserFacing ? front[i] : internal[i - kUserFacing] + "-api",
-          node,
-          zone,
-          std::to_string(rng_.Uniform(1, 9)) + "." + std::to_string(rng_.Uniform(0, 20)) + ".0",
-          benign.type,
-          benign.pattern};
+      // One draw per statement: the order in which operands are evaluated is unspecified, and
+      // a seed must give the same estate in every build.
+      const int64_t major = rng_.Uniform(1, 9);
+      const int64_t minor = rng_.Uniform(0, 20);
+      Service s{i < kUserFacing ? front[i] : internal[i - kUserFacing] + "-api",
+                node,
+                zone,
+                std::to_string(major) + "." + std::to_string(minor) + ".0",
+                benign.type,
+                benign.pattern};
       s.ns = "prod";
       s.cluster = "prod-eu";
       apps_.push_back(s);
@@ -389,23 +392,37 @@ class Varied : public Builder {
   // (a kind that finds no such place in ten draws gives way to another). Returns what it
   // touched.
   std::set<std::string> Incident(int64_t t0, const std::set<std::string>& busy) {
-    using Kind = bool (Varied::*)(int64_t, const std::set<std::string>&, std::set<std::string>*);
-    // Kinds and their weights, in percent.
-    static constexpr std::pair<Kind, int> kKinds[] = {
-        {&Varied::BackendOutage, 22}, {&Varied::Failover, 14},  {&Varied::NodeOutage, 13},
-        {&Varied::NodePartition, 13}, {&Varied::ZoneOutage, 8}, {&Varied::BadDeploy, 20},
-        {&Varied::LongWarning, 10},
-    };
+    // The kinds' weights, in percent, in the order of Make's cases.
+    static constexpr int kWeights[] = {22, 14, 13, 13, 8, 20, 10};
     for (int kind_draw = 0; kind_draw < 10; ++kind_draw) {
       int64_t roll = rng_.Uniform(0, 99);
-      size_t k = 0;
-      while (roll >= kKinds[k].second) roll -= kKinds[k++].second;
+      int kind = 0;
+      while (roll >= kWeights[kind]) roll -= kWeights[kind++];
       for (int place_draw = 0; place_draw < 10; ++place_draw) {
         std::set<std::string> touched;
-        if ((this->*kKinds[k].first)(t0, busy, &touched)) return touched;
+        if (Make(kind, t0, busy, &touched)) return touched;
       }
     }
     return {};
+  }
+
+  bool Make(int kind, int64_t t0, const std::set<std::string>& busy, std::set<std::string>* out) {
+    switch (kind) {
+      case 0:
+        return BackendOutage(t0, busy, out);
+      case 1:
+        return Failover(t0, busy, out);
+      case 2:
+        return NodeOutage(t0, busy, out);
+      case 3:
+        return NodePartition(t0, busy, out);
+      case 4:
+        return ZoneOutage(t0, busy, out);
+      case 5:
+        return BadDeploy(t0, busy, out);
+      default:
+        return LongWarning(t0, busy, out);
+    }
   }
 
   // Names of the apps in `apps` and theirs (what an incident touches).
