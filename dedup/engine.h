@@ -342,10 +342,14 @@ class Engine {
   // targets, places, traces, evidence, impacted services and groups; `from` is gone without a
   // notification (the caller ensures it sent none). `why` becomes evidence.
   void MergeIncidents(uint32_t into, uint32_t from, std::string why);
+  // Takes an incident out of the groups it is in (its own, and those that joined it); returns
+  // their hashes.
+  std::vector<uint64_t> LeaveGroups(uint32_t slot);
   // Closes an incident's slot for reuse: out of the open order, its traces forgotten, its
-  // members dropped. (Its groups are the caller's to leave.)
+  // members dropped. (Its groups are the caller's to leave: LeaveGroups.)
   void FreeIncident(uint32_t slot);
-  // Notes the places where member `member` of `inc` began, new ones only.
+  // Notes the places where member `member` of `inc` began: new ones, and known ones whose
+  // member joined blaming another (Member::blames) when this one did not.
   static void NotePlaces(Incident& inc, uint32_t member, const RecordLabels& labels,
                          const rules::CorrelateRule& rule, EventTime t);
   void AddEvidence(Incident& inc, std::string text);

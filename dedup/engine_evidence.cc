@@ -117,6 +117,11 @@ uint32_t Engine::FindColocated(const RecordLabels& labels, const rules::Correlat
       if (slot == exclude || (exclude != kNone && inc.notified) || !TakesSignals(inc)) continue;
       for (const Place& p : inc.places) {
         if (p.key != key || t < p.first || t - p.first > rule.colocated_within) continue;
+        // Only a place that is part of the incident's story. Where a member began that joined
+        // because its own errors name a member is not, until a signal joins by the place: a
+        // node cut off while another problem is open, whose services time out on what that
+        // problem holds, is a problem of its own.
+        if (!p.tied && inc.members[p.member].blames) continue;
         *place = key;
         *tie = "place: " + std::string(SignalName(labels)) + " began " +
                std::to_string((t - p.first).count() / 1000) + "s after " +
@@ -131,13 +136,18 @@ uint32_t Engine::FindColocated(const RecordLabels& labels, const rules::Correlat
 void Engine::NotePlaces(Incident& inc, uint32_t member, const RecordLabels& labels,
                         const rules::CorrelateRule& rule, EventTime t) {
   for (const std::string& label : rule.colocated_labels) {
-    if (inc.places.size() >= kMaxPlaces) return;
     std::string_view value = labels.Get(label);
     if (value.empty()) continue;
     std::string key = PlaceKey(label, value);
-    bool known = false;
-    for (const Place& p : inc.places) known = known || p.key == key;
-    if (!known) inc.places.push_back(Place{std::move(key), t, member});
+    auto known = std::find_if(inc.places.begin(), inc.places.end(),
+                              [&key](const Place& p) { return p.key == key; });
+    if (known == inc.places.end()) {
+      if (inc.places.size() < kMaxPlaces) inc.places.push_back(Place{std::move(key), t, member});
+    } else if (inc.members[known->member].blames && !inc.members[member].blames) {
+      // The place enters the incident's story with this member (see FindColocated).
+      known->first = t;
+      known->member = member;
+    }
   }
 }
 

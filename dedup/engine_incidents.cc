@@ -115,7 +115,8 @@ uint32_t Engine::Correlate(const Record& r, RecordLabels& labels, uint32_t fp_sl
   // Sets the evidence, and for co-location the place.
   const int component = labels.component();
   const int culprit = labels.culprit;
-  auto evidence_tie = [&](uint32_t exclude, std::string* tie, std::string* place,
+  // `blaming`: the tie is the signal's own errors naming a member.
+  auto evidence_tie = [&](uint32_t exclude, std::string* tie, std::string* place, bool* blaming,
                           bool named_only = false) -> uint32_t {
     const Member* tied = nullptr;
     auto first_tied = [&](auto&& ties) {
@@ -151,18 +152,35 @@ uint32_t Engine::Correlate(const Record& r, RecordLabels& labels, uint32_t fp_sl
     }
     // Named culprits: a member on the component the signal's message names, or whose own
     // message names it (two services whose errors blame one database); or a member whose
-    // message names the signal's own component (callers blamed it before its errors came).
+    // message names the signal's own component (callers blamed it before its errors came);
+    // or, weaker, a member on (or naming) what the signal's culprit depends on (a caller of a
+    // service that the database outage breaks blames that service).
     if (by_impact && rule.join_named && (culprit >= 0 || component >= 0)) {
-      uint32_t c = first_tied([culprit, component, named_only](const Member& m) {
+      const rules::Topology& topo = rules.topology;
+      // What of the member the culprit depends on, or -1.
+      auto depended = [culprit, &topo](const Member& m) {
+        if (culprit < 0) return -1;
+        if (m.culprit >= 0 && topo.DependsOn(culprit, m.culprit)) return m.culprit;
+        if (m.component >= 0 && topo.DependsOn(culprit, m.component)) return m.component;
+        return -1;
+      };
+      uint32_t c = first_tied([&](const Member& m) {
         return (culprit >= 0 && (m.component == culprit || m.culprit == culprit)) ||
-               (!named_only && component >= 0 && m.culprit == component);
+               (!named_only && component >= 0 && m.culprit == component) ||
+               (!named_only && depended(m) >= 0);
       });
       if (c != kNone) {
         const std::string who = component >= 0 ? rules.topology.node(component).name
                                                : std::string(r.labels.Get("service"));
+        const std::string whose = who.empty() ? std::string("its") : who + "'s";
         if (culprit >= 0 && (tied->component == culprit || tied->culprit == culprit)) {
-          *tie = "named: " + (who.empty() ? std::string("its") : who + "'s") + " errors name " +
-                 rules.topology.node(culprit).name + " (join_named)";
+          *blaming = true;
+          *tie = "named: " + whose + " errors name " + rules.topology.node(culprit).name +
+                 " (join_named)";
+        } else if (const int on = depended(*tied); on >= 0) {
+          *blaming = true;
+          *tie = "named: " + whose + " errors name " + rules.topology.node(culprit).name +
+                 ", which depends on " + rules.topology.node(on).name + " (join_named)";
         } else {
           const std::string by = tied->component >= 0 ? rules.topology.node(tied->component).name
                                                       : std::string(tied->service());
@@ -182,27 +200,42 @@ uint32_t Engine::Correlate(const Record& r, RecordLabels& labels, uint32_t fp_sl
   };
   std::string tie;    // the evidence, when a tie chose the incident
   std::string place;  // the place, when co-location did
+  bool blaming = false;
   // What a log line names is stronger evidence than overlapping impact: an incident with a
   // member on (or naming) its culprit comes first.
   uint32_t chosen = kNone;
-  if (culprit >= 0) chosen = evidence_tie(kNone, &tie, &place, /*named_only=*/true);
+  if (culprit >= 0) chosen = evidence_tie(kNone, &tie, &place, &blaming, /*named_only=*/true);
+  // Overlapping impact is weak evidence: a signal whose errors name a component that nothing
+  // of the incident touches, nor depends on, is another problem that hurts the same users (a
+  // node cut off, its services timing out on healthy dependencies, during an outage).
+  const rules::Topology& topo = rules.topology;
+  auto named_elsewhere = [&](const Incident& inc) {
+    if (culprit < 0 || !rule.join_named) return false;
+    for (const Member& m : inc.members) {
+      for (int x : {m.component, m.culprit}) {
+        if (x >= 0 && (x == culprit || topo.DependsOn(culprit, x))) return false;
+      }
+    }
+    return true;
+  };
   for (uint32_t c : candidates) {
     if (chosen != kNone) break;
     const Incident& inc = incidents_[c];
     if (!takes(inc)) continue;
     if (!by_impact || (impacts.empty() && inc.impacted.empty()) ||
-        Overlaps(impacts, inc.impacted)) {
+        (Overlaps(impacts, inc.impacted) && !named_elsewhere(inc))) {
       chosen = c;
     }
   }
-  if (chosen == kNone) chosen = evidence_tie(kNone, &tie, &place);
+  if (chosen == kNone) chosen = evidence_tie(kNone, &tie, &place, &blaming);
   // The evidence may tie the signal to a second open incident too: two incidents that opened
   // apart (callers' errors before the callee's own, two places of one outage) are one
   // problem. While neither has notified, the later opened folds into the first, so the
   // problem pages once.
   if (chosen != kNone && !incidents_[chosen].notified) {
     std::string other_tie, other_place;
-    uint32_t other = evidence_tie(chosen, &other_tie, &other_place);
+    bool other_blaming = false;
+    uint32_t other = evidence_tie(chosen, &other_tie, &other_place, &other_blaming);
     if (other != kNone && !incidents_[other].notified) {
       const bool keep_other = std::find(open_order_.begin(), open_order_.end(), other) <
                               std::find(open_order_.begin(), open_order_.end(), chosen);
@@ -213,6 +246,7 @@ uint32_t Engine::Correlate(const Record& r, RecordLabels& labels, uint32_t fp_sl
         chosen = other;
         tie = std::move(other_tie);
         place = std::move(other_place);
+        blaming = other_blaming;
       } else {
         MergeIncidents(chosen, other, "merged " + incidents_[other].id + ": " + other_tie);
         if (place.empty()) place = std::move(other_place);
@@ -289,6 +323,7 @@ uint32_t Engine::Correlate(const Record& r, RecordLabels& labels, uint32_t fp_sl
   if (idx < 0) {
     AddMember(inc, r, labels, Fingerprint{st.fp}, t);
     idx = static_cast<int>(inc.members.size() - 1);
+    inc.members[idx].blames = blaming;
     if (!tie.empty()) AddEvidence(inc, std::move(tie));
     if (!rule.colocated_labels.empty())
       NotePlaces(inc, static_cast<uint32_t>(idx), labels, rule, t);
@@ -392,99 +427,6 @@ void Engine::RecomputeRoute(Incident& inc, EventTime at, bool keep_page) {
   if (inc.notified && before != rules::Action::kPage && inc.route == rules::Action::kPage) {
     inc.escalation_pending = true;
   }
-}
-
-void Engine::MergeIncidents(uint32_t into, uint32_t from, std::string why) {
-  NG_CHECK(into != from);
-  Incident& a = Inc(into);
-  Incident& b = Inc(from);
-  NG_CHECK(a.state != IncidentState::kClosed && b.state != IncidentState::kClosed && !b.notified);
-  const uint32_t offset = static_cast<uint32_t>(a.members.size());
-  // Its fingerprints' states point at their new places.
-  for (size_t i = 0; i < b.members.size(); ++i) {
-    fp_index_.ForEach(b.members[i].fingerprint.value, [&](uint32_t slot) {
-      const FpState& seen = fps_[slot];
-      if (seen.incident != from || seen.incident_generation != b.generation ||
-          seen.member != static_cast<int>(i)) {
-        return;
-      }
-      FpState& st = Fp(slot);
-      st.incident = into;
-      st.incident_generation = a.generation;
-      st.member = static_cast<int>(offset + i);
-    });
-  }
-  for (Member& m : b.members) a.members.push_back(std::move(m));
-  for (InhibitTarget target : b.targets) {
-    target.member += offset;
-    a.targets.push_back(target);
-  }
-  for (Place& p : b.places) {
-    auto same = std::find_if(a.places.begin(), a.places.end(),
-                             [&p](const Place& q) { return q.key == p.key; });
-    if (same != a.places.end()) {
-      const bool tied = same->tied || p.tied;
-      if (p.first < same->first) *same = Place{p.key, p.first, offset + p.member, tied};
-      same->tied = tied;
-    } else if (a.places.size() < kMaxPlaces) {
-      a.places.push_back(Place{std::move(p.key), p.first, offset + p.member, p.tied});
-    }
-  }
-  for (const std::string& trace : b.traces) {
-    auto it = traces_.find(trace);
-    if (it != traces_.end() && it->second.first == from) {
-      if (a.traces.size() < kMaxTraces) {
-        it->second = {into, a.generation};
-        a.traces.push_back(trace);
-      } else {
-        traces_.erase(it);
-      }
-    }
-  }
-  AddEvidence(a, std::move(why));
-  for (std::string& e : b.evidence) AddEvidence(a, std::move(e));
-  for (int s : b.impacted) {
-    auto pos = std::lower_bound(a.impacted.begin(), a.impacted.end(), s);
-    if (pos == a.impacted.end() || *pos != s) a.impacted.insert(pos, s);
-  }
-  if (a.notified && a.impacted.size() != a.notified_impacted) a.escalation_pending = true;
-  a.alert_records += b.alert_records;
-  a.log_records += b.log_records;
-  a.firing_members += b.firing_members;
-  a.active_members += b.active_members;
-  a.first_seen = std::min(a.first_seen, b.first_seen);
-  a.last_seen = std::max(a.last_seen, b.last_seen);
-  a.last_activity = std::max(a.last_activity, b.last_activity);
-  if (b.severity > a.severity) {
-    a.severity = b.severity;
-    if (a.notified && a.severity > a.notified_severity) a.escalation_pending = true;
-  }
-  // Its groups are the survivor's now: their later signals join it.
-  b.joined_groups.push_back(b.group_hash);
-  for (uint64_t hash : b.joined_groups) {
-    auto group = groups_.find(hash);
-    NG_CHECK(group != groups_.end());
-    auto& v = group->second;
-    auto pos = std::find(v.begin(), v.end(), from);
-    NG_CHECK(pos != v.end());
-    v.erase(pos);
-    const bool known =
-        hash == a.group_hash ||
-        std::find(a.joined_groups.begin(), a.joined_groups.end(), hash) != a.joined_groups.end();
-    if (!known) {
-      a.joined_groups.push_back(hash);
-      v.push_back(into);
-    }
-    if (v.empty()) groups_.erase(group);
-  }
-  if (static_cast<int>(a.members.size()) >= rules_->correlate[a.rule].max_members) {
-    a.sealed = true;
-  }
-  RecomputeRoute(a, watermark_);
-  ScheduleIncident(into);
-  // `from` is gone: it sent nothing, so it closes without a word.
-  ++stats_.incidents_closed;
-  FreeIncident(from);
 }
 
 }  // namespace noisegate::dedup

@@ -228,8 +228,16 @@ void Engine::CloseIncident(uint32_t slot, EventTime t) {
   Incident& inc = Inc(slot);
   if (inc.notified) Notify(inc, NotifyAction::kResolve, "resolve", t);
   ++stats_.incidents_closed;
-  inc.joined_groups.push_back(inc.group_hash);
-  for (uint64_t hash : inc.joined_groups) {
+  LeaveGroups(slot);
+  FreeIncident(slot);
+}
+
+std::vector<uint64_t> Engine::LeaveGroups(uint32_t slot) {
+  Incident& inc = Inc(slot);
+  std::vector<uint64_t> left = std::move(inc.joined_groups);
+  inc.joined_groups.clear();
+  left.push_back(inc.group_hash);
+  for (uint64_t hash : left) {
     auto group = groups_.find(hash);
     NG_CHECK(group != groups_.end());
     auto& v = group->second;
@@ -238,7 +246,7 @@ void Engine::CloseIncident(uint32_t slot, EventTime t) {
     v.erase(pos);
     if (v.empty()) groups_.erase(group);
   }
-  FreeIncident(slot);
+  return left;
 }
 
 void Engine::FreeIncident(uint32_t slot) {

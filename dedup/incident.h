@@ -76,6 +76,9 @@ struct Member {
   bool firing = true;
   bool inhibited = false;  // attached because it was inhibited by this incident's source
   bool pages = false;      // meets a page.when entry alone
+  // It joined because its own errors name a member (join_named): a victim of the incident's
+  // problem, so where it began is no evidence of the place (FindColocated).
+  bool blames = false;
   Severity severity = Severity::kInfo;
   int component = -1;    // topology node, or -1
   int culprit = -1;      // topology node named in its message, or -1

@@ -36,7 +36,7 @@ void PutMember(const Member& m, std::span<const InhibitTarget> targets, Writer& 
   const bool routing = m.detail && !m.detail->routing.empty();
   w.U8(static_cast<uint8_t>((m.firing ? 1 : 0) | (m.inhibited ? 2 : 0) | (m.pages ? 4 : 0) |
                             (m.clauses != 0 ? 8 : 0) | (refired ? 16 : 0) | (links ? 32 : 0) |
-                            (routing ? 64 : 0)));
+                            (routing ? 64 : 0) | (m.blames ? 128 : 0)));
   if (m.clauses != 0) w.Var(m.clauses);  // (incident entries from 2, states from 5)
   w.U8(static_cast<uint8_t>(m.severity));
   w.SVar(m.component);
@@ -83,6 +83,7 @@ Member GetMember(Reader& rd, uint32_t index, std::vector<InhibitTarget>& targets
   m.firing = flags & 1;
   m.inhibited = flags & 2;
   m.pages = flags & 4;
+  m.blames = flags & 128;  // (an older build ignores it)
   if (flags & 8) m.clauses = static_cast<uint32_t>(rd.Var());
   m.severity = static_cast<Severity>(rd.U8() & 3);
   m.component = static_cast<int>(rd.SVar());

@@ -67,6 +67,28 @@ std::set<std::string> Incidents(const CaptureSink& sink) {
   return out;
 }
 
+// Restores `before`'s state into `after`: whole, or per entry (`before` tracks changes).
+void Checkpoint(Harness& before, Harness& after, bool entries) {
+  if (!entries) {
+    std::string state;
+    before.engine.SaveState(&state);
+    ASSERT_TRUE(after.engine.LoadState(state));
+    return;
+  }
+  std::map<uint32_t, std::string> fps, incidents;
+  std::string globals;
+  before.engine.SaveChanges(
+      [&](Engine::EntryKind kind, uint32_t slot, std::string_view bytes) {
+        (kind == Engine::EntryKind::kFingerprint ? fps : incidents)[slot] = bytes;
+      },
+      [](Engine::EntryKind, uint32_t) {}, &globals);
+  Engine::Entries e;
+  e.globals = globals;
+  for (const auto& [slot, bytes] : fps) e.fingerprints.emplace_back(slot, bytes);
+  for (const auto& [slot, bytes] : incidents) e.incidents.emplace_back(slot, bytes);
+  ASSERT_TRUE(after.engine.LoadEntries(e));
+}
+
 TEST(ColocatedTest, ServicesFailingTogetherOnANodeShareAnIncidentAndItsAlertJoinsThem) {
   Harness h(Rules(true));
   Decided web = Surge(h, 0, "web", "node-1");                // surges at 4s
@@ -193,25 +215,36 @@ TEST(ColocatedTest, PlacesSurviveACheckpoint) {
     before.engine.TrackChanges(true);
     Decided web = Surge(before, 0, "web", "node-1");
     Harness after(Rules(true));
-    if (entries) {
-      std::map<uint32_t, std::string> fps, incidents;
-      std::string globals;
-      before.engine.SaveChanges(
-          [&](Engine::EntryKind kind, uint32_t slot, std::string_view bytes) {
-            (kind == Engine::EntryKind::kFingerprint ? fps : incidents)[slot] = bytes;
-          },
-          [](Engine::EntryKind, uint32_t) {}, &globals);
-      Engine::Entries e;
-      e.globals = globals;
-      for (const auto& [slot, bytes] : fps) e.fingerprints.emplace_back(slot, bytes);
-      for (const auto& [slot, bytes] : incidents) e.incidents.emplace_back(slot, bytes);
-      ASSERT_TRUE(after.engine.LoadEntries(e));
-    } else {
-      std::string state;
-      before.engine.SaveState(&state);
-      ASSERT_TRUE(after.engine.LoadState(state));
-    }
+    ASSERT_NO_FATAL_FAILURE(Checkpoint(before, after, entries));
     EXPECT_EQ(after.Feed(NodeDown(90 * kS, "node-1")).incident, web.incident);
+  }
+}
+
+// Where a signal began that joined because its errors blame a member (a victim of that
+// incident) is no evidence that its node is part of it: the node's alert opens its own
+// incident, also after a checkpoint (Member::blames is in it, whole and per entry).
+TEST(ColocatedTest, WhereAVictimBeganIsNoEvidenceOfThePlaceAcrossACheckpoint) {
+  std::string rules = Rules(true);
+  const std::string impact = "  - name: impact\n";
+  rules.insert(rules.find(impact) + impact.size(), "    join_named: true\n");
+  for (int mode : {0, 1, 2}) {
+    SCOPED_TRACE(mode == 0 ? "no checkpoint" : mode == 1 ? "whole state" : "entries");
+    Harness before(rules);
+    before.engine.TrackChanges(true);
+    Decided search = Surge(before, 0, "search", "node-2");
+    Record blame = Log(20 * kS, "web", "search returned 503 for request 42");
+    blame.labels.Add("node", "node-1");
+    blame.labels.Canonicalize();
+    ASSERT_EQ(FeedUntilSurged(before, blame).incident, search.incident);
+    Harness after(rules);
+    Harness* h = &before;
+    if (mode != 0) {
+      ASSERT_NO_FATAL_FAILURE(Checkpoint(before, after, /*entries=*/mode == 2));
+      h = &after;
+    }
+    Decided node = h->Feed(NodeDown(60 * kS, "node-1"));
+    EXPECT_EQ(node.decision, Decision::kNew);
+    EXPECT_NE(node.incident, search.incident);
   }
 }
 

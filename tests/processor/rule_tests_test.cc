@@ -67,6 +67,13 @@ TEST(RuleTestsTest, OneSignalTiedToTwoPendingIncidentsMergesThem) {
   ExpectAllPass("tests/processor/testdata/merge_test.yaml", 4);
 }
 
+// Two problems at once: errors that blame what the open incident does not touch, and a node
+// where only victims of the incident began, keep apart; a far caller blaming a service the
+// outage breaks joins it.
+TEST(RuleTestsTest, EvidenceKeepsConcurrentProblemsApart) {
+  ExpectAllPass("tests/processor/testdata/concurrent_test.yaml", 4);
+}
+
 TEST(RuleTestsTest, AMalformedTestFileIsAnErrorWithItsPosition) {
   std::ostringstream out;
   RuleTestResult r =

@@ -5,8 +5,9 @@
 // critical probe that flaps, heartbeats, info alerts and a warning that never ends. The
 // incidents, one after another with some starting together: backend outages (some whose
 // errors build up slowly), database failovers named only in `Caused by:` lines, node outages,
-// node partitions and zone outages whose victims blame healthy dependencies, bad deploys, and
-// long warnings that should only ticket.
+// node partitions and zone outages whose victims blame healthy dependencies, bad deploys (a new
+// version, then a new exception), and long warnings that should only ticket. About one deploy
+// an hour breaks nothing.
 #include "tools/estate/varied_estate.h"
 
 #include <algorithm>
@@ -93,6 +94,22 @@ class Varied : public Builder {
       together = !together && rng_.Chance(0.25);
       t += together ? rng_.Uniform(1, 4) * kMin : rng_.Uniform(20, 35) * kMin;
     }
+    // Deploys that break nothing, about one an hour: a new version is no proof of a culprit.
+    for (int64_t n = rng_.Uniform(hours_ / 2 + 1, hours_ + 1); n > 0; --n) {
+      const int a = static_cast<int>(rng_.Uniform(0, apps_.size() - 1));
+      Release(a, kStart + rng_.Uniform(10, hours_ * 60 - 10) * kMin);
+    }
+    // The lines, now that every release is known: each carries its service's version then.
+    for (auto& [at, line] : lines_) {
+      const Service* s = line.svc;
+      if (s >= apps_.data() && s < apps_.data() + apps_.size()) {
+        for (const auto& [from, version] : releases_[static_cast<size_t>(s - apps_.data())]) {
+          if (from <= at) line.version = version;
+        }
+      }
+      Builder::Log(at, line);
+    }
+    lines_.clear();
   }
 
   std::string Topology() const {
@@ -117,6 +134,22 @@ class Varied : public Builder {
   static constexpr int kUserFacing = 5, kInternal = 12, kBackends = 8, kNodes = 9;
 
   bool UserFacing(size_t app) const { return app < kUserFacing; }
+
+  // A log line, written once Generate knows every release (it hides Builder::Log).
+  void Log(int64_t t, const LogLine& l) { lines_.emplace_back(t, l); }
+
+  // App `a` ships its next version at `t`: its lines from then on carry it.
+  void Release(int a, int64_t t) {
+    auto& mine = releases_[static_cast<size_t>(a)];
+    std::string version = mine.empty() ? apps_[a].version : mine.back().second;
+    // major.minor.patch: the next minor.
+    const size_t dot = version.find('.');
+    const size_t dot2 = version.find('.', dot + 1);
+    const int minor = std::stoi(version.substr(dot + 1, dot2 - dot - 1));
+    version = version.substr(0, dot + 1) + std::to_string(minor + 1) + ".0";
+    mine.emplace_back(t, version);
+    std::sort(mine.begin(), mine.end());
+  }
 
   template <typename T>
   std::vector<T> Pick(std::vector<T> pool, size_t n) {
@@ -196,6 +229,7 @@ class Varied : public Builder {
       u.erase(std::unique(u.begin(), u.end()), u.end());
     }
     callers_.resize(apps_.size());
+    releases_.resize(apps_.size());
     for (size_t i = 0; i < apps_.size(); ++i) {
       for (int c : calls_[i]) callers_[c].push_back(static_cast<int>(i));
     }
@@ -615,7 +649,8 @@ class Varied : public Builder {
     return true;
   }
 
-  // A new version ships with a bug: a new exception surges (sometimes slowly, as the rollout
+  // A new version ships with a bug (every line of the app carries it from t0): a new exception
+  // surges (sometimes slowly, as the rollout
   // proceeds), latency alerts warn, and callers may pass the errors on.
   bool BadDeploy(int64_t t0, const std::set<std::string>& busy, std::set<std::string>* out) {
     const int a = static_cast<int>(rng_.Uniform(0, apps_.size() - 1));
@@ -623,6 +658,7 @@ class Varied : public Builder {
     if (!Free(busy, *out)) return false;
     const int64_t t1 = t0 + rng_.Uniform(10, 20) * kMin;
     const bool slow = rng_.Chance(0.4);
+    Release(a, t0);
     Errors(a, t0 + 30 * kSec, t1, 100, "NullPointerException in Handler.apply for request {id}",
            "java.lang.NullPointerException", "", slow);
     RepeatAlert({{"alertname", "HighLatency"},
@@ -672,6 +708,9 @@ class Varied : public Builder {
   std::vector<Service> staging_;
   std::vector<std::vector<int>> calls_, uses_, callers_;
   std::vector<int> hidden_;  // a database an app uses that the catalog does not say, or -1
+  // Per app, its releases after the first version: (from, version), in time order.
+  std::vector<std::vector<std::pair<int64_t, std::string>>> releases_;
+  std::vector<std::pair<int64_t, LogLine>> lines_;  // (time, line), written at the end
 };
 
 }  // namespace
