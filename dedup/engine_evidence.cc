@@ -143,7 +143,7 @@ void Engine::NotePlaces(Incident& inc, uint32_t member, const RecordLabels& labe
                               [&key](const Place& p) { return p.key == key; });
     if (known == inc.places.end()) {
       if (inc.places.size() < kMaxPlaces) inc.places.push_back(Place{std::move(key), t, member});
-    } else if (inc.members[known->member].blames && !inc.members[member].blames) {
+    } else if (!known->tied && inc.members[known->member].blames && !inc.members[member].blames) {
       // The place enters the incident's story with this member (see FindColocated).
       known->first = t;
       known->member = member;

@@ -164,10 +164,12 @@ uint32_t Engine::Correlate(const Record& r, RecordLabels& labels, uint32_t fp_sl
         if (m.component >= 0 && topo.DependsOn(culprit, m.component)) return m.component;
         return -1;
       };
+      // (Not for a merge: a far caller naming a top service depends on every problem below
+      // it, which would fold them into one.)
       uint32_t c = first_tied([&](const Member& m) {
         return (culprit >= 0 && (m.component == culprit || m.culprit == culprit)) ||
                (!named_only && component >= 0 && m.culprit == component) ||
-               (!named_only && depended(m) >= 0);
+               (!named_only && exclude == kNone && depended(m) >= 0);
       });
       if (c != kNone) {
         const std::string who = component >= 0 ? rules.topology.node(component).name
@@ -177,15 +179,17 @@ uint32_t Engine::Correlate(const Record& r, RecordLabels& labels, uint32_t fp_sl
           *blaming = true;
           *tie = "named: " + whose + " errors name " + rules.topology.node(culprit).name +
                  " (join_named)";
-        } else if (const int on = depended(*tied); on >= 0) {
-          *blaming = true;
-          *tie = "named: " + whose + " errors name " + rules.topology.node(culprit).name +
-                 ", which depends on " + rules.topology.node(on).name + " (join_named)";
-        } else {
+        } else if (component >= 0 && tied->culprit == component) {
+          // The signal is what was blamed: not a victim.
           const std::string by = tied->component >= 0 ? rules.topology.node(tied->component).name
                                                       : std::string(tied->service());
           *tie = "named: " + (by.empty() ? std::string("earlier") : by + "'s") + " errors name " +
                  who + " (join_named)";
+        } else {
+          *blaming = true;
+          *tie = "named: " + whose + " errors name " + rules.topology.node(culprit).name +
+                 ", which depends on " + rules.topology.node(depended(*tied)).name +
+                 " (join_named)";
         }
         return c;
       }
@@ -225,6 +229,8 @@ uint32_t Engine::Correlate(const Record& r, RecordLabels& labels, uint32_t fp_sl
     if (!by_impact || (impacts.empty() && inc.impacted.empty()) ||
         (Overlaps(impacts, inc.impacted) && !named_elsewhere(inc))) {
       chosen = c;
+      // Its errors name what the incident holds or what depends on it: a victim.
+      blaming = culprit >= 0 && rule.join_named && by_impact && !named_elsewhere(inc);
     }
   }
   if (chosen == kNone) chosen = evidence_tie(kNone, &tie, &place, &blaming);
@@ -245,7 +251,7 @@ uint32_t Engine::Correlate(const Record& r, RecordLabels& labels, uint32_t fp_sl
         MergeIncidents(other, chosen, "merged " + incidents_[chosen].id + ": " + chosen_tie);
         chosen = other;
         tie = std::move(other_tie);
-        place = std::move(other_place);
+        if (!other_place.empty()) place = std::move(other_place);
         blaming = other_blaming;
       } else {
         MergeIncidents(chosen, other, "merged " + incidents_[other].id + ": " + other_tie);

@@ -38,8 +38,14 @@ void Engine::MergeIncidents(uint32_t into, uint32_t from, std::string why) {
     auto same = std::find_if(a.places.begin(), a.places.end(),
                              [&p](const Place& q) { return q.key == p.key; });
     if (same != a.places.end()) {
+      // As NotePlaces would have it: the earlier, unless only the other is evidence of the
+      // place (its member did not join blaming a member; see FindColocated).
       const bool tied = same->tied || p.tied;
-      if (p.first < same->first) *same = Place{p.key, p.first, offset + p.member, tied};
+      const bool ours = !a.members[same->member].blames;
+      const bool theirs = !a.members[offset + p.member].blames;
+      if (ours != theirs ? theirs : p.first < same->first) {
+        *same = Place{p.key, p.first, offset + p.member, tied};
+      }
       same->tied = tied;
     } else if (a.places.size() < kMaxPlaces) {
       a.places.push_back(Place{std::move(p.key), p.first, offset + p.member, p.tied});

@@ -71,7 +71,7 @@ TEST(RuleTestsTest, OneSignalTiedToTwoPendingIncidentsMergesThem) {
 // where only victims of the incident began, keep apart; a far caller blaming a service the
 // outage breaks joins it.
 TEST(RuleTestsTest, EvidenceKeepsConcurrentProblemsApart) {
-  ExpectAllPass("tests/processor/testdata/concurrent_test.yaml", 4);
+  ExpectAllPass("tests/processor/testdata/concurrent_test.yaml", 6);
 }
 
 TEST(RuleTestsTest, AMalformedTestFileIsAnErrorWithItsPosition) {

@@ -99,13 +99,16 @@ class Varied : public Builder {
       const int a = static_cast<int>(rng_.Uniform(0, apps_.size() - 1));
       Release(a, kStart + rng_.Uniform(10, hours_ * 60 - 10) * kMin);
     }
-    // The lines, now that every release is known: each carries its service's version then.
+    // The lines, now that every release is known: each carries its service's version then
+    // (the next minor version per release, in time order).
+    for (auto& releases : releases_) std::sort(releases.begin(), releases.end());
+    const std::less<const Service*> before;
     for (auto& [at, line] : lines_) {
       const Service* s = line.svc;
-      if (s >= apps_.data() && s < apps_.data() + apps_.size()) {
-        for (const auto& [from, version] : releases_[static_cast<size_t>(s - apps_.data())]) {
-          if (from <= at) line.version = version;
-        }
+      if (!before(s, apps_.data()) && before(s, apps_.data() + apps_.size())) {
+        const auto& mine = releases_[static_cast<size_t>(s - apps_.data())];
+        const auto shipped = std::upper_bound(mine.begin(), mine.end(), at) - mine.begin();
+        if (shipped > 0) line.version = NextMinor(s->version, static_cast<int>(shipped));
       }
       Builder::Log(at, line);
     }
@@ -139,16 +142,14 @@ class Varied : public Builder {
   void Log(int64_t t, const LogLine& l) { lines_.emplace_back(t, l); }
 
   // App `a` ships its next version at `t`: its lines from then on carry it.
-  void Release(int a, int64_t t) {
-    auto& mine = releases_[static_cast<size_t>(a)];
-    std::string version = mine.empty() ? apps_[a].version : mine.back().second;
-    // major.minor.patch: the next minor.
+  void Release(int a, int64_t t) { releases_[static_cast<size_t>(a)].push_back(t); }
+
+  // major.minor.patch `steps` minor versions on.
+  static std::string NextMinor(const std::string& version, int steps) {
     const size_t dot = version.find('.');
     const size_t dot2 = version.find('.', dot + 1);
     const int minor = std::stoi(version.substr(dot + 1, dot2 - dot - 1));
-    version = version.substr(0, dot + 1) + std::to_string(minor + 1) + ".0";
-    mine.emplace_back(t, version);
-    std::sort(mine.begin(), mine.end());
+    return version.substr(0, dot + 1) + std::to_string(minor + steps) + ".0";
   }
 
   template <typename T>
@@ -708,8 +709,8 @@ class Varied : public Builder {
   std::vector<Service> staging_;
   std::vector<std::vector<int>> calls_, uses_, callers_;
   std::vector<int> hidden_;  // a database an app uses that the catalog does not say, or -1
-  // Per app, its releases after the first version: (from, version), in time order.
-  std::vector<std::vector<std::pair<int64_t, std::string>>> releases_;
+  // Per app, when it shipped a version after its first.
+  std::vector<std::vector<int64_t>> releases_;
   std::vector<std::pair<int64_t, LogLine>> lines_;  // (time, line), written at the end
 };
 
