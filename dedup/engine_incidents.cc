@@ -115,6 +115,17 @@ uint32_t Engine::Correlate(const Record& r, RecordLabels& labels, uint32_t fp_sl
   // Sets the evidence, and for co-location the place.
   const int component = labels.component();
   const int culprit = labels.culprit;
+  const rules::Topology& topo = rules.topology;
+  // What of member `m` (its component, or what its message names) the signal's culprit is or
+  // depends on (topology, any depth), or -1: the signal blames something the member's
+  // incident holds.
+  auto blamed_in = [culprit, &topo](const Member& m) {
+    if (culprit < 0) return -1;
+    for (int x : {m.culprit, m.component}) {
+      if (x >= 0 && (x == culprit || topo.DependsOn(culprit, x))) return x;
+    }
+    return -1;
+  };
   // `blaming`: the tie is the signal's own errors naming a member.
   auto evidence_tie = [&](uint32_t exclude, std::string* tie, std::string* place, bool* blaming,
                           bool named_only = false) -> uint32_t {
@@ -156,20 +167,12 @@ uint32_t Engine::Correlate(const Record& r, RecordLabels& labels, uint32_t fp_sl
     // or, weaker, a member on (or naming) what the signal's culprit depends on (a caller of a
     // service that the database outage breaks blames that service).
     if (by_impact && rule.join_named && (culprit >= 0 || component >= 0)) {
-      const rules::Topology& topo = rules.topology;
-      // What of the member the culprit depends on, or -1.
-      auto depended = [culprit, &topo](const Member& m) {
-        if (culprit < 0) return -1;
-        if (m.culprit >= 0 && topo.DependsOn(culprit, m.culprit)) return m.culprit;
-        if (m.component >= 0 && topo.DependsOn(culprit, m.component)) return m.component;
-        return -1;
-      };
-      // (Not for a merge: a far caller naming a top service depends on every problem below
-      // it, which would fold them into one.)
+      // (The weaker tie is not for a merge: a far caller naming a top service depends on every
+      // problem below it, which would fold them into one.)
       uint32_t c = first_tied([&](const Member& m) {
         return (culprit >= 0 && (m.component == culprit || m.culprit == culprit)) ||
                (!named_only && component >= 0 && m.culprit == component) ||
-               (!named_only && exclude == kNone && depended(m) >= 0);
+               (!named_only && exclude == kNone && blamed_in(m) >= 0);
       });
       if (c != kNone) {
         const std::string who = component >= 0 ? rules.topology.node(component).name
@@ -188,7 +191,7 @@ uint32_t Engine::Correlate(const Record& r, RecordLabels& labels, uint32_t fp_sl
         } else {
           *blaming = true;
           *tie = "named: " + whose + " errors name " + rules.topology.node(culprit).name +
-                 ", which depends on " + rules.topology.node(depended(*tied)).name +
+                 ", which depends on " + rules.topology.node(blamed_in(*tied)).name +
                  " (join_named)";
         }
         return c;
@@ -212,26 +215,22 @@ uint32_t Engine::Correlate(const Record& r, RecordLabels& labels, uint32_t fp_sl
   // Overlapping impact is weak evidence: a signal whose errors name a component that nothing
   // of the incident touches, nor depends on, is another problem that hurts the same users (a
   // node cut off, its services timing out on healthy dependencies, during an outage).
-  const rules::Topology& topo = rules.topology;
-  auto named_elsewhere = [&](const Incident& inc) {
-    if (culprit < 0 || !rule.join_named) return false;
-    for (const Member& m : inc.members) {
-      for (int x : {m.component, m.culprit}) {
-        if (x >= 0 && (x == culprit || topo.DependsOn(culprit, x))) return false;
-      }
-    }
-    return true;
+  // With join_named: whether the signal's culprit is, or depends on, something of `inc`.
+  auto blames = [&](const Incident& inc) {
+    return std::any_of(inc.members.begin(), inc.members.end(),
+                       [&](const Member& m) { return blamed_in(m) >= 0; });
   };
+  const bool bounded = culprit >= 0 && rule.join_named && by_impact;
   for (uint32_t c : candidates) {
     if (chosen != kNone) break;
     const Incident& inc = incidents_[c];
     if (!takes(inc)) continue;
-    if (!by_impact || (impacts.empty() && inc.impacted.empty()) ||
-        (Overlaps(impacts, inc.impacted) && !named_elsewhere(inc))) {
-      chosen = c;
-      // Its errors name what the incident holds or what depends on it: a victim.
-      blaming = culprit >= 0 && rule.join_named && by_impact && !named_elsewhere(inc);
-    }
+    const bool by_overlap = by_impact && !(impacts.empty() && inc.impacted.empty());
+    if (by_overlap && !Overlaps(impacts, inc.impacted)) continue;
+    const bool victim = bounded && blames(inc);  // its errors name what the incident holds
+    if (by_overlap && bounded && !victim) continue;
+    chosen = c;
+    blaming = victim;
   }
   if (chosen == kNone) chosen = evidence_tie(kNone, &tie, &place, &blaming);
   // The evidence may tie the signal to a second open incident too: two incidents that opened
