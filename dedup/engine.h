@@ -349,11 +349,16 @@ class Engine {
   // members dropped. (Its groups are the caller's to leave: LeaveGroups.)
   void FreeIncident(uint32_t slot);
   // Notes the places where member `member` of `inc` began: new ones, and known ones whose
-  // member joined blaming another (Member::blames) when this one did not.
+  // member is no evidence of the place (Member::blames: a victim, or a deploy's errors) when
+  // this one is.
   static void NotePlaces(Incident& inc, uint32_t member, const RecordLabels& labels,
                          const rules::CorrelateRule& rule, EventTime t);
   void AddEvidence(Incident& inc, std::string text);
-  // Change evidence: the record's version of its service first appeared shortly before `t`.
+  // When the version `r` carries of its service first showed up, if that was shortly before
+  // `t`, not in the engine's first moments, and after another version of the service: the
+  // change behind its errors (a deploy).
+  std::optional<EventTime> FreshDeploy(const Record& r, EventTime t);
+  // Change evidence: the record's version of its service is a FreshDeploy.
   void AddChangeEvidence(Incident& inc, const Record& r, EventTime t);
   // The route page.when gives `inc` at `at`. A route that was page stays page (an incident
   // that paged keeps paging until it closes) unless `keep_page` is false: its members were

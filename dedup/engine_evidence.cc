@@ -71,20 +71,39 @@ std::optional<EventTime> Engine::VersionFirstSeen(const std::string& key, EventT
   return v->second.first;
 }
 
-void Engine::AddChangeEvidence(Incident& inc, const Record& r, EventTime t) {
+std::optional<EventTime> Engine::FreshDeploy(const Record& r, EventTime t) {
   std::string_view service = r.labels.Get("service");
   std::string_view version = r.labels.Get("version");
-  if (service.empty() || version.empty()) return;
+  if (service.empty() || version.empty()) return std::nullopt;
   scratch_.assign(service);
   scratch_.push_back('\0');
   scratch_.append(version);
   std::optional<EventTime> first = VersionFirstSeen(scratch_, t);
-  if (first && *first > versions_first_record_ + kDeployWindow / 30 && t >= *first &&
-      t - *first <= kDeployWindow) {
-    AddEvidence(inc, "deploy: " + std::string(service) + " " + std::string(version) +
-                         " first seen " + FormatRfc3339(*first) + ", " +
-                         std::to_string((t - *first).count() / 1000) +
-                         "s before its errors surged");
+  if (!first || *first <= versions_first_record_ + kDeployWindow / 30 || t < *first ||
+      t - *first > kDeployWindow) {
+    return std::nullopt;
+  }
+  // A change replaces something: another version of the service, seen before this one and
+  // not forgotten. (Versions are learnt from the lines the engine keeps, so a quiet service's
+  // first error in a week shows a version that is new only to the engine.) Runs only for a
+  // version first seen in the window, so rarely.
+  const std::string_view prefix(scratch_.data(), service.size() + 1);
+  const Millis retention = rules_->state.version_retention;
+  for (const auto& [key, seen] : versions_) {
+    if (key.size() > prefix.size() && std::string_view(key).substr(0, prefix.size()) == prefix &&
+        key != scratch_ && seen.first < *first && t - seen.last < retention) {
+      return first;
+    }
+  }
+  return std::nullopt;
+}
+
+void Engine::AddChangeEvidence(Incident& inc, const Record& r, EventTime t) {
+  if (std::optional<EventTime> first = FreshDeploy(r, t)) {
+    AddEvidence(
+        inc, "deploy: " + std::string(r.labels.Get("service")) + " " +
+                 std::string(r.labels.Get("version")) + " first seen " + FormatRfc3339(*first) +
+                 ", " + std::to_string((t - *first).count() / 1000) + "s before its errors surged");
   }
 }
 
@@ -120,7 +139,7 @@ uint32_t Engine::FindColocated(const RecordLabels& labels, const rules::Correlat
         // Only a place that is part of the incident's story. Where a member began that joined
         // because its own errors name a member is not, until a signal joins by the place: a
         // node cut off while another problem is open, whose services time out on what that
-        // problem holds, is a problem of its own.
+        // problem holds, is a problem of its own. Nor is where a deploy's errors began.
         if (!p.tied && inc.members[p.member].blames) continue;
         *place = key;
         *tie = "place: " + std::string(SignalName(labels)) + " began " +

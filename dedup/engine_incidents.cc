@@ -116,16 +116,17 @@ uint32_t Engine::Correlate(const Record& r, RecordLabels& labels, uint32_t fp_sl
   const int component = labels.component();
   const int culprit = labels.culprit;
   const rules::Topology& topo = rules.topology;
-  // What of member `m` (its component, or what its message names) the signal's culprit is or
-  // depends on (topology, any depth), or -1: the signal blames something the member's
-  // incident holds.
-  auto blamed_in = [culprit, &topo](const Member& m) {
-    if (culprit < 0) return -1;
+  // What of member `m` (its component, or what its message names) `subject` is or depends on
+  // (topology, any depth), or -1. With the signal's culprit: the signal blames something the
+  // member's incident holds.
+  auto relates = [&topo](int subject, const Member& m) {
+    if (subject < 0) return -1;
     for (int x : {m.culprit, m.component}) {
-      if (x >= 0 && (x == culprit || topo.DependsOn(culprit, x))) return x;
+      if (x >= 0 && (x == subject || topo.DependsOn(subject, x))) return x;
     }
     return -1;
   };
+  auto blamed_in = [&](const Member& m) { return relates(culprit, m); };
   // `blaming`: the tie is the signal's own errors naming a member.
   auto evidence_tie = [&](uint32_t exclude, std::string* tie, std::string* place, bool* blaming,
                           bool named_only = false) -> uint32_t {
@@ -214,23 +215,51 @@ uint32_t Engine::Correlate(const Record& r, RecordLabels& labels, uint32_t fp_sl
   if (culprit >= 0) chosen = evidence_tie(kNone, &tie, &place, &blaming, /*named_only=*/true);
   // Overlapping impact is weak evidence: a signal whose errors name a component that nothing
   // of the incident touches, nor depends on, is another problem that hurts the same users (a
-  // node cut off, its services timing out on healthy dependencies, during an outage).
-  // With join_named: whether the signal's culprit is, or depends on, something of `inc`.
-  auto blames = [&](const Incident& inc) {
-    return std::any_of(inc.members.begin(), inc.members.end(),
-                       [&](const Member& m) { return blamed_in(m) >= 0; });
+  // node cut off, its services timing out on healthy dependencies, during an outage). So is
+  // an alert on such a component (a second backend going down during an outage); an alert of
+  // a service that depends on what the incident holds (a symptom) still joins, and so does an
+  // alert on what the members depend on while the incident, still pending, holds symptoms
+  // alone (a 5xx alert of the frontend came before the database's own).
+  // Change evidence: errors that name nothing, of a service whose version first showed up
+  // shortly before (after another one), are the deploy's; they join by overlap only an
+  // incident that holds that service or names it (its callers blamed it first), and where
+  // they began is no evidence of a place.
+  const bool deployed = r.kind == SignalKind::kLog && culprit < 0 && component >= 0 &&
+                        rule.join_named && by_impact && FreshDeploy(r, t).has_value();
+  // With join_named: the signal's subject (its culprit, or its own component for an alert or
+  // a deploy's errors) and whether it concerns `inc`.
+  const int subject =
+      culprit >= 0 ? culprit : (r.kind == SignalKind::kAlert || deployed ? component : -1);
+  const bool bounded = subject >= 0 && rule.join_named && by_impact;
+  auto concerns = [&](const Incident& inc) {
+    const auto& ms = inc.members;
+    if (deployed) {
+      return std::any_of(ms.begin(), ms.end(), [&](const Member& m) {
+        return m.component == subject || m.culprit == subject;
+      });
+    }
+    if (std::any_of(ms.begin(), ms.end(),
+                    [&](const Member& m) { return relates(subject, m) >= 0; }))
+      return true;
+    if (r.kind != SignalKind::kAlert || inc.notified) return false;
+    // Symptoms alone: no member names a culprit or is on a component users do not touch.
+    const bool symptoms = std::none_of(ms.begin(), ms.end(), [&](const Member& m) {
+      return m.culprit >= 0 || (m.component >= 0 && !topo.node(m.component).user_facing);
+    });
+    return symptoms && std::any_of(ms.begin(), ms.end(), [&](const Member& m) {
+             return m.component >= 0 && topo.DependsOn(m.component, subject);
+           });
   };
-  const bool bounded = culprit >= 0 && rule.join_named && by_impact;
   for (uint32_t c : candidates) {
     if (chosen != kNone) break;
     const Incident& inc = incidents_[c];
     if (!takes(inc)) continue;
     const bool by_overlap = by_impact && !(impacts.empty() && inc.impacted.empty());
     if (by_overlap && !Overlaps(impacts, inc.impacted)) continue;
-    const bool victim = bounded && blames(inc);  // its errors name what the incident holds
-    if (by_overlap && bounded && !victim) continue;
+    const bool related = bounded && concerns(inc);
+    if (by_overlap && bounded && !related) continue;
     chosen = c;
-    blaming = victim;
+    blaming = related && culprit >= 0;  // its errors name what the incident holds
   }
   if (chosen == kNone) chosen = evidence_tie(kNone, &tie, &place, &blaming);
   // The evidence may tie the signal to a second open incident too: two incidents that opened
@@ -328,7 +357,7 @@ uint32_t Engine::Correlate(const Record& r, RecordLabels& labels, uint32_t fp_sl
   if (idx < 0) {
     AddMember(inc, r, labels, Fingerprint{st.fp}, t);
     idx = static_cast<int>(inc.members.size() - 1);
-    inc.members[idx].blames = blaming;
+    inc.members[idx].blames = blaming || deployed;
     if (!tie.empty()) AddEvidence(inc, std::move(tie));
     if (!rule.colocated_labels.empty())
       NotePlaces(inc, static_cast<uint32_t>(idx), labels, rule, t);

@@ -39,7 +39,7 @@ void Engine::MergeIncidents(uint32_t into, uint32_t from, std::string why) {
                              [&p](const Place& q) { return q.key == p.key; });
     if (same != a.places.end()) {
       // As NotePlaces would have it: the earlier, unless only the other is evidence of the
-      // place (its member did not join blaming a member; see FindColocated).
+      // place (its member is no victim and no deploy's errors: Member::blames, FindColocated).
       const bool tied = same->tied || p.tied;
       const bool ours = !a.members[same->member].blames;
       const bool theirs = !a.members[offset + p.member].blames;

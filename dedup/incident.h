@@ -77,7 +77,8 @@ struct Member {
   bool inhibited = false;  // attached because it was inhibited by this incident's source
   bool pages = false;      // meets a page.when entry alone
   // It joined because its own errors name a member (join_named): a victim of the incident's
-  // problem, so where it began is no evidence of the place (FindColocated).
+  // problem; or its errors are its service's fresh deploy's. Either way, where it began is
+  // no evidence of the place (FindColocated).
   bool blames = false;
   Severity severity = Severity::kInfo;
   int component = -1;    // topology node, or -1
