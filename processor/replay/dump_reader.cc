@@ -264,24 +264,26 @@ bool ParseEnvelope(std::string_view line, DumpMessage* out, std::string* error) 
       }
       bool ok = true;
       int64_t n = 0;
-      if (name == "topic") {
+      // (Compared as views of known length: the size rules out most fields without a call.)
+      const std::string_view field(name);
+      if (field == std::string_view("topic")) {
         ok = sc.String(&out->topic);
         have_topic = ok;
-      } else if (name == "partition") {
+      } else if (field == std::string_view("partition")) {
         ok = sc.Integer(&n);
         out->partition = static_cast<int32_t>(n);
-      } else if (name == "offset") {
+      } else if (field == std::string_view("offset")) {
         ok = sc.Integer(&out->offset);
         have_offset = ok;
-      } else if (name == "ts") {
+      } else if (field == std::string_view("ts")) {
         if (!sc.Literal("null")) {
           ok = sc.Integer(&n);
           if (ok) out->ts = n;
         }
-      } else if (name == "key") {
+      } else if (field == std::string_view("key")) {
         out->key_null = sc.Literal("null");
         if (!out->key_null) ok = sc.String(&out->key);
-      } else if (name == "payload") {
+      } else if (field == std::string_view("payload")) {
         out->payload_null = sc.Literal("null");
         if (out->payload_null) {
           out->payload.clear();
