@@ -21,7 +21,9 @@ void ExpectAllPass(const std::string& path, int passed) {
   EXPECT_EQ(r.passed, passed) << out.str();
 }
 
-TEST(RuleTestsTest, TheExampleRulesPassTheirTests) { ExpectAllPass("examples/rules_test.yaml", 12); }
+TEST(RuleTestsTest, TheExampleRulesPassTheirTests) {
+  ExpectAllPass("examples/rules_test.yaml", 12);
+}
 
 TEST(RuleTestsTest, WrongExpectationsFailAndSayWhatDiffered) {
   std::ostringstream out;
